@@ -1,0 +1,141 @@
+// The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Backend, ForwardBuffers, LstmKernel, LstmKernelConfig, StreamKernel } from '../backend.js';
+import type { CanonicalLstmWeights } from '../layouts.js';
+import { checkStatus, ISA } from './status.js';
+
+type Buf = Float32Array | Uint8Array | Int32Array | null;
+interface NativeHandle {
+  forward(batch: number, steps: number, flags: number, input: Buf, h: Buf, c: Buf, output: Buf, mask: Buf, lengths: Buf, trace: Buf): number;
+  forwardAsync(batch: number, steps: number, flags: number, input: Buf, h: Buf, c: Buf, output: Buf, mask: Buf, lengths: Buf, trace: Buf): Promise<number>;
+  bindStream(batch: number, x: Float32Array, h: Float32Array, c: Float32Array): number;
+  step(): number;
+  isa(): string;
+  dispose(): void;
+}
+interface NativeAddon {
+  createLstm(config: object, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array | null, peepholes: Float32Array | null): { status: number; handle: NativeHandle };
+  isaAvailable(isa: number): boolean;
+  isaBest(): number;
+  isaCalls(isa: number): number;
+}
+
+const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Loads the addon: LSTM_RUNTIME_ADDON (an explicit .node file, e.g. the sanitizer build), else
+ * node-gyp-build's search (prebuilds/, then build/Release). Collects every failure into one message.
+ */
+function loadAddon(): NativeAddon {
+  const require = createRequire(import.meta.url);
+  const explicit = process.env.LSTM_RUNTIME_ADDON;
+  const attempts: string[] = [];
+  if (explicit) {
+    try {
+      return require(explicit) as NativeAddon;
+    } catch (e) {
+      attempts.push(`LSTM_RUNTIME_ADDON=${explicit}: ${(e as Error).message}`);
+    }
+  }
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
+    return nodeGypBuild(packageRoot);
+  } catch (e) {
+    attempts.push(`node-gyp-build(${packageRoot}): ${(e as Error).message.split('\n')[0]}`);
+  }
+  throw new Error(
+    `the native addon did not load (${attempts.join('; ')}). Build it with \`npm rebuild lstm-runtime\` ` +
+      `(needs python3, make and a C++17 compiler), or use the 'wasm-simd' backend.`,
+  );
+}
+
+const ISA_OF: Record<string, number> = { 'native/scalar': ISA.scalar, 'native/avx2': ISA.avx2, 'native/neon': ISA.neon };
+
+function activationTuple(code: readonly number[]): number[] {
+  return [code[0]!, code[1]!, code[2]!];
+}
+
+class NativeStream implements StreamKernel {
+  readonly h: Float32Array;
+  readonly c: Float32Array;
+  private readonly x: Float32Array;
+
+  constructor(private readonly owner: NativeLstm, private readonly batch: number, inputSize: number, units: number) {
+    this.x = new Float32Array(batch * inputSize);
+    this.h = new Float32Array(batch * units);
+    this.c = new Float32Array(batch * units);
+  }
+  step(x: Float32Array): void {
+    const { handle } = this.owner;
+    // The handle binds one stream's buffers at a time; rebinding only happens when streams alternate.
+    if (this.owner.boundStream !== this) {
+      checkStatus(handle.bindStream(this.batch, this.x, this.h, this.c), this.owner.name, 'stream');
+      this.owner.boundStream = this;
+    }
+    this.x.set(x);
+    const status = handle.step();
+    if (status !== 0) checkStatus(status, this.owner.name, 'step');
+  }
+  setState(h: Float32Array, c: Float32Array): void {
+    this.h.set(h);
+    this.c.set(c);
+  }
+  dispose(): void {}
+}
+
+class NativeLstm implements LstmKernel {
+  readonly name: string;
+  boundStream: NativeStream | null = null;
+  private readonly args = (b: ForwardBuffers) =>
+    [b.batch, b.steps, b.flags, b.input, b.h, b.c, b.output, b.mask, b.sequenceLengths, b.trace] as const;
+
+  constructor(readonly handle: NativeHandle, private readonly units: number, private readonly inputSize: number) {
+    this.name = `native/${handle.isa()}`;
+  }
+  forward(b: ForwardBuffers): void {
+    checkStatus(this.handle.forward(...this.args(b)), this.name, 'forward');
+  }
+  async forwardAsync(b: ForwardBuffers): Promise<void> {
+    checkStatus(await this.handle.forwardAsync(...this.args(b)), this.name, 'forwardAsync');
+  }
+  stream(batch: number): StreamKernel {
+    return new NativeStream(this, batch, this.inputSize, this.units);
+  }
+  dispose(): void {
+    this.handle.dispose();
+  }
+}
+
+export function loadNativeBackend(): Backend {
+  const addon = loadAddon();
+  const implementations = Object.keys(ISA_OF).filter((name) => addon.isaAvailable(ISA_OF[name]!));
+  const best = Object.keys(ISA_OF).find((name) => ISA_OF[name] === addon.isaBest()) ?? 'native/scalar';
+  return {
+    name: 'native',
+    implementation: best,
+    implementations,
+    createLstm(config: LstmKernelConfig, w: CanonicalLstmWeights, implementation?: string): LstmKernel {
+      const isa = implementation ? ISA_OF[implementation]! : ISA.auto;
+      const cfg = {
+        inputSize: config.inputSize,
+        units: config.units,
+        activation: activationTuple(config.activation),
+        cellActivation: activationTuple(config.cellActivation),
+        recurrentActivation: activationTuple(config.recurrentActivation),
+        clip: config.clip,
+        inputForget: config.inputForget,
+        isa,
+      };
+      const { status, handle } = addon.createLstm(cfg, w.kernel, w.recurrentKernel, w.bias, w.peepholes);
+      checkStatus(status, implementation ?? 'native', 'create');
+      return new NativeLstm(handle, config.units, config.inputSize);
+    },
+  };
+}
+
+/** How many forward calls each native instruction set has run (tests prove a forced one ran). */
+export function nativeKernelCalls(): Record<string, number> {
+  const addon = loadAddon();
+  return Object.fromEntries(Object.entries(ISA_OF).map(([name, isa]) => [name, addon.isaCalls(isa)]));
+}

@@ -1,0 +1,22 @@
+import { LstmError } from '../errors.js';
+
+/** Status codes of native/lstm_runtime.h, plus the two the N-API binding adds. */
+const STATUS: Record<number, [LstmError['code'], string]> = {
+  1: ['ERR_LSTM_CONFIG', 'the kernel rejected the layer configuration'],
+  2: ['ERR_LSTM_WEIGHTS', 'the kernel is missing a weight tensor'],
+  3: ['ERR_LSTM_SHAPE', 'batch, steps or a sequence length is out of the range the kernel accepts'],
+  4: ['ERR_LSTM_UNSUPPORTED', 'the requested instruction set is not available on this CPU'],
+  5: ['ERR_LSTM_BACKEND', 'out of memory for this batch and sequence length'],
+  [-1]: ['ERR_LSTM_DISPOSED', 'the layer has been disposed'],
+  [-2]: ['ERR_LSTM_SHAPE', 'a buffer passed to the native kernel has the wrong type or length'],
+};
+
+/** Turns a kernel status into an LstmError; the one place where this happens for every backend. */
+export function checkStatus(status: number, backend: string, call: string): void {
+  if (status === 0) return;
+  const [code, text] = STATUS[status] ?? ['ERR_LSTM_BACKEND', `unknown status ${status}`];
+  throw new LstmError(code, `${backend} ${call}: ${text}`);
+}
+
+/** lstm_isa numbers of the C header. */
+export const ISA = { auto: 0, scalar: 1, avx2: 2, neon: 3, 'wasm-simd': 4 } as const;

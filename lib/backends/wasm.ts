@@ -1,0 +1,250 @@
+// The WebAssembly modules built from the same C++ sources (wasm/dist/*.wasm), loaded without
+// emscripten's JS glue: they are standalone, with two trivial imports.
+import type { Backend, BackendName, ForwardBuffers, LstmKernel, LstmKernelConfig, StreamKernel } from '../backend.js';
+import type { CanonicalLstmWeights } from '../layouts.js';
+import { checkStatus, ISA } from './status.js';
+
+/** The C functions each module exports (native/lstm_runtime.h); pointers are byte offsets. */
+interface LstmWasmExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  malloc(bytes: number): number;
+  free(ptr: number): void;
+  lstm_create(config: number, kernel: number, recurrent: number, bias: number, peepholes: number, out: number): number;
+  lstm_destroy(layer: number): void;
+  lstm_forward(layer: number, batch: number, steps: number, flags: number, input: number, h: number, c: number, output: number, mask: number, lengths: number, trace: number): number;
+  lstm_layer_isa(layer: number): number;
+  lstm_isa_calls(isa: number): number;
+}
+
+export type WasmSource = () => Promise<BufferSource | WebAssembly.Module>;
+
+/** The wasm32 heap of one instance, with typed views refreshed after memory growth. */
+class Heap {
+  private buffer: ArrayBuffer | null = null;
+  private f32!: Float32Array;
+  private u8!: Uint8Array;
+  private i32!: Int32Array;
+
+  constructor(readonly fns: LstmWasmExports) {}
+
+  private views() {
+    if (this.buffer !== this.fns.memory.buffer) {
+      this.buffer = this.fns.memory.buffer;
+      this.f32 = new Float32Array(this.buffer);
+      this.u8 = new Uint8Array(this.buffer);
+      this.i32 = new Int32Array(this.buffer);
+    }
+  }
+  malloc(bytes: number): number {
+    const ptr = this.fns.malloc(Math.max(bytes, 4));
+    if (!ptr) throw new RangeError(`wasm: out of memory allocating ${bytes} bytes`);
+    return ptr;
+  }
+  writeF32(ptr: number, data: Float32Array): void {
+    this.views();
+    this.f32.set(data, ptr >> 2);
+  }
+  writeBytes(ptr: number, data: Uint8Array | Int32Array): void {
+    this.views();
+    if (data instanceof Int32Array) this.i32.set(data, ptr >> 2);
+    else this.u8.set(data, ptr);
+  }
+  f32View(ptr: number, length: number): Float32Array {
+    this.views();
+    return this.f32.subarray(ptr >> 2, (ptr >> 2) + length);
+  }
+  readF32(ptr: number, into: Float32Array): void {
+    into.set(this.f32View(ptr, into.length));
+  }
+  string(ptr: number): string {
+    this.views();
+    let end = ptr;
+    while (this.u8[end] !== 0) end++;
+    return new TextDecoder().decode(this.u8.subarray(ptr, end));
+  }
+}
+
+/** Writes an lstm_config (all 4-byte fields, see the C header) at ptr. */
+function writeConfig(heap: Heap, ptr: number, c: LstmKernelConfig, isa: number): void {
+  const i32 = new Int32Array(14);
+  const f32 = new Float32Array(i32.buffer);
+  i32[0] = c.inputSize;
+  i32[1] = c.units;
+  [c.activation, c.cellActivation, c.recurrentActivation].forEach((a, k) => {
+    i32[2 + 3 * k] = a[0];
+    f32[3 + 3 * k] = a[1];
+    f32[4 + 3 * k] = a[2];
+  });
+  f32[11] = c.clip;
+  i32[12] = c.inputForget ? 1 : 0;
+  i32[13] = isa;
+  heap.writeBytes(ptr, i32);
+}
+
+/** Grow-only scratch region in the wasm heap, reused by every call of one layer. */
+class Arena {
+  ptr = 0;
+  private bytes = 0;
+  constructor(private readonly heap: Heap) {}
+  reserve(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.ptr) this.heap.fns.free(this.ptr);
+      this.ptr = 0;
+      this.ptr = this.heap.malloc(bytes);
+      this.bytes = bytes;
+    }
+    return this.ptr;
+  }
+  release(): void {
+    if (this.ptr) this.heap.fns.free(this.ptr);
+    this.ptr = 0;
+    this.bytes = 0;
+  }
+}
+
+class WasmStream implements StreamKernel {
+  private readonly region: number;
+  private readonly xPtr: number;
+  private readonly hPtr: number;
+  private readonly cPtr: number;
+  private memoryBuffer: ArrayBuffer | null = null;
+  private hView!: Float32Array;
+  private cView!: Float32Array;
+  private xView!: Float32Array;
+  private disposed = false;
+
+  constructor(private readonly owner: WasmLstm, private readonly batch: number, private readonly inputSize: number, private readonly units: number) {
+    const heap = owner.heap;
+    this.region = heap.malloc(4 * batch * (inputSize + 2 * units));
+    this.xPtr = this.region;
+    this.hPtr = this.xPtr + 4 * batch * inputSize;
+    this.cPtr = this.hPtr + 4 * batch * units;
+    this.setState(new Float32Array(batch * units), new Float32Array(batch * units));
+  }
+  private refresh(): void {
+    if (this.memoryBuffer !== this.owner.heap.fns.memory.buffer) {
+      this.memoryBuffer = this.owner.heap.fns.memory.buffer;
+      this.xView = this.owner.heap.f32View(this.xPtr, this.batch * this.inputSize);
+      this.hView = this.owner.heap.f32View(this.hPtr, this.batch * this.units);
+      this.cView = this.owner.heap.f32View(this.cPtr, this.batch * this.units);
+    }
+  }
+  get h(): Float32Array {
+    this.refresh();
+    return this.hView;
+  }
+  get c(): Float32Array {
+    this.refresh();
+    return this.cView;
+  }
+  step(x: Float32Array): void {
+    this.refresh();
+    this.xView.set(x);
+    const status = this.owner.heap.fns.lstm_forward(this.owner.layer, this.batch, 1, 0, this.xPtr, this.hPtr, this.cPtr, 0, 0, 0, 0);
+    if (status !== 0) checkStatus(status, this.owner.name, 'step');
+  }
+  setState(h: Float32Array, c: Float32Array): void {
+    this.refresh();
+    this.hView.set(h);
+    this.cView.set(c);
+  }
+  dispose(): void {
+    if (!this.disposed) this.owner.heap.fns.free(this.region);
+    this.disposed = true;
+  }
+}
+
+class WasmLstm implements LstmKernel {
+  readonly name: string;
+  private readonly arena: Arena;
+  private readonly streams = new Set<WasmStream>();
+
+  constructor(readonly heap: Heap, readonly layer: number, private readonly config: LstmKernelConfig) {
+    // Named by what the module itself reports, not by what was asked for.
+    this.name = heap.string(heap.fns.lstm_layer_isa(layer)) === 'wasm-simd' ? 'wasm-simd' : 'wasm';
+    this.arena = new Arena(heap);
+  }
+
+  forward(b: ForwardBuffers): void {
+    const { heap } = this;
+    const parts = [b.input, b.h, b.c, b.output, b.trace];
+    const floats = parts.reduce((n, p) => n + (p ? p.length : 0), 0);
+    const bytes = 4 * floats + (b.sequenceLengths ? 4 * b.batch : 0) + (b.mask ? b.mask.length : 0);
+    let ptr = this.arena.reserve(bytes);
+    const place = (data: Float32Array | Int32Array | Uint8Array | null, write: boolean): number => {
+      if (!data) return 0;
+      const at = ptr;
+      if (write) data instanceof Float32Array ? heap.writeF32(at, data) : heap.writeBytes(at, data);
+      ptr += data.byteLength;
+      return at;
+    };
+    const input = place(b.input, true);
+    const h = place(b.h, true);
+    const c = place(b.c, true);
+    const output = place(b.output, false);
+    const trace = place(b.trace, false);
+    const lengths = place(b.sequenceLengths, true);
+    const mask = place(b.mask, true);
+    checkStatus(heap.fns.lstm_forward(this.layer, b.batch, b.steps, b.flags, input, h, c, output, mask, lengths, trace), this.name, 'forward');
+    heap.readF32(h, b.h);
+    heap.readF32(c, b.c);
+    heap.readF32(output, b.output);
+    if (b.trace) heap.readF32(trace, b.trace);
+  }
+  async forwardAsync(b: ForwardBuffers): Promise<void> {
+    this.forward(b);
+  }
+  stream(batch: number): StreamKernel {
+    const s = new WasmStream(this, batch, this.config.inputSize, this.config.units);
+    this.streams.add(s);
+    return s;
+  }
+  dispose(): void {
+    for (const s of this.streams) s.dispose();
+    this.streams.clear();
+    this.arena.release();
+    this.heap.fns.lstm_destroy(this.layer);
+  }
+}
+
+/**
+ * A WebAssembly backend. `source` supplies the module's bytes (read from disk in Node, fetched
+ * in browsers); the module is compiled and instantiated once, on first use.
+ */
+export async function loadWasmBackend(name: BackendName, source: WasmSource): Promise<Backend> {
+  const bytesOrModule = await source();
+  const module = bytesOrModule instanceof WebAssembly.Module ? bytesOrModule : await WebAssembly.compile(bytesOrModule);
+  const instance = await WebAssembly.instantiate(module, {
+    env: { emscripten_notify_memory_growth: () => {} },
+    wasi_snapshot_preview1: {
+      proc_exit: (code: number) => {
+        throw new Error(`lstm-runtime wasm module exited (${code})`);
+      },
+    },
+  });
+  const fns = instance.exports as unknown as LstmWasmExports;
+  fns._initialize();
+  const heap = new Heap(fns);
+  const isa = name === 'wasm-simd' ? ISA['wasm-simd'] : ISA.scalar;
+  return {
+    name,
+    implementation: name,
+    implementations: [name],
+    createLstm(config: LstmKernelConfig, w: CanonicalLstmWeights): LstmKernel {
+      const tensors = [w.kernel, w.recurrentKernel, w.bias, w.peepholes];
+      const ptrs = tensors.map((t) => (t ? heap.malloc(t.byteLength) : 0));
+      const cfg = heap.malloc(56);
+      const out = heap.malloc(4);
+      try {
+        tensors.forEach((t, k) => t && heap.writeF32(ptrs[k]!, t));
+        writeConfig(heap, cfg, config, isa);
+        checkStatus(fns.lstm_create(cfg, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, out), name, 'create');
+        const layer = new Int32Array(fns.memory.buffer, out, 1)[0]!;
+        return new WasmLstm(heap, layer, config);
+      } finally {
+        for (const p of [...ptrs, cfg, out]) if (p) fns.free(p);
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import type { Backend, BackendName } from './backend.js';
+import { describe, LstmError } from './errors.js';
+
+/**
+ * Backends register themselves with a priority; nothing loads until a layer asks. Loading is
+ * shared by concurrent callers and a failure is remembered with its reason, so 'auto' can say why
+ * each faster backend was skipped.
+ */
+interface Registration {
+  name: BackendName;
+  priority: number;
+  load: () => Backend | Promise<Backend>;
+}
+
+export interface BackendStatus {
+  name: BackendName;
+  priority: number;
+  available: boolean;
+  /** What 'auto' would run within it, e.g. 'native/avx2'. */
+  implementation?: string;
+  implementations?: readonly string[];
+  /** Why it cannot load. */
+  reason?: string;
+}
+
+const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm-simd', 'wasm', 'js'];
+const registrations = new Map<BackendName, Registration>();
+const loads = new Map<BackendName, Promise<Backend>>();
+
+export function registerBackend(name: BackendName, priority: number, load: Registration['load']): void {
+  registrations.set(name, { name, priority, load });
+  loads.delete(name);
+}
+
+const byPriority = () => [...registrations.values()].sort((a, b) => b.priority - a.priority);
+const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function load(reg: Registration): Promise<Backend> {
+  let p = loads.get(reg.name);
+  if (!p) {
+    p = Promise.resolve().then(reg.load);
+    loads.set(reg.name, p);
+  }
+  return p;
+}
+
+/** The environment's default (LSTM_RUNTIME_BACKEND), read without touching Node built-ins. */
+export function defaultBackendRequest(): string {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.LSTM_RUNTIME_BACKEND || 'auto';
+}
+
+/**
+ * Resolves 'auto', a backend name, or a forced implementation such as 'native/scalar' to a
+ * loaded backend. Throws ERR_LSTM_BACKEND with every reason when nothing can run.
+ */
+export async function resolveBackend(request: unknown): Promise<{ backend: Backend; implementation?: string }> {
+  if (typeof request !== 'string') {
+    throw new LstmError('ERR_LSTM_CONFIG', `backend: expected 'auto', ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or e.g. 'native/scalar', got ${describe(request)}`);
+  }
+  if (request === 'auto') {
+    const skipped: string[] = [];
+    for (const reg of byPriority()) {
+      try {
+        return { backend: await load(reg) };
+      } catch (e) {
+        skipped.push(`${reg.name}: ${reasonOf(e)}`);
+      }
+    }
+    throw new LstmError('ERR_LSTM_BACKEND', `no backend could load:\n  ${skipped.join('\n  ')}`);
+  }
+  const base = request.split('/')[0] as BackendName;
+  if (!BACKEND_NAMES.includes(base)) {
+    throw new LstmError('ERR_LSTM_CONFIG', `backend: expected 'auto', ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or e.g. 'native/scalar', got ${describe(request)}`);
+  }
+  const reg = registrations.get(base);
+  if (!reg) throw new LstmError('ERR_LSTM_BACKEND', `backend '${base}' is not part of this build of lstm-runtime (browser/worker entry: use 'wasm-simd', 'wasm' or 'js')`);
+  let backend: Backend;
+  try {
+    backend = await load(reg);
+  } catch (e) {
+    throw new LstmError('ERR_LSTM_BACKEND', `backend '${base}' cannot load: ${reasonOf(e)}`, { cause: e });
+  }
+  if (request === base) return { backend };
+  if (!backend.implementations.includes(request)) {
+    throw new LstmError('ERR_LSTM_BACKEND', `backend '${request}' is not available here: this machine can run ${backend.implementations.map((n) => `'${n}'`).join(', ')}`);
+  }
+  return { backend, implementation: request };
+}
+
+/** Every registered backend, loaded if it can be, with what it runs or why it cannot. */
+export async function backends(): Promise<BackendStatus[]> {
+  return Promise.all(
+    byPriority().map(async (reg): Promise<BackendStatus> => {
+      try {
+        const b = await load(reg);
+        return { name: reg.name, priority: reg.priority, available: true, implementation: b.implementation, implementations: b.implementations };
+      } catch (e) {
+        return { name: reg.name, priority: reg.priority, available: false, reason: reasonOf(e) };
+      }
+    }),
+  );
+}

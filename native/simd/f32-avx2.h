@@ -1,0 +1,34 @@
+// Eight float lanes on x86-64 with AVX2 and FMA3. Only kernel_avx2.cc includes this, and only
+// that file is compiled with -mavx2 -mfma.
+#ifndef LSTM_SIMD_F32_AVX2_H
+#define LSTM_SIMD_F32_AVX2_H
+#include <immintrin.h>
+#include "f32-exp-poly.h"
+
+struct F32Avx2 {
+  static constexpr int width = 8;
+  __m256 v;
+
+  static F32Avx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }
+  static void store(float* p, F32Avx2 a) { _mm256_storeu_ps(p, a.v); }
+  static F32Avx2 set1(float x) { return {_mm256_set1_ps(x)}; }
+  static F32Avx2 zero() { return {_mm256_setzero_ps()}; }
+  static F32Avx2 add(F32Avx2 a, F32Avx2 b) { return {_mm256_add_ps(a.v, b.v)}; }
+  static F32Avx2 sub(F32Avx2 a, F32Avx2 b) { return {_mm256_sub_ps(a.v, b.v)}; }
+  static F32Avx2 mul(F32Avx2 a, F32Avx2 b) { return {_mm256_mul_ps(a.v, b.v)}; }
+  static F32Avx2 div(F32Avx2 a, F32Avx2 b) { return {_mm256_div_ps(a.v, b.v)}; }
+  static F32Avx2 fma(F32Avx2 a, F32Avx2 b, F32Avx2 c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
+  static F32Avx2 min(F32Avx2 a, F32Avx2 b) { return {_mm256_min_ps(a.v, b.v)}; }
+  static F32Avx2 max(F32Avx2 a, F32Avx2 b) { return {_mm256_max_ps(a.v, b.v)}; }
+  static F32Avx2 abs(F32Avx2 a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)}; }
+  static F32Avx2 round_nearest(F32Avx2 a) {
+    return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
+  }
+  static F32Avx2 ldexp_int(F32Avx2 a, F32Avx2 n) {
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127)), 23);
+    return {_mm256_mul_ps(a.v, _mm256_castsi256_ps(bits))};
+  }
+  static F32Avx2 exp(F32Avx2 a) { return exp_poly(a); }
+};
+
+#endif

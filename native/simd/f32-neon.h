@@ -1,0 +1,31 @@
+// Four float lanes of AArch64 NEON (always present on arm64, so no runtime check is needed).
+#ifndef LSTM_SIMD_F32_NEON_H
+#define LSTM_SIMD_F32_NEON_H
+#include <arm_neon.h>
+#include "f32-exp-poly.h"
+
+struct F32Neon {
+  static constexpr int width = 4;
+  float32x4_t v;
+
+  static F32Neon load(const float* p) { return {vld1q_f32(p)}; }
+  static void store(float* p, F32Neon a) { vst1q_f32(p, a.v); }
+  static F32Neon set1(float x) { return {vdupq_n_f32(x)}; }
+  static F32Neon zero() { return {vdupq_n_f32(0.0f)}; }
+  static F32Neon add(F32Neon a, F32Neon b) { return {vaddq_f32(a.v, b.v)}; }
+  static F32Neon sub(F32Neon a, F32Neon b) { return {vsubq_f32(a.v, b.v)}; }
+  static F32Neon mul(F32Neon a, F32Neon b) { return {vmulq_f32(a.v, b.v)}; }
+  static F32Neon div(F32Neon a, F32Neon b) { return {vdivq_f32(a.v, b.v)}; }
+  static F32Neon fma(F32Neon a, F32Neon b, F32Neon c) { return {vfmaq_f32(c.v, a.v, b.v)}; }
+  static F32Neon min(F32Neon a, F32Neon b) { return {vminq_f32(a.v, b.v)}; }
+  static F32Neon max(F32Neon a, F32Neon b) { return {vmaxq_f32(a.v, b.v)}; }
+  static F32Neon abs(F32Neon a) { return {vabsq_f32(a.v)}; }
+  static F32Neon round_nearest(F32Neon a) { return {vrndnq_f32(a.v)}; }
+  static F32Neon ldexp_int(F32Neon a, F32Neon n) {
+    const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n.v), vdupq_n_s32(127)), 23);
+    return {vmulq_f32(a.v, vreinterpretq_f32_s32(bits))};
+  }
+  static F32Neon exp(F32Neon a) { return exp_poly(a); }
+};
+
+#endif

@@ -1,0 +1,26 @@
+// One float per "vector": the portable reference the SIMD layers must agree with.
+#ifndef LSTM_SIMD_F32_SCALAR_H
+#define LSTM_SIMD_F32_SCALAR_H
+#include <math.h>
+
+struct F32Scalar {
+  static constexpr int width = 1;
+  float v;
+
+  static F32Scalar load(const float* p) { return {*p}; }
+  static void store(float* p, F32Scalar a) { *p = a.v; }
+  static F32Scalar set1(float x) { return {x}; }
+  static F32Scalar zero() { return {0.0f}; }
+  static F32Scalar add(F32Scalar a, F32Scalar b) { return {a.v + b.v}; }
+  static F32Scalar sub(F32Scalar a, F32Scalar b) { return {a.v - b.v}; }
+  static F32Scalar mul(F32Scalar a, F32Scalar b) { return {a.v * b.v}; }
+  static F32Scalar div(F32Scalar a, F32Scalar b) { return {a.v / b.v}; }
+  // a * b + c
+  static F32Scalar fma(F32Scalar a, F32Scalar b, F32Scalar c) { return {a.v * b.v + c.v}; }
+  static F32Scalar min(F32Scalar a, F32Scalar b) { return {a.v < b.v ? a.v : b.v}; }
+  static F32Scalar max(F32Scalar a, F32Scalar b) { return {a.v > b.v ? a.v : b.v}; }
+  static F32Scalar abs(F32Scalar a) { return {fabsf(a.v)}; }
+  static F32Scalar exp(F32Scalar a) { return {expf(a.v)}; }
+};
+
+#endif

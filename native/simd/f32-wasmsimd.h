@@ -1,0 +1,35 @@
+// Four float lanes of WebAssembly SIMD128. It has no fused multiply-add (relaxed SIMD is not
+// usable on Node 20), so fma is a multiply and an add.
+#ifndef LSTM_SIMD_F32_WASMSIMD_H
+#define LSTM_SIMD_F32_WASMSIMD_H
+#include <wasm_simd128.h>
+#include "f32-exp-poly.h"
+
+struct F32WasmSimd {
+  static constexpr int width = 4;
+  v128_t v;
+
+  static F32WasmSimd load(const float* p) { return {wasm_v128_load(p)}; }
+  static void store(float* p, F32WasmSimd a) { wasm_v128_store(p, a.v); }
+  static F32WasmSimd set1(float x) { return {wasm_f32x4_splat(x)}; }
+  static F32WasmSimd zero() { return {wasm_f32x4_splat(0.0f)}; }
+  static F32WasmSimd add(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_add(a.v, b.v)}; }
+  static F32WasmSimd sub(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_sub(a.v, b.v)}; }
+  static F32WasmSimd mul(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_mul(a.v, b.v)}; }
+  static F32WasmSimd div(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_div(a.v, b.v)}; }
+  static F32WasmSimd fma(F32WasmSimd a, F32WasmSimd b, F32WasmSimd c) {
+    return {wasm_f32x4_add(wasm_f32x4_mul(a.v, b.v), c.v)};
+  }
+  // pmin/pmax are the plain compare-and-select forms, cheaper than the NaN-propagating min/max.
+  static F32WasmSimd min(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmin(a.v, b.v)}; }
+  static F32WasmSimd max(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmax(a.v, b.v)}; }
+  static F32WasmSimd abs(F32WasmSimd a) { return {wasm_f32x4_abs(a.v)}; }
+  static F32WasmSimd round_nearest(F32WasmSimd a) { return {wasm_f32x4_nearest(a.v)}; }
+  static F32WasmSimd ldexp_int(F32WasmSimd a, F32WasmSimd n) {
+    const v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n.v), wasm_i32x4_splat(127)), 23);
+    return {wasm_f32x4_mul(a.v, bits)};
+  }
+  static F32WasmSimd exp(F32WasmSimd a) { return exp_poly(a); }
+};
+
+#endif
