@@ -25,29 +25,28 @@ const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
  * Loads the addon: LSTM_RUNTIME_ADDON (an explicit .node file, e.g. the sanitizer build), else
- * node-gyp-build's search (prebuilds/, then build/Release). Collects every failure into one message.
+ * node-gyp-build's search (prebuilds/, then build/Release), with the fix in the message on failure.
  */
 function loadAddon(): NativeAddon {
   const require = createRequire(import.meta.url);
   const explicit = process.env.LSTM_RUNTIME_ADDON;
-  const attempts: string[] = [];
   if (explicit) {
+    // An explicit choice is never silently replaced by another build.
     try {
       return require(explicit) as NativeAddon;
     } catch (e) {
-      attempts.push(`LSTM_RUNTIME_ADDON=${explicit}: ${(e as Error).message}`);
+      throw new Error(`LSTM_RUNTIME_ADDON=${explicit} did not load: ${(e as Error).message.split('\n')[0]}`);
     }
   }
   try {
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
     return nodeGypBuild(packageRoot);
   } catch (e) {
-    attempts.push(`node-gyp-build(${packageRoot}): ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `the native addon did not load (node-gyp-build in ${packageRoot}: ${(e as Error).message.split('\n')[0]}). ` +
+        `Build it with \`npm rebuild lstm-runtime\` (needs python3, make and a C++17 compiler), or use the 'wasm-simd' backend.`,
+    );
   }
-  throw new Error(
-    `the native addon did not load (${attempts.join('; ')}). Build it with \`npm rebuild lstm-runtime\` ` +
-      `(needs python3, make and a C++17 compiler), or use the 'wasm-simd' backend.`,
-  );
 }
 
 const ISA_OF: Record<string, number> = { 'native/scalar': ISA.scalar, 'native/avx2': ISA.avx2, 'native/neon': ISA.neon };

@@ -18,8 +18,10 @@ struct F32Avx2 {
   static F32Avx2 mul(F32Avx2 a, F32Avx2 b) { return {_mm256_mul_ps(a.v, b.v)}; }
   static F32Avx2 div(F32Avx2 a, F32Avx2 b) { return {_mm256_div_ps(a.v, b.v)}; }
   static F32Avx2 fma(F32Avx2 a, F32Avx2 b, F32Avx2 c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
-  static F32Avx2 min(F32Avx2 a, F32Avx2 b) { return {_mm256_min_ps(a.v, b.v)}; }
-  static F32Avx2 max(F32Avx2 a, F32Avx2 b) { return {_mm256_max_ps(a.v, b.v)}; }
+  // min/max return `a` when either is NaN (vminps returns its second operand), so NaN propagates
+  // through clamps of a variable against constants; the same holds in every vector layer.
+  static F32Avx2 min(F32Avx2 a, F32Avx2 b) { return {_mm256_min_ps(b.v, a.v)}; }
+  static F32Avx2 max(F32Avx2 a, F32Avx2 b) { return {_mm256_max_ps(b.v, a.v)}; }
   static F32Avx2 abs(F32Avx2 a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)}; }
   static F32Avx2 round_nearest(F32Avx2 a) {
     return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};

@@ -17,6 +17,7 @@ struct F32Neon {
   static F32Neon mul(F32Neon a, F32Neon b) { return {vmulq_f32(a.v, b.v)}; }
   static F32Neon div(F32Neon a, F32Neon b) { return {vdivq_f32(a.v, b.v)}; }
   static F32Neon fma(F32Neon a, F32Neon b, F32Neon c) { return {vfmaq_f32(c.v, a.v, b.v)}; }
+  // NaN in `a` comes back as NaN (vminq/vmaxq propagate it), as every vector layer's min/max does.
   static F32Neon min(F32Neon a, F32Neon b) { return {vminq_f32(a.v, b.v)}; }
   static F32Neon max(F32Neon a, F32Neon b) { return {vmaxq_f32(a.v, b.v)}; }
   static F32Neon abs(F32Neon a) { return {vabsq_f32(a.v)}; }

@@ -17,8 +17,9 @@ struct F32Scalar {
   static F32Scalar div(F32Scalar a, F32Scalar b) { return {a.v / b.v}; }
   // a * b + c
   static F32Scalar fma(F32Scalar a, F32Scalar b, F32Scalar c) { return {a.v * b.v + c.v}; }
-  static F32Scalar min(F32Scalar a, F32Scalar b) { return {a.v < b.v ? a.v : b.v}; }
-  static F32Scalar max(F32Scalar a, F32Scalar b) { return {a.v > b.v ? a.v : b.v}; }
+  // Returns `a` when either is NaN, like every vector layer's min/max.
+  static F32Scalar min(F32Scalar a, F32Scalar b) { return {b.v < a.v ? b.v : a.v}; }
+  static F32Scalar max(F32Scalar a, F32Scalar b) { return {b.v > a.v ? b.v : a.v}; }
   static F32Scalar abs(F32Scalar a) { return {fabsf(a.v)}; }
   static F32Scalar exp(F32Scalar a) { return {expf(a.v)}; }
 };

@@ -20,7 +20,8 @@ struct F32WasmSimd {
   static F32WasmSimd fma(F32WasmSimd a, F32WasmSimd b, F32WasmSimd c) {
     return {wasm_f32x4_add(wasm_f32x4_mul(a.v, b.v), c.v)};
   }
-  // pmin/pmax are the plain compare-and-select forms, cheaper than the NaN-propagating min/max.
+  // pmin/pmax are the plain compare-and-select forms (cheaper than min/max); both return `a`
+  // when either is NaN, as every vector layer's min/max does.
   static F32WasmSimd min(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmin(a.v, b.v)}; }
   static F32WasmSimd max(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmax(a.v, b.v)}; }
   static F32WasmSimd abs(F32WasmSimd a) { return {wasm_f32x4_abs(a.v)}; }

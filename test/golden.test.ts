@@ -1,0 +1,66 @@
+// Every golden case (Keras 3, PyTorch, onnxruntime) and every ../shared conformance case, on every
+// backend and instruction set this machine has; then every backend against every other.
+import { describe, expect, it } from 'vitest';
+import type { LstmResult } from '../lib/index.js';
+import { conformanceCases, expectClose, goldenCases, implementations, runCase, type FixtureCase } from './helpers.js';
+
+const IMPLEMENTATIONS = await implementations();
+
+/**
+ * Where SPEC and an oracle part ways on purpose. onnxruntime returns zeros for the final state of a
+ * row whose sequence length is 0; SPEC says steps past the length leave the state unchanged, so
+ * such a row keeps its initial state.
+ */
+function expectedFor(c: FixtureCase, callIndex: number) {
+  const call = c.calls[callIndex]!;
+  if (c.name !== 'onnx-sequence-length-zero') return call.expected;
+  const keep = (final: number[][], initial: number[][] | undefined) =>
+    final.map((row, b) => (call.sequenceLengths![b] === 0 ? (initial?.[b] ?? row.map(() => 0)) : row));
+  expect(call.sequenceLengths).toContain(0);
+  return { ...call.expected, h: keep(call.expected.h, call.initialState?.h), c: keep(call.expected.c, call.initialState?.c) };
+}
+
+function checkCase(c: FixtureCase, results: LstmResult[], label: string): void {
+  results.forEach((r, k) => {
+    const e = expectedFor(c, k);
+    const at = `${label} ${c.name} call ${k}`;
+    expectClose(r.output, e.output, c.tolerance, `${at} output`);
+    expectClose(r.h, e.h, c.tolerance, `${at} h`);
+    expectClose(r.c, e.c, c.tolerance, `${at} c`);
+    if (e.trace) for (const [name, t] of Object.entries(e.trace)) expectClose(r.trace![name as 'i'], t, c.tolerance, `${at} trace.${name}`);
+  });
+}
+
+describe.each(IMPLEMENTATIONS)('backend %s', (backend) => {
+  it.each(conformanceCases().map((c) => [c.name, c] as const))('conformance %s', async (_, c) => {
+    checkCase(c, await runCase(c, backend, true), backend);
+  });
+
+  for (const { file, cases } of goldenCases()) {
+    it.each(cases.map((c) => [c.name, c] as const))(`${file} %s`, async (_, c) => {
+      checkCase(c, await runCase(c, backend), backend);
+    });
+  }
+});
+
+describe('backends agree with each other', () => {
+  const all = goldenCases().flatMap((g) => g.cases);
+  it(`on all ${all.length} golden cases within 1e-5 (${IMPLEMENTATIONS.join(', ')})`, async () => {
+    expect(IMPLEMENTATIONS.length).toBeGreaterThanOrEqual(4);
+    for (const c of all) {
+      const results = await Promise.all(IMPLEMENTATIONS.map((b) => runCase(c, b, true)));
+      const [first, ...rest] = results;
+      rest.forEach((other, k) =>
+        other.forEach((r, call) => {
+          const base = first![call]!;
+          const at = `${IMPLEMENTATIONS[k + 1]} vs ${IMPLEMENTATIONS[0]} ${c.name} call ${call}`;
+          const tol = { abs: 1e-5, rel: 1e-5 };
+          expectClose(r.output, base.output.data, tol, `${at} output`);
+          expectClose(r.h, base.h.data, tol, `${at} h`);
+          expectClose(r.c, base.c.data, tol, `${at} c`);
+          for (const g of ['i', 'f', 'g', 'o', 'c', 'h'] as const) expectClose(r.trace![g], base.trace![g].data, tol, `${at} trace.${g}`);
+        }),
+      );
+    }
+  });
+});

@@ -1,0 +1,115 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { backends, Lstm, type LstmOptions, type Tensor } from '../lib/index.js';
+
+export const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+
+export type Nested = number | Nested[];
+
+export interface FixtureCall {
+  input: number[][][];
+  initialState?: { h: number[][]; c: number[][] };
+  mask?: number[][];
+  sequenceLengths?: number[];
+  resetStatesBefore?: boolean;
+  expected: { output: Nested; h: number[][]; c: number[][]; trace?: Record<string, Nested> };
+}
+export interface FixtureCase {
+  name: string;
+  layout: 'keras' | 'pytorch' | 'onnx' | 'keras1';
+  config: Record<string, unknown>;
+  weights: Record<string, unknown>;
+  calls: FixtureCall[];
+  tolerance: { abs: number; rel: number };
+}
+
+/** The golden cases made by scripts/gen_fixtures.py with Keras, PyTorch and onnxruntime. */
+export function goldenCases(): { file: string; cases: FixtureCase[] }[] {
+  return readdirSync(FIXTURES)
+    .filter((f) => f.startsWith('lstm-') && f.endsWith('.json'))
+    .map((file) => ({ file, cases: JSON.parse(readFileSync(FIXTURES + file, 'utf8')).cases as FixtureCase[] }));
+}
+
+/** ../shared/conformance cases, normalised to the fixture form. */
+export function conformanceCases(): FixtureCase[] {
+  const dir = SHARED + 'conformance/';
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => {
+      const c = JSON.parse(readFileSync(dir + f, 'utf8'));
+      const tol = typeof c.tolerance === 'number' ? { abs: c.tolerance, rel: c.tolerance } : (c.tolerance ?? { abs: 1e-5, rel: 1e-5 });
+      return { name: c.name, layout: 'keras', config: c.config, weights: c.weights, calls: [{ input: c.input, expected: c.expected }], tolerance: tol };
+    });
+}
+
+/** Every implementation this machine can run: native ISAs, both WASM modules, js. */
+export async function implementations(): Promise<string[]> {
+  const list: string[] = [];
+  for (const b of await backends()) {
+    if (!b.available) throw new Error(`backend ${b.name} failed to load: ${b.reason}`);
+    list.push(...(b.name === 'native' ? b.implementations! : [b.name]));
+  }
+  return list;
+}
+
+export function flat(x: Nested): number[] {
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}
+
+export function shapeOf(x: Nested): number[] {
+  return Array.isArray(x) ? [x.length, ...shapeOf(x[0]!)] : [];
+}
+
+/** |actual - expected| <= abs + rel * |expected| everywhere, with the worst element named. */
+export function expectClose(actual: Tensor | Float32Array, expected: Nested | ArrayLike<number>, tol: { abs: number; rel: number }, what: string): void {
+  const a = actual instanceof Float32Array ? actual : actual.data;
+  const e = Array.isArray(expected) ? flat(expected as Nested) : Array.from(expected as ArrayLike<number>);
+  if (!(actual instanceof Float32Array) && Array.isArray(expected)) expect(actual.shape, `${what} shape`).toEqual(shapeOf(expected as Nested));
+  expect(a.length, `${what} length`).toBe(e.length);
+  let worst = -1;
+  let excess = 0;
+  for (let i = 0; i < e.length; i++) {
+    const d = Math.abs(a[i]! - e[i]!) - (tol.abs + tol.rel * Math.abs(e[i]!));
+    if (!(d <= 0) && (worst < 0 || d > excess)) {
+      worst = i;
+      excess = d;
+    }
+  }
+  if (worst >= 0) expect.fail(`${what}: element ${worst} is ${a[worst]}, expected ${e[worst]} (tolerance ${tol.abs} + ${tol.rel}*|expected|)`);
+}
+
+export function layerOptions(c: FixtureCase, backend: string): LstmOptions {
+  return { ...(c.config as object), weights: c.weights as unknown as LstmOptions['weights'], weightLayout: c.layout, backend } as LstmOptions;
+}
+
+/** Runs every call of a case on one backend and returns the results. */
+export async function runCase(c: FixtureCase, backend: string, trace = false) {
+  const layer = await Lstm.create(layerOptions(c, backend));
+  try {
+    return c.calls.map((call) => {
+      if (call.resetStatesBefore) layer.resetStates();
+      return layer.forward(call.input, { initialState: call.initialState, mask: call.mask, sequenceLengths: call.sequenceLengths, trace });
+    });
+  } finally {
+    layer.dispose();
+  }
+}
+
+/** Deterministic uniform numbers in [lo, hi) (mulberry32). */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    uniform: (lo: number, hi: number) => lo + (hi - lo) * next(),
+    matrix: (rows: number, cols: number, lo = -0.5, hi = 0.5) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.fround(lo + (hi - lo) * next()))),
+  };
+}

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    // The native addon and the WASM modules are loaded once per worker; two workers fit the CI machine.
+    maxWorkers: 2,
+  },
+});
