@@ -24,15 +24,15 @@
   "targets": [
     {
       "target_name": "lstm_runtime",
-      "sources": ["native/binding.cc", "native/lstm_runtime.cc", "native/kernel/kernel_scalar.cc"],
+      "sources": ["native/binding.cc", "native/rnn_runtime.cc", "native/kernel/kernel_scalar.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "conditions": [
         ["target_arch=='x64'", {
-          "defines": ["LSTM_HAVE_AVX2"],
+          "defines": ["RNN_HAVE_AVX2"],
           "dependencies": ["kernel_avx2"]
         }],
         ["target_arch=='arm64'", {
-          "defines": ["LSTM_HAVE_NEON"],
+          "defines": ["RNN_HAVE_NEON"],
           "sources": ["native/kernel/kernel_neon.cc"]
         }]
       ]

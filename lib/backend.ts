@@ -1,24 +1,46 @@
 import type { ActivationCode } from './activations.js';
-import type { CanonicalLstmWeights } from './layouts.js';
 
 /** Backends in the order 'auto' tries them. */
 export type BackendName = 'native' | 'wasm-simd' | 'wasm' | 'js';
 
-/** Everything a kernel needs besides the weights; mirrors lstm_config in native/lstm_runtime.h. */
-export interface LstmKernelConfig {
+export type CellKind = 'lstm' | 'gru';
+
+/** Everything a kernel needs besides the weights; mirrors rnn_config in native/rnn_runtime.h. */
+export interface RnnKernelConfig {
+  cell: CellKind;
   inputSize: number;
   units: number;
+  /** LSTM: candidate c~; GRU: candidate h~. */
   activation: ActivationCode;
+  /** LSTM: applied to c before the output gate (unused by a GRU). */
   cellActivation: ActivationCode;
+  /** LSTM: i, f, o; GRU: z, r. */
   recurrentActivation: ActivationCode;
   clip: number;
+  /** LSTM: f = 1 - i. */
   inputForget: boolean;
+  /** GRU: r applies after the recurrent product (Keras' default, PyTorch, ONNX linear_before_reset). */
+  resetAfter: boolean;
 }
 
-/** Flags of one forward call (LSTM_RETURN_SEQUENCES etc. in the C header). */
+/** Weights in Keras' layout, float32, checked: G = 4 (LSTM i, f, c, o) or 3 (GRU z, r, h). */
+export interface CanonicalWeights {
+  inputSize: number;
+  units: number;
+  kernel: Float32Array; // [I, GU]
+  recurrentKernel: Float32Array; // [U, GU]
+  bias: Float32Array | null; // [GU], input side
+  recurrentBias: Float32Array | null; // [GU], GRU with resetAfter: added to h.U before r applies
+  peepholes: Float32Array | null; // [3U], LSTM, order i, o, f
+}
+
+/** Flags of one forward call (RNN_RETURN_SEQUENCES etc. in the C header). */
 export const RETURN_SEQUENCES = 1;
 export const GO_BACKWARDS = 2;
 export const ZERO_OUTPUT_FOR_MASK = 4;
+
+/** Tensors a trace holds per cell, in the kernel's order. */
+export const TRACE_NAMES = { lstm: ['i', 'f', 'g', 'o', 'c', 'h'], gru: ['z', 'r', 'g', 'h'] } as const;
 
 /** One forward call's buffers, already validated by the facade. h and c are updated in place. */
 export interface ForwardBuffers {
@@ -27,26 +49,26 @@ export interface ForwardBuffers {
   flags: number;
   input: Float32Array; // [B,T,I]
   h: Float32Array; // [B,U]
-  c: Float32Array; // [B,U]
+  c: Float32Array | null; // [B,U], LSTM only
   output: Float32Array; // [B,T,U] or [B,U]
   mask: Uint8Array | null; // [B,T]
   sequenceLengths: Int32Array | null; // [B]
-  trace: Float32Array | null; // [6,B,T,U]
+  trace: Float32Array | null; // [traceCount,B,T,U]
 }
 
 /** A stepping session: x in, state updated in place, nothing allocated per step. */
 export interface StreamKernel {
-  /** Runs one timestep on x [B*I]; afterwards `h` and `c` hold the new state. */
+  /** Runs one timestep on x [B*I]; afterwards `h` (and `c`) hold the new state. */
   step(x: Float32Array): void;
-  /** The current state, [B*U] each. Read them right away: a later step overwrites them. */
+  /** The current state, [B*U] each (c is null for a GRU). Read right away: a later step overwrites it. */
   readonly h: Float32Array;
-  readonly c: Float32Array;
-  setState(h: Float32Array, c: Float32Array): void;
+  readonly c: Float32Array | null;
+  setState(h: Float32Array, c: Float32Array | null): void;
   dispose(): void;
 }
 
 /** A layer's weights uploaded to one backend. */
-export interface LstmKernel {
+export interface RnnKernel {
   /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-simd', 'wasm', 'js'. */
   readonly name: string;
   forward(buffers: ForwardBuffers): void;
@@ -61,5 +83,8 @@ export interface Backend {
   readonly implementation: string;
   /** Implementations that can be forced by name, e.g. ['native/avx2', 'native/scalar']. */
   readonly implementations: readonly string[];
-  createLstm(config: LstmKernelConfig, weights: CanonicalLstmWeights, implementation?: string): LstmKernel;
+  createRnn(config: RnnKernelConfig, weights: CanonicalWeights, implementation?: string): RnnKernel;
 }
+
+/** The gate count of a cell. */
+export const gatesOf = (cell: CellKind): number => (cell === 'lstm' ? 4 : 3);

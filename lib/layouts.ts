@@ -1,52 +1,42 @@
+import type { CanonicalWeights, CellKind } from './backend.js';
 import { describe, fail } from './errors.js';
 import { firstNonFinite, readTensor, readShaped, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export type WeightLayout = 'keras' | 'keras1' | 'pytorch' | 'onnx';
 export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['keras', 'keras1', 'pytorch', 'onnx'];
 
-/** Keras/TF.js: gate order i, f, c, o; `recurrent_kernel` and Keras' get_weights() array also work. */
+/** Keras/TF.js: LSTM gates i, f, c, o; GRU z, r, h. `recurrent_kernel` and get_weights() arrays also work. */
 export interface KerasWeights {
   kernel: TensorLike;
   recurrentKernel: TensorLike;
+  /** LSTM [4U]; GRU [3U], or [2, 3U] (input and recurrent bias) with resetAfter. */
   bias?: TensorLike;
 }
-/** Keras 1: one tensor per gate. */
+/** Keras 1: one tensor per gate (LSTM i, f, c, o; GRU z, r, h). */
 export interface Keras1Weights {
-  W_i: TensorLike; U_i: TensorLike; b_i?: TensorLike;
-  W_f: TensorLike; U_f: TensorLike; b_f?: TensorLike;
-  W_c: TensorLike; U_c: TensorLike; b_c?: TensorLike;
-  W_o: TensorLike; U_o: TensorLike; b_o?: TensorLike;
+  [name: `W_${string}` | `U_${string}` | `b_${string}`]: TensorLike;
 }
-/** PyTorch nn.LSTM (one layer, one direction): gate order i, f, g, o, two biases. */
+/** PyTorch nn.LSTM / nn.GRU (one layer, one direction): LSTM gates i, f, g, o; GRU r, z, n. */
 export interface PytorchWeights {
   weight_ih: TensorLike;
   weight_hh: TensorLike;
   bias_ih?: TensorLike;
   bias_hh?: TensorLike;
 }
-/** ONNX LSTM inputs W, R, B, P (one direction): gate order i, o, f, c; peepholes i, o, f. */
+/** ONNX LSTM / GRU inputs (one direction): LSTM gates i, o, f, c with peepholes i, o, f; GRU z, r, h. */
 export interface OnnxWeights {
   W: TensorLike;
   R: TensorLike;
   B?: TensorLike;
   P?: TensorLike;
 }
-/** Peepholes in any layout: weights.P ([3U] or [1,3U], order i, o, f) or weights.peepholes. */
+/** LSTM peepholes in any layout: weights.P ([3U] or [1,3U], order i, o, f) or weights.peepholes. */
 export interface PeepholeWeights {
   P?: TensorLike;
   peepholes?: { i: TensorLike; f: TensorLike; o: TensorLike };
 }
 export type LstmWeights = (KerasWeights | Keras1Weights | PytorchWeights | OnnxWeights | readonly TensorLike[]) & PeepholeWeights;
-
-/** Every layout reduces to this: Keras order i, f, c, o, float32, checked and finite. */
-export interface CanonicalLstmWeights {
-  inputSize: number;
-  units: number;
-  kernel: Float32Array; // [I, 4U]
-  recurrentKernel: Float32Array; // [U, 4U]
-  bias: Float32Array | null; // [4U]
-  peepholes: Float32Array | null; // [3U], order i, o, f
-}
+export type GruWeights = KerasWeights | Keras1Weights | PytorchWeights | OnnxWeights | readonly TensorLike[];
 
 export interface GateWeights {
   W: Tensor; // [I, U]
@@ -54,13 +44,15 @@ export interface GateWeights {
   b: Tensor; // [U]
 }
 
-const KERAS_GATES = ['i', 'f', 'c', 'o'] as const;
-/** Row of each Keras gate (i, f, c, o) in ONNX's i, o, f, c order. */
-const ONNX_ROW_OF_KERAS_GATE = [0, 2, 3, 1];
+/** Per cell: Keras' gate names, and the row block of each Keras gate in the PyTorch and ONNX layouts. */
+const CELLS = {
+  lstm: { gates: ['i', 'f', 'c', 'o'], pytorchRow: [0, 1, 2, 3], onnxRow: [0, 2, 3, 1] },
+  gru: { gates: ['z', 'r', 'h'], pytorchRow: [1, 0, 2], onnxRow: [0, 1, 2] },
+} as const;
 
 type Fields = Record<string, unknown>;
 
-const BIAS_FIELDS = ['bias', 'b_i', 'b_f', 'b_c', 'b_o', 'bias_ih', 'bias_hh', 'bias_ih_l0', 'bias_hh_l0', 'B'];
+const BIAS_FIELDS = ['bias', 'b_i', 'b_f', 'b_c', 'b_o', 'b_z', 'b_r', 'b_h', 'bias_ih', 'bias_hh', 'bias_ih_l0', 'bias_hh_l0', 'B'];
 const hasBias = (w: Fields) => BIAS_FIELDS.some((k) => w[k] !== undefined && w[k] !== null);
 
 function field(w: Fields, names: string[], what: string, required: true): unknown;
@@ -71,7 +63,7 @@ function field(w: Fields, names: string[], what: string, required: boolean): unk
   return undefined;
 }
 
-/** First dimension of a shaped tensor, or of `fallback` sizes when the value is flat. */
+/** The shape of a tensor given with one, else null (a flat array). */
 function dims(value: unknown, what: string): number[] | null {
   return readTensor(value, what, 'ERR_LSTM_WEIGHTS').shape;
 }
@@ -103,6 +95,24 @@ function addBiases(a: Float32Array | null, b: Float32Array | null): Float32Array
   return a.map((v, i) => v + b[i]!);
 }
 
+/** Transposes gate-major rows [G*U, K] (gate order given by rowOfGate) into Keras' [K, G*U]. */
+function gateRowsToKeras(src: Float32Array, K: number, U: number, rowOfGate: readonly number[]): Float32Array {
+  const G = rowOfGate.length;
+  const out = new Float32Array(K * G * U);
+  for (let gate = 0; gate < G; gate++) {
+    const base = rowOfGate[gate]! * U;
+    for (let u = 0; u < U; u++) for (let k = 0; k < K; k++) out[k * G * U + gate * U + u] = src[(base + u) * K + k]!;
+  }
+  return out;
+}
+
+function reorderBias(src: Float32Array | null, U: number, rowOfGate: readonly number[]): Float32Array | null {
+  if (!src) return null;
+  const out = new Float32Array(rowOfGate.length * U);
+  rowOfGate.forEach((row, gate) => out.set(src.subarray(row * U, (row + 1) * U), gate * U));
+  return out;
+}
+
 function readPeepholes(w: Fields, U: number): Float32Array | null {
   if (w.P !== undefined && w.P !== null) {
     const t = readTensor(w.P, 'weights.P', 'ERR_LSTM_WEIGHTS');
@@ -118,75 +128,108 @@ function readPeepholes(w: Fields, U: number): Float32Array | null {
   return out;
 }
 
-function fromKeras(w: Fields, useBias: boolean, inputSize?: number, units?: number) {
-  const kernel = field(w, ['kernel'], '[inputSize, 4*units] kernel', true);
-  const recurrent = field(w, ['recurrentKernel', 'recurrent_kernel'], '[units, 4*units] recurrent kernel', true);
-  const kd = dims(kernel, 'weights.kernel');
-  const rd = dims(recurrent, 'weights.recurrentKernel');
-  const { I, U } = sizes(inputSize, units, kd?.[0], rd?.[0]);
+interface Parsed {
+  I: number;
+  U: number;
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array | null;
+  recurrentBias: Float32Array | null;
+}
+interface Ctx {
+  cell: CellKind;
+  G: number;
+  useBias: boolean;
+  resetAfter: boolean;
+  inputSize?: number;
+  units?: number;
+}
+
+function fromKeras(w: Fields, c: Ctx): Parsed {
+  const { G } = c;
+  const kernel = field(w, ['kernel'], `[inputSize, ${G}*units] kernel`, true);
+  const recurrent = field(w, ['recurrentKernel', 'recurrent_kernel'], `[units, ${G}*units] recurrent kernel`, true);
+  const { I, U } = sizes(c.inputSize, c.units, dims(kernel, 'weights.kernel')?.[0], dims(recurrent, 'weights.recurrentKernel')?.[0]);
+  let bias: Float32Array | null = null;
+  let recurrentBias: Float32Array | null = null;
+  if (c.useBias) {
+    const b = field(w, ['bias'], `[${G}*units] bias`, true);
+    if (c.cell === 'gru' && c.resetAfter) {
+      // Keras' GRU with reset_after keeps the input and recurrent biases as two rows.
+      const both = readShaped(b, 'weights.bias', [2, G * U], 'ERR_LSTM_WEIGHTS');
+      bias = both.slice(0, G * U);
+      recurrentBias = both.slice(G * U);
+    } else {
+      bias = readShaped(b, 'weights.bias', [G * U], 'ERR_LSTM_WEIGHTS');
+    }
+  }
   return {
     I,
     U,
-    kernel: readShaped(kernel, 'weights.kernel', [I, 4 * U], 'ERR_LSTM_WEIGHTS'),
-    recurrentKernel: readShaped(recurrent, 'weights.recurrentKernel', [U, 4 * U], 'ERR_LSTM_WEIGHTS'),
-    bias: useBias ? readShaped(field(w, ['bias'], '[4*units] bias', true), 'weights.bias', [4 * U], 'ERR_LSTM_WEIGHTS') : null,
+    kernel: readShaped(kernel, 'weights.kernel', [I, G * U], 'ERR_LSTM_WEIGHTS'),
+    recurrentKernel: readShaped(recurrent, 'weights.recurrentKernel', [U, G * U], 'ERR_LSTM_WEIGHTS'),
+    bias,
+    recurrentBias,
   };
 }
 
-function fromKeras1(w: Fields, useBias: boolean, inputSize?: number, units?: number) {
-  const { I, U } = sizes(inputSize, units, dims(field(w, ['W_i'], '[inputSize, units]', true), 'weights.W_i')?.[0], dims(field(w, ['U_i'], '[units, units]', true), 'weights.U_i')?.[0]);
-  const kernel = new Float32Array(I * 4 * U);
-  const recurrentKernel = new Float32Array(U * 4 * U);
-  const bias = useBias ? new Float32Array(4 * U) : null;
-  KERAS_GATES.forEach((g, gate) => {
+function fromKeras1(w: Fields, c: Ctx): Parsed {
+  const names = CELLS[c.cell].gates;
+  const { G } = c;
+  const first = names[0];
+  const { I, U } = sizes(c.inputSize, c.units, dims(field(w, [`W_${first}`], '[inputSize, units]', true), `weights.W_${first}`)?.[0], dims(field(w, [`U_${first}`], '[units, units]', true), `weights.U_${first}`)?.[0]);
+  const kernel = new Float32Array(I * G * U);
+  const recurrentKernel = new Float32Array(U * G * U);
+  const bias = c.useBias ? new Float32Array(G * U) : null;
+  names.forEach((g, gate) => {
     const Wg = readShaped(field(w, [`W_${g}`], '[inputSize, units]', true), `weights.W_${g}`, [I, U], 'ERR_LSTM_WEIGHTS');
     const Ug = readShaped(field(w, [`U_${g}`], '[units, units]', true), `weights.U_${g}`, [U, U], 'ERR_LSTM_WEIGHTS');
-    for (let k = 0; k < I; k++) kernel.set(Wg.subarray(k * U, (k + 1) * U), k * 4 * U + gate * U);
-    for (let k = 0; k < U; k++) recurrentKernel.set(Ug.subarray(k * U, (k + 1) * U), k * 4 * U + gate * U);
+    for (let k = 0; k < I; k++) kernel.set(Wg.subarray(k * U, (k + 1) * U), k * G * U + gate * U);
+    for (let k = 0; k < U; k++) recurrentKernel.set(Ug.subarray(k * U, (k + 1) * U), k * G * U + gate * U);
     if (bias) bias.set(readShaped(field(w, [`b_${g}`], '[units]', true), `weights.b_${g}`, [U], 'ERR_LSTM_WEIGHTS'), gate * U);
   });
-  return { I, U, kernel, recurrentKernel, bias };
+  return { I, U, kernel, recurrentKernel, bias, recurrentBias: null };
 }
 
-/** Transposes gate-major rows [4U, K] (gate order given by rowOfGate) into Keras' [K, 4U]. */
-function gateRowsToKeras(src: Float32Array, K: number, U: number, rowOfGate: readonly number[]): Float32Array {
-  const out = new Float32Array(K * 4 * U);
-  for (let gate = 0; gate < 4; gate++) {
-    const base = rowOfGate[gate]! * U;
-    for (let u = 0; u < U; u++) for (let k = 0; k < K; k++) out[k * 4 * U + gate * U + u] = src[(base + u) * K + k]!;
-  }
-  return out;
-}
-
-function reorderBias(src: Float32Array, U: number, rowOfGate: readonly number[]): Float32Array {
-  const out = new Float32Array(4 * U);
-  for (let gate = 0; gate < 4; gate++) out.set(src.subarray(rowOfGate[gate]! * U, (rowOfGate[gate]! + 1) * U), gate * U);
-  return out;
-}
-
-function fromPytorch(w: Fields, useBias: boolean, inputSize?: number, units?: number) {
-  const ih = field(w, ['weight_ih', 'weight_ih_l0'], '[4*units, inputSize]', true);
-  const hh = field(w, ['weight_hh', 'weight_hh_l0'], '[4*units, units]', true);
-  const { I, U } = sizes(inputSize, units, dims(ih, 'weights.weight_ih')?.[1], dims(hh, 'weights.weight_hh')?.[1]);
-  const same = [0, 1, 2, 3]; // PyTorch's i, f, g, o is Keras' i, f, c, o
+function fromPytorch(w: Fields, c: Ctx): Parsed {
+  const { G } = c;
+  const rows = CELLS[c.cell].pytorchRow;
+  if (c.cell === 'gru' && !c.resetAfter) fail('ERR_LSTM_CONFIG', 'resetAfter', "true with weightLayout 'pytorch' (PyTorch's GRU applies r after the recurrent product)", 'false');
+  const ih = field(w, ['weight_ih', 'weight_ih_l0'], `[${G}*units, inputSize]`, true);
+  const hh = field(w, ['weight_hh', 'weight_hh_l0'], `[${G}*units, units]`, true);
+  const { I, U } = sizes(c.inputSize, c.units, dims(ih, 'weights.weight_ih')?.[1], dims(hh, 'weights.weight_hh')?.[1]);
   const biasOf = (names: string[]) => {
-    const v = field(w, names, '[4*units]', false);
-    return v === undefined ? null : readShaped(v, `weights.${names[0]}`, [4 * U], 'ERR_LSTM_WEIGHTS');
+    const v = field(w, names, `[${G}*units]`, false);
+    return v === undefined ? null : readShaped(v, `weights.${names[0]}`, [G * U], 'ERR_LSTM_WEIGHTS');
   };
-  const bias = useBias ? addBiases(biasOf(['bias_ih', 'bias_ih_l0']), biasOf(['bias_hh', 'bias_hh_l0'])) : null;
-  if (useBias && !bias) fail('ERR_LSTM_WEIGHTS', 'weights.bias_ih/bias_hh', 'at least one [4*units] bias (or useBias: false)', 'neither');
+  let bias: Float32Array | null = null;
+  let recurrentBias: Float32Array | null = null;
+  if (c.useBias) {
+    const bih = biasOf(['bias_ih', 'bias_ih_l0']);
+    const bhh = biasOf(['bias_hh', 'bias_hh_l0']);
+    if (!bih && !bhh) fail('ERR_LSTM_WEIGHTS', 'weights.bias_ih/bias_hh', `at least one [${G}*units] bias (or useBias: false)`, 'neither');
+    // An LSTM only ever adds the two; a GRU keeps b_hn inside r * (h.W_hn + b_hn).
+    if (c.cell === 'lstm') bias = reorderBias(addBiases(bih, bhh), U, rows);
+    else {
+      bias = reorderBias(bih, U, rows);
+      recurrentBias = reorderBias(bhh, U, rows);
+    }
+  }
   return {
     I,
     U,
-    kernel: gateRowsToKeras(readShaped(ih, 'weights.weight_ih', [4 * U, I], 'ERR_LSTM_WEIGHTS'), I, U, same),
-    recurrentKernel: gateRowsToKeras(readShaped(hh, 'weights.weight_hh', [4 * U, U], 'ERR_LSTM_WEIGHTS'), U, U, same),
+    kernel: gateRowsToKeras(readShaped(ih, 'weights.weight_ih', [G * U, I], 'ERR_LSTM_WEIGHTS'), I, U, rows),
+    recurrentKernel: gateRowsToKeras(readShaped(hh, 'weights.weight_hh', [G * U, U], 'ERR_LSTM_WEIGHTS'), U, U, rows),
     bias,
+    recurrentBias,
   };
 }
 
-function fromOnnx(w: Fields, useBias: boolean, inputSize?: number, units?: number) {
-  const Wt = field(w, ['W'], '[1, 4*units, inputSize]', true);
-  const Rt = field(w, ['R'], '[1, 4*units, units]', true);
+function fromOnnx(w: Fields, c: Ctx): Parsed {
+  const { G } = c;
+  const rows = CELLS[c.cell].onnxRow;
+  const Wt = field(w, ['W'], `[1, ${G}*units, inputSize]`, true);
+  const Rt = field(w, ['R'], `[1, ${G}*units, units]`, true);
   const wd = dims(Wt, 'weights.W');
   const rd = dims(Rt, 'weights.R');
   for (const [d, name] of [[wd, 'W'], [rd, 'R']] as const) {
@@ -194,30 +237,47 @@ function fromOnnx(w: Fields, useBias: boolean, inputSize?: number, units?: numbe
       fail('ERR_LSTM_UNSUPPORTED', `weights.${name}`, 'one direction (num_directions = 1; use Bidirectional for two)', `num_directions = ${d[0]}`);
     }
   }
-  const { I, U } = sizes(inputSize, units, wd?.[2], rd?.[2]);
+  const { I, U } = sizes(c.inputSize, c.units, wd?.[2], rd?.[2]);
   let bias: Float32Array | null = null;
-  if (useBias && w.B !== undefined && w.B !== null) {
-    const B = readShaped(w.B, 'weights.B', [1, 8 * U], 'ERR_LSTM_WEIGHTS');
-    bias = reorderBias(addBiases(B.slice(0, 4 * U), B.slice(4 * U))!, U, ONNX_ROW_OF_KERAS_GATE);
+  let recurrentBias: Float32Array | null = null;
+  if (c.useBias && w.B !== undefined && w.B !== null) {
+    const B = readShaped(w.B, 'weights.B', [1, 2 * G * U], 'ERR_LSTM_WEIGHTS');
+    const [Wb, Rb] = [B.slice(0, G * U), B.slice(G * U)];
+    // linear_before_reset (our resetAfter) keeps Rb_h inside r * (...); otherwise the biases add.
+    if (c.cell === 'gru' && c.resetAfter) {
+      bias = reorderBias(Wb, U, rows);
+      recurrentBias = reorderBias(Rb, U, rows);
+    } else {
+      bias = reorderBias(addBiases(Wb, Rb), U, rows);
+    }
   }
   return {
     I,
     U,
-    kernel: gateRowsToKeras(readShaped(Wt, 'weights.W', [1, 4 * U, I], 'ERR_LSTM_WEIGHTS'), I, U, ONNX_ROW_OF_KERAS_GATE),
-    recurrentKernel: gateRowsToKeras(readShaped(Rt, 'weights.R', [1, 4 * U, U], 'ERR_LSTM_WEIGHTS'), U, U, ONNX_ROW_OF_KERAS_GATE),
+    kernel: gateRowsToKeras(readShaped(Wt, 'weights.W', [1, G * U, I], 'ERR_LSTM_WEIGHTS'), I, U, rows),
+    recurrentKernel: gateRowsToKeras(readShaped(Rt, 'weights.R', [1, G * U, U], 'ERR_LSTM_WEIGHTS'), U, U, rows),
     bias,
+    recurrentBias,
   };
+}
+
+const READERS: Record<WeightLayout, (w: Fields, c: Ctx) => Parsed> = { keras: fromKeras, keras1: fromKeras1, pytorch: fromPytorch, onnx: fromOnnx };
+
+export interface CanonicalOptions {
+  inputSize?: number;
+  units?: number;
+  useBias?: boolean;
+  cell?: CellKind;
+  /** GRU only. */
+  resetAfter?: boolean;
 }
 
 /**
  * Converts weights in any supported layout to the canonical Keras form, checking every shape and
- * value. `useBias` false means no bias is read (ONNX's B is optional in any case).
+ * value. `useBias` false means no bias is read.
  */
-export function toCanonicalWeights(
-  weights: unknown,
-  layout: unknown = 'keras',
-  { inputSize, units, useBias = true }: { inputSize?: number; units?: number; useBias?: boolean } = {},
-): CanonicalLstmWeights {
+export function toCanonicalWeights(weights: unknown, layout: unknown = 'keras', options: CanonicalOptions = {}): CanonicalWeights {
+  const { inputSize, units, useBias = true, cell = 'lstm', resetAfter = true } = options;
   if (typeof weights !== 'object' || weights === null) fail('ERR_LSTM_WEIGHTS', 'weights', 'an object of weight tensors', describe(weights));
   let w = weights as Fields;
   if (Array.isArray(weights)) {
@@ -228,32 +288,21 @@ export function toCanonicalWeights(
   if (!useBias && hasBias(w)) {
     fail('ERR_LSTM_WEIGHTS', 'weights', 'no bias tensor (useBias is false)', `${BIAS_FIELDS.filter((k) => w[k] != null).join(', ')}`);
   }
-  let r: { I: number; U: number; kernel: Float32Array; recurrentKernel: Float32Array; bias: Float32Array | null };
-  switch (layout) {
-    case 'keras':
-      r = fromKeras(w, useBias, inputSize, units);
-      break;
-    case 'keras1':
-      r = fromKeras1(w, useBias, inputSize, units);
-      break;
-    case 'pytorch':
-      r = fromPytorch(w, useBias, inputSize, units);
-      break;
-    case 'onnx':
-      r = fromOnnx(w, useBias, inputSize, units);
-      break;
-    default:
-      return fail('ERR_LSTM_CONFIG', 'weightLayout', WEIGHT_LAYOUTS.map((l) => `'${l}'`).join(', '), describe(layout));
-  }
-  const peepholes = readPeepholes(w, r.U);
+  const read = typeof layout === 'string' ? READERS[layout as WeightLayout] : undefined;
+  if (!read) return fail('ERR_LSTM_CONFIG', 'weightLayout', WEIGHT_LAYOUTS.map((l) => `'${l}'`).join(', '), describe(layout));
+  const G = CELLS[cell].gates.length;
+  const r = read(w, { cell, G, useBias, resetAfter: cell === 'gru' && resetAfter, inputSize, units });
+  const peepholes = cell === 'lstm' ? readPeepholes(w, r.U) : null;
+  if (cell === 'gru' && (w.P != null || w.peepholes != null)) fail('ERR_LSTM_WEIGHTS', 'weights.P', 'no peepholes (a GRU has none)', 'peepholes');
   checkFinite(r.kernel, 'weights (input kernel)');
   checkFinite(r.recurrentKernel, 'weights (recurrent kernel)');
   if (r.bias) checkFinite(r.bias, 'weights (bias)');
+  if (r.recurrentBias) checkFinite(r.recurrentBias, 'weights (recurrent bias)');
   if (peepholes) checkFinite(peepholes, 'weights (peepholes)');
-  return { inputSize: r.I, units: r.U, kernel: r.kernel, recurrentKernel: r.recurrentKernel, bias: r.bias, peepholes };
+  return { inputSize: r.I, units: r.U, kernel: r.kernel, recurrentKernel: r.recurrentKernel, bias: r.bias, recurrentBias: r.recurrentBias, peepholes };
 }
 
-/** Per-gate weights { i, f, c, o }, each { W [I,U], U [U,U], b [U] }, from any layout. */
+/** Per-gate weights { i, f, c, o }, each { W [I,U], U [U,U], b [U] }, of an LSTM in any layout. */
 export function splitGates(weights: LstmWeights, layout: WeightLayout = 'keras'): Record<'i' | 'f' | 'c' | 'o', GateWeights> {
   const w = Array.isArray(weights) ? { bias: weights[2] } : (weights as unknown as Fields);
   const cw = toCanonicalWeights(weights, layout, { useBias: hasBias(w) });

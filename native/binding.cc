@@ -1,4 +1,4 @@
-// N-API binding: a thin shell around lstm_runtime.h. The TypeScript facade validates every
+// N-API binding: a thin shell around rnn_runtime.h. The TypeScript facade validates every
 // argument and owns every buffer; this file re-checks buffer lengths, calls the C API and hands
 // the status code back, so errors become LstmError in one place (lib/backends/status.ts).
 #include <napi.h>
@@ -6,16 +6,16 @@
 #include <memory>
 #include <mutex>
 
-#include "lstm_runtime.h"
+#include "rnn_runtime.h"
 
 namespace {
 
 // A layer shared by its JS handle and any async call still running, so dispose() while a
 // forwardAsync is in flight frees the layer only after that call ends.
 struct SharedLayer {
-  lstm_layer* layer = nullptr;
-  std::mutex busy;  // lstm_forward is not reentrant for one layer
-  ~SharedLayer() { lstm_destroy(layer); }
+  rnn_layer* layer = nullptr;
+  std::mutex busy;  // rnn_forward is not reentrant for one layer
+  ~SharedLayer() { rnn_destroy(layer); }
 };
 
 constexpr int32_t kStatusDisposed = -1;
@@ -36,9 +36,9 @@ bool typed_arg(const Napi::Value& value, size_t need, bool optional, T** out) {
   return true;
 }
 
-lstm_activation activation_arg(const Napi::Object& config, const char* key) {
+rnn_activation activation_arg(const Napi::Object& config, const char* key) {
   Napi::Array a = config.Get(key).As<Napi::Array>();
-  return lstm_activation{a.Get(0u).As<Napi::Number>().Int32Value(), a.Get(1u).As<Napi::Number>().FloatValue(),
+  return rnn_activation{a.Get(0u).As<Napi::Number>().Int32Value(), a.Get(1u).As<Napi::Number>().FloatValue(),
                          a.Get(2u).As<Napi::Number>().FloatValue()};
 }
 
@@ -51,29 +51,29 @@ struct ForwardCall {
   const int32_t* lengths = nullptr;
 
   // (batch, steps, flags, input, h, c, output, mask, sequenceLengths, trace)
-  bool parse(const Napi::CallbackInfo& info, int32_t input_size, int32_t units) {
+  bool parse(const Napi::CallbackInfo& info, int32_t input_size, int32_t units, bool has_cell, int32_t trace_count) {
     if (info.Length() < 10) return false;
     batch = info[0].As<Napi::Number>().Int32Value();
     steps = info[1].As<Napi::Number>().Int32Value();
     flags = info[2].As<Napi::Number>().Int32Value();
     if (batch < 1 || steps < 1) return false;
     const size_t B = batch, T = steps, I = input_size, U = units;
-    const size_t out_len = (flags & LSTM_RETURN_SEQUENCES) ? B * T * U : B * U;
+    const size_t out_len = (flags & RNN_RETURN_SEQUENCES) ? B * T * U : B * U;
     float* in = nullptr;
     uint8_t* m = nullptr;
     int32_t* len = nullptr;
     bool ok = typed_arg(info[3], B * T * I, false, &in) && typed_arg(info[4], B * U, false, &h) &&
-              typed_arg(info[5], B * U, false, &c) && typed_arg(info[6], out_len, true, &output) &&
+              typed_arg(info[5], B * U, !has_cell, &c) && typed_arg(info[6], out_len, true, &output) &&
               typed_arg(info[7], B * T, true, &m) && typed_arg(info[8], B, true, &len) &&
-              typed_arg(info[9], 6 * B * T * U, true, &trace);
+              typed_arg(info[9], trace_count * B * T * U, true, &trace);
     input = in;
     mask = m;
     lengths = len;
     return ok;
   }
 
-  int32_t run(lstm_layer* layer) const {
-    return lstm_forward(layer, batch, steps, flags, input, h, c, output, mask, lengths, trace);
+  int32_t run(rnn_layer* layer) const {
+    return rnn_forward(layer, batch, steps, flags, input, h, c, output, mask, lengths, trace);
   }
 };
 
@@ -105,22 +105,25 @@ class ForwardWorker : public Napi::AsyncWorker {
   int32_t status_ = 0;
 };
 
-class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
+class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "LstmHandle",
-                       {InstanceMethod("forward", &LstmHandle::Forward),
-                        InstanceMethod("forwardAsync", &LstmHandle::ForwardAsync),
-                        InstanceMethod("bindStream", &LstmHandle::BindStream),
-                        InstanceMethod("step", &LstmHandle::Step),
-                        InstanceMethod("isa", &LstmHandle::Isa),
-                        InstanceMethod("dispose", &LstmHandle::Dispose)});
+    return DefineClass(env, "RnnHandle",
+                       {InstanceMethod("forward", &RnnHandle::Forward),
+                        InstanceMethod("forwardAsync", &RnnHandle::ForwardAsync),
+                        InstanceMethod("bindStream", &RnnHandle::BindStream),
+                        InstanceMethod("step", &RnnHandle::Step),
+                        InstanceMethod("isa", &RnnHandle::Isa),
+                        InstanceMethod("dispose", &RnnHandle::Dispose)});
   }
 
-  // new LstmHandle(config, kernel, recurrentKernel, bias | null, peepholes | null); check status().
-  explicit LstmHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LstmHandle>(info) {
+  // new RnnHandle(config, kernel, recurrentKernel, bias, recurrentBias, peepholes) (absent
+  // tensors are null); check status().
+  explicit RnnHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RnnHandle>(info) {
     Napi::Object cfg = info[0].As<Napi::Object>();
-    lstm_config config{};
+    rnn_config config{};
+    config.cell = cfg.Get("cell").As<Napi::Number>().Int32Value();
+    config.reset_after = cfg.Get("resetAfter").ToBoolean() ? 1 : 0;
     config.input_size = cfg.Get("inputSize").As<Napi::Number>().Int32Value();
     config.units = cfg.Get("units").As<Napi::Number>().Int32Value();
     config.activation = activation_arg(cfg, "activation");
@@ -130,23 +133,26 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
     config.input_forget = cfg.Get("inputForget").ToBoolean() ? 1 : 0;
     config.isa = cfg.Get("isa").As<Napi::Number>().Int32Value();
     if (config.input_size < 1 || config.units < 1) {
-      status_ = LSTM_ERR_CONFIG;
+      status_ = RNN_ERR_CONFIG;
       return;
     }
-    const size_t I = config.input_size, U = config.units;
-    float *kernel, *recurrent, *bias, *peep;
-    if (!typed_arg(info[1], I * 4 * U, false, &kernel) || !typed_arg(info[2], U * 4 * U, false, &recurrent) ||
-        !typed_arg(info[3], 4 * U, true, &bias) || !typed_arg(info[4], 3 * U, true, &peep)) {
+    const size_t I = config.input_size, U = config.units, G = config.cell == RNN_CELL_LSTM ? 4 : 3;
+    float *kernel, *recurrent, *bias, *recurrent_bias, *peep;
+    if (!typed_arg(info[1], I * G * U, false, &kernel) || !typed_arg(info[2], U * G * U, false, &recurrent) ||
+        !typed_arg(info[3], G * U, true, &bias) || !typed_arg(info[4], G * U, true, &recurrent_bias) ||
+        !typed_arg(info[5], 3 * U, true, &peep)) {
       status_ = kStatusBadBuffer;
       return;
     }
-    lstm_layer* layer = nullptr;
-    status_ = lstm_create(&config, kernel, recurrent, bias, peep, &layer);
-    if (status_ == LSTM_OK) {
+    rnn_layer* layer = nullptr;
+    status_ = rnn_create(&config, kernel, recurrent, bias, recurrent_bias, peep, &layer);
+    if (status_ == RNN_OK) {
       shared_ = std::make_shared<SharedLayer>();
       shared_->layer = layer;
       input_size_ = config.input_size;
       units_ = config.units;
+      has_cell_ = config.cell == RNN_CELL_LSTM;
+      trace_count_ = rnn_trace_count(layer);
     }
   }
 
@@ -156,7 +162,7 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     if (!shared_) return Napi::Number::New(info.Env(), kStatusDisposed);
     ForwardCall call;
-    if (!call.parse(info, input_size_, units_)) return Napi::Number::New(info.Env(), kStatusBadBuffer);
+    if (!call.parse(info, input_size_, units_, has_cell_, trace_count_)) return Napi::Number::New(info.Env(), kStatusBadBuffer);
     std::lock_guard<std::mutex> lock(shared_->busy);
     return Napi::Number::New(info.Env(), call.run(shared_->layer));
   }
@@ -165,7 +171,7 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
   Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ForwardCall call;
-    int32_t early = !shared_ ? kStatusDisposed : call.parse(info, input_size_, units_) ? 0 : kStatusBadBuffer;
+    int32_t early = !shared_ ? kStatusDisposed : call.parse(info, input_size_, units_, has_cell_, trace_count_) ? 0 : kStatusBadBuffer;
     if (early) {
       auto done = Napi::Promise::Deferred::New(env);
       done.Resolve(Napi::Number::New(env, early));
@@ -177,7 +183,7 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
     return promise;
   }
 
-  // bindStream(batch, x [B,I], h [B,U], c [B,U]): step() then reads x and updates h, c in place,
+  // bindStream(batch, x [B,I], h [B,U], c [B,U] or null): step() then reads x and updates h, c in place,
   // with no arguments to convert and nothing allocated per step.
   Napi::Value BindStream(const Napi::CallbackInfo& info) {
     if (!shared_) return Napi::Number::New(info.Env(), kStatusDisposed);
@@ -185,7 +191,7 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
     float *x, *h, *c;
     if (batch < 1 || !typed_arg(info[1], (size_t)batch * input_size_, false, &x) ||
         !typed_arg(info[2], (size_t)batch * units_, false, &h) ||
-        !typed_arg(info[3], (size_t)batch * units_, false, &c))
+        !typed_arg(info[3], (size_t)batch * units_, !has_cell_, &c))
       return Napi::Number::New(info.Env(), kStatusBadBuffer);
     Napi::Array buffers = Napi::Array::New(info.Env(), 3);
     for (uint32_t i = 0; i < 3; ++i) buffers.Set(i, info[1 + i]);
@@ -194,7 +200,7 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
     stream_x_ = x;
     stream_h_ = h;
     stream_c_ = c;
-    return Napi::Number::New(info.Env(), LSTM_OK);
+    return Napi::Number::New(info.Env(), RNN_OK);
   }
 
   Napi::Value Step(const Napi::CallbackInfo& info) {
@@ -202,12 +208,12 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
     if (!stream_x_) return Napi::Number::New(info.Env(), kStatusBadBuffer);
     std::lock_guard<std::mutex> lock(shared_->busy);
     return Napi::Number::New(
-        info.Env(), lstm_forward(shared_->layer, stream_batch_, 1, 0, stream_x_, stream_h_, stream_c_, nullptr,
+        info.Env(), rnn_forward(shared_->layer, stream_batch_, 1, 0, stream_x_, stream_h_, stream_c_, nullptr,
                                  nullptr, nullptr, nullptr));
   }
 
   Napi::Value Isa(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), shared_ ? lstm_layer_isa(shared_->layer) : "");
+    return Napi::String::New(info.Env(), shared_ ? rnn_layer_isa(shared_->layer) : "");
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -218,36 +224,37 @@ class LstmHandle : public Napi::ObjectWrap<LstmHandle> {
   }
 
   std::shared_ptr<SharedLayer> shared_;
-  int32_t status_ = LSTM_OK;
-  int32_t input_size_ = 0, units_ = 0;
+  int32_t status_ = RNN_OK;
+  int32_t input_size_ = 0, units_ = 0, trace_count_ = 0;
+  bool has_cell_ = false;
   Napi::ObjectReference stream_keep_;
   int32_t stream_batch_ = 0;
   float *stream_x_ = nullptr, *stream_h_ = nullptr, *stream_c_ = nullptr;
 };
 
-Napi::Value CreateLstm(const Napi::CallbackInfo& info) {
+Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
   // Construct through JS so ObjectWrap owns the handle, then report the status beside it.
   Napi::Env env = info.Env();
   Napi::Function ctor = env.GetInstanceData<Napi::FunctionReference>()->Value();
-  Napi::Object handle = ctor.New({info[0], info[1], info[2], info[3], info[4]});
+  Napi::Object handle = ctor.New({info[0], info[1], info[2], info[3], info[4], info[5]});
   Napi::Object result = Napi::Object::New(env);
-  result.Set("status", LstmHandle::Unwrap(handle)->status());
+  result.Set("status", RnnHandle::Unwrap(handle)->status());
   result.Set("handle", handle);
   return result;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = LstmHandle::Define(env);
+  Napi::Function ctor = RnnHandle::Define(env);
   env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
-  exports.Set("createLstm", Napi::Function::New(env, CreateLstm));
+  exports.Set("createRnn", Napi::Function::New(env, CreateRnn));
   exports.Set("isaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                return Napi::Boolean::New(info.Env(), lstm_isa_available(info[0].As<Napi::Number>().Int32Value()));
+                return Napi::Boolean::New(info.Env(), rnn_isa_available(info[0].As<Napi::Number>().Int32Value()));
               }));
   exports.Set("isaBest", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                return Napi::Number::New(info.Env(), lstm_isa_best());
+                return Napi::Number::New(info.Env(), rnn_isa_best());
               }));
   exports.Set("isaCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                return Napi::Number::New(info.Env(), lstm_isa_calls(info[0].As<Napi::Number>().Int32Value()));
+                return Napi::Number::New(info.Env(), rnn_isa_calls(info[0].As<Napi::Number>().Int32Value()));
               }));
   return exports;
 }

@@ -1,9 +1,17 @@
 """Generate the golden LSTM fixtures in test/fixtures/ from real framework runs.
 
-Writes three files, each {generator, versions, cases}:
-  test/fixtures/lstm-keras.json    Keras 3 (JAX backend) keras.layers.LSTM
-  test/fixtures/lstm-pytorch.json  torch.nn.LSTM (CPU, float32, batch_first)
-  test/fixtures/lstm-onnx.json     an ONNX LSTM node run by onnxruntime (CPU)
+Writes these files, each {generator, versions, cases}:
+  test/fixtures/lstm-keras.json           Keras 3 (JAX backend) keras.layers.LSTM
+  test/fixtures/lstm-pytorch.json         torch.nn.LSTM (CPU, float32, batch_first)
+  test/fixtures/lstm-onnx.json            an ONNX LSTM node run by onnxruntime (CPU)
+  test/fixtures/lstm-onnx-reverse.json    ONNX LSTM, direction "reverse" (as goBackwards)
+  test/fixtures/gru-keras.json            keras.layers.GRU (reset_after true and false)
+  test/fixtures/gru-pytorch.json          torch.nn.GRU
+  test/fixtures/gru-onnx.json             an ONNX GRU node (linear_before_reset 0 and 1)
+  test/fixtures/bidirectional-keras.json  keras.layers.Bidirectional(LSTM | GRU)
+  test/fixtures/bidirectional-pytorch.json torch.nn.LSTM / nn.GRU (bidirectional=True)
+  test/fixtures/bidirectional-onnx.json   ONNX LSTM / GRU, direction "bidirectional"
+  test/fixtures/sequential-keras.json     keras.Sequential stacks of LSTM/GRU/Bidirectional/Dense
 
 Every expected value comes from the framework itself; this script only draws
 seeded random weights/inputs, feeds them in, and records what comes out.
@@ -247,6 +255,18 @@ def torch_cases():
 ONNX_ACTS = {"Sigmoid": "sigmoid", "Tanh": "tanh", "HardSigmoid": HARD_SIGMOID_K2}
 
 
+def run_onnx_graph(graph, feeds):
+    """Check an ONNX graph and run it once on onnxruntime's CPU provider (1 thread)."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    sess = ort.InferenceSession(model.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
 def onnx_case(name, B, T, I, U, initial_state=False, lengths=None, peepholes=False,
               clip=None, input_forget=False, activations=("Sigmoid", "Tanh", "Tanh"),
               w_scale=0.5):
@@ -281,14 +301,7 @@ def onnx_case(name, B, T, I, U, initial_state=False, lengths=None, peepholes=Fal
          for n in names if n in feeds],
         [helper.make_tensor_value_info("Y", TensorProto.FLOAT, (T, 1, B, U))]
         + [helper.make_tensor_value_info(n, TensorProto.FLOAT, (1, B, U)) for n in ("Y_h", "Y_c")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
-    y, yh, yc = sess.run(None, feeds)
+    y, yh, yc = run_onnx_graph(graph, feeds)
 
     out = y[:, 0].transpose(1, 0, 2)  # [T,1,B,U] -> [B,T,U]
     call = make_call(x, (out, yh[0], yc[0]), h0, c0, lengths=lengths)
@@ -322,6 +335,577 @@ def onnx_cases():
     return cases
 
 
+# ---------------------------------------------------------------- GRU / wrapper helpers
+
+
+def f32_tree(value):
+    """f32() on every array leaf of nested dicts / lists / tuples."""
+    if isinstance(value, dict):
+        return {k: f32_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [f32_tree(v) for v in value]
+    return f32(value)
+
+
+def gru_config(I, U, reset_after, **overrides):
+    config = base_config(I, U, **overrides)
+    config["resetAfter"] = bool(reset_after)
+    return config
+
+
+def rnn_config(kind, I, U, reset_after=True, **overrides):
+    if kind == "lstm":
+        return base_config(I, U, **overrides)
+    return gru_config(I, U, reset_after, **overrides)
+
+
+def gru_call(x, output, h, h0=None, mask=None, lengths=None, reset=False):
+    call = {"input": f32(x)}
+    if h0 is not None:
+        call["initialState"] = {"h": f32(h0)}
+    if mask is not None:
+        call["mask"] = np.asarray(mask, dtype=int).tolist()
+    if lengths is not None:
+        call["sequenceLengths"] = [int(n) for n in lengths]
+    if reset:
+        call["resetStatesBefore"] = True
+    call["expected"] = {"output": f32(output), "h": f32(h)}
+    return call
+
+
+def wrapper_case(name, oracle, layout, config, weights, calls, note=None):
+    case = {"name": name, "oracle": oracle, "layout": layout, "config": config,
+            "weights": f32_tree(weights), "calls": calls, "tolerance": TOLERANCE}
+    if note:
+        case["note"] = note
+    return case
+
+
+def keras_rnn_weights(rng, kind, I, U, reset_after=True, use_bias=True, scale=0.5):
+    """Keras layout: kernel [I,GU], recurrentKernel [U,GU], bias [GU] (GRU reset_after: [2,3U])."""
+    G = 4 if kind == "lstm" else 3
+    weights = {"kernel": uniform(rng, (I, G * U), scale),
+               "recurrentKernel": uniform(rng, (U, G * U), scale)}
+    if use_bias:
+        shape = (2, G * U) if kind == "gru" and reset_after else (G * U,)
+        weights["bias"] = uniform(rng, shape, scale)
+    return weights
+
+
+def keras_rnn_layer(kind, U, reset_after=True, **kwargs):
+    if kind == "lstm":
+        return keras.layers.LSTM(U, **kwargs)
+    return keras.layers.GRU(U, reset_after=reset_after, **kwargs)
+
+
+def torch_rnn_weights(rng, kind, I, U):
+    G = 4 if kind == "lstm" else 3
+    return {"weight_ih": uniform(rng, (G * U, I), 0.5),
+            "weight_hh": uniform(rng, (G * U, U), 0.5),
+            "bias_ih": uniform(rng, (G * U,), 0.5),
+            "bias_hh": uniform(rng, (G * U,), 0.5)}
+
+
+def torch_run(module, x, state, lengths, T):
+    """Run a batch_first torch RNN, packing by `lengths` (enforce_sorted=False) when given."""
+    with torch.no_grad():
+        xt = torch.from_numpy(x)
+        if lengths is not None:
+            xt = torch.nn.utils.rnn.pack_padded_sequence(
+                xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
+        y, hidden = module(xt, state)
+        if lengths is not None:
+            y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=T)
+    return y.numpy(), hidden
+
+
+def run_onnx_node(op, name, feeds, input_names, attrs, outputs):
+    """One `op` node on onnxruntime; outputs is [(name, shape)], absent inputs left empty."""
+    node = helper.make_node(op, [n if n in feeds else "" for n in input_names],
+                            [n for n, _ in outputs], **attrs)
+    dtypes = {"sequence_lens": TensorProto.INT32}
+    graph = helper.make_graph(
+        [node], name,
+        [helper.make_tensor_value_info(n, dtypes.get(n, TensorProto.FLOAT), feeds[n].shape)
+         for n in input_names if n in feeds],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, shape) for n, shape in outputs])
+    return run_onnx_graph(graph, feeds)
+
+
+# ---------------------------------------------------------------- GRU
+
+
+def keras_gru_case(name, B, T, I, U, reset_after=True, activation="tanh", recurrent="sigmoid",
+                   use_bias=True, return_sequences=True, go_backwards=False, zero_output=False,
+                   mask=None, initial_state=False, stateful_calls=0):
+    """One Keras GRU case; stateful_calls=n makes n calls, resetting before the last."""
+    rng = rng_for(name)
+    weights = keras_rnn_weights(rng, "gru", I, U, reset_after, use_bias)
+    layer = keras.layers.GRU(
+        U, activation=keras_activation(activation),
+        recurrent_activation=keras_activation(recurrent), use_bias=use_bias,
+        return_sequences=return_sequences, return_state=True, go_backwards=go_backwards,
+        stateful=bool(stateful_calls), zero_output_for_mask=zero_output,
+        reset_after=reset_after)
+    layer.build((B, T, I))
+    layer.set_weights(list(weights.values()))
+
+    calls = []
+    for k in range(max(stateful_calls, 1)):
+        x = uniform(rng, (B, T, I), 1.0)
+        reset = bool(stateful_calls) and k == stateful_calls - 1
+        if reset:
+            layer.reset_states()
+        kwargs, h0 = {}, None
+        if initial_state:
+            h0 = uniform(rng, (B, U), 1.0)
+            kwargs["initial_state"] = [h0]
+        if mask is not None:
+            kwargs["mask"] = np.asarray(mask, dtype=bool)
+        out, h = (np.asarray(t) for t in layer(x, **kwargs))
+        calls.append(gru_call(x, out, h, h0, mask=mask, reset=reset))
+
+    config = gru_config(I, U, reset_after, activation=activation, recurrentActivation=recurrent,
+                        useBias=use_bias, returnSequences=return_sequences,
+                        goBackwards=go_backwards, stateful=bool(stateful_calls),
+                        zeroOutputForMask=zero_output)
+    return make_case(name, KERAS_ORACLE, "keras", config, weights, calls)
+
+
+def keras_gru_cases():
+    cases = []
+    for reset_after in (True, False):
+        p = "keras-gru-" + ("reset-after" if reset_after else "reset-before")
+
+        def case(suffix, B=2, T=5, I=3, U=6, **kw):
+            return keras_gru_case(f"{p}-{suffix}", B, T, I, U, reset_after=reset_after, **kw)
+
+        for B, T, I, U in [(1, 1, 1, 1), (2, 5, 3, 6), (2, 4, 12, 17)]:
+            cases.append(case(f"shape-b{B}-t{T}-i{I}-u{U}", B, T, I, U))
+        cases += [
+            case("relu-hard-sigmoid", activation="relu", recurrent="hard_sigmoid"),
+            case("no-bias", use_bias=False),
+            case("go-backwards", go_backwards=True),
+            case("go-backwards-last", go_backwards=True, return_sequences=False),
+            case("initial-state", initial_state=True),
+            case("last", return_sequences=False),
+            case("mask-holes", 3, 6, 3, 5, mask=MASK_HOLES),
+            case("mask-holes-last", 3, 6, 3, 5, mask=MASK_HOLES, return_sequences=False),
+            case("mask-go-backwards", 3, 6, 3, 5, mask=MASK_HOLES, go_backwards=True),
+            case("mask-zero-output", 3, 6, 3, 5, mask=MASK_HOLES, zero_output=True),
+            case("mask-initial-state", 3, 6, 3, 5, mask=MASK_LEADING_ZERO, initial_state=True),
+            case("stateful", 2, 4, 3, 5, stateful_calls=4),
+        ]
+    return cases
+
+
+def torch_gru_case(name, B, T, I, U, initial_state=False, lengths=None, return_sequences=True):
+    rng = rng_for(name)
+    weights = torch_rnn_weights(rng, "gru", I, U)
+    gru = torch.nn.GRU(I, U, batch_first=True)
+    with torch.no_grad():
+        for k, v in weights.items():
+            getattr(gru, k + "_l0").copy_(torch.from_numpy(v))
+    assert {n for n, _ in gru.named_parameters()} == {k + "_l0" for k in weights}
+
+    x = uniform(rng, (B, T, I), 1.0)
+    h0 = uniform(rng, (B, U), 1.0) if initial_state else None
+    state = torch.from_numpy(h0)[None] if initial_state else None
+    y, hn = torch_run(gru, x, state, lengths, T)
+    out = y if return_sequences else hn[-1].numpy()
+    call = gru_call(x, out, hn[0].numpy(), h0, lengths=lengths)
+    config = gru_config(I, U, True, returnSequences=return_sequences)
+    return make_case(name, TORCH_ORACLE, "pytorch", config, weights, [call])
+
+
+def torch_gru_cases():
+    return [
+        torch_gru_case("pytorch-gru-shape-b1-t1-i1-u1", 1, 1, 1, 1),
+        torch_gru_case("pytorch-gru-shape-b2-t5-i3-u6", 2, 5, 3, 6),
+        torch_gru_case("pytorch-gru-shape-b3-t4-i7-u20", 3, 4, 7, 20),
+        torch_gru_case("pytorch-gru-initial-state", 2, 5, 3, 6, initial_state=True),
+        torch_gru_case("pytorch-gru-sequence-lengths", 3, 5, 3, 6, lengths=[5, 2, 4]),
+        torch_gru_case("pytorch-gru-sequence-lengths-initial-state", 3, 5, 3, 6,
+                       lengths=[5, 2, 4], initial_state=True),
+        torch_gru_case("pytorch-gru-last", 2, 5, 3, 6, return_sequences=False),
+    ]
+
+
+def onnx_gru_case(name, B, T, I, U, linear_before_reset, initial_state=False, lengths=None):
+    rng = rng_for(name)
+    weights = {"W": uniform(rng, (1, 3 * U, I), 0.5),
+               "R": uniform(rng, (1, 3 * U, U), 0.5),
+               "B": uniform(rng, (1, 6 * U), 0.5)}
+    x = uniform(rng, (B, T, I), 1.0)
+    h0 = uniform(rng, (B, U), 1.0) if initial_state else None
+
+    feeds = {"X": np.ascontiguousarray(x.transpose(1, 0, 2)), **weights}
+    if lengths is not None:
+        feeds["sequence_lens"] = np.asarray(lengths, dtype=np.int32)
+    if initial_state:
+        feeds["initial_h"] = h0[None]
+    attrs = {"hidden_size": U, "direction": "forward", "activations": ["Sigmoid", "Tanh"],
+             "linear_before_reset": int(linear_before_reset)}
+    y, yh = run_onnx_node("GRU", name, feeds,
+                          ["X", "W", "R", "B", "sequence_lens", "initial_h"], attrs,
+                          [("Y", (T, 1, B, U)), ("Y_h", (1, B, U))])
+    out = y[:, 0].transpose(1, 0, 2)  # [T,1,B,U] -> [B,T,U]
+    call = gru_call(x, out, yh[0], h0, lengths=lengths)
+    config = gru_config(I, U, linear_before_reset != 0)
+    return make_case(name, ORT_ORACLE, "onnx", config, weights, [call])
+
+
+def onnx_gru_cases():
+    cases = []
+    for lbr in (0, 1):
+        p = f"onnx-gru-lbr{lbr}"
+        cases += [
+            onnx_gru_case(f"{p}-shape-b1-t1-i1-u1", 1, 1, 1, 1, lbr),
+            onnx_gru_case(f"{p}-plain", 2, 4, 3, 5, lbr),
+            onnx_gru_case(f"{p}-initial-state", 2, 4, 3, 5, lbr, initial_state=True),
+            onnx_gru_case(f"{p}-sequence-lengths", 3, 4, 3, 5, lbr, lengths=[4, 1, 3]),
+            onnx_gru_case(f"{p}-sequence-lengths-initial-state", 3, 4, 3, 5, lbr,
+                          lengths=[4, 1, 3], initial_state=True),
+        ]
+    return cases
+
+
+# ---------------------------------------------------------------- ONNX LSTM, direction "reverse"
+
+ONNX_REVERSE_NOTE = (
+    "ONNX LSTM with direction 'reverse'. ONNX returns Y in input (time) order; "
+    "expected.output here is Y reversed along time, i.e. in processing order, "
+    "which is what goBackwards (Keras semantics) returns. h and c are Y_h and Y_c as-is.")
+
+
+def onnx_reverse_case(name, B, T, I, U, initial_state=False):
+    rng = rng_for(name)
+    weights = {"W": uniform(rng, (1, 4 * U, I), 0.5),
+               "R": uniform(rng, (1, 4 * U, U), 0.5),
+               "B": uniform(rng, (1, 8 * U), 0.5)}
+    x = uniform(rng, (B, T, I), 1.0)
+    h0 = c0 = None
+    feeds = {"X": np.ascontiguousarray(x.transpose(1, 0, 2)), **weights}
+    if initial_state:
+        h0, c0 = uniform(rng, (B, U), 1.0), uniform(rng, (B, U), 1.0)
+        feeds["initial_h"], feeds["initial_c"] = h0[None], c0[None]
+    attrs = {"hidden_size": U, "direction": "reverse"}
+    y, yh, yc = run_onnx_node(
+        "LSTM", name, feeds, ["X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c"],
+        attrs, [("Y", (T, 1, B, U)), ("Y_h", (1, B, U)), ("Y_c", (1, B, U))])
+    out = y[::-1, 0].transpose(1, 0, 2)  # input order -> processing order, [B,T,U]
+    call = make_call(x, (out, yh[0], yc[0]), h0, c0)
+    config = base_config(I, U, goBackwards=True, cellActivation="tanh")
+    case = make_case(name, ORT_ORACLE, "onnx", config, weights, [call])
+    case["note"] = ONNX_REVERSE_NOTE
+    return case
+
+
+def onnx_reverse_cases():
+    return [
+        onnx_reverse_case("onnx-reverse", 2, 4, 3, 5),
+        onnx_reverse_case("onnx-reverse-initial-state", 2, 4, 3, 5, initial_state=True),
+    ]
+
+
+# ---------------------------------------------------------------- Bidirectional
+
+KERAS_BIDI_NOTE = (
+    "Keras Bidirectional runs a copy of the layer with go_backwards=True; when returnSequences "
+    "it flips that layer's output back to input order (index t = the backward state after "
+    "reading steps T-1..t) before merging; without returnSequences it uses the backward "
+    "layer's last output, i.e. after reading step 0. mergeMode null: output is "
+    "[forward, backward] in that form.")
+KERAS_BIDI_MASK_NOTE = KERAS_BIDI_NOTE + (
+    " Masking: Bidirectional forces zero_output_for_mask = return_sequences on BOTH inner "
+    "layers (config.layer.zeroOutputForMask is the value passed to Keras, false), so with "
+    "returnSequences masked steps output 0 in both directions; the backward layer reverses the "
+    "mask with the input; without returnSequences each direction's last output repeats its "
+    "last unmasked output (JAX backend: the held h).")
+
+
+def keras_bidi_case(name, B, T, I, U, kind="lstm", merge_mode="concat", return_sequences=True,
+                    mask=None, initial_state=False, reset_after=True):
+    rng = rng_for(name)
+    weights = {d: keras_rnn_weights(rng, kind, I, U, reset_after) for d in ("forward", "backward")}
+    inner = keras_rnn_layer(kind, U, reset_after, return_sequences=return_sequences,
+                            return_state=True)
+    bidi = keras.layers.Bidirectional(inner, merge_mode=merge_mode)
+    bidi.build((B, T, I))
+    bidi.forward_layer.set_weights(list(weights["forward"].values()))
+    bidi.backward_layer.set_weights(list(weights["backward"].values()))
+    assert bidi.backward_layer.go_backwards and not bidi.forward_layer.go_backwards
+
+    x = uniform(rng, (B, T, I), 1.0)
+    names = ("h", "c") if kind == "lstm" else ("h",)
+    kwargs, init = {}, None
+    if initial_state:
+        init = {d: {n: uniform(rng, (B, U), 1.0) for n in names} for d in ("forward", "backward")}
+        kwargs["initial_state"] = list(init["forward"].values()) + list(init["backward"].values())
+    if mask is not None:
+        kwargs["mask"] = np.asarray(mask, dtype=bool)
+    res = [np.asarray(t) for t in bidi(x, **kwargs)]
+    n_out = 2 if merge_mode is None else 1
+    output = res[:2] if merge_mode is None else res[0]
+    st = res[n_out:]
+    states = {"forward": dict(zip(names, st[:len(names)])),
+              "backward": dict(zip(names, st[len(names):]))}
+
+    call = {"input": f32(x)}
+    if mask is not None:
+        call["mask"] = np.asarray(mask, dtype=int).tolist()
+    if init is not None:
+        call["initialState"] = f32_tree(init)
+    call["expected"] = {"output": f32_tree(output), "states": f32_tree(states)}
+    config = {"layer": {"type": kind, **rnn_config(kind, I, U, reset_after,
+                                                   returnSequences=return_sequences)},
+              "mergeMode": merge_mode}
+    note = KERAS_BIDI_MASK_NOTE if mask is not None else KERAS_BIDI_NOTE
+    return wrapper_case(name, KERAS_ORACLE, "keras", config, weights, [call], note)
+
+
+def keras_bidi_cases():
+    cases = []
+    for merge in ("concat", "sum", "mul", "ave", None):
+        for seq in (True, False):
+            name = f"keras-bidirectional-lstm-{merge or 'none'}" + ("" if seq else "-last")
+            cases.append(keras_bidi_case(name, 2, 5, 3, 4, merge_mode=merge,
+                                         return_sequences=seq))
+    cases += [
+        keras_bidi_case("keras-bidirectional-gru-concat", 2, 5, 3, 4, kind="gru"),
+        keras_bidi_case("keras-bidirectional-gru-concat-last", 2, 5, 3, 4, kind="gru",
+                        return_sequences=False),
+        keras_bidi_case("keras-bidirectional-gru-reset-before-ave", 2, 5, 3, 4, kind="gru",
+                        merge_mode="ave", reset_after=False),
+        keras_bidi_case("keras-bidirectional-lstm-mask", 3, 6, 3, 4, mask=MASK_HOLES),
+        keras_bidi_case("keras-bidirectional-lstm-mask-last", 3, 6, 3, 4, mask=MASK_HOLES,
+                        return_sequences=False),
+        keras_bidi_case("keras-bidirectional-lstm-mask-none", 3, 6, 3, 4, mask=MASK_HOLES,
+                        merge_mode=None),
+        keras_bidi_case("keras-bidirectional-gru-mask", 3, 6, 3, 4, kind="gru",
+                        mask=MASK_HOLES),
+        keras_bidi_case("keras-bidirectional-lstm-initial-state", 2, 5, 3, 4,
+                        initial_state=True),
+        keras_bidi_case("keras-bidirectional-lstm-initial-state-last", 2, 5, 3, 4,
+                        initial_state=True, return_sequences=False),
+        keras_bidi_case("keras-bidirectional-gru-initial-state", 2, 5, 3, 4, kind="gru",
+                        initial_state=True),
+    ]
+    return cases
+
+
+TORCH_BIDI_NOTE = (
+    "torch bidirectional=True, batch_first: output [B,T,2U] = forward then backward on the last "
+    "axis, backward in input order; with sequenceLengths (packed, enforce_sorted=False) the "
+    "backward direction starts at each entry's last real step and padded outputs are 0. "
+    "weights.backward are the *_l0_reverse parameters.")
+
+
+def torch_bidi_case(name, B, T, I, U, kind="lstm", initial_state=False, lengths=None):
+    rng = rng_for(name)
+    weights = {d: torch_rnn_weights(rng, kind, I, U) for d in ("forward", "backward")}
+    cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+    module = cls(I, U, batch_first=True, bidirectional=True)
+    expected_names = set()
+    with torch.no_grad():
+        for d, suffix in (("forward", "_l0"), ("backward", "_l0_reverse")):
+            for k, v in weights[d].items():
+                getattr(module, k + suffix).copy_(torch.from_numpy(v))
+                expected_names.add(k + suffix)
+    assert {n for n, _ in module.named_parameters()} == expected_names
+
+    x = uniform(rng, (B, T, I), 1.0)
+    names = ("h", "c") if kind == "lstm" else ("h",)
+    init, state = None, None
+    if initial_state:
+        init = {d: {n: uniform(rng, (B, U), 1.0) for n in names} for d in ("forward", "backward")}
+        stacked = [torch.from_numpy(np.stack([init["forward"][n], init["backward"][n]]))
+                   for n in names]
+        state = tuple(stacked) if kind == "lstm" else stacked[0]
+    y, hidden = torch_run(module, x, state, lengths, T)
+    finals = [t.numpy() for t in (hidden if kind == "lstm" else (hidden,))]
+    states = {d: {n: f[k] for n, f in zip(names, finals)}
+              for k, d in enumerate(("forward", "backward"))}
+
+    call = {"input": f32(x)}
+    if init is not None:
+        call["initialState"] = f32_tree(init)
+    if lengths is not None:
+        call["sequenceLengths"] = [int(n) for n in lengths]
+    call["expected"] = {"output": f32(y), "states": f32_tree(states)}
+    config = {"layer": {"type": kind, **rnn_config(kind, I, U, True, returnSequences=True)},
+              "mergeMode": "concat"}
+    return wrapper_case(name, TORCH_ORACLE, "pytorch", config, weights, [call], TORCH_BIDI_NOTE)
+
+
+def torch_bidi_cases():
+    return [
+        torch_bidi_case("pytorch-bidirectional-lstm", 2, 5, 3, 4),
+        torch_bidi_case("pytorch-bidirectional-lstm-initial-state", 2, 5, 3, 4,
+                        initial_state=True),
+        torch_bidi_case("pytorch-bidirectional-lstm-sequence-lengths", 3, 5, 3, 4,
+                        lengths=[5, 2, 4]),
+        torch_bidi_case("pytorch-bidirectional-lstm-sequence-lengths-initial-state", 3, 5, 3, 4,
+                        lengths=[5, 2, 4], initial_state=True),
+        torch_bidi_case("pytorch-bidirectional-gru", 2, 5, 3, 4, kind="gru"),
+        torch_bidi_case("pytorch-bidirectional-gru-sequence-lengths", 3, 5, 3, 4, kind="gru",
+                        lengths=[5, 2, 4]),
+    ]
+
+
+ONNX_BIDI_NOTE = (
+    "ONNX direction 'bidirectional': W/R/B/initial_h/initial_c split on the direction axis into "
+    "weights.forward / weights.backward (each keeps a leading axis of 1); output is Y [T,2,B,U] "
+    "as [B,T,2U] (forward then backward on the last axis, both in input order); with "
+    "sequence_lens the backward direction starts at each entry's last real step and padded "
+    "outputs are 0.")
+
+
+def onnx_bidi_case(name, B, T, I, U, kind="lstm", initial_state=False, lengths=None,
+                   linear_before_reset=1):
+    rng = rng_for(name)
+    G = 4 if kind == "lstm" else 3
+    full = {"W": uniform(rng, (2, G * U, I), 0.5),
+            "R": uniform(rng, (2, G * U, U), 0.5),
+            "B": uniform(rng, (2, 2 * G * U), 0.5)}
+    x = uniform(rng, (B, T, I), 1.0)
+    names = ("h", "c") if kind == "lstm" else ("h",)
+    feeds = {"X": np.ascontiguousarray(x.transpose(1, 0, 2)), **full}
+    if lengths is not None:
+        feeds["sequence_lens"] = np.asarray(lengths, dtype=np.int32)
+    init = None
+    if initial_state:
+        init = {n: uniform(rng, (2, B, U), 1.0) for n in names}
+        for n in names:
+            feeds["initial_" + n] = init[n]
+    inputs = ["X", "W", "R", "B", "sequence_lens", "initial_h"]
+    outputs = [("Y", (T, 2, B, U)), ("Y_h", (2, B, U))]
+    attrs = {"hidden_size": U, "direction": "bidirectional"}
+    if kind == "lstm":
+        inputs.append("initial_c")
+        outputs.append(("Y_c", (2, B, U)))
+    else:
+        attrs["linear_before_reset"] = int(linear_before_reset)
+    res = run_onnx_node(kind.upper(), name, feeds, inputs, attrs, outputs)
+    y, finals = res[0], res[1:]
+    out = y.transpose(2, 0, 1, 3).reshape(B, T, 2 * U)  # [T,2,B,U] -> [B,T,2U]
+
+    dirs = ("forward", "backward")
+    weights = {d: {k: v[k_dir:k_dir + 1] for k, v in full.items()} for k_dir, d in enumerate(dirs)}
+    states = {d: {n: f[k] for n, f in zip(names, finals)} for k, d in enumerate(dirs)}
+    call = {"input": f32(x)}
+    if init is not None:
+        call["initialState"] = f32_tree({d: {n: init[n][k] for n in names}
+                                         for k, d in enumerate(dirs)})
+    if lengths is not None:
+        call["sequenceLengths"] = [int(n) for n in lengths]
+    call["expected"] = {"output": f32(out), "states": f32_tree(states)}
+    if kind == "lstm":
+        layer = base_config(I, U, cellActivation="tanh")
+    else:
+        layer = gru_config(I, U, linear_before_reset != 0)
+    config = {"layer": {"type": kind, **layer}, "mergeMode": "concat"}
+    return wrapper_case(name, ORT_ORACLE, "onnx", config, weights, [call], ONNX_BIDI_NOTE)
+
+
+def onnx_bidi_cases():
+    return [
+        onnx_bidi_case("onnx-bidirectional-lstm", 2, 4, 3, 5),
+        onnx_bidi_case("onnx-bidirectional-lstm-initial-state", 2, 4, 3, 5, initial_state=True),
+        onnx_bidi_case("onnx-bidirectional-lstm-sequence-lengths", 3, 4, 3, 5,
+                       lengths=[4, 1, 3]),
+        onnx_bidi_case("onnx-bidirectional-lstm-sequence-lengths-initial-state", 3, 4, 3, 5,
+                       lengths=[4, 1, 3], initial_state=True),
+        onnx_bidi_case("onnx-bidirectional-gru-lbr1", 2, 4, 3, 5, kind="gru"),
+        onnx_bidi_case("onnx-bidirectional-gru-lbr0-sequence-lengths", 3, 4, 3, 5, kind="gru",
+                       lengths=[4, 1, 3], linear_before_reset=0),
+    ]
+
+
+# ---------------------------------------------------------------- Sequential (Keras)
+
+
+def keras_sequential_case(name, B, T, I, specs, n_calls=1):
+    """specs: dicts {type: lstm|gru|dense|bidirectional, ...}; built with keras.Sequential."""
+    rng = rng_for(name)
+    layers, entries, n_in = [], [], I
+    for spec in specs:
+        kind = spec["type"]
+        if kind == "dense":
+            units, act, use_bias = spec["units"], spec["activation"], spec.get("useBias", True)
+            weights = {"kernel": uniform(rng, (n_in, units), 0.5)}
+            if use_bias:
+                weights["bias"] = uniform(rng, (units,), 0.5)
+            layers.append(keras.layers.Dense(units, activation=act, use_bias=use_bias))
+            config = {"units": units, "activation": act, "useBias": use_bias}
+            n_out = units
+        elif kind in ("lstm", "gru"):
+            U, seq, ra = spec["units"], spec["returnSequences"], spec.get("resetAfter", True)
+            weights = keras_rnn_weights(rng, kind, n_in, U, ra)
+            layers.append(keras_rnn_layer(kind, U, ra, return_sequences=seq))
+            config = rnn_config(kind, n_in, U, ra, returnSequences=seq)
+            n_out = U
+        else:  # bidirectional
+            inner, U, seq = spec["layer"], spec["units"], spec["returnSequences"]
+            merge, ra = spec["mergeMode"], spec.get("resetAfter", True)
+            weights = {d: keras_rnn_weights(rng, inner, n_in, U, ra)
+                       for d in ("forward", "backward")}
+            layers.append(keras.layers.Bidirectional(
+                keras_rnn_layer(inner, U, ra, return_sequences=seq), merge_mode=merge))
+            config = {"layer": {"type": inner, **rnn_config(inner, n_in, U, ra,
+                                                             returnSequences=seq)},
+                      "mergeMode": merge}
+            n_out = 2 * U if merge == "concat" else U
+        entries.append({"type": kind, "config": config, "weights": f32_tree(weights)})
+        n_in = n_out
+
+    model = keras.Sequential([keras.Input(shape=(T, I), batch_size=B)] + layers)
+    for layer, entry in zip(model.layers, entries):
+        w = entry["weights"]
+        if entry["type"] == "bidirectional":
+            layer.forward_layer.set_weights([np.asarray(v, np.float32)
+                                             for v in w["forward"].values()])
+            layer.backward_layer.set_weights([np.asarray(v, np.float32)
+                                              for v in w["backward"].values()])
+        else:
+            layer.set_weights([np.asarray(v, np.float32) for v in w.values()])
+
+    calls = []
+    for _ in range(n_calls):
+        x = uniform(rng, (B, T, I), 1.0)
+        y = np.asarray(model.predict(x, batch_size=B, verbose=0))
+        calls.append({"input": f32(x), "expected": {"output": f32(y)}})
+    return {"name": name, "oracle": KERAS_ORACLE, "layers": entries, "calls": calls,
+            "tolerance": TOLERANCE}
+
+
+def lstm_spec(units, seq):
+    return {"type": "lstm", "units": units, "returnSequences": seq}
+
+
+def dense_spec(units, activation, use_bias=True):
+    return {"type": "dense", "units": units, "activation": activation, "useBias": use_bias}
+
+
+def keras_sequential_cases():
+    return [
+        keras_sequential_case("keras-sequential-lstm8-lstm6-dense3", 2, 7, 4, [
+            lstm_spec(8, True), lstm_spec(6, False), dense_spec(3, "linear")], n_calls=2),
+        keras_sequential_case("keras-sequential-lstm5-lstm4-dense3-softmax", 2, 5, 3, [
+            lstm_spec(5, True), lstm_spec(4, True), dense_spec(3, "softmax")]),
+        keras_sequential_case("keras-sequential-gru6-dense2-tanh", 2, 5, 3, [
+            {"type": "gru", "units": 6, "returnSequences": True}, dense_spec(2, "tanh")]),
+        keras_sequential_case("keras-sequential-bilstm4-lstm3-dense2-sigmoid", 2, 6, 3, [
+            {"type": "bidirectional", "layer": "lstm", "units": 4, "returnSequences": True,
+             "mergeMode": "concat"},
+            lstm_spec(3, False), dense_spec(2, "sigmoid")]),
+        keras_sequential_case("keras-sequential-dense5-relu-gru4-dense2-nobias", 2, 5, 3, [
+            dense_spec(5, "relu"),
+            {"type": "gru", "units": 4, "returnSequences": False, "resetAfter": False},
+            dense_spec(2, "linear", use_bias=False)]),
+    ]
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -340,6 +924,14 @@ def main():
     write("lstm-keras.json", keras_cases())
     write("lstm-pytorch.json", torch_cases())
     write("lstm-onnx.json", onnx_cases())
+    write("lstm-onnx-reverse.json", onnx_reverse_cases())
+    write("gru-keras.json", keras_gru_cases())
+    write("gru-pytorch.json", torch_gru_cases())
+    write("gru-onnx.json", onnx_gru_cases())
+    write("bidirectional-keras.json", keras_bidi_cases())
+    write("bidirectional-pytorch.json", torch_bidi_cases())
+    write("bidirectional-onnx.json", onnx_bidi_cases())
+    write("sequential-keras.json", keras_sequential_cases())
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ describe.each(IMPLEMENTATIONS)('%s', (backend) => {
       expectClose(h, expected, TOL, `step ${t}`);
     }
     expectClose(stream.state.h, full.h.data, TOL, 'state.h');
-    expectClose(stream.state.c, full.c.data, TOL, 'state.c');
+    expectClose(stream.state.c!, full.c.data, TOL, 'state.c');
     layer.dispose();
   });
 
@@ -83,7 +83,7 @@ describe.each(IMPLEMENTATIONS)('%s', (backend) => {
     const first = layer.forward(input.map((row) => row.slice(0, 2)));
     const second = layer.forward(input.map((row) => row.slice(2)));
     expectClose(second.h, expected.h.data, TOL, 'h after two calls');
-    expectClose(layer.states!.c, expected.c.data, TOL, 'states.c');
+    expectClose(layer.states!.c!, expected.c.data, TOL, 'states.c');
     expect(first.output.shape).toEqual([B, 2, U]);
     layer.resetStates();
     expect(layer.states).toBeNull();

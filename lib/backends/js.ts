@@ -1,71 +1,135 @@
 // Plain TypeScript, for runtimes with neither the addon nor WebAssembly. Same semantics as the
-// C++ kernel (native/kernel/lstm_kernel.inl); the sums run in float64, the state is float32.
+// C++ kernel (native/kernel/rnn_kernel.inl); the sums run in float64, the state is float32.
 import { activationFn } from '../activations.js';
-import { GO_BACKWARDS, RETURN_SEQUENCES, ZERO_OUTPUT_FOR_MASK, type Backend, type ForwardBuffers, type LstmKernel, type LstmKernelConfig, type StreamKernel } from '../backend.js';
-import type { CanonicalLstmWeights } from '../layouts.js';
+import {
+  GO_BACKWARDS, RETURN_SEQUENCES, ZERO_OUTPUT_FOR_MASK, gatesOf,
+  type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel,
+} from '../backend.js';
 
 const REAL = 0;
 const MASKED = 1;
 const PAST_END = 2;
 
-class JsLstm implements LstmKernel {
+/** Where one row's step reads and writes. */
+interface RowStep {
+  x: Float32Array;
+  xOff: number;
+  hPrev: Float32Array;
+  hNext: Float32Array;
+  c: Float32Array | null;
+  row: number;
+  trace: Float32Array | null;
+  traceOff: number;
+  traceStride: number;
+}
+
+class JsRnn implements RnnKernel {
   readonly name = 'js';
-  private readonly z: Float64Array;
+  private readonly G: number;
+  private readonly zx: Float64Array;
+  private readonly zh: Float64Array;
+  private readonly resetH: Float64Array;
   private readonly act;
   private readonly cellAct;
   private readonly recAct;
+  private readonly clamp: (v: number) => number;
 
-  constructor(private readonly cfg: LstmKernelConfig, private readonly w: CanonicalLstmWeights) {
-    this.z = new Float64Array(4 * cfg.units);
+  constructor(private readonly cfg: RnnKernelConfig, private readonly w: CanonicalWeights) {
+    this.G = gatesOf(cfg.cell);
+    this.zx = new Float64Array(this.G * cfg.units);
+    this.zh = new Float64Array(this.G * cfg.units);
+    this.resetH = new Float64Array(cfg.units);
     this.act = activationFn(cfg.activation);
     this.cellAct = activationFn(cfg.cellActivation);
     this.recAct = activationFn(cfg.recurrentActivation);
+    const clip = cfg.clip;
+    this.clamp = clip > 0 ? (v) => Math.min(Math.max(v, -clip), clip) : (v) => v;
   }
 
-  /** One real step of one row: reads x and hPrev, updates c in place, writes hNext. */
-  private cell(x: Float32Array, xOff: number, hPrev: Float32Array, hNext: Float32Array, c: Float32Array, row: number, trace: Float32Array | null, traceOff: number, traceStride: number): void {
-    const { inputSize: I, units: U, clip, inputForget } = this.cfg;
-    const { kernel, recurrentKernel, bias, peepholes: P } = this.w;
-    const z = this.z;
-    const G = 4 * U;
-    for (let j = 0; j < G; j++) z[j] = bias ? bias[j]! : 0;
+  /** zx = x.W + b and zh = h.U (+ recurrent bias), each [G*U]. */
+  private products(s: RowStep, h: ArrayLike<number>, hOff: number): void {
+    const { inputSize: I, units: U } = this.cfg;
+    const { kernel, recurrentKernel, bias, recurrentBias } = this.w;
+    const { zx, zh } = this;
+    const GU = this.G * U;
+    for (let j = 0; j < GU; j++) {
+      zx[j] = bias ? bias[j]! : 0;
+      zh[j] = recurrentBias ? recurrentBias[j]! : 0;
+    }
     for (let k = 0; k < I; k++) {
-      const xk = x[xOff + k]!;
-      for (let j = 0; j < G; j++) z[j]! += xk * kernel[k * G + j]!;
+      const xk = s.x[s.xOff + k]!;
+      for (let j = 0; j < GU; j++) zx[j]! += xk * kernel[k * GU + j]!;
     }
     for (let k = 0; k < U; k++) {
-      const hk = hPrev[row * U + k]!;
-      for (let j = 0; j < G; j++) z[j]! += hk * recurrentKernel[k * G + j]!;
+      const hk = h[hOff + k]!;
+      for (let j = 0; j < GU; j++) zh[j]! += hk * recurrentKernel[k * GU + j]!;
     }
-    const clamp = clip > 0 ? (v: number) => Math.min(Math.max(v, -clip), clip) : (v: number) => v;
+  }
+
+  private traceGate(s: RowStep, gate: number, u: number, value: number): void {
+    if (s.trace) s.trace[s.traceOff + gate * s.traceStride + u] = value;
+  }
+
+  private lstmStep(s: RowStep): void {
+    const U = this.cfg.units;
+    const P = this.w.peepholes;
+    const c = s.c!;
+    this.products(s, s.hPrev, s.row * U);
+    const z = (j: number) => this.zx[j]! + this.zh[j]!;
     for (let u = 0; u < U; u++) {
-      const cPrev = c[row * U + u]!;
-      const i = this.recAct(clamp(z[u]! + (P ? P[u]! * cPrev : 0)));
-      const f = inputForget ? 1 - i : this.recAct(clamp(z[U + u]! + (P ? P[2 * U + u]! * cPrev : 0)));
-      const g = this.act(clamp(z[2 * U + u]!));
+      const at = s.row * U + u;
+      const cPrev = c[at]!;
+      const i = this.recAct(this.clamp(z(u) + (P ? P[u]! * cPrev : 0)));
+      const f = this.cfg.inputForget ? 1 - i : this.recAct(this.clamp(z(U + u) + (P ? P[2 * U + u]! * cPrev : 0)));
+      const g = this.act(this.clamp(z(2 * U + u)));
       const cNew = Math.fround(f * cPrev + i * g);
-      const o = this.recAct(clamp(z[3 * U + u]! + (P ? P[U + u]! * cNew : 0)));
-      c[row * U + u] = cNew;
-      hNext[row * U + u] = o * this.cellAct(cNew);
-      if (trace) {
-        trace[traceOff + u] = i;
-        trace[traceOff + traceStride + u] = f;
-        trace[traceOff + 2 * traceStride + u] = g;
-        trace[traceOff + 3 * traceStride + u] = o;
+      const o = this.recAct(this.clamp(z(3 * U + u) + (P ? P[U + u]! * cNew : 0)));
+      c[at] = cNew;
+      s.hNext[at] = o * this.cellAct(cNew);
+      [i, f, g, o].forEach((v, gate) => this.traceGate(s, gate, u, v));
+    }
+  }
+
+  private gruStep(s: RowStep): void {
+    const U = this.cfg.units;
+    const { zx, zh } = this;
+    const hOff = s.row * U;
+    if (this.cfg.resetAfter) {
+      this.products(s, s.hPrev, hOff);
+    } else {
+      // r multiplies h before the h gate's product: z and r first, then (r * h).U_h.
+      this.products(s, s.hPrev, hOff);
+      const rh = this.resetH;
+      for (let u = 0; u < U; u++) rh[u] = this.recAct(this.clamp(zx[U + u]! + zh[U + u]!)) * s.hPrev[hOff + u]!;
+      const { recurrentKernel } = this.w;
+      for (let u = 0; u < U; u++) {
+        let sum = 0;
+        for (let k = 0; k < U; k++) sum += rh[k]! * recurrentKernel[k * 3 * U + 2 * U + u]!;
+        zh[2 * U + u] = sum;
       }
+    }
+    for (let u = 0; u < U; u++) {
+      const zg = this.recAct(this.clamp(zx[u]! + zh[u]!));
+      const r = this.recAct(this.clamp(zx[U + u]! + zh[U + u]!));
+      const candidate = this.cfg.resetAfter ? zx[2 * U + u]! + r * zh[2 * U + u]! : zx[2 * U + u]! + zh[2 * U + u]!;
+      const g = this.act(this.clamp(candidate));
+      const hPrev = s.hPrev[hOff + u]!;
+      s.hNext[hOff + u] = zg * hPrev + (1 - zg) * g;
+      [zg, r, g].forEach((v, gate) => this.traceGate(s, gate, u, v));
     }
   }
 
   forward(b: ForwardBuffers): void {
-    const { batch: B, steps: T, flags, input, mask, sequenceLengths: lengths, trace, output } = b;
-    const { inputSize: I, units: U } = this.cfg;
+    const { batch: B, steps: T, flags, input, mask, sequenceLengths: lengths, trace, output, c } = b;
+    const { inputSize: I, units: U, cell } = this.cfg;
+    const G = this.G;
+    const traceH = cell === 'lstm' ? 5 : 3;
     const backwards = (flags & GO_BACKWARDS) !== 0;
     const sequences = (flags & RETURN_SEQUENCES) !== 0;
     const zeroMasked = (flags & ZERO_OUTPUT_FOR_MASK) !== 0;
     const traceStride = B * T * U;
     let hPrev = Float32Array.from(b.h);
     let hNext = new Float32Array(B * U);
-    const c = b.c;
     const skip = new Uint8Array(B);
     for (let s = 0; s < T; s++) {
       for (let row = 0; row < B; row++) {
@@ -74,10 +138,12 @@ class JsLstm implements LstmKernel {
         skip[row] = s >= length ? PAST_END : mask && !mask[row * T + t] ? MASKED : REAL;
         const traceOff = (row * T + s) * U;
         if (skip[row] === REAL) {
-          this.cell(input, (row * T + t) * I, hPrev, hNext, c, row, trace, traceOff, traceStride);
+          const step: RowStep = { x: input, xOff: (row * T + t) * I, hPrev, hNext, c, row, trace, traceOff, traceStride };
+          if (cell === 'lstm') this.lstmStep(step);
+          else this.gruStep(step);
         } else {
           hNext.set(hPrev.subarray(row * U, (row + 1) * U), row * U);
-          if (trace) for (let g = 0; g < 4; g++) trace.fill(0, traceOff + g * traceStride, traceOff + g * traceStride + U);
+          if (trace) for (let g = 0; g < G; g++) trace.fill(0, traceOff + g * traceStride, traceOff + g * traceStride + U);
         }
         const h = hNext.subarray(row * U, (row + 1) * U);
         if (sequences) {
@@ -86,8 +152,8 @@ class JsLstm implements LstmKernel {
           else output.set(h, traceOff);
         }
         if (trace) {
-          trace.set(c.subarray(row * U, (row + 1) * U), traceOff + 4 * traceStride);
-          trace.set(h, traceOff + 5 * traceStride);
+          if (c) trace.set(c.subarray(row * U, (row + 1) * U), traceOff + 4 * traceStride);
+          trace.set(h, traceOff + traceH * traceStride);
         }
       }
       [hPrev, hNext] = [hNext, hPrev];
@@ -106,9 +172,9 @@ class JsLstm implements LstmKernel {
   }
 
   stream(batch: number): StreamKernel {
-    const { units: U } = this.cfg;
+    const { units: U, cell } = this.cfg;
     const h = new Float32Array(batch * U);
-    const c = new Float32Array(batch * U);
+    const c = cell === 'lstm' ? new Float32Array(batch * U) : null;
     const out = new Float32Array(batch * U);
     const kernel = this;
     return {
@@ -117,9 +183,9 @@ class JsLstm implements LstmKernel {
       step(x: Float32Array) {
         kernel.forward({ batch, steps: 1, flags: 0, input: x, h, c, output: out, mask: null, sequenceLengths: null, trace: null });
       },
-      setState(nh: Float32Array, nc: Float32Array) {
+      setState(nh: Float32Array, nc: Float32Array | null) {
         h.set(nh);
-        c.set(nc);
+        if (c && nc) c.set(nc);
       },
       dispose() {},
     };
@@ -133,6 +199,6 @@ export function loadJsBackend(): Backend {
     name: 'js',
     implementation: 'js',
     implementations: ['js'],
-    createLstm: (config, weights) => new JsLstm(config, weights),
+    createRnn: (config, weights) => new JsRnn(config, weights),
   };
 }

@@ -1,21 +1,20 @@
 // The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, ForwardBuffers, LstmKernel, LstmKernelConfig, StreamKernel } from '../backend.js';
-import type { CanonicalLstmWeights } from '../layouts.js';
-import { checkStatus, ISA } from './status.js';
+import type { Backend, CanonicalWeights, ForwardBuffers, RnnKernel, RnnKernelConfig, StreamKernel } from '../backend.js';
+import { CELL, checkStatus, ISA } from './status.js';
 
 type Buf = Float32Array | Uint8Array | Int32Array | null;
 interface NativeHandle {
   forward(batch: number, steps: number, flags: number, input: Buf, h: Buf, c: Buf, output: Buf, mask: Buf, lengths: Buf, trace: Buf): number;
   forwardAsync(batch: number, steps: number, flags: number, input: Buf, h: Buf, c: Buf, output: Buf, mask: Buf, lengths: Buf, trace: Buf): Promise<number>;
-  bindStream(batch: number, x: Float32Array, h: Float32Array, c: Float32Array): number;
+  bindStream(batch: number, x: Float32Array, h: Float32Array, c: Float32Array | null): number;
   step(): number;
   isa(): string;
   dispose(): void;
 }
 interface NativeAddon {
-  createLstm(config: object, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array | null, peepholes: Float32Array | null): { status: number; handle: NativeHandle };
+  createRnn(config: object, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array | null, recurrentBias: Float32Array | null, peepholes: Float32Array | null): { status: number; handle: NativeHandle };
   isaAvailable(isa: number): boolean;
   isaBest(): number;
   isaCalls(isa: number): number;
@@ -57,13 +56,13 @@ function activationTuple(code: readonly number[]): number[] {
 
 class NativeStream implements StreamKernel {
   readonly h: Float32Array;
-  readonly c: Float32Array;
+  readonly c: Float32Array | null;
   private readonly x: Float32Array;
 
-  constructor(private readonly owner: NativeLstm, private readonly batch: number, inputSize: number, units: number) {
+  constructor(private readonly owner: NativeRnn, private readonly batch: number, inputSize: number, units: number, hasCell: boolean) {
     this.x = new Float32Array(batch * inputSize);
     this.h = new Float32Array(batch * units);
-    this.c = new Float32Array(batch * units);
+    this.c = hasCell ? new Float32Array(batch * units) : null;
   }
   step(x: Float32Array): void {
     const { handle } = this.owner;
@@ -76,20 +75,20 @@ class NativeStream implements StreamKernel {
     const status = handle.step();
     if (status !== 0) checkStatus(status, this.owner.name, 'step');
   }
-  setState(h: Float32Array, c: Float32Array): void {
+  setState(h: Float32Array, c: Float32Array | null): void {
     this.h.set(h);
-    this.c.set(c);
+    if (this.c && c) this.c.set(c);
   }
   dispose(): void {}
 }
 
-class NativeLstm implements LstmKernel {
+class NativeRnn implements RnnKernel {
   readonly name: string;
   boundStream: NativeStream | null = null;
   private readonly args = (b: ForwardBuffers) =>
     [b.batch, b.steps, b.flags, b.input, b.h, b.c, b.output, b.mask, b.sequenceLengths, b.trace] as const;
 
-  constructor(readonly handle: NativeHandle, private readonly units: number, private readonly inputSize: number) {
+  constructor(readonly handle: NativeHandle, private readonly config: RnnKernelConfig) {
     this.name = `native/${handle.isa()}`;
   }
   forward(b: ForwardBuffers): void {
@@ -99,7 +98,7 @@ class NativeLstm implements LstmKernel {
     checkStatus(await this.handle.forwardAsync(...this.args(b)), this.name, 'forwardAsync');
   }
   stream(batch: number): StreamKernel {
-    return new NativeStream(this, batch, this.inputSize, this.units);
+    return new NativeStream(this, batch, this.config.inputSize, this.config.units, this.config.cell === 'lstm');
   }
   dispose(): void {
     this.handle.dispose();
@@ -114,9 +113,11 @@ export function loadNativeBackend(): Backend {
     name: 'native',
     implementation: best,
     implementations,
-    createLstm(config: LstmKernelConfig, w: CanonicalLstmWeights, implementation?: string): LstmKernel {
+    createRnn(config: RnnKernelConfig, w: CanonicalWeights, implementation?: string): RnnKernel {
       const isa = implementation ? ISA_OF[implementation]! : ISA.auto;
       const cfg = {
+        cell: CELL[config.cell],
+        resetAfter: config.resetAfter,
         inputSize: config.inputSize,
         units: config.units,
         activation: activationTuple(config.activation),
@@ -126,9 +127,9 @@ export function loadNativeBackend(): Backend {
         inputForget: config.inputForget,
         isa,
       };
-      const { status, handle } = addon.createLstm(cfg, w.kernel, w.recurrentKernel, w.bias, w.peepholes);
+      const { status, handle } = addon.createRnn(cfg, w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes);
       checkStatus(status, implementation ?? 'native', 'create');
-      return new NativeLstm(handle, config.units, config.inputSize);
+      return new NativeRnn(handle, config);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { LstmError } from '../errors.js';
 
-/** Status codes of native/lstm_runtime.h, plus the two the N-API binding adds. */
+/** Status codes of native/rnn_runtime.h, plus the two the N-API binding adds. */
 const STATUS: Record<number, [LstmError['code'], string]> = {
   1: ['ERR_LSTM_CONFIG', 'the kernel rejected the layer configuration'],
   2: ['ERR_LSTM_WEIGHTS', 'the kernel is missing a weight tensor'],
@@ -18,5 +18,6 @@ export function checkStatus(status: number, backend: string, call: string): void
   throw new LstmError(code, `${backend} ${call}: ${text}`);
 }
 
-/** lstm_isa numbers of the C header. */
+/** rnn_isa and rnn_cell numbers of the C header. */
 export const ISA = { auto: 0, scalar: 1, avx2: 2, neon: 3, 'wasm-simd': 4 } as const;
+export const CELL = { lstm: 0, gru: 1 } as const;

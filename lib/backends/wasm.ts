@@ -1,20 +1,18 @@
 // The WebAssembly modules built from the same C++ sources (wasm/dist/*.wasm), loaded without
 // emscripten's JS glue: they are standalone, with two trivial imports.
-import type { Backend, BackendName, ForwardBuffers, LstmKernel, LstmKernelConfig, StreamKernel } from '../backend.js';
-import type { CanonicalLstmWeights } from '../layouts.js';
-import { checkStatus, ISA } from './status.js';
+import type { Backend, BackendName, CanonicalWeights, ForwardBuffers, RnnKernel, RnnKernelConfig, StreamKernel } from '../backend.js';
+import { CELL, checkStatus, ISA } from './status.js';
 
-/** The C functions each module exports (native/lstm_runtime.h); pointers are byte offsets. */
-interface LstmWasmExports {
+/** The C functions each module exports (native/rnn_runtime.h); pointers are byte offsets. */
+interface RnnWasmExports {
   memory: WebAssembly.Memory;
   _initialize(): void;
   malloc(bytes: number): number;
   free(ptr: number): void;
-  lstm_create(config: number, kernel: number, recurrent: number, bias: number, peepholes: number, out: number): number;
-  lstm_destroy(layer: number): void;
-  lstm_forward(layer: number, batch: number, steps: number, flags: number, input: number, h: number, c: number, output: number, mask: number, lengths: number, trace: number): number;
-  lstm_layer_isa(layer: number): number;
-  lstm_isa_calls(isa: number): number;
+  rnn_create(config: number, kernel: number, recurrent: number, bias: number, recurrentBias: number, peepholes: number, out: number): number;
+  rnn_destroy(layer: number): void;
+  rnn_forward(layer: number, batch: number, steps: number, flags: number, input: number, h: number, c: number, output: number, mask: number, lengths: number, trace: number): number;
+  rnn_layer_isa(layer: number): number;
 }
 
 export type WasmSource = () => Promise<BufferSource | WebAssembly.Module>;
@@ -26,7 +24,7 @@ class Heap {
   private u8!: Uint8Array;
   private i32!: Int32Array;
 
-  constructor(readonly fns: LstmWasmExports) {}
+  constructor(readonly fns: RnnWasmExports) {}
 
   private views() {
     if (this.buffer !== this.fns.memory.buffer) {
@@ -65,20 +63,24 @@ class Heap {
   }
 }
 
-/** Writes an lstm_config (all 4-byte fields, see the C header) at ptr. */
-function writeConfig(heap: Heap, ptr: number, c: LstmKernelConfig, isa: number): void {
-  const i32 = new Int32Array(14);
+const CONFIG_BYTES = 64;
+
+/** Writes an rnn_config (all 4-byte fields, in the C header's order) at ptr. */
+function writeConfig(heap: Heap, ptr: number, c: RnnKernelConfig, isa: number): void {
+  const i32 = new Int32Array(CONFIG_BYTES / 4);
   const f32 = new Float32Array(i32.buffer);
-  i32[0] = c.inputSize;
-  i32[1] = c.units;
+  i32[0] = CELL[c.cell];
+  i32[1] = c.inputSize;
+  i32[2] = c.units;
   [c.activation, c.cellActivation, c.recurrentActivation].forEach((a, k) => {
-    i32[2 + 3 * k] = a[0];
-    f32[3 + 3 * k] = a[1];
-    f32[4 + 3 * k] = a[2];
+    i32[3 + 3 * k] = a[0];
+    f32[4 + 3 * k] = a[1];
+    f32[5 + 3 * k] = a[2];
   });
-  f32[11] = c.clip;
-  i32[12] = c.inputForget ? 1 : 0;
-  i32[13] = isa;
+  f32[12] = c.clip;
+  i32[13] = c.inputForget ? 1 : 0;
+  i32[14] = c.resetAfter ? 1 : 0;
+  i32[15] = isa;
   heap.writeBytes(ptr, i32);
 }
 
@@ -110,44 +112,44 @@ class WasmStream implements StreamKernel {
   private readonly cPtr: number;
   private memoryBuffer: ArrayBuffer | null = null;
   private hView!: Float32Array;
-  private cView!: Float32Array;
+  private cView: Float32Array | null = null;
   private xView!: Float32Array;
   private disposed = false;
 
-  constructor(private readonly owner: WasmLstm, private readonly batch: number, private readonly inputSize: number, private readonly units: number) {
+  constructor(private readonly owner: WasmRnn, private readonly batch: number, private readonly inputSize: number, private readonly units: number, private readonly hasCell: boolean) {
     const heap = owner.heap;
     this.region = heap.malloc(4 * batch * (inputSize + 2 * units));
     this.xPtr = this.region;
     this.hPtr = this.xPtr + 4 * batch * inputSize;
-    this.cPtr = this.hPtr + 4 * batch * units;
-    this.setState(new Float32Array(batch * units), new Float32Array(batch * units));
+    this.cPtr = hasCell ? this.hPtr + 4 * batch * units : 0;
+    this.setState(new Float32Array(batch * units), hasCell ? new Float32Array(batch * units) : null);
   }
   private refresh(): void {
     if (this.memoryBuffer !== this.owner.heap.fns.memory.buffer) {
       this.memoryBuffer = this.owner.heap.fns.memory.buffer;
       this.xView = this.owner.heap.f32View(this.xPtr, this.batch * this.inputSize);
       this.hView = this.owner.heap.f32View(this.hPtr, this.batch * this.units);
-      this.cView = this.owner.heap.f32View(this.cPtr, this.batch * this.units);
+      this.cView = this.hasCell ? this.owner.heap.f32View(this.cPtr, this.batch * this.units) : null;
     }
   }
   get h(): Float32Array {
     this.refresh();
     return this.hView;
   }
-  get c(): Float32Array {
+  get c(): Float32Array | null {
     this.refresh();
     return this.cView;
   }
   step(x: Float32Array): void {
     this.refresh();
     this.xView.set(x);
-    const status = this.owner.heap.fns.lstm_forward(this.owner.layer, this.batch, 1, 0, this.xPtr, this.hPtr, this.cPtr, 0, 0, 0, 0);
+    const status = this.owner.heap.fns.rnn_forward(this.owner.layer, this.batch, 1, 0, this.xPtr, this.hPtr, this.cPtr, 0, 0, 0, 0);
     if (status !== 0) checkStatus(status, this.owner.name, 'step');
   }
-  setState(h: Float32Array, c: Float32Array): void {
+  setState(h: Float32Array, c: Float32Array | null): void {
     this.refresh();
     this.hView.set(h);
-    this.cView.set(c);
+    if (this.cView && c) this.cView.set(c);
   }
   dispose(): void {
     if (!this.disposed) this.owner.heap.fns.free(this.region);
@@ -155,14 +157,14 @@ class WasmStream implements StreamKernel {
   }
 }
 
-class WasmLstm implements LstmKernel {
+class WasmRnn implements RnnKernel {
   readonly name: string;
   private readonly arena: Arena;
   private readonly streams = new Set<WasmStream>();
 
-  constructor(readonly heap: Heap, readonly layer: number, private readonly config: LstmKernelConfig) {
+  constructor(readonly heap: Heap, readonly layer: number, private readonly config: RnnKernelConfig) {
     // Named by what the module itself reports, not by what was asked for.
-    this.name = heap.string(heap.fns.lstm_layer_isa(layer)) === 'wasm-simd' ? 'wasm-simd' : 'wasm';
+    this.name = heap.string(heap.fns.rnn_layer_isa(layer)) === 'wasm-simd' ? 'wasm-simd' : 'wasm';
     this.arena = new Arena(heap);
   }
 
@@ -186,9 +188,9 @@ class WasmLstm implements LstmKernel {
     const trace = place(b.trace, false);
     const lengths = place(b.sequenceLengths, true);
     const mask = place(b.mask, true);
-    checkStatus(heap.fns.lstm_forward(this.layer, b.batch, b.steps, b.flags, input, h, c, output, mask, lengths, trace), this.name, 'forward');
+    checkStatus(heap.fns.rnn_forward(this.layer, b.batch, b.steps, b.flags, input, h, c, output, mask, lengths, trace), this.name, 'forward');
     heap.readF32(h, b.h);
-    heap.readF32(c, b.c);
+    if (b.c) heap.readF32(c, b.c);
     heap.readF32(output, b.output);
     if (b.trace) heap.readF32(trace, b.trace);
   }
@@ -196,7 +198,7 @@ class WasmLstm implements LstmKernel {
     this.forward(b);
   }
   stream(batch: number): StreamKernel {
-    const s = new WasmStream(this, batch, this.config.inputSize, this.config.units);
+    const s = new WasmStream(this, batch, this.config.inputSize, this.config.units, this.config.cell === 'lstm');
     this.streams.add(s);
     return s;
   }
@@ -204,7 +206,7 @@ class WasmLstm implements LstmKernel {
     for (const s of this.streams) s.dispose();
     this.streams.clear();
     this.arena.release();
-    this.heap.fns.lstm_destroy(this.layer);
+    this.heap.fns.rnn_destroy(this.layer);
   }
 }
 
@@ -223,7 +225,7 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
       },
     },
   });
-  const fns = instance.exports as unknown as LstmWasmExports;
+  const fns = instance.exports as unknown as RnnWasmExports;
   fns._initialize();
   const heap = new Heap(fns);
   const isa = name === 'wasm-simd' ? ISA['wasm-simd'] : ISA.scalar;
@@ -231,17 +233,17 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
     name,
     implementation: name,
     implementations: [name],
-    createLstm(config: LstmKernelConfig, w: CanonicalLstmWeights): LstmKernel {
-      const tensors = [w.kernel, w.recurrentKernel, w.bias, w.peepholes];
+    createRnn(config: RnnKernelConfig, w: CanonicalWeights): RnnKernel {
+      const tensors = [w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes];
       const ptrs = tensors.map((t) => (t ? heap.malloc(t.byteLength) : 0));
-      const cfg = heap.malloc(56);
+      const cfg = heap.malloc(CONFIG_BYTES);
       const out = heap.malloc(4);
       try {
         tensors.forEach((t, k) => t && heap.writeF32(ptrs[k]!, t));
         writeConfig(heap, cfg, config, isa);
-        checkStatus(fns.lstm_create(cfg, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, out), name, 'create');
+        checkStatus(fns.rnn_create(cfg, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, out), name, 'create');
         const layer = new Int32Array(fns.memory.buffer, out, 1)[0]!;
-        return new WasmLstm(heap, layer, config);
+        return new WasmRnn(heap, layer, config);
       } finally {
         for (const p of [...ptrs, cfg, out]) if (p) fns.free(p);
       }

@@ -1,43 +1,53 @@
-// Internal interface between the layer code (lstm_runtime.cc: validation, packing, dispatch,
-// scratch memory) and the per-instruction-set kernels built from lstm_kernel.inl.
-#ifndef LSTM_KERNEL_H
-#define LSTM_KERNEL_H
+// Internal interface between the layer code (rnn_runtime.cc: validation, packing, dispatch,
+// scratch memory) and the per-instruction-set kernels built from rnn_kernel.inl.
+#ifndef RNN_KERNEL_H
+#define RNN_KERNEL_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../lstm_runtime.h"
+#include "../rnn_runtime.h"
 
 namespace lstm_runtime {
 
-constexpr int kGates = 4;  // i, f, c~, o: Keras' order, kept in the packed layout
-
 // Weights packed for one kernel width W. Units are grouped in blocks of W; block j holds, for
-// every input row k, the W columns of each gate one after another:
-//   wx   [blocks][I][4][W]    wh [blocks][U][4][W]    bias [blocks][4][W]
-//   peep [blocks][3][W] in order i, f, o, or null
-// so one step streams each block's recurrent weights contiguously. Lanes past U are zero.
-struct PackedLstm {
+// every input row k, the W columns of each gate one after another, so one step streams each
+// block's recurrent weights contiguously. Lanes past U are zero.
+//   wx    [blocks][I][G][W]      input kernel, G = 4 (LSTM i,f,c,o) or 3 (GRU z,r,h)
+//   wh    [blocks][U][Gh][W]     recurrent kernel: all G gates, except a GRU without reset_after
+//                                 where it holds z, r (Gh = 2) and wh_h the h gate
+//   wh_h  [blocks][U][1][W]      GRU without reset_after only, else null
+//   bias  [blocks][G][W]         input-side bias (zeros when there is none)
+//   rbias [blocks][G][W]         GRU with reset_after: the recurrent-side bias, else null
+//   peep  [blocks][3][W]         LSTM peepholes in order i, f, o, or null
+struct PackedRnn {
+  int cell;
   int input_size;
   int units;
   int width;
   int blocks;
+  int gates;
   const float* wx;
   const float* wh;
+  const float* wh_h;
   const float* bias;
+  const float* rbias;
   const float* peep;
-  lstm_activation activation;
-  lstm_activation cell_activation;
-  lstm_activation recurrent_activation;
+  rnn_activation activation;
+  rnn_activation cell_activation;
+  rnn_activation recurrent_activation;
   float clip;
   int input_forget;
+  int reset_after;
 };
 
-// Scratch for one call, sized by the caller (see lstm_runtime.cc: workspace_floats).
+// Scratch for one call, sized by rnn_runtime.cc (see forward there).
 struct Workspace {
-  float* xproj;    // [B*T][blocks][4][W]: input projection plus bias, rows in input order
+  float* xproj;    // [B*T][blocks][G][W]: input projection plus bias, rows in input order
   float* h_prev;   // [B][blocks*W]
   float* h_next;   // [B][blocks*W]
-  float* c;        // [B][blocks*W]
+  float* c;        // [B][blocks*W]   LSTM cell state
+  float* gate;     // [B][blocks*W]   GRU without reset_after: z between the two passes
+  float* reset_h;  // [B][blocks*W]   GRU without reset_after: r * h_prev
   int32_t* rows;   // [B]: rows that take a real step this timestep
   int32_t* times;  // [B]: the input step each row reads this timestep
   uint8_t* skip;   // [B]: 0 real step, 1 masked (Keras), 2 past the sequence length
@@ -60,7 +70,7 @@ struct KernelInfo {
   const char* name;
   int isa;
   int width;
-  void (*forward)(const PackedLstm& layer, const Workspace& ws, const ForwardArgs& args);
+  void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args);
 };
 
 const KernelInfo* kernel_scalar();

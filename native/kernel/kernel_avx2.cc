@@ -1,15 +1,15 @@
-// The LSTM kernel for avx2. x86-64 with AVX2 + FMA3. The only file built with -mavx2 -mfma; it runs only after the CPU check in lstm_runtime.cc.
+// The recurrent kernel (LSTM and GRU) for avx2. x86-64 with AVX2 + FMA3. The only file built with -mavx2 -mfma; it runs only after the CPU check in rnn_runtime.cc.
 #include "kernel.h"
 #include "../simd/f32-avx2.h"
 
 namespace lstm_runtime {
 namespace isa_avx2 {
 using V = F32Avx2;
-#include "lstm_kernel.inl"
+#include "rnn_kernel.inl"
 }  // namespace isa_avx2
 
 const KernelInfo* kernel_avx2() {
-  static const KernelInfo info = {"avx2", LSTM_ISA_AVX2, isa_avx2::W, isa_avx2::forward};
+  static const KernelInfo info = {"avx2", RNN_ISA_AVX2, isa_avx2::W, isa_avx2::forward};
   return &info;
 }
 }  // namespace lstm_runtime

@@ -1,15 +1,15 @@
-// The LSTM kernel for neon. AArch64 NEON.
+// The recurrent kernel (LSTM and GRU) for neon. AArch64 NEON.
 #include "kernel.h"
 #include "../simd/f32-neon.h"
 
 namespace lstm_runtime {
 namespace isa_neon {
 using V = F32Neon;
-#include "lstm_kernel.inl"
+#include "rnn_kernel.inl"
 }  // namespace isa_neon
 
 const KernelInfo* kernel_neon() {
-  static const KernelInfo info = {"neon", LSTM_ISA_NEON, isa_neon::W, isa_neon::forward};
+  static const KernelInfo info = {"neon", RNN_ISA_NEON, isa_neon::W, isa_neon::forward};
   return &info;
 }
 }  // namespace lstm_runtime

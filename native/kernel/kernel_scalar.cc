@@ -1,15 +1,15 @@
-// The LSTM kernel for scalar. Portable C++: the fallback on every CPU and the plain WebAssembly build.
+// The recurrent kernel (LSTM and GRU) for scalar. Portable C++: the fallback on every CPU and the plain WebAssembly build.
 #include "kernel.h"
 #include "../simd/f32-scalar.h"
 
 namespace lstm_runtime {
 namespace isa_scalar {
 using V = F32Scalar;
-#include "lstm_kernel.inl"
+#include "rnn_kernel.inl"
 }  // namespace isa_scalar
 
 const KernelInfo* kernel_scalar() {
-  static const KernelInfo info = {"scalar", LSTM_ISA_SCALAR, isa_scalar::W, isa_scalar::forward};
+  static const KernelInfo info = {"scalar", RNN_ISA_SCALAR, isa_scalar::W, isa_scalar::forward};
   return &info;
 }
 }  // namespace lstm_runtime

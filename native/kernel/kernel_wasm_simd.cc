@@ -1,15 +1,15 @@
-// The LSTM kernel for wasm-simd. WebAssembly SIMD128 (built with -msimd128 into the wasm-simd module only).
+// The recurrent kernel (LSTM and GRU) for wasm-simd. WebAssembly SIMD128 (built with -msimd128 into the wasm-simd module only).
 #include "kernel.h"
 #include "../simd/f32-wasmsimd.h"
 
 namespace lstm_runtime {
 namespace isa_wasm_simd {
 using V = F32WasmSimd;
-#include "lstm_kernel.inl"
+#include "rnn_kernel.inl"
 }  // namespace isa_wasm_simd
 
 const KernelInfo* kernel_wasm_simd() {
-  static const KernelInfo info = {"wasm-simd", LSTM_ISA_WASM_SIMD, isa_wasm_simd::W, isa_wasm_simd::forward};
+  static const KernelInfo info = {"wasm-simd", RNN_ISA_WASM_SIMD, isa_wasm_simd::W, isa_wasm_simd::forward};
   return &info;
 }
 }  // namespace lstm_runtime

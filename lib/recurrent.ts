@@ -1,0 +1,407 @@
+// What LSTM and GRU layers share: option checks, backend resolution, call validation, buffers,
+// state (stateful layers, initial states), streams, async calls and disposal.
+import { encodeActivation, type Activation } from './activations.js';
+import {
+  GO_BACKWARDS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
+  type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel,
+} from './backend.js';
+import { describe, fail, LstmError } from './errors.js';
+import { toCanonicalWeights, type WeightLayout } from './layouts.js';
+import { defaultBackendRequest, resolveBackend } from './registry.js';
+import { firstNonFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
+
+/** Options every recurrent layer takes. */
+export interface RecurrentOptions {
+  /** Input features I; inferred from the weights when omitted. */
+  inputSize?: number;
+  /** Units U; inferred from the weights when omitted. */
+  units?: number;
+  weightLayout?: WeightLayout;
+  useBias?: boolean;
+  /** The candidate's activation (LSTM c~, GRU h~). */
+  activation?: Activation;
+  /** The gates' activation (LSTM i, f, o; GRU z, r). */
+  recurrentActivation?: Activation;
+  returnSequences?: boolean;
+  /** Accepted for Keras compatibility: forward always returns the final state. */
+  returnState?: boolean;
+  goBackwards?: boolean;
+  stateful?: boolean;
+  zeroOutputForMask?: boolean;
+  /** Clamp gate pre-activations to [-clip, clip] (ONNX). */
+  clip?: number;
+  /** Accept NaN or infinite inputs instead of rejecting them. */
+  allowNonFinite?: boolean;
+  /** 'auto' (default, or LSTM_RUNTIME_BACKEND), 'native', 'wasm-simd', 'wasm', 'js', or a forced implementation such as 'native/scalar'. */
+  backend?: string;
+  threads?: number;
+  weightPrecision?: 'f32' | 'f16' | 'int8';
+}
+
+/** A recurrent state: h, plus c for an LSTM. */
+export interface RecurrentState {
+  h: TensorLike;
+  c?: TensorLike;
+}
+
+export interface ForwardOptions<S = RecurrentState> {
+  initialState?: S;
+  /** [B,T]: false/0 marks a step to skip (Keras masking). */
+  mask?: TensorLike | Uint8Array;
+  /** Per batch entry, how many leading steps are real. */
+  sequenceLengths?: readonly number[] | Int32Array;
+  trace?: boolean;
+  /** Shape of the input when it is given as a flat Float32Array. */
+  shape?: readonly number[];
+}
+
+export interface RecurrentResult {
+  output: Tensor;
+  h: Tensor;
+  c?: Tensor;
+  trace?: Record<string, Tensor>;
+}
+
+const COMMON_KEYS = [
+  'inputSize', 'units', 'weights', 'weightLayout', 'useBias', 'activation', 'recurrentActivation', 'returnSequences',
+  'returnState', 'goBackwards', 'stateful', 'zeroOutputForMask', 'clip', 'allowNonFinite', 'backend', 'threads', 'weightPrecision',
+];
+/** Options only one cell takes. */
+const CELL_KEYS: Record<CellKind, string[]> = { lstm: ['cellActivation', 'inputForget'], gru: ['resetAfter'] };
+const FORWARD_KEYS = new Set<string>(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']);
+
+export function checkKeys(options: object, allowed: Set<string>, what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.has(key)) fail('ERR_LSTM_CONFIG', `${what}.${key}`, `one of the known options (${[...allowed].join(', ')})`, 'an unknown option');
+  }
+}
+
+export function optionalInt(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail('ERR_LSTM_CONFIG', what, 'an integer >= 1', describe(value));
+  return value;
+}
+
+export function bool(value: unknown, what: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail('ERR_LSTM_CONFIG', what, 'true or false', describe(value));
+  return value;
+}
+
+/** A built layer: its kernel on a backend and what the facade needs to drive it. */
+export interface LayerParts {
+  kernel: RnnKernel;
+  config: RnnKernelConfig;
+  returnSequences: boolean;
+  returnState: boolean;
+  goBackwards: boolean;
+  stateful: boolean;
+  zeroOutputForMask: boolean;
+  allowNonFinite: boolean;
+}
+
+/** Checks a layer's options, converts its weights, resolves the backend and uploads the weights. */
+export async function buildLayer(options: unknown, cell: CellKind): Promise<LayerParts> {
+  if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+  checkKeys(options, new Set([...COMMON_KEYS, ...CELL_KEYS[cell]]), 'options');
+  const o = options as Record<string, unknown>;
+  const inputSize = optionalInt(o.inputSize, 'options.inputSize');
+  const units = optionalInt(o.units, 'options.units');
+  const flag = (key: string, fallback = false) => bool(o[key], `options.${key}`, fallback);
+  const activation = encodeActivation(o.activation === undefined ? 'tanh' : o.activation, 'options.activation');
+  const cellActivation = o.cellActivation === undefined ? activation : encodeActivation(o.cellActivation, 'options.cellActivation');
+  const recurrentActivation = encodeActivation(o.recurrentActivation === undefined ? 'sigmoid' : o.recurrentActivation, 'options.recurrentActivation');
+  const clip = o.clip ?? 0;
+  if (typeof clip !== 'number' || !(clip >= 0) || !Number.isFinite(clip)) fail('ERR_LSTM_CONFIG', 'options.clip', 'a finite number > 0 (or 0 for none)', describe(o.clip));
+  optionalInt(o.threads, 'options.threads');
+  const precision = o.weightPrecision ?? 'f32';
+  if (!['f32', 'f16', 'int8'].includes(precision as string)) fail('ERR_LSTM_CONFIG', 'options.weightPrecision', "'f32', 'f16' or 'int8'", describe(precision));
+  const resetAfter = flag('resetAfter', true);
+  const parts = {
+    returnSequences: flag('returnSequences'),
+    returnState: flag('returnState'),
+    goBackwards: flag('goBackwards'),
+    stateful: flag('stateful'),
+    zeroOutputForMask: flag('zeroOutputForMask'),
+    allowNonFinite: flag('allowNonFinite'),
+  };
+  const weights = toCanonicalWeights(o.weights, o.weightLayout ?? 'keras', { inputSize, units, useBias: flag('useBias', true), cell, resetAfter });
+  const { backend, implementation } = await resolveBackend(o.backend ?? defaultBackendRequest());
+  if (precision !== 'f32') {
+    throw new LstmError('ERR_LSTM_UNSUPPORTED', `options.weightPrecision: '${precision}' is not supported by backend '${backend.name}' yet; use 'f32'`);
+  }
+  const config: RnnKernelConfig = {
+    cell,
+    inputSize: weights.inputSize,
+    units: weights.units,
+    activation,
+    cellActivation,
+    recurrentActivation,
+    clip,
+    inputForget: flag('inputForget'),
+    resetAfter: cell === 'gru' && resetAfter,
+  };
+  return { kernel: backend.createRnn(config, weights, implementation), config, ...parts };
+}
+
+/** The layer facade both cells share; Lstm and Gru only add their create() and types. */
+export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State extends RecurrentState> {
+  readonly cell: CellKind;
+  readonly inputSize: number;
+  readonly units: number;
+  readonly returnSequences: boolean;
+  readonly returnState: boolean;
+  readonly goBackwards: boolean;
+  readonly stateful: boolean;
+  readonly zeroOutputForMask: boolean;
+  private readonly allowNonFinite: boolean;
+  private kernel: RnnKernel | null;
+  private state: { h: Float32Array; c: Float32Array | null; batch: number } | null = null;
+  private readonly streams = new Set<RecurrentStream<State>>();
+
+  protected constructor(p: LayerParts) {
+    this.kernel = p.kernel;
+    this.cell = p.config.cell;
+    this.inputSize = p.config.inputSize;
+    this.units = p.config.units;
+    this.returnSequences = p.returnSequences;
+    this.returnState = p.returnState;
+    this.goBackwards = p.goBackwards;
+    this.stateful = p.stateful;
+    this.zeroOutputForMask = p.zeroOutputForMask;
+    this.allowNonFinite = p.allowNonFinite;
+  }
+
+  /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-simd', 'wasm' or 'js'. */
+  get backend(): string {
+    return this.live().name;
+  }
+
+  private get hasCell(): boolean {
+    return this.cell === 'lstm';
+  }
+
+  private live(): RnnKernel {
+    if (!this.kernel) throw new LstmError('ERR_LSTM_DISPOSED', `this ${this.cell === 'lstm' ? 'Lstm' : 'Gru'} layer has been disposed; create a new one`);
+    return this.kernel;
+  }
+
+  /** Reads a state's h (and c) of batch B, checked. */
+  private readState(s: unknown, what: string, B: number): { h: Float32Array; c: Float32Array | null } {
+    const expected = this.hasCell ? `{ h: [${B}, ${this.units}], c: [${B}, ${this.units}] }` : `{ h: [${B}, ${this.units}] }`;
+    const st = s as { h?: unknown; c?: unknown } | null;
+    if (typeof st !== 'object' || st === null || st.h === undefined || (this.hasCell && st.c === undefined)) fail('ERR_LSTM_SHAPE', what, expected, describe(s));
+    const h = readShaped(st.h, `${what}.h`, [B, this.units]);
+    const c = this.hasCell ? readShaped(st.c, `${what}.c`, [B, this.units]) : null;
+    if (!this.allowNonFinite && (firstNonFinite(h) >= 0 || (c && firstNonFinite(c) >= 0))) fail('ERR_LSTM_INPUT', what, 'finite values', 'NaN or infinity');
+    return { h, c };
+  }
+
+  /** Validates a call and lays out its buffers; shared by forward and forwardAsync. */
+  private prepare(input: TensorLike, options: ForwardOptions<State> = {}): { buffers: ForwardBuffers; finish: () => Result } {
+    this.live();
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'forward options', 'an object', describe(options));
+    checkKeys(options, FORWARD_KEYS, 'forward options');
+    const I = this.inputSize;
+    const U = this.units;
+    const t = readTensor(input, 'input');
+    let shape = t.shape;
+    if (options.shape !== undefined) {
+      const given = Array.from(options.shape);
+      if (t.shape && shapeText(t.shape) !== shapeText(given)) fail('ERR_LSTM_SHAPE', 'options.shape', `the input's own shape ${shapeText(t.shape)}`, shapeText(given));
+      if (sizeOf(given) !== t.data.length) fail('ERR_LSTM_SHAPE', 'options.shape', `a shape with ${t.data.length} values`, shapeText(given));
+      shape = given;
+    }
+    if (shape === null) fail('ERR_LSTM_SHAPE', 'input', `a shaped tensor [batch, steps, ${I}] (pass { data, shape } or options.shape with a flat Float32Array)`, `a flat array of ${t.data.length} values`);
+    if (shape.length !== 3 || shape[2] !== I || shape[0]! < 1 || shape[1]! < 1) {
+      fail('ERR_LSTM_SHAPE', 'input', `shape [batch, steps, ${I}] with batch, steps >= 1`, `shape ${shapeText(shape)}`);
+    }
+    const [B, T] = shape as [number, number, number];
+    const data = t.data;
+    if (!this.allowNonFinite) {
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        const at = [Math.floor(bad / (T * I)), Math.floor(bad / I) % T, bad % I];
+        fail('ERR_LSTM_INPUT', 'input', 'finite values (or allowNonFinite: true)', `${data[bad]} at ${shapeText(at)}`);
+      }
+    }
+
+    const h = new Float32Array(B * U);
+    const c = this.hasCell ? new Float32Array(B * U) : null;
+    if (options.initialState !== undefined) {
+      const s = this.readState(options.initialState, 'initialState', B);
+      h.set(s.h);
+      if (c) c.set(s.c!);
+    } else if (this.stateful && this.state) {
+      if (this.state.batch !== B) fail('ERR_LSTM_SHAPE', 'input', `batch ${this.state.batch} (a stateful layer keeps its batch size until resetStates())`, `batch ${B}`);
+      h.set(this.state.h);
+      if (c) c.set(this.state.c!);
+    }
+
+    let mask: Uint8Array | null = null;
+    if (options.mask !== undefined && options.mask !== null) {
+      if (options.mask instanceof Uint8Array) {
+        if (options.mask.length !== B * T) fail('ERR_LSTM_SHAPE', 'mask', `${B * T} values (shape [${B}, ${T}])`, `${options.mask.length} values`);
+        mask = options.mask;
+      } else {
+        const m = readShaped(options.mask, 'mask', [B, T]);
+        mask = Uint8Array.from(m, (v) => (v !== 0 ? 1 : 0));
+      }
+    }
+    let lengths: Int32Array | null = null;
+    if (options.sequenceLengths !== undefined && options.sequenceLengths !== null) {
+      const l = options.sequenceLengths;
+      if (!(Array.isArray(l) || l instanceof Int32Array) || l.length !== B) fail('ERR_LSTM_SHAPE', 'sequenceLengths', `${B} integers (one per batch entry)`, describe(l));
+      for (let b = 0; b < B; b++) {
+        const v = l[b];
+        if (!Number.isInteger(v) || v! < 0 || v! > T) fail('ERR_LSTM_SHAPE', `sequenceLengths[${b}]`, `an integer in [0, ${T}]`, describe(v));
+      }
+      lengths = Int32Array.from(l);
+    }
+    const tracing = bool(options.trace, 'forward options.trace', false);
+    const traceNames = TRACE_NAMES[this.cell];
+    const outShape = this.returnSequences ? [B, T, U] : [B, U];
+    const buffers: ForwardBuffers = {
+      batch: B,
+      steps: T,
+      flags: (this.returnSequences ? RETURN_SEQUENCES : 0) | (this.goBackwards ? GO_BACKWARDS : 0) | (this.zeroOutputForMask ? ZERO_OUTPUT_FOR_MASK : 0),
+      input: data,
+      h,
+      c,
+      output: new Float32Array(sizeOf(outShape)),
+      mask,
+      sequenceLengths: lengths,
+      trace: tracing ? new Float32Array(traceNames.length * B * T * U) : null,
+    };
+    const finish = (): Result => {
+      if (this.stateful) this.state = { h: h.slice(), c: c ? c.slice() : null, batch: B };
+      const result: RecurrentResult = { output: { data: buffers.output, shape: outShape }, h: { data: h, shape: [B, U] } };
+      if (c) result.c = { data: c, shape: [B, U] };
+      if (buffers.trace) {
+        const n = B * T * U;
+        const tr = buffers.trace;
+        result.trace = Object.fromEntries(traceNames.map((name, k) => [name, { data: tr.subarray(k * n, (k + 1) * n), shape: [B, T, U] }]));
+      }
+      return result as unknown as Result;
+    };
+    return { buffers, finish };
+  }
+
+  /** Runs the layer on [batch, steps, inputSize]; synchronous, for latency. */
+  forward(input: TensorLike, options?: ForwardOptions<State>): Result {
+    const { buffers, finish } = this.prepare(input, options);
+    this.live().forward(buffers);
+    return finish();
+  }
+
+  /** The same as forward, off the JS thread where the backend allows it (native: libuv's pool). */
+  async forwardAsync(input: TensorLike, options?: ForwardOptions<State>): Promise<Result> {
+    const { buffers, finish } = this.prepare(input, options);
+    await this.live().forwardAsync(buffers);
+    return finish();
+  }
+
+  /** Stateful layers: forget the carried state (or set it). */
+  resetStates(state?: State): void {
+    this.live();
+    if (!state) {
+      this.state = null;
+      return;
+    }
+    const h = readTensor((state as RecurrentState).h, 'resetStates(state).h');
+    const B = h.shape?.[0] ?? h.data.length / this.units;
+    if (!Number.isInteger(B) || B < 1) fail('ERR_LSTM_SHAPE', 'resetStates(state).h', `shape [batch, ${this.units}]`, describe((state as RecurrentState).h));
+    const s = this.readState(state, 'resetStates(state)', B);
+    this.state = { h: s.h.slice(), c: s.c ? s.c.slice() : null, batch: B };
+  }
+
+  /** The state a stateful layer carries into its next call, or null. */
+  get states(): { h: Tensor; c?: Tensor } | null {
+    if (!this.state) return null;
+    const shape = [this.state.batch, this.units];
+    const out: { h: Tensor; c?: Tensor } = { h: { data: this.state.h.slice(), shape } };
+    if (this.state.c) out.c = { data: this.state.c.slice(), shape: [...shape] };
+    return out;
+  }
+
+  /** A session that runs one timestep per call with no allocation per step. */
+  stream(batch = 1): RecurrentStream<State> {
+    optionalInt(batch, 'stream(batch)');
+    const s: RecurrentStream<State> = new RecurrentStream<State>(this.live().stream(batch), batch, this.inputSize, this.units, this.allowNonFinite, (state, what) => this.readState(state, what, batch), () => this.streams.delete(s));
+    this.streams.add(s);
+    return s;
+  }
+
+  /** Frees the backend's memory; any later call throws ERR_LSTM_DISPOSED. */
+  dispose(): void {
+    if (!this.kernel) return;
+    for (const s of this.streams) s.dispose();
+    this.kernel.dispose();
+    this.kernel = null;
+  }
+}
+
+/** Streaming one timestep at a time; the state lives in the backend between steps. */
+export class RecurrentStream<State extends RecurrentState = RecurrentState> {
+  private kernel: StreamKernel | null;
+  private readonly out: Tensor;
+
+  constructor(
+    kernel: StreamKernel,
+    readonly batch: number,
+    readonly inputSize: number,
+    readonly units: number,
+    private readonly allowNonFinite: boolean,
+    private readonly readState: (state: unknown, what: string) => { h: Float32Array; c: Float32Array | null },
+    private readonly onDispose: () => void,
+  ) {
+    this.kernel = kernel;
+    this.out = { data: new Float32Array(batch * units), shape: [batch, units] };
+  }
+
+  private live(): StreamKernel {
+    if (!this.kernel) throw new LstmError('ERR_LSTM_DISPOSED', 'this stream (or its layer) has been disposed');
+    return this.kernel;
+  }
+
+  /**
+   * One timestep: x [batch, inputSize] -> h [batch, units]. The returned tensor is reused and
+   * overwritten by the next step: copy it to keep it.
+   */
+  step(x: TensorLike): Tensor {
+    const k = this.live();
+    const data = x instanceof Float32Array && x.length === this.batch * this.inputSize ? x : readShaped(x, 'step(x)', [this.batch, this.inputSize]);
+    if (!this.allowNonFinite && firstNonFinite(data) >= 0) fail('ERR_LSTM_INPUT', 'step(x)', 'finite values (or allowNonFinite: true)', 'NaN or infinity');
+    k.step(data);
+    this.out.data.set(k.h);
+    return this.out;
+  }
+
+  /** Copies of the current state. */
+  get state(): { h: Tensor; c?: Tensor } {
+    const k = this.live();
+    const shape = [this.batch, this.units];
+    const out: { h: Tensor; c?: Tensor } = { h: { data: k.h.slice(), shape } };
+    if (k.c) out.c = { data: k.c.slice(), shape: [...shape] };
+    return out;
+  }
+
+  setState(state: State): void {
+    const k = this.live();
+    const s = this.readState(state, 'setState(state)');
+    k.setState(s.h, s.c);
+  }
+
+  reset(): void {
+    const k = this.live();
+    const zeros = new Float32Array(this.batch * this.units);
+    k.setState(zeros, k.c ? zeros : null);
+  }
+
+  dispose(): void {
+    if (!this.kernel) return;
+    this.kernel.dispose();
+    this.kernel = null;
+    this.onDispose();
+  }
+}

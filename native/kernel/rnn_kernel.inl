@@ -1,0 +1,405 @@
+// The recurrent timestep loop for LSTM and GRU cells, written once against a small vector type
+// `V` and compiled once per instruction set: kernel_<isa>.cc includes this file inside its own
+// namespace after defining V, so nothing here can collide between instruction sets at link time.
+//
+// Per call: (1) the input projection x.W + b for every (batch, step) as one blocked product,
+// then (2) per step, per block of W units, the recurrent product h.U and the cell update fused
+// right after it, while the block's gates are still in registers. Both cells share the product,
+// the step planning (masks, sequence lengths, direction) and the output and trace bookkeeping;
+// they differ only in the passes of step (2).
+
+constexpr int W = V::width;
+
+// ---- activations --------------------------------------------------------------------------
+
+static inline V sigmoid(V x) {
+  const V one = V::set1(1.0f);
+  return V::div(one, V::add(one, V::exp(V::sub(V::zero(), x))));
+}
+
+// 1 - 2 / (1 + e^2x): saturates to exactly +-1 and keeps absolute error near 1e-7 around 0.
+static inline V tanh_(V x) {
+  const V one = V::set1(1.0f);
+  return V::sub(one, V::div(V::set1(2.0f), V::add(one, V::exp(V::add(x, x)))));
+}
+
+static inline V activate(const rnn_activation& a, V x) {
+  switch (a.kind) {
+    case RNN_ACT_SIGMOID:
+      return sigmoid(x);
+    case RNN_ACT_TANH:
+      return tanh_(x);
+    case RNN_ACT_HARD_SIGMOID:
+      return V::min(V::max(V::fma(V::set1(a.alpha), x, V::set1(a.beta)), V::zero()), V::set1(1.0f));
+    case RNN_ACT_RELU:
+      return V::max(x, V::zero());
+    case RNN_ACT_SOFTSIGN:
+      return V::div(x, V::add(V::set1(1.0f), V::abs(x)));
+    case RNN_ACT_ELU: {
+      // max(x, 0) + alpha * (exp(min(x, 0)) - 1): one formula for both sides, no blend needed.
+      const V neg = V::sub(V::exp(V::min(x, V::zero())), V::set1(1.0f));
+      return V::fma(V::set1(a.alpha), neg, V::max(x, V::zero()));
+    }
+    default:  // RNN_ACT_LINEAR
+      return x;
+  }
+}
+
+static inline V clip_to(V x, float clip) {
+  return clip > 0.0f ? V::min(V::max(x, V::set1(-clip)), V::set1(clip)) : x;
+}
+
+// ---- the blocked product: acc[r][g] += sum_k rows[r][k] * w[k][g][0..W) ------------------------
+
+template <int R, int G>
+static inline void accumulate(const float* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+  int k = 0;
+  if (R == 1 && G < 8) {
+    // One row has only G independent sums; a second set hides the FMA latency.
+    V odd[G];
+    for (int g = 0; g < G; ++g) odd[g] = V::zero();
+    for (; k + 2 <= depth; k += 2) {
+      const float* w0 = w + (size_t)k * G * W;
+      const float* w1 = w0 + G * W;
+      const V a0 = V::set1(rows[0][k]);
+      const V a1 = V::set1(rows[0][k + 1]);
+      for (int g = 0; g < G; ++g) {
+        acc[0][g] = V::fma(a0, V::load(w0 + g * W), acc[0][g]);
+        odd[g] = V::fma(a1, V::load(w1 + g * W), odd[g]);
+      }
+    }
+    for (int g = 0; g < G; ++g) acc[0][g] = V::add(acc[0][g], odd[g]);
+  }
+  for (; k < depth; ++k) {
+    const float* wk = w + (size_t)k * G * W;
+    V wv[G];
+    for (int g = 0; g < G; ++g) wv[g] = V::load(wk + g * W);
+    for (int r = 0; r < R; ++r) {
+      const V a = V::set1(rows[r][k]);
+      for (int g = 0; g < G; ++g) acc[r][g] = V::fma(a, wv[g], acc[r][g]);
+    }
+  }
+}
+
+// Stores the first n lanes of v (n < W only in the last block of units).
+static inline void store_lanes(float* dst, V v, int n) {
+  if (n == W) {
+    V::store(dst, v);
+    return;
+  }
+  float lanes[W];
+  V::store(lanes, v);
+  for (int l = 0; l < n; ++l) dst[l] = lanes[l];
+}
+
+static void copy_floats(float* dst, const float* src, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+static void fill_floats(float* dst, float value, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = value;
+}
+
+// ---- (1) input projection ------------------------------------------------------------------
+
+template <int R, int G>
+static inline void project_rows(const PackedRnn& L, int block, const float* const* x, float* const* out) {
+  const float* bias = L.bias + (size_t)block * G * W;
+  V acc[R][G];
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = V::load(bias + g * W);
+  accumulate<R, G>(L.wx + (size_t)block * L.input_size * G * W, L.input_size, x, acc);
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) V::store(out[r] + (size_t)block * G * W + g * W, acc[r][g]);
+}
+
+template <int G>
+static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a) {
+  const int rows = a.batch * a.steps;
+  const size_t in_stride = (size_t)L.input_size;
+  const size_t out_stride = (size_t)L.blocks * G * W;
+  for (int j = 0; j < L.blocks; ++j) {
+    int r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const float* x[2] = {a.input + r * in_stride, a.input + (r + 1) * in_stride};
+      float* out[2] = {ws.xproj + r * out_stride, ws.xproj + (r + 1) * out_stride};
+      project_rows<2, G>(L, j, x, out);
+    }
+    for (; r < rows; ++r) {
+      const float* x[1] = {a.input + r * in_stride};
+      float* out[1] = {ws.xproj + r * out_stride};
+      project_rows<1, G>(L, j, x, out);
+    }
+  }
+}
+
+// ---- (2) one timestep: the cells' passes over blocks of units ----------------------------------
+
+// What every pass needs for one step; h_prev/h_next are this step's halves of the double buffer.
+struct Step {
+  const PackedRnn& L;
+  const Workspace& ws;
+  const ForwardArgs& a;
+  const float* h_prev;
+  float* h_next;
+  int step;
+
+  size_t padded() const { return (size_t)L.blocks * W; }
+  size_t trace_stride() const { return (size_t)a.batch * a.steps * L.units; }
+  int lanes(size_t off) const { return L.units - (int)off < W ? L.units - (int)off : W; }
+  // Where row b's traced tensor `index` starts for this step's block at `off`, or null.
+  float* trace_at(size_t b, int index, size_t off) const {
+    return a.trace ? a.trace + index * trace_stride() + (b * a.steps + step) * L.units + off : nullptr;
+  }
+};
+
+// A row taking a real step, and its projected input for this step.
+struct StepRow {
+  int batch_index;
+  const float* xproj;
+};
+
+static inline void trace_store(const Step& s, size_t b, int index, size_t off, V v) {
+  if (float* t = s.trace_at(b, index, off)) store_lanes(t, v, s.lanes(off));
+}
+
+// LSTM: z = xproj + h.U, then i, f, c~, o and the new c and h, fused per block.
+struct LstmPass {
+  const Step& s;
+  template <int R>
+  void run(const StepRow* rows, int block) const {
+    const PackedRnn& L = s.L;
+    const size_t off = (size_t)block * W;
+    V acc[R][4];
+    const float* h_rows[R];
+    for (int r = 0; r < R; ++r) {
+      for (int g = 0; g < 4; ++g) acc[r][g] = V::load(rows[r].xproj + off * 4 + g * W);
+      h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
+    }
+    accumulate<R, 4>(L.wh + off * L.units * 4, L.units, h_rows, acc);
+    const float* peep = L.peep ? L.peep + off * 3 : nullptr;
+    for (int r = 0; r < R; ++r) {
+      const size_t b = (size_t)rows[r].batch_index;
+      float* c = s.ws.c + b * s.padded() + off;
+      const V c_prev = V::load(c);
+      V zi = acc[r][0], zf = acc[r][1], zo = acc[r][3];
+      if (peep) {
+        zi = V::fma(V::load(peep), c_prev, zi);
+        zf = V::fma(V::load(peep + W), c_prev, zf);
+      }
+      const V i = activate(L.recurrent_activation, clip_to(zi, L.clip));
+      const V f = L.input_forget ? V::sub(V::set1(1.0f), i) : activate(L.recurrent_activation, clip_to(zf, L.clip));
+      const V g = activate(L.activation, clip_to(acc[r][2], L.clip));
+      const V c_new = V::fma(f, c_prev, V::mul(i, g));
+      if (peep) zo = V::fma(V::load(peep + 2 * W), c_new, zo);
+      const V o = activate(L.recurrent_activation, clip_to(zo, L.clip));
+      V::store(c, c_new);
+      V::store(s.h_next + b * s.padded() + off, V::mul(o, activate(L.cell_activation, c_new)));
+      trace_store(s, b, 0, off, i);
+      trace_store(s, b, 1, off, f);
+      trace_store(s, b, 2, off, g);
+      trace_store(s, b, 3, off, o);
+    }
+  }
+};
+
+// h = z * h_prev + (1 - z) * h~
+static inline V gru_blend(V z, V h_prev, V candidate) { return V::fma(z, V::sub(h_prev, candidate), candidate); }
+
+// GRU with reset_after (Keras' default, PyTorch, ONNX linear_before_reset): one pass,
+// h~ = act(x_h + r * (h.U_h + b_rh)).
+struct GruResetAfterPass {
+  const Step& s;
+  template <int R>
+  void run(const StepRow* rows, int block) const {
+    const PackedRnn& L = s.L;
+    const size_t off = (size_t)block * W;
+    V acc[R][3];
+    const float* h_rows[R];
+    for (int r = 0; r < R; ++r) {
+      for (int g = 0; g < 3; ++g) acc[r][g] = L.rbias ? V::load(L.rbias + off * 3 + g * W) : V::zero();
+      h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
+    }
+    accumulate<R, 3>(L.wh + off * L.units * 3, L.units, h_rows, acc);
+    for (int r = 0; r < R; ++r) {
+      const size_t b = (size_t)rows[r].batch_index;
+      const float* xp = rows[r].xproj + off * 3;
+      const V z = activate(L.recurrent_activation, clip_to(V::add(V::load(xp), acc[r][0]), L.clip));
+      const V rr = activate(L.recurrent_activation, clip_to(V::add(V::load(xp + W), acc[r][1]), L.clip));
+      const V hh = activate(L.activation, clip_to(V::fma(rr, acc[r][2], V::load(xp + 2 * W)), L.clip));
+      V::store(s.h_next + b * s.padded() + off, gru_blend(z, V::load(h_rows[r] + off), hh));
+      trace_store(s, b, 0, off, z);
+      trace_store(s, b, 1, off, rr);
+      trace_store(s, b, 2, off, hh);
+    }
+  }
+};
+
+// GRU without reset_after, first pass: z and r for every block, and r * h_prev for the second.
+struct GruGatesPass {
+  const Step& s;
+  template <int R>
+  void run(const StepRow* rows, int block) const {
+    const PackedRnn& L = s.L;
+    const size_t off = (size_t)block * W;
+    V acc[R][2];
+    const float* h_rows[R];
+    for (int r = 0; r < R; ++r) {
+      for (int g = 0; g < 2; ++g) acc[r][g] = V::load(rows[r].xproj + off * 3 + g * W);
+      h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
+    }
+    accumulate<R, 2>(L.wh + off * L.units * 2, L.units, h_rows, acc);
+    for (int r = 0; r < R; ++r) {
+      const size_t b = (size_t)rows[r].batch_index;
+      const V z = activate(L.recurrent_activation, clip_to(acc[r][0], L.clip));
+      const V rr = activate(L.recurrent_activation, clip_to(acc[r][1], L.clip));
+      V::store(s.ws.gate + b * s.padded() + off, z);
+      V::store(s.ws.reset_h + b * s.padded() + off, V::mul(rr, V::load(h_rows[r] + off)));
+      trace_store(s, b, 0, off, z);
+      trace_store(s, b, 1, off, rr);
+    }
+  }
+};
+
+// GRU without reset_after, second pass: h~ = act(x_h + (r * h_prev).U_h), then the blend.
+struct GruCandidatePass {
+  const Step& s;
+  template <int R>
+  void run(const StepRow* rows, int block) const {
+    const PackedRnn& L = s.L;
+    const size_t off = (size_t)block * W;
+    V acc[R][1];
+    const float* rh_rows[R];
+    for (int r = 0; r < R; ++r) {
+      acc[r][0] = V::load(rows[r].xproj + off * 3 + 2 * W);
+      rh_rows[r] = s.ws.reset_h + rows[r].batch_index * s.padded();
+    }
+    accumulate<R, 1>(L.wh_h + off * L.units, L.units, rh_rows, acc);
+    for (int r = 0; r < R; ++r) {
+      const size_t b = (size_t)rows[r].batch_index;
+      const V hh = activate(L.activation, clip_to(acc[r][0], L.clip));
+      const V z = V::load(s.ws.gate + b * s.padded() + off);
+      V::store(s.h_next + b * s.padded() + off, gru_blend(z, V::load(s.h_prev + b * s.padded() + off), hh));
+      trace_store(s, b, 2, off, hh);
+    }
+  }
+};
+
+// Runs a pass over every block for the rows taking a real step, two rows at a time so each
+// weight load serves both.
+template <class Pass>
+static void for_active_rows(const Pass& pass, const Step& s, int active) {
+  const size_t xproj_stride = s.padded() * s.L.gates;
+  const auto row = [&](int r) {
+    const int b = s.ws.rows[r];
+    return StepRow{b, s.ws.xproj + ((size_t)b * s.a.steps + s.ws.times[b]) * xproj_stride};
+  };
+  for (int j = 0; j < s.L.blocks; ++j) {
+    int r = 0;
+    for (; r + 2 <= active; r += 2) {
+      const StepRow tile[2] = {row(r), row(r + 1)};
+      pass.template run<2>(tile, j);
+    }
+    for (; r < active; ++r) {
+      const StepRow tile[1] = {row(r)};
+      pass.template run<1>(tile, j);
+    }
+  }
+}
+
+// Which rows take a real step at `step`, and which input step each reads.
+static int plan_step(const ForwardArgs& a, const Workspace& ws, int step) {
+  const bool backwards = (a.flags & RNN_GO_BACKWARDS) != 0;
+  int active = 0;
+  for (int b = 0; b < a.batch; ++b) {
+    const int length = a.sequence_lengths ? a.sequence_lengths[b] : a.steps;
+    if (step >= length) {
+      ws.skip[b] = 2;
+      continue;
+    }
+    const int t = backwards ? length - 1 - step : step;
+    ws.times[b] = t;
+    if (a.mask && !a.mask[(size_t)b * a.steps + t]) {
+      ws.skip[b] = 1;
+      continue;
+    }
+    ws.skip[b] = 0;
+    ws.rows[active++] = b;
+  }
+  return active;
+}
+
+static void forward(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a) {
+  const int B = a.batch, T = a.steps, U = L.units;
+  const bool lstm = L.cell == RNN_CELL_LSTM;
+  const size_t padded = (size_t)L.blocks * W;
+  const bool sequences = (a.flags & RNN_RETURN_SEQUENCES) != 0;
+  const bool zero_masked = (a.flags & RNN_ZERO_OUTPUT_FOR_MASK) != 0;
+  const size_t trace_stride = (size_t)B * T * U;
+  // Traced tensors: the cell's gates, then (LSTM) c, then h.
+  const int trace_h = lstm ? 5 : 3;
+
+  if (lstm)
+    project_inputs<4>(L, ws, a);
+  else
+    project_inputs<3>(L, ws, a);
+
+  for (int b = 0; b < B; ++b) {
+    fill_floats(ws.h_prev + b * padded, 0.0f, (int)padded);
+    copy_floats(ws.h_prev + b * padded, a.h + (size_t)b * U, U);
+    if (lstm) {
+      fill_floats(ws.c + b * padded, 0.0f, (int)padded);
+      copy_floats(ws.c + b * padded, a.c + (size_t)b * U, U);
+    }
+  }
+
+  float* h_prev = ws.h_prev;
+  float* h_next = ws.h_next;
+  for (int s = 0; s < T; ++s) {
+    const int active = plan_step(a, ws, s);
+    const Step step{L, ws, a, h_prev, h_next, s};
+    if (lstm) {
+      for_active_rows(LstmPass{step}, step, active);
+    } else if (L.reset_after) {
+      for_active_rows(GruResetAfterPass{step}, step, active);
+    } else {
+      for_active_rows(GruGatesPass{step}, step, active);
+      for_active_rows(GruCandidatePass{step}, step, active);
+    }
+    for (int b = 0; b < B; ++b) {
+      float* hn = h_next + b * padded;
+      if (ws.skip[b]) copy_floats(hn, h_prev + b * padded, (int)padded);
+      if (sequences && a.output) {
+        float* out = a.output + ((size_t)b * T + s) * U;
+        if (ws.skip[b] == 2 || (ws.skip[b] == 1 && zero_masked))
+          fill_floats(out, 0.0f, U);
+        else
+          copy_floats(out, hn, U);
+      }
+      if (a.trace) {
+        float* tr = a.trace + ((size_t)b * T + s) * U;
+        if (ws.skip[b])
+          for (int g = 0; g < L.gates; ++g) fill_floats(tr + g * trace_stride, 0.0f, U);
+        if (lstm) copy_floats(tr + 4 * trace_stride, ws.c + b * padded, U);
+        copy_floats(tr + trace_h * trace_stride, hn, U);
+      }
+    }
+    float* swap = h_prev;
+    h_prev = h_next;
+    h_next = swap;
+  }
+
+  for (int b = 0; b < B; ++b) {
+    copy_floats(a.h + (size_t)b * U, h_prev + b * padded, U);
+    if (lstm) copy_floats(a.c + (size_t)b * U, ws.c + b * padded, U);
+    if (!sequences && a.output) {
+      // The last step's output: the final h, or zeros when that step was masked and masked
+      // steps output zeros. Rows that ended early (sequence lengths) report their final h.
+      float* out = a.output + (size_t)b * U;
+      if (ws.skip[b] == 1 && zero_masked)
+        fill_floats(out, 0.0f, U);
+      else
+        copy_floats(out, h_prev + b * padded, U);
+    }
+  }
+}

@@ -1,0 +1,245 @@
+// The layer behind the C contract (rnn_runtime.h): argument checks, weight packing, scratch memory, and the one
+// place where a kernel is chosen for the CPU at hand.
+#include "rnn_runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <atomic>
+#include <new>
+
+#include "kernel/kernel.h"
+
+using namespace lstm_runtime;
+
+namespace {
+
+// Largest buffer (in floats) a layer will size: keeps every index computation far from overflow
+// on wasm32 and bounds what one call may ask of the allocator.
+constexpr size_t kMaxFloats = size_t(1) << 30;
+
+std::atomic<uint32_t> g_calls[RNN_ISA_COUNT];
+
+bool cpu_has_avx2_fma() {
+#if defined(__x86_64__) || defined(__i386__)
+  // libgcc's check includes the OS's support for saving the YMM registers.
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+// The compiled kernels of this build, best first. The only place that knows which exist.
+const KernelInfo* kernel_for(int isa) {
+  switch (isa) {
+#if defined(RNN_HAVE_AVX2)
+    case RNN_ISA_AVX2:
+      return cpu_has_avx2_fma() ? kernel_avx2() : nullptr;
+#endif
+#if defined(RNN_HAVE_NEON)
+    case RNN_ISA_NEON:
+      return kernel_neon();
+#endif
+#if defined(RNN_HAVE_WASM_SIMD)
+    case RNN_ISA_WASM_SIMD:
+      return kernel_wasm_simd();
+#endif
+    case RNN_ISA_SCALAR:
+      return kernel_scalar();
+    default:
+      return nullptr;
+  }
+}
+
+const int kPreference[] = {RNN_ISA_AVX2, RNN_ISA_NEON, RNN_ISA_WASM_SIMD, RNN_ISA_SCALAR};
+
+// Zeroed, 64-byte aligned float storage that only grows.
+struct Buffer {
+  void* data = nullptr;
+  size_t bytes = 0;
+
+  bool reserve(size_t want) {
+    if (want <= bytes) return true;
+    const size_t rounded = (want + 63) & ~size_t(63);
+    void* fresh = aligned_alloc(64, rounded);
+    if (!fresh) return false;
+    memset(fresh, 0, rounded);
+    free(data);
+    data = fresh;
+    bytes = rounded;
+    return true;
+  }
+  float* floats() const { return static_cast<float*>(data); }
+  ~Buffer() { free(data); }
+};
+
+bool valid_activation(const rnn_activation& a) {
+  return a.kind >= RNN_ACT_LINEAR && a.kind <= RNN_ACT_ELU && a.alpha == a.alpha && a.beta == a.beta;
+}
+
+// Copies gates [first, first + count) of a Keras-layout matrix [rows][gates*U] (gate-major
+// columns) into [blocks][rows][count][W].
+void pack_gates(const float* src, int rows, int units, int gates, int first, int count, int width, int blocks,
+                float* dst) {
+  for (int j = 0; j < blocks; ++j)
+    for (int k = 0; k < rows; ++k)
+      for (int g = 0; g < count; ++g)
+        for (int l = 0; l < width; ++l) {
+          const int u = j * width + l;
+          dst[(((size_t)j * rows + k) * count + g) * width + l] =
+              u < units ? src[(size_t)k * gates * units + (size_t)(first + g) * units + u] : 0.0f;
+        }
+}
+
+}  // namespace
+
+struct rnn_layer {
+  PackedRnn packed;
+  const KernelInfo* kernel;
+  Buffer weights;  // every packed tensor, back to back
+  Buffer scratch;
+};
+
+extern "C" {
+
+int32_t rnn_isa_available(int32_t isa) { return kernel_for(isa) != nullptr; }
+
+int32_t rnn_isa_best(void) {
+  for (int isa : kPreference)
+    if (kernel_for(isa)) return isa;
+  return RNN_ISA_SCALAR;
+}
+
+uint32_t rnn_isa_calls(int32_t isa) {
+  return isa >= 0 && isa < RNN_ISA_COUNT ? g_calls[isa].load(std::memory_order_relaxed) : 0;
+}
+
+const char* rnn_layer_isa(const rnn_layer* layer) { return layer ? layer->kernel->name : ""; }
+
+int32_t rnn_trace_count(const rnn_layer* layer) {
+  return !layer ? 0 : layer->packed.cell == RNN_CELL_LSTM ? 6 : 4;
+}
+
+rnn_status rnn_create(const rnn_config* config, const float* kernel, const float* recurrent_kernel, const float* bias,
+                      const float* recurrent_bias, const float* peepholes, rnn_layer** out) {
+  if (!out) return RNN_ERR_CONFIG;
+  *out = nullptr;
+  if (!config || config->input_size < 1 || config->units < 1) return RNN_ERR_CONFIG;
+  if (config->cell != RNN_CELL_LSTM && config->cell != RNN_CELL_GRU) return RNN_ERR_CONFIG;
+  if (!valid_activation(config->activation) || !valid_activation(config->cell_activation) ||
+      !valid_activation(config->recurrent_activation) || !(config->clip >= 0.0f))
+    return RNN_ERR_CONFIG;
+  if (!kernel || !recurrent_kernel) return RNN_ERR_WEIGHTS;
+  const KernelInfo* info = kernel_for(config->isa == RNN_ISA_AUTO ? rnn_isa_best() : config->isa);
+  if (!info) return RNN_ERR_UNSUPPORTED;
+
+  const bool lstm = config->cell == RNN_CELL_LSTM;
+  const bool reset_after = !lstm && config->reset_after;
+  const int I = config->input_size, U = config->units, Wd = info->width, G = lstm ? 4 : 3;
+  const int blocks = (U + Wd - 1) / Wd;
+  const size_t padded = (size_t)blocks * Wd;
+  if ((size_t)I * G * padded > kMaxFloats || (size_t)U * G * padded > kMaxFloats) return RNN_ERR_CONFIG;
+  // A GRU without reset_after multiplies r into h before the h gate's product, so that gate's
+  // recurrent weights are packed apart from z and r.
+  const int gates_h = lstm || reset_after ? G : 2;
+  const size_t n_wx = (size_t)I * G * padded, n_wh = (size_t)U * gates_h * padded;
+  const size_t n_wh_h = (size_t)U * (G - gates_h) * padded;
+  const size_t n_bias = G * padded, n_rbias = reset_after ? G * padded : 0;
+  const size_t n_peep = lstm && peepholes ? 3 * padded : 0;
+
+  rnn_layer* layer = new (std::nothrow) rnn_layer();
+  if (!layer) return RNN_ERR_ALLOC;
+  if (!layer->weights.reserve((n_wx + n_wh + n_wh_h + n_bias + n_rbias + n_peep) * sizeof(float))) {
+    rnn_destroy(layer);
+    return RNN_ERR_ALLOC;
+  }
+  float* wx = layer->weights.floats();
+  float* wh = wx + n_wx;
+  float* wh_h = n_wh_h ? wh + n_wh : nullptr;
+  float* packed_bias = wh + n_wh + n_wh_h;
+  float* rbias = n_rbias ? packed_bias + n_bias : nullptr;
+  float* peep = n_peep ? packed_bias + n_bias + n_rbias : nullptr;
+  pack_gates(kernel, I, U, G, 0, G, Wd, blocks, wx);
+  pack_gates(recurrent_kernel, U, U, G, 0, gates_h, Wd, blocks, wh);
+  if (wh_h) pack_gates(recurrent_kernel, U, U, G, gates_h, G - gates_h, Wd, blocks, wh_h);
+  if (bias) pack_gates(bias, 1, U, G, 0, G, Wd, blocks, packed_bias);  // a bias is one row of [GU]
+  if (rbias && recurrent_bias) pack_gates(recurrent_bias, 1, U, G, 0, G, Wd, blocks, rbias);
+  if (peep) {
+    // ONNX order i, o, f -> the kernel's i, f, o.
+    const int from[3] = {0, 2, 1};
+    for (int j = 0; j < blocks; ++j)
+      for (int p = 0; p < 3; ++p)
+        for (int l = 0; l < Wd; ++l) {
+          const int u = j * Wd + l;
+          peep[((size_t)j * 3 + p) * Wd + l] = u < U ? peepholes[(size_t)from[p] * U + u] : 0.0f;
+        }
+  }
+
+  layer->kernel = info;
+  PackedRnn& P = layer->packed;
+  P.cell = config->cell;
+  P.input_size = I;
+  P.units = U;
+  P.width = Wd;
+  P.blocks = blocks;
+  P.gates = G;
+  P.wx = wx;
+  P.wh = wh;
+  P.wh_h = wh_h;
+  P.bias = packed_bias;
+  P.rbias = rbias;
+  P.peep = peep;
+  P.activation = config->activation;
+  P.cell_activation = config->cell_activation;
+  P.recurrent_activation = config->recurrent_activation;
+  P.clip = config->clip;
+  P.input_forget = lstm && config->input_forget != 0;
+  P.reset_after = reset_after;
+  *out = layer;
+  return RNN_OK;
+}
+
+void rnn_destroy(rnn_layer* layer) { delete layer; }
+
+rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t flags, const float* input, float* h,
+                       float* c, float* output, const uint8_t* mask, const int32_t* sequence_lengths, float* trace) {
+  if (!layer) return RNN_ERR_CONFIG;
+  const PackedRnn& L = layer->packed;
+  if (batch < 1 || steps < 1) return RNN_ERR_SHAPE;
+  if (!input || !h || (L.cell == RNN_CELL_LSTM && !c)) return RNN_ERR_SHAPE;
+  if (sequence_lengths)
+    for (int b = 0; b < batch; ++b)
+      if (sequence_lengths[b] < 0 || sequence_lengths[b] > steps) return RNN_ERR_SHAPE;
+
+  const size_t padded = (size_t)L.blocks * L.width;
+  const size_t rows = (size_t)batch * steps;
+  if (rows > kMaxFloats || rows * L.gates * padded > kMaxFloats || rows * L.input_size > kMaxFloats ||
+      rows * L.units * 6 > kMaxFloats)
+    return RNN_ERR_SHAPE;
+
+  // xproj, then h_prev, h_next, c, gate, reset_h; then three small int arrays.
+  const size_t n_xproj = rows * L.gates * padded;
+  const size_t n_state = (size_t)batch * padded;
+  const size_t float_bytes = (n_xproj + 5 * n_state) * sizeof(float);
+  const size_t int_bytes = 2 * (size_t)batch * sizeof(int32_t);
+  if (!layer->scratch.reserve(float_bytes + int_bytes + batch)) return RNN_ERR_ALLOC;
+
+  float* base = layer->scratch.floats();
+  Workspace ws;
+  ws.xproj = base;
+  ws.h_prev = base + n_xproj;
+  ws.h_next = ws.h_prev + n_state;
+  ws.c = ws.h_next + n_state;
+  ws.gate = ws.c + n_state;
+  ws.reset_h = ws.gate + n_state;
+  ws.rows = reinterpret_cast<int32_t*>(ws.reset_h + n_state);
+  ws.times = ws.rows + batch;
+  ws.skip = reinterpret_cast<uint8_t*>(ws.times + batch);
+
+  ForwardArgs args{batch, steps, flags, input, h, c, output, mask, sequence_lengths, trace};
+  layer->kernel->forward(L, ws, args);
+  g_calls[layer->kernel->isa].fetch_add(1, std::memory_order_relaxed);
+  return RNN_OK;
+}
+
+}  // extern "C"
