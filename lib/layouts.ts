@@ -2,14 +2,23 @@ import type { CanonicalWeights, CellKind } from './backend.js';
 import { describe, fail } from './errors.js';
 import { firstNonFinite, readTensor, readShaped, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
-export type WeightLayout = 'keras' | 'keras1' | 'pytorch' | 'onnx';
-export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['keras', 'keras1', 'pytorch', 'onnx'];
+export type WeightLayout = 'keras' | 'keras1' | 'pytorch' | 'onnx' | 'cudnn';
+export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['keras', 'keras1', 'pytorch', 'onnx', 'cudnn'];
 
 /** Keras/TF.js: LSTM gates i, f, c, o; GRU z, r, h. `recurrent_kernel` and get_weights() arrays also work. */
 export interface KerasWeights {
   kernel: TensorLike;
   recurrentKernel: TensorLike;
   /** LSTM [4U]; GRU [3U], or [2, 3U] (input and recurrent bias) with resetAfter. */
+  bias?: TensorLike;
+}
+/**
+ * Keras 2 CuDNNLSTM / CuDNNGRU weights as saved (kernel [I,GU], recurrentKernel [U,GU], bias [2GU]):
+ * each gate's blocks hold cuDNN's memory order, and the input and recurrent biases are separate.
+ */
+export interface CudnnWeights {
+  kernel: TensorLike;
+  recurrentKernel: TensorLike;
   bias?: TensorLike;
 }
 /** Keras 1: one tensor per gate (LSTM i, f, c, o; GRU z, r, h). */
@@ -35,8 +44,8 @@ export interface PeepholeWeights {
   P?: TensorLike;
   peepholes?: { i: TensorLike; f: TensorLike; o: TensorLike };
 }
-export type LstmWeights = (KerasWeights | Keras1Weights | PytorchWeights | OnnxWeights | readonly TensorLike[]) & PeepholeWeights;
-export type GruWeights = KerasWeights | Keras1Weights | PytorchWeights | OnnxWeights | readonly TensorLike[];
+export type LstmWeights = (KerasWeights | Keras1Weights | PytorchWeights | OnnxWeights | CudnnWeights | readonly TensorLike[]) & PeepholeWeights;
+export type GruWeights = KerasWeights | Keras1Weights | PytorchWeights | OnnxWeights | CudnnWeights | readonly TensorLike[];
 
 export interface GateWeights {
   W: Tensor; // [I, U]
@@ -160,6 +169,10 @@ function fromKeras(w: Fields, c: Ctx): Parsed {
       bias = both.slice(0, G * U);
       recurrentBias = both.slice(G * U);
     } else {
+      const t = readTensor(b, 'weights.bias', 'ERR_LSTM_WEIGHTS');
+      if (c.cell === 'lstm' && t.data.length === 2 * G * U) {
+        fail('ERR_LSTM_WEIGHTS', 'weights.bias', `${G * U} values (${2 * G * U} is a CuDNNLSTM bias: load such weights with weightLayout 'cudnn')`, `${t.data.length} values`);
+      }
       bias = readShaped(b, 'weights.bias', [G * U], 'ERR_LSTM_WEIGHTS');
     }
   }
@@ -261,7 +274,45 @@ function fromOnnx(w: Fields, c: Ctx): Parsed {
   };
 }
 
-const READERS: Record<WeightLayout, (w: Fields, c: Ctx) => Parsed> = { keras: fromKeras, keras1: fromKeras1, pytorch: fromPytorch, onnx: fromOnnx };
+/**
+ * Keras 2 CuDNN weights, converted as Keras 2 does when it loads them into LSTM/GRU
+ * (keras/saving/hdf5_format.py, _convert_rnn_weights): per gate, the input kernel block is read
+ * as cuDNN's [U, I] and transposed (`k.T.reshape(k.shape, order='F')`), the recurrent block is
+ * transposed, and the two biases are summed (LSTM) or kept as input and recurrent rows (GRU,
+ * which is reset-after like cuDNN). Skipping the kernel re-layout runs without error and gives
+ * garbage, which is why this is a layout of its own.
+ */
+function fromCudnn(w: Fields, c: Ctx): Parsed {
+  const { G } = c;
+  if (c.cell === 'gru' && !c.resetAfter) fail('ERR_LSTM_CONFIG', 'resetAfter', "true with weightLayout 'cudnn' (CuDNNGRU applies r after the recurrent product)", 'false');
+  const kernelIn = field(w, ['kernel'], `[inputSize, ${G}*units] kernel`, true);
+  const recurrentIn = field(w, ['recurrentKernel', 'recurrent_kernel'], `[units, ${G}*units] recurrent kernel`, true);
+  const { I, U } = sizes(c.inputSize, c.units, dims(kernelIn, 'weights.kernel')?.[0], dims(recurrentIn, 'weights.recurrentKernel')?.[0]);
+  const GU = G * U;
+  const k = readShaped(kernelIn, 'weights.kernel', [I, GU], 'ERR_LSTM_WEIGHTS');
+  const r = readShaped(recurrentIn, 'weights.recurrentKernel', [U, GU], 'ERR_LSTM_WEIGHTS');
+  const kernel = new Float32Array(I * GU);
+  const recurrentKernel = new Float32Array(U * GU);
+  for (let g = 0; g < G; g++) {
+    for (let i = 0; i < I; i++) {
+      for (let u = 0; u < U; u++) {
+        const p = u * I + i; // the gate block's memory, read as cuDNN's row-major [U, I]
+        kernel[i * GU + g * U + u] = k[Math.floor(p / U) * GU + g * U + (p % U)]!;
+      }
+    }
+    for (let a = 0; a < U; a++) for (let u = 0; u < U; u++) recurrentKernel[a * GU + g * U + u] = r[u * GU + g * U + a]!;
+  }
+  let bias: Float32Array | null = null;
+  let recurrentBias: Float32Array | null = null;
+  if (c.useBias) {
+    const both = readShaped(field(w, ['bias'], `[${2 * G}*units] bias`, true), 'weights.bias', [2 * GU], 'ERR_LSTM_WEIGHTS');
+    if (c.cell === 'lstm') bias = addBiases(both.slice(0, GU), both.slice(GU));
+    else [bias, recurrentBias] = [both.slice(0, GU), both.slice(GU)];
+  }
+  return { I, U, kernel, recurrentKernel, bias, recurrentBias };
+}
+
+const READERS: Record<WeightLayout, (w: Fields, c: Ctx) => Parsed> = { keras: fromKeras, keras1: fromKeras1, pytorch: fromPytorch, onnx: fromOnnx, cudnn: fromCudnn };
 
 export interface CanonicalOptions {
   inputSize?: number;

@@ -30,7 +30,7 @@ describe('configuration errors', () => {
     ['a fractional size', { inputSize: 2.5 }, 'ERR_LSTM_CONFIG', /options.inputSize: expected an integer >= 1, got 2.5/],
     ['an unknown activation', { activation: 'swish' }, 'ERR_LSTM_CONFIG', /options.activation: expected one of 'linear', 'sigmoid', 'tanh'.*got "swish"/],
     ['a bad hard_sigmoid', { recurrentActivation: { name: 'hard_sigmoid', alpha: 'x' } }, 'ERR_LSTM_CONFIG', /options.recurrentActivation/],
-    ['an unknown layout', { weightLayout: 'caffe' }, 'ERR_LSTM_CONFIG', /weightLayout: expected 'keras', 'keras1', 'pytorch', 'onnx', got "caffe"/],
+    ['an unknown layout', { weightLayout: 'caffe' }, 'ERR_LSTM_CONFIG', /weightLayout: expected 'keras', 'keras1', 'pytorch', 'onnx', 'cudnn', got "caffe"/],
     ['an unknown option', { returnSequence: true }, 'ERR_LSTM_CONFIG', /options.returnSequence: expected one of the known options/],
     ['a non-boolean flag', { goBackwards: 'yes' }, 'ERR_LSTM_CONFIG', /options.goBackwards: expected true or false, got "yes"/],
     ['a negative clip', { clip: -1 }, 'ERR_LSTM_CONFIG', /options.clip/],

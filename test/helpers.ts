@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { backends, Lstm, type LstmOptions, type Tensor } from '../lib/index.js';
+import { backends, Gru, Lstm, type LstmOptions, type Tensor } from '../lib/index.js';
 
 export const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -10,14 +10,15 @@ export type Nested = number | Nested[];
 
 export interface FixtureCall {
   input: number[][][];
-  initialState?: { h: number[][]; c: number[][] };
+  initialState?: { h: number[][]; c?: number[][] };
   mask?: number[][];
   sequenceLengths?: number[];
   resetStatesBefore?: boolean;
-  expected: { output: Nested; h: number[][]; c: number[][]; trace?: Record<string, Nested> };
+  expected: { output: Nested; h: number[][]; c?: number[][]; trace?: Record<string, Nested> };
 }
 export interface FixtureCase {
   name: string;
+  cell: 'lstm' | 'gru';
   layout: 'keras' | 'pytorch' | 'onnx' | 'keras1';
   config: Record<string, unknown>;
   weights: Record<string, unknown>;
@@ -25,11 +26,15 @@ export interface FixtureCase {
   tolerance: { abs: number; rel: number };
 }
 
-/** The golden cases made by scripts/gen_fixtures.py with Keras, PyTorch and onnxruntime. */
+export function readFixture<T = FixtureCase>(file: string): T[] {
+  return JSON.parse(readFileSync(FIXTURES + file, 'utf8')).cases as T[];
+}
+
+/** The single-layer golden cases (lstm-*.json, gru-*.json) made by scripts/gen_fixtures.py. */
 export function goldenCases(): { file: string; cases: FixtureCase[] }[] {
   return readdirSync(FIXTURES)
-    .filter((f) => f.startsWith('lstm-') && f.endsWith('.json'))
-    .map((file) => ({ file, cases: JSON.parse(readFileSync(FIXTURES + file, 'utf8')).cases as FixtureCase[] }));
+    .filter((f) => /^(lstm|gru)-.*\.json$/.test(f))
+    .map((file) => ({ file, cases: readFixture(file).map((c) => ({ ...c, cell: file.startsWith('gru') ? 'gru' : 'lstm' }) as FixtureCase) }));
 }
 
 /** ../shared/conformance cases, normalised to the fixture form. */
@@ -40,7 +45,7 @@ export function conformanceCases(): FixtureCase[] {
     .map((f) => {
       const c = JSON.parse(readFileSync(dir + f, 'utf8'));
       const tol = typeof c.tolerance === 'number' ? { abs: c.tolerance, rel: c.tolerance } : (c.tolerance ?? { abs: 1e-5, rel: 1e-5 });
-      return { name: c.name, layout: 'keras', config: c.config, weights: c.weights, calls: [{ input: c.input, expected: c.expected }], tolerance: tol };
+      return { name: c.name, cell: 'lstm', layout: 'keras', config: c.config, weights: c.weights, calls: [{ input: c.input, expected: c.expected }], tolerance: tol };
     });
 }
 
@@ -86,11 +91,11 @@ export function layerOptions(c: FixtureCase, backend: string): LstmOptions {
 
 /** Runs every call of a case on one backend and returns the results. */
 export async function runCase(c: FixtureCase, backend: string, trace = false) {
-  const layer = await Lstm.create(layerOptions(c, backend));
+  const layer = c.cell === 'gru' ? await Gru.create(layerOptions(c, backend) as never) : await Lstm.create(layerOptions(c, backend));
   try {
     return c.calls.map((call) => {
       if (call.resetStatesBefore) layer.resetStates();
-      return layer.forward(call.input, { initialState: call.initialState, mask: call.mask, sequenceLengths: call.sequenceLengths, trace });
+      return layer.forward(call.input, { initialState: call.initialState as never, mask: call.mask, sequenceLengths: call.sequenceLengths, trace }) as { output: Tensor; h: Tensor; c?: Tensor; trace?: Record<string, Tensor> };
     });
   } finally {
     layer.dispose();

@@ -1,7 +1,7 @@
 // The four weight layouts, splitGates, and ONNX's own LSTM node tests (../shared/fixtures).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Lstm, splitGates, toNested } from '../lib/index.js';
+import { Gru, Lstm, splitGates, toNested } from '../lib/index.js';
 import { expectClose, implementations, rng, SHARED } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -77,24 +77,30 @@ describe('splitGates', () => {
 });
 
 interface Decoded {
-  attributes: { hidden_size: number; layout?: number };
+  attributes: { hidden_size: number; layout?: number; linear_before_reset?: number };
   inputs: Record<string, { name: string; shape: number[]; data: unknown }>;
   outputs: Record<string, { name: string; shape: number[]; data: unknown }>;
 }
-const NODE_TESTS = ['test_lstm_defaults', 'test_lstm_with_initial_bias', 'test_lstm_with_peepholes', 'test_lstm_batchwise'];
+const NODE_TESTS = [
+  'test_lstm_defaults', 'test_lstm_with_initial_bias', 'test_lstm_with_peepholes', 'test_lstm_batchwise',
+  'test_gru_defaults', 'test_gru_with_initial_bias', 'test_gru_batchwise', 'test_gru_seq_length',
+];
 
-describe.each(IMPLEMENTATIONS)("ONNX's LSTM node tests on %s", (backend) => {
+describe.each(IMPLEMENTATIONS)("ONNX's LSTM and GRU node tests on %s", (backend) => {
   it.each(NODE_TESTS)('%s', async (name) => {
     const d: Decoded = JSON.parse(readFileSync(`${SHARED}fixtures/onnx-node-tests/${name}/decoded.json`, 'utf8'));
     const byName = Object.fromEntries(Object.values(d.inputs).map((t) => [t.name, t.data]));
     const X = byName.X as number[][][];
     // layout 0 stores [seq, batch, input]; ours is batch-major.
     const x = d.attributes.layout === 1 ? X : transpose(X as never).map((row) => row as unknown as number[][]);
-    const layer = await Lstm.create({ weights: { W: byName.W, R: byName.R, B: byName.B, P: byName.P } as never, weightLayout: 'onnx', returnSequences: true, backend });
+    const options = { weightLayout: 'onnx' as const, returnSequences: true, backend };
+    const layer = name.startsWith('test_gru')
+      ? await Gru.create({ ...options, weights: { W: byName.W, R: byName.R, B: byName.B } as never, resetAfter: d.attributes.linear_before_reset === 1 })
+      : await Lstm.create({ ...options, weights: { W: byName.W, R: byName.R, B: byName.B, P: byName.P } as never });
     const h0 = byName.initial_h as number[][][] | undefined;
     const c0 = byName.initial_c as number[][][] | undefined;
     const out = layer.forward(x, {
-      initialState: h0 ? { h: h0[0]!, c: c0![0]! } : undefined,
+      initialState: h0 ? ({ h: h0[0]!, c: c0?.[0] } as never) : undefined,
       sequenceLengths: byName.sequence_lens as number[] | undefined,
     });
     layer.dispose();
@@ -102,5 +108,45 @@ describe.each(IMPLEMENTATIONS)("ONNX's LSTM node tests on %s", (backend) => {
     // Y_h is [1, batch, hidden] (layout 0) or [batch, 1, hidden] (layout 1): the same numbers either way.
     expectClose(out.h, Float64Array.from((yh.data as number[][][]).flat(2)), { abs: 1e-5, rel: 1e-5 }, `${name} Y_h`);
     expect(out.h.shape).toEqual([x.length, d.attributes.hidden_size]);
+  });
+});
+
+describe.each(IMPLEMENTATIONS)('CuDNN-trained Keras 2 weights on %s', (backend) => {
+  /** Keras 2's CuDNN storage of a Keras [K, G*U] kernel: each gate block holds cuDNN's row-major [U, K] memory. */
+  const toCudnnKernel = (m: number[][], G: number, units: number) => {
+    const K = m.length;
+    const out = m.map((row) => row.slice());
+    for (let g = 0; g < G; g++) {
+      const flat = Array.from({ length: units }, (_, u) => Array.from({ length: K }, (_, k) => m[k]![g * units + u]!)).flat(); // [U, K] row-major
+      for (let p = 0; p < K * units; p++) out[Math.floor(p / units)]![g * units + (p % units)] = flat[p]!;
+    }
+    return out;
+  };
+  const toCudnnRecurrent = (m: number[][], G: number, units: number) =>
+    m.map((row, a) => row.map((_, col) => m[col % units]![Math.floor(col / units) * units + a]!));
+
+  it('an LSTM gives the Keras results, with the two biases summed', async () => {
+    const half = keras.bias.map((b) => b / 2);
+    const cudnn = { kernel: toCudnnKernel(keras.kernel, 4, U), recurrentKernel: toCudnnRecurrent(keras.recurrentKernel, 4, U), bias: [...half, ...half] };
+    const expected = (await Lstm.create({ weights: keras, returnSequences: true, backend })).forward(input);
+    const layer = await Lstm.create({ weights: cudnn, weightLayout: 'cudnn', returnSequences: true, backend });
+    expectClose(layer.forward(input).output, expected.output.data, { abs: 1e-6, rel: 1e-6 }, 'cudnn LSTM output');
+    layer.dispose();
+  });
+
+  it('a GRU gives the Keras reset-after results', async () => {
+    const g = rng(12);
+    const gru = { kernel: g.matrix(I, 3 * U), recurrentKernel: g.matrix(U, 3 * U), bias: g.matrix(2, 3 * U) };
+    const expected = (await Gru.create({ weights: gru, returnSequences: true, backend })).forward(input);
+    const cudnn = { kernel: toCudnnKernel(gru.kernel, 3, U), recurrentKernel: toCudnnRecurrent(gru.recurrentKernel, 3, U), bias: gru.bias.flat() };
+    const layer = await Gru.create({ weights: cudnn, weightLayout: 'cudnn', returnSequences: true, backend });
+    expectClose(layer.forward(input).output, expected.output.data, { abs: 1e-6, rel: 1e-6 }, 'cudnn GRU output');
+    layer.dispose();
+  });
+
+  it("an 8U bias under the 'keras' layout is refused with the fix", async () => {
+    const error = await Lstm.create({ weights: { ...keras, bias: [...keras.bias, ...keras.bias] }, backend }).catch((e) => e);
+    expect(error.code).toBe('ERR_LSTM_WEIGHTS');
+    expect(error.message).toMatch(/40 is a CuDNNLSTM bias: load such weights with weightLayout 'cudnn'/);
   });
 });

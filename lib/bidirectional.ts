@@ -1,0 +1,162 @@
+import { describe, fail, LstmError } from './errors.js';
+import { Gru, type GruOptions, type GruResult } from './gru.js';
+import type { GruWeights, LstmWeights } from './layouts.js';
+import { Lstm, type LstmOptions, type LstmResult } from './lstm.js';
+import { checkKeys, type RecurrentState } from './recurrent.js';
+import type { Tensor, TensorLike } from './tensor.js';
+
+export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
+const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave', null];
+
+export interface BidirectionalOptions {
+  /** The wrapped layer's options (its weights run forward); `type: 'gru'` wraps a GRU. */
+  layer: (LstmOptions & { type?: 'lstm' }) | (GruOptions & { type: 'gru' });
+  /** Weights of the backward direction, in the same layout. */
+  backwardWeights: LstmWeights | GruWeights;
+  /** How the two directions combine (default 'concat'; null returns both). */
+  mergeMode?: MergeMode;
+}
+
+export interface BidirectionalState {
+  forward: RecurrentState;
+  backward: RecurrentState;
+}
+
+export interface BidirectionalForwardOptions {
+  initialState?: BidirectionalState;
+  mask?: TensorLike | Uint8Array;
+  sequenceLengths?: readonly number[] | Int32Array;
+  trace?: boolean;
+  shape?: readonly number[];
+}
+
+type DirectionResult = LstmResult | GruResult;
+
+export interface BidirectionalResult {
+  /** The merged output, or [forward, backward] when mergeMode is null; sequences in input order. */
+  output: Tensor | [Tensor, Tensor];
+  states: { forward: { h: Tensor; c?: Tensor }; backward: { h: Tensor; c?: Tensor } };
+  /** Each direction's trace, in its own processing order. */
+  trace?: { forward: DirectionResult['trace']; backward: DirectionResult['trace'] };
+}
+
+/**
+ * Keras' Bidirectional wrapper: the layer runs forward with its weights and backward with
+ * `backwardWeights`; the backward output sequence is put back in input order before merging.
+ */
+export class Bidirectional {
+  readonly mergeMode: MergeMode;
+
+  private constructor(readonly forwardLayer: Lstm | Gru, readonly backwardLayer: Lstm | Gru, mergeMode: MergeMode) {
+    this.mergeMode = mergeMode;
+  }
+
+  static async create(options: BidirectionalOptions): Promise<Bidirectional> {
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    checkKeys(options, new Set(['layer', 'backwardWeights', 'mergeMode']), 'options');
+    const mergeMode = options.mergeMode === undefined ? 'concat' : options.mergeMode;
+    if (!MERGE_MODES.includes(mergeMode)) fail('ERR_LSTM_CONFIG', 'options.mergeMode', "'concat', 'sum', 'mul', 'ave' or null", describe(mergeMode));
+    if (typeof options.layer !== 'object' || options.layer === null) fail('ERR_LSTM_CONFIG', 'options.layer', 'the wrapped layer\'s options', describe(options.layer));
+    if (options.backwardWeights === undefined) fail('ERR_LSTM_WEIGHTS', 'options.backwardWeights', 'the backward direction\'s weights', 'nothing');
+    const { type = 'lstm', ...layer } = options.layer as LstmOptions & { type?: string };
+    if (type !== 'lstm' && type !== 'gru') fail('ERR_LSTM_CONFIG', 'options.layer.type', "'lstm' or 'gru'", describe(type));
+    if (layer.goBackwards) fail('ERR_LSTM_CONFIG', 'options.layer.goBackwards', 'false (Bidirectional runs the backward direction itself)', 'true');
+    // As Keras does: masked steps output zeros in both directions exactly when sequences are returned.
+    const shared = { ...layer, zeroOutputForMask: layer.returnSequences ?? false };
+    const create = (o: object) => (type === 'gru' ? Gru.create(o as GruOptions) : Lstm.create(o as LstmOptions));
+    const forward = await create(shared);
+    try {
+      const backward = await create({ ...shared, weights: options.backwardWeights, goBackwards: true });
+      return new Bidirectional(forward, backward, mergeMode);
+    } catch (e) {
+      forward.dispose();
+      throw e;
+    }
+  }
+
+  get inputSize(): number {
+    return this.forwardLayer.inputSize;
+  }
+  /** Features of the merged output. */
+  get outputSize(): number {
+    return this.mergeMode === 'concat' ? 2 * this.forwardLayer.units : this.forwardLayer.units;
+  }
+  get backend(): string {
+    return this.forwardLayer.backend;
+  }
+  get returnSequences(): boolean {
+    return this.forwardLayer.returnSequences;
+  }
+
+  private options(o: BidirectionalForwardOptions, direction: 'forward' | 'backward') {
+    return { initialState: o.initialState?.[direction] as never, mask: o.mask, sequenceLengths: o.sequenceLengths, trace: o.trace, shape: o.shape };
+  }
+
+  private combine(f: DirectionResult, b: DirectionResult, lengths: readonly number[] | Int32Array | undefined): BidirectionalResult {
+    const backward = this.returnSequences ? toInputOrder(b.output, lengths) : b.output;
+    const state = (r: DirectionResult) => ('c' in r && r.c ? { h: r.h, c: r.c } : { h: r.h });
+    const result: BidirectionalResult = {
+      output: this.mergeMode === null ? [f.output, backward] : merge(f.output, backward, this.mergeMode),
+      states: { forward: state(f), backward: state(b) },
+    };
+    if (f.trace) result.trace = { forward: f.trace, backward: b.trace };
+    return result;
+  }
+
+  forward(input: TensorLike, options: BidirectionalForwardOptions = {}): BidirectionalResult {
+    checkKeys(options, new Set(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']), 'forward options');
+    const f = this.forwardLayer.forward(input, this.options(options, 'forward'));
+    const b = this.backwardLayer.forward(input, this.options(options, 'backward'));
+    return this.combine(f, b, options.sequenceLengths);
+  }
+
+  /** Both directions at once (native: two threads of libuv's pool). */
+  async forwardAsync(input: TensorLike, options: BidirectionalForwardOptions = {}): Promise<BidirectionalResult> {
+    checkKeys(options, new Set(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']), 'forward options');
+    const [f, b] = await Promise.all([
+      this.forwardLayer.forwardAsync(input, this.options(options, 'forward')),
+      this.backwardLayer.forwardAsync(input, this.options(options, 'backward')),
+    ]);
+    return this.combine(f, b, options.sequenceLengths);
+  }
+
+  resetStates(): void {
+    this.forwardLayer.resetStates();
+    this.backwardLayer.resetStates();
+  }
+
+  stream(): never {
+    throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Bidirectional.stream(): a bidirectional layer needs the whole sequence before its first output; use forward()');
+  }
+
+  dispose(): void {
+    this.forwardLayer.dispose();
+    this.backwardLayer.dispose();
+  }
+}
+
+/** Puts a backward output sequence [B,T,U] (processing order) back in input order, row by row. */
+function toInputOrder(t: Tensor, lengths: readonly number[] | Int32Array | undefined): Tensor {
+  const [B, T, U] = t.shape as [number, number, number];
+  const out = new Float32Array(t.data.length);
+  for (let b = 0; b < B; b++) {
+    const len = lengths ? lengths[b]! : T;
+    for (let s = 0; s < len; s++) out.set(t.data.subarray((b * T + s) * U, (b * T + s + 1) * U), (b * T + len - 1 - s) * U);
+  }
+  return { data: out, shape: [B, T, U] };
+}
+
+function merge(f: Tensor, b: Tensor, mode: Exclude<MergeMode, null>): Tensor {
+  const U = f.shape[f.shape.length - 1]!;
+  if (mode === 'concat') {
+    const rows = f.data.length / U;
+    const out = new Float32Array(2 * f.data.length);
+    for (let r = 0; r < rows; r++) {
+      out.set(f.data.subarray(r * U, (r + 1) * U), 2 * r * U);
+      out.set(b.data.subarray(r * U, (r + 1) * U), (2 * r + 1) * U);
+    }
+    return { data: out, shape: [...f.shape.slice(0, -1), 2 * U] };
+  }
+  const op = { sum: (x: number, y: number) => x + y, mul: (x: number, y: number) => x * y, ave: (x: number, y: number) => (x + y) / 2 }[mode];
+  return { data: f.data.map((x, i) => op(x, b.data[i]!)), shape: [...f.shape] };
+}

@@ -1,0 +1,135 @@
+// Bidirectional and Sequential models against Keras 3, PyTorch and onnxruntime (golden fixtures),
+// on every backend; Dense and Sequential streaming against the layers run by hand.
+import { describe, expect, it } from 'vitest';
+import { Bidirectional, Dense, Gru, Lstm, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
+import { expectClose, implementations, readFixture, rng, type Nested } from './helpers.js';
+
+const IMPLEMENTATIONS = await implementations();
+const TOL = { abs: 1e-5, rel: 1e-5 };
+
+interface BiCase {
+  name: string;
+  layout: 'keras' | 'pytorch' | 'onnx';
+  config: { layer: Record<string, unknown> & { type: 'lstm' | 'gru' }; mergeMode: 'concat' | 'sum' | 'mul' | 'ave' | null };
+  weights: { forward: object; backward: object };
+  calls: {
+    input: number[][][];
+    mask?: number[][];
+    sequenceLengths?: number[];
+    initialState?: { forward: { h: number[][]; c?: number[][] }; backward: { h: number[][]; c?: number[][] } };
+    expected: { output: Nested; states: Record<'forward' | 'backward', { h: number[][]; c?: number[][] }> };
+  }[];
+}
+interface SeqCase {
+  name: string;
+  layers: { type: 'lstm' | 'gru' | 'dense' | 'bidirectional'; config: Record<string, unknown>; weights: Record<string, unknown> }[];
+  calls: { input: number[][][]; expected: { output: Nested } }[];
+}
+
+const BI_CASES = ['bidirectional-keras.json', 'bidirectional-pytorch.json', 'bidirectional-onnx.json'].flatMap((f) => readFixture<BiCase>(f));
+const SEQ_CASES = readFixture<SeqCase>('sequential-keras.json');
+
+async function buildLayer(spec: SeqCase['layers'][number], backend: string): Promise<SequentialLayer> {
+  const { type, config, weights } = spec;
+  if (type === 'dense') return Dense.create({ kernel: weights.kernel as never, bias: weights.bias as never, activation: config.activation as never });
+  if (type === 'bidirectional') {
+    const c = config as unknown as BiCase['config'];
+    const w = weights as unknown as BiCase['weights'];
+    return Bidirectional.create({ layer: { ...c.layer, weights: w.forward, backend } as never, backwardWeights: w.backward as never, mergeMode: c.mergeMode });
+  }
+  const options = { ...config, weights, backend } as never;
+  return type === 'gru' ? Gru.create(options) : Lstm.create(options);
+}
+
+describe.each(IMPLEMENTATIONS)('on %s', (backend) => {
+  it.each(BI_CASES.map((c) => [c.name, c] as const))('Bidirectional %s', async (_, c) => {
+    const layer = await Bidirectional.create({
+      layer: { ...c.config.layer, weights: c.weights.forward, weightLayout: c.layout, backend } as never,
+      backwardWeights: c.weights.backward as never,
+      mergeMode: c.config.mergeMode,
+    });
+    for (const [k, call] of c.calls.entries()) {
+      const r = layer.forward(call.input, { mask: call.mask, sequenceLengths: call.sequenceLengths, initialState: call.initialState });
+      const at = `${c.name} call ${k}`;
+      if (c.config.mergeMode === null) {
+        const [f, b] = r.output as [Tensor, Tensor];
+        const [ef, eb] = call.expected.output as [Nested, Nested];
+        expectClose(f, ef, TOL, `${at} forward output`);
+        expectClose(b, eb, TOL, `${at} backward output`);
+      } else {
+        expectClose(r.output as Tensor, call.expected.output, TOL, `${at} output`);
+      }
+      for (const dir of ['forward', 'backward'] as const) {
+        expectClose(r.states[dir].h, call.expected.states[dir].h, TOL, `${at} ${dir} h`);
+        if (call.expected.states[dir].c) expectClose(r.states[dir].c!, call.expected.states[dir].c!, TOL, `${at} ${dir} c`);
+      }
+      const async = await layer.forwardAsync(call.input, { mask: call.mask, sequenceLengths: call.sequenceLengths, initialState: call.initialState });
+      expect(async.states.backward.h.data).toEqual(r.states.backward.h.data);
+    }
+    layer.dispose();
+  });
+
+  it.each(SEQ_CASES.map((c) => [c.name, c] as const))('Sequential %s', async (_, c) => {
+    const model = await Sequential.create(await Promise.all(c.layers.map((l) => buildLayer(l, backend))));
+    for (const call of c.calls) {
+      const r = model.forward(call.input, { trace: true });
+      expectClose(r.output, call.expected.output, TOL, `${c.name} output`);
+      expect(r.trace).toHaveLength(c.layers.filter((l) => l.type !== 'dense').length);
+    }
+    model.dispose();
+  });
+
+  it('Sequential.stream() steps the stack exactly like forward with sequences', async () => {
+    const r = rng(17);
+    const lstm = await Lstm.create({ weights: { kernel: r.matrix(3, 20), recurrentKernel: r.matrix(5, 20), bias: r.matrix(1, 20)[0]! }, returnSequences: true, backend });
+    const gru = await Gru.create({ weights: { kernel: r.matrix(5, 12), recurrentKernel: r.matrix(4, 12), bias: r.matrix(2, 12) }, returnSequences: true, backend });
+    const dense = await Dense.create({ kernel: r.matrix(4, 2), bias: [0.1, -0.2], activation: 'softmax' });
+    const model = await Sequential.create([lstm, gru, dense]);
+    const input = [r.matrix(6, 3, -1, 1), r.matrix(6, 3, -1, 1)];
+    const full = model.forward(input).output;
+    const stream = model.stream(2);
+    for (let t = 0; t < 6; t++) {
+      const y = stream.step(input.map((row) => row[t]!));
+      const expected = [0, 1].flatMap((b) => Array.from(full.data.subarray((b * 6 + t) * 2, (b * 6 + t + 1) * 2)));
+      expectClose(y, Float64Array.from(expected), { abs: 1e-6, rel: 1e-6 }, `step ${t}`);
+    }
+    model.dispose();
+  });
+});
+
+describe('model errors', () => {
+  const r = rng(4);
+  const lstmOptions = () => ({ weights: { kernel: r.matrix(2, 8), recurrentKernel: r.matrix(2, 8), bias: r.matrix(1, 8)[0]! }, returnSequences: true, backend: 'js' });
+  it('Sequential checks that each layer takes the previous one\'s output', async () => {
+    const a = await Lstm.create(lstmOptions());
+    const dense = await Dense.create({ kernel: r.matrix(3, 2) });
+    await expect(Sequential.create([a, dense])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/layers\[1\]: expected input size 2 \(the previous layer's output\), got input size 3/) });
+    await expect(Sequential.create([])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+  });
+  it('Bidirectional rejects a bad merge mode, a missing backward and streaming', async () => {
+    await expect(Bidirectional.create({ layer: lstmOptions(), backwardWeights: lstmOptions().weights, mergeMode: 'max' as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/mergeMode: expected 'concat', 'sum', 'mul', 'ave' or null, got "max"/) });
+    await expect(Bidirectional.create({ layer: lstmOptions() } as never)).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    const bi = await Bidirectional.create({ layer: lstmOptions(), backwardWeights: lstmOptions().weights });
+    expect(() => bi.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED' }));
+    const model = await Sequential.create([bi]);
+    expect(() => model.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED' }));
+    model.dispose();
+  });
+  it('Dense rejects a misshaped bias, NaN weights and a wrong input width', async () => {
+    await expect(Dense.create({ kernel: r.matrix(3, 2), bias: [1, 2, 3] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS', message: expect.stringMatching(/bias: expected shape \[2\], got shape \[3\]/) });
+    await expect(Dense.create({ kernel: [[NaN, 1]] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    const dense = await Dense.create({ kernel: r.matrix(3, 2) });
+    expect(() => dense.forward([[1, 2]])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+  });
+  it('a GRU has no cell state and refuses LSTM-only options', async () => {
+    const gruOptions = { weights: { kernel: r.matrix(2, 6), recurrentKernel: r.matrix(2, 6), bias: r.matrix(2, 6) }, backend: 'js' };
+    await expect(Gru.create({ ...gruOptions, inputForget: true } as never)).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/options.inputForget: expected one of the known options/) });
+    await expect(Gru.create({ ...gruOptions, resetAfter: false })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS', message: expect.stringMatching(/weights.bias: expected shape \[6\], got shape \[2, 6\]/) });
+    await expect(Gru.create({ ...gruOptions, weightLayout: 'pytorch', resetAfter: false, weights: { weight_ih: r.matrix(6, 2), weight_hh: r.matrix(6, 2) } } as never)).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/resetAfter: expected true with weightLayout 'pytorch'/) });
+    const gru = await Gru.create(gruOptions);
+    const out = gru.forward([[[1, 0]]]);
+    expect(out).not.toHaveProperty('c');
+    expect(() => gru.forward([[[1, 0]]], { initialState: { c: [[0, 0]] } as never })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    gru.dispose();
+  });
+});
