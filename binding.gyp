@@ -15,6 +15,7 @@
       "OTHER_CPLUSPLUSFLAGS": ["-O3"]
     },
     "conditions": [
+      ["OS!='win'", { "defines": ["RNN_HAVE_THREADS"] }],
       ["sanitize==1", {
         "cflags_cc": ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-O1", "-g"],
         "ldflags": ["-fsanitize=address,undefined"]

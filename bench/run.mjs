@@ -566,8 +566,11 @@ function markdown(report) {
   L.push('');
   const impls = Object.values(results)
     .map((row) => {
-      const impl = Object.values(row.cells).find((c) => c?.impl)?.impl;
-      return impl ? `- ${row.label}: ${impl}` : null;
+      const impls = [...new Set(configs.map((c) => row.cells[c.id]?.impl).filter(Boolean))];
+      if (!impls.length) return null;
+      if (impls.length === 1) return `- ${row.label}: ${impls[0]}`;
+      const by = impls.map((impl) => `${configs.filter((c) => row.cells[c.id]?.impl === impl).map((c) => c.id).join(',')}: ${impl}`);
+      return `- ${row.label}: ${by.join('; ')}`;
     })
     .filter(Boolean);
   if (impls.length) L.push('What ran:', '', ...impls, '');

@@ -21,6 +21,8 @@ export interface RnnKernelConfig {
   inputForget: boolean;
   /** GRU: r applies after the recurrent product (Keras' default, PyTorch, ONNX linear_before_reset). */
   resetAfter: boolean;
+  /** Threads one call may use (the native backend splits each step's units across them). */
+  threads: number;
 }
 
 /** Weights in Keras' layout, float32, checked: G = 4 (LSTM i, f, c, o) or 3 (GRU z, r, h). */

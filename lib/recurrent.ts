@@ -34,6 +34,7 @@ export interface RecurrentOptions {
   allowNonFinite?: boolean;
   /** 'auto' (default, or LSTM_RUNTIME_BACKEND), 'native', 'wasm-simd', 'wasm', 'js', or a forced implementation such as 'native/scalar'. */
   backend?: string;
+  /** Threads one call may use (default 1); the native backend splits each step's units across them. */
   threads?: number;
   weightPrecision?: 'f32' | 'f16' | 'int8';
 }
@@ -113,7 +114,7 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   const recurrentActivation = encodeActivation(o.recurrentActivation === undefined ? 'sigmoid' : o.recurrentActivation, 'options.recurrentActivation');
   const clip = o.clip ?? 0;
   if (typeof clip !== 'number' || !(clip >= 0) || !Number.isFinite(clip)) fail('ERR_LSTM_CONFIG', 'options.clip', 'a finite number > 0 (or 0 for none)', describe(o.clip));
-  optionalInt(o.threads, 'options.threads');
+  const threads = optionalInt(o.threads, 'options.threads') ?? 1;
   const precision = o.weightPrecision ?? 'f32';
   if (!['f32', 'f16', 'int8'].includes(precision as string)) fail('ERR_LSTM_CONFIG', 'options.weightPrecision', "'f32', 'f16' or 'int8'", describe(precision));
   const resetAfter = flag('resetAfter', true);
@@ -140,6 +141,7 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
     clip,
     inputForget: flag('inputForget'),
     resetAfter: cell === 'gru' && resetAfter,
+    threads,
   };
   return { kernel: backend.createRnn(config, weights, implementation), config, ...parts };
 }

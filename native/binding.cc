@@ -132,7 +132,8 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
     config.clip = cfg.Get("clip").As<Napi::Number>().FloatValue();
     config.input_forget = cfg.Get("inputForget").ToBoolean() ? 1 : 0;
     config.isa = cfg.Get("isa").As<Napi::Number>().Int32Value();
-    if (config.input_size < 1 || config.units < 1) {
+    config.threads = cfg.Get("threads").As<Napi::Number>().Int32Value();
+    if (config.input_size < 1 || config.units < 1 || config.threads < 1) {
       status_ = RNN_ERR_CONFIG;
       return;
     }

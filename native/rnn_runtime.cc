@@ -8,6 +8,12 @@
 #include <atomic>
 #include <new>
 
+#if defined(RNN_HAVE_THREADS)
+#include <pthread.h>
+#include <condition_variable>
+#include <mutex>
+#endif
+
 #include "kernel/kernel.h"
 
 using namespace lstm_runtime;
@@ -93,11 +99,135 @@ void pack_gates(const float* src, int rows, int units, int gates, int first, int
 
 }  // namespace
 
+namespace lstm_runtime {
+
+// Parts of one call meet here once per step: a hand-off costs about 0.1 us, far less than
+// waking a sleeping thread, so waiting parts spin.
+struct SpinBarrier {
+  std::atomic<int> arrived{0};
+  std::atomic<unsigned> generation{0};
+  int parts = 1;
+};
+
+void barrier_wait(SpinBarrier* barrier) {
+  if (!barrier || barrier->parts <= 1) return;
+  const unsigned generation = barrier->generation.load(std::memory_order_acquire);
+  if (barrier->arrived.fetch_add(1, std::memory_order_acq_rel) == barrier->parts - 1) {
+    barrier->arrived.store(0, std::memory_order_relaxed);
+    barrier->generation.store(generation + 1, std::memory_order_release);
+    return;
+  }
+  while (barrier->generation.load(std::memory_order_acquire) == generation) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
+}  // namespace lstm_runtime
+
+namespace {
+
+#if defined(RNN_HAVE_THREADS)
+// Helper threads owned by one layer. Each takes part k of every call; between calls it spins a
+// while (streaming steps come microseconds apart), then sleeps until the next call.
+class Team {
+ public:
+  ~Team() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_.store(true, std::memory_order_relaxed);
+      epoch_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (int k = 0; k < started_; ++k) pthread_join(threads_[k], nullptr);
+  }
+
+  // Starts up to `helpers` threads; returns how many parts calls can use (1 + started).
+  int start(int helpers) {
+    if (helpers > kMaxHelpers) helpers = kMaxHelpers;
+    for (; started_ < helpers; ++started_) {
+      // The epoch before any call: a helper that starts late must still see the first one.
+      slots_[started_] = {this, started_ + 1, epoch_.load(std::memory_order_acquire)};
+      if (pthread_create(&threads_[started_], nullptr, &Team::main, &slots_[started_]) != 0) break;
+    }
+    barrier_.parts = 1 + started_;
+    return barrier_.parts;
+  }
+
+  void run(const KernelInfo* kernel, const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args) {
+    job_ = {kernel, &layer, &ws, &args};
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      epoch_.fetch_add(1, std::memory_order_release);
+    }
+    if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
+    kernel->forward(layer, ws, args, Split{0, barrier_.parts, &barrier_});
+  }
+
+ private:
+  static constexpr int kMaxHelpers = 15;
+  static constexpr int kSpins = 1 << 16;  // roughly 100 us of pause instructions
+  struct Slot {
+    Team* team;
+    int part;
+    unsigned first_epoch;
+  };
+  struct Job {
+    const KernelInfo* kernel;
+    const PackedRnn* layer;
+    const Workspace* ws;
+    const ForwardArgs* args;
+  };
+
+  static void* main(void* arg) {
+    const Slot* slot = static_cast<Slot*>(arg);
+    Team* team = slot->team;
+    unsigned seen = slot->first_epoch;
+    for (;;) {
+      for (int spin = 0; spin < kSpins && team->epoch_.load(std::memory_order_acquire) == seen; ++spin) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (team->epoch_.load(std::memory_order_acquire) == seen) {
+        std::unique_lock<std::mutex> lock(team->mutex_);
+        team->sleeping_.fetch_add(1, std::memory_order_acq_rel);
+        team->wake_.wait(lock, [&] { return team->epoch_.load(std::memory_order_acquire) != seen; });
+        team->sleeping_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+      seen = team->epoch_.load(std::memory_order_acquire);
+      if (team->stop_.load(std::memory_order_relaxed)) return nullptr;
+      const Job job = team->job_;
+      job.kernel->forward(*job.layer, *job.ws, *job.args, Split{slot->part, team->barrier_.parts, &team->barrier_});
+    }
+  }
+
+  pthread_t threads_[kMaxHelpers];
+  Slot slots_[kMaxHelpers];
+  int started_ = 0;
+  SpinBarrier barrier_;
+  Job job_{};
+  std::atomic<unsigned> epoch_{0};
+  std::atomic<int> sleeping_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+#endif
+
+}  // namespace
+
 struct rnn_layer {
   PackedRnn packed;
   const KernelInfo* kernel;
   Buffer weights;  // every packed tensor, back to back
   Buffer scratch;
+  int parts = 1;  // threads each call is split across
+#if defined(RNN_HAVE_THREADS)
+  Team* team = nullptr;
+  ~rnn_layer() { delete team; }
+#endif
 };
 
 extern "C" {
@@ -124,7 +254,7 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
                       const float* recurrent_bias, const float* peepholes, rnn_layer** out) {
   if (!out) return RNN_ERR_CONFIG;
   *out = nullptr;
-  if (!config || config->input_size < 1 || config->units < 1) return RNN_ERR_CONFIG;
+  if (!config || config->input_size < 1 || config->units < 1 || config->threads < 1) return RNN_ERR_CONFIG;
   if (config->cell != RNN_CELL_LSTM && config->cell != RNN_CELL_GRU) return RNN_ERR_CONFIG;
   if (!valid_activation(config->activation) || !valid_activation(config->cell_activation) ||
       !valid_activation(config->recurrent_activation) || !(config->clip >= 0.0f))
@@ -195,6 +325,20 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   P.clip = config->clip;
   P.input_forget = lstm && config->input_forget != 0;
   P.reset_after = reset_after;
+  // More parts than blocks of units would leave a part idle at every barrier.
+  const int parts = config->threads < blocks ? config->threads : blocks;
+#if defined(RNN_HAVE_THREADS)
+  if (parts > 1) {
+    layer->team = new (std::nothrow) Team();
+    if (!layer->team) {
+      rnn_destroy(layer);
+      return RNN_ERR_ALLOC;
+    }
+    layer->parts = layer->team->start(parts - 1);
+  }
+#else
+  (void)parts;
+#endif
   *out = layer;
   return RNN_OK;
 }
@@ -221,8 +365,9 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
   const size_t n_xproj = rows * L.gates * padded;
   const size_t n_state = (size_t)batch * padded;
   const size_t float_bytes = (n_xproj + 5 * n_state) * sizeof(float);
-  const size_t int_bytes = 2 * (size_t)batch * sizeof(int32_t);
-  if (!layer->scratch.reserve(float_bytes + int_bytes + batch)) return RNN_ERR_ALLOC;
+  const size_t per_part = (size_t)layer->parts * batch;
+  const size_t int_bytes = 2 * per_part * sizeof(int32_t);
+  if (!layer->scratch.reserve(float_bytes + int_bytes + per_part)) return RNN_ERR_ALLOC;
 
   float* base = layer->scratch.floats();
   Workspace ws;
@@ -233,11 +378,18 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
   ws.gate = ws.c + n_state;
   ws.reset_h = ws.gate + n_state;
   ws.rows = reinterpret_cast<int32_t*>(ws.reset_h + n_state);
-  ws.times = ws.rows + batch;
-  ws.skip = reinterpret_cast<uint8_t*>(ws.times + batch);
+  ws.times = ws.rows + per_part;
+  ws.skip = reinterpret_cast<uint8_t*>(ws.times + per_part);
 
   ForwardArgs args{batch, steps, flags, input, h, c, output, mask, sequence_lengths, trace};
-  layer->kernel->forward(L, ws, args);
+#if defined(RNN_HAVE_THREADS)
+  if (layer->team) {
+    layer->team->run(layer->kernel, L, ws, args);
+  } else
+#endif
+  {
+    layer->kernel->forward(L, ws, args, Split{0, 1, nullptr});
+  }
   g_calls[layer->kernel->isa].fetch_add(1, std::memory_order_relaxed);
   return RNN_OK;
 }

@@ -70,6 +70,7 @@ typedef struct rnn_config {
   int32_t input_forget;                /* LSTM: nonzero couples f = 1 - i */
   int32_t reset_after;                 /* GRU: nonzero applies r after the recurrent product */
   int32_t isa;                         /* rnn_isa */
+  int32_t threads;                     /* >= 1; builds with threads split each step's units across them */
 } rnn_config;
 
 /* Flags of rnn_forward. */

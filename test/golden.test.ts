@@ -67,3 +67,21 @@ describe('backends agree with each other', () => {
     }
   });
 });
+
+describe('native threads', () => {
+  const native = IMPLEMENTATIONS.filter((b) => b.startsWith('native/'));
+  const cases = goldenCases().flatMap((g) => g.cases);
+  it.each(native)(`threads: 2 and 3 give bit-identical results to threads: 1 on all golden cases (%s)`, async (backend) => {
+    for (const c of cases) {
+      const run = (threads: number) => runCase({ ...c, config: { ...c.config, threads } }, backend, true);
+      const [one, two, three] = await Promise.all([run(1), run(2), run(3)]);
+      for (const other of [two, three]) {
+        other.forEach((r, k) => {
+          expect(Array.from(r.output.data), `${c.name} output`).toEqual(Array.from(one[k]!.output.data));
+          expect(Array.from(r.h.data), `${c.name} h`).toEqual(Array.from(one[k]!.h.data));
+          for (const [g, t] of Object.entries(r.trace!)) expect(Array.from(t.data), `${c.name} trace.${g}`).toEqual(Array.from(one[k]!.trace![g]!.data));
+        });
+      }
+    }
+  });
+});

@@ -126,6 +126,7 @@ export function loadNativeBackend(): Backend {
         clip: config.clip,
         inputForget: config.inputForget,
         isa,
+        threads: config.threads,
       };
       const { status, handle } = addon.createRnn(cfg, w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes);
       checkStatus(status, implementation ?? 'native', 'create');

@@ -63,7 +63,7 @@ class Heap {
   }
 }
 
-const CONFIG_BYTES = 64;
+const CONFIG_BYTES = 68;
 
 /** Writes an rnn_config (all 4-byte fields, in the C header's order) at ptr. */
 function writeConfig(heap: Heap, ptr: number, c: RnnKernelConfig, isa: number): void {
@@ -81,6 +81,7 @@ function writeConfig(heap: Heap, ptr: number, c: RnnKernelConfig, isa: number): 
   i32[13] = c.inputForget ? 1 : 0;
   i32[14] = c.resetAfter ? 1 : 0;
   i32[15] = isa;
+  i32[16] = 1; // no threads in the WebAssembly build
   heap.writeBytes(ptr, i32);
 }
 

@@ -48,9 +48,9 @@ struct Workspace {
   float* c;        // [B][blocks*W]   LSTM cell state
   float* gate;     // [B][blocks*W]   GRU without reset_after: z between the two passes
   float* reset_h;  // [B][blocks*W]   GRU without reset_after: r * h_prev
-  int32_t* rows;   // [B]: rows that take a real step this timestep
-  int32_t* times;  // [B]: the input step each row reads this timestep
-  uint8_t* skip;   // [B]: 0 real step, 1 masked (Keras), 2 past the sequence length
+  int32_t* rows;   // [parts][B]: rows that take a real step this timestep
+  int32_t* times;  // [parts][B]: the input step each row reads this timestep
+  uint8_t* skip;   // [parts][B]: 0 real step, 1 masked (Keras), 2 past the sequence length
 };
 
 struct ForwardArgs {
@@ -66,11 +66,22 @@ struct ForwardArgs {
   float* trace;
 };
 
+// One thread's share of a call: blocks [part * blocks / parts, (part + 1) * blocks / parts) of
+// units. Parts meet at `barrier` wherever a step needs every unit of the previous one.
+struct SpinBarrier;
+void barrier_wait(SpinBarrier* barrier);  // rnn_runtime.cc; a no-op for null
+
+struct Split {
+  int part;
+  int parts;
+  SpinBarrier* barrier;
+};
+
 struct KernelInfo {
   const char* name;
   int isa;
   int width;
-  void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args);
+  void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args, const Split& split);
 };
 
 const KernelInfo* kernel_scalar();

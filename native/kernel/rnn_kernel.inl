@@ -12,15 +12,12 @@ constexpr int W = V::width;
 
 // ---- activations --------------------------------------------------------------------------
 
-static inline V sigmoid(V x) {
-  const V one = V::set1(1.0f);
-  return V::div(one, V::add(one, V::exp(V::sub(V::zero(), x))));
-}
+static inline V sigmoid(V x) { return V::recip(V::add(V::set1(1.0f), V::exp(V::sub(V::zero(), x)))); }
 
 // 1 - 2 / (1 + e^2x): saturates to exactly +-1 and keeps absolute error near 1e-7 around 0.
 static inline V tanh_(V x) {
   const V one = V::set1(1.0f);
-  return V::sub(one, V::div(V::set1(2.0f), V::add(one, V::exp(V::add(x, x)))));
+  return V::fma(V::set1(-2.0f), V::recip(V::add(one, V::exp(V::add(x, x)))), one);
 }
 
 static inline V activate(const rnn_activation& a, V x) {
@@ -51,10 +48,41 @@ static inline V clip_to(V x, float clip) {
 
 // ---- the blocked product: acc[r][g] += sum_k rows[r][k] * w[k][g][0..W) ------------------------
 
+// Sums over one chunk of gates [G0, G0 + GC) with the row broadcasts shared by the chunk.
+template <int R, int G, int G0, int GC>
+static inline void accumulate_chunk(const float* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+  V sum[R][GC];
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < GC; ++g) sum[r][g] = acc[r][G0 + g];
+  for (int k = 0; k < depth; ++k) {
+    const float* wk = w + (size_t)k * G * W + G0 * W;
+    V wv[GC];
+    for (int g = 0; g < GC; ++g) wv[g] = V::load(wk + g * W);
+    for (int r = 0; r < R; ++r) {
+      const V a = V::set1(rows[r][k]);
+      for (int g = 0; g < GC; ++g) sum[r][g] = V::fma(a, wv[g], sum[r][g]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < GC; ++g) acc[r][G0 + g] = sum[r][g];
+}
+
 template <int R, int G>
 static inline void accumulate(const float* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+  if constexpr (R >= 4) {
+    // Many rows: two gates at a time keeps R*2 sums, 2 weights and a broadcast in registers
+    // (6 rows: 15 of AVX2's 16), the register budget of a 6x16 GEMM tile.
+    if constexpr (G == 1) {
+      accumulate_chunk<R, G, 0, 1>(w, depth, rows, acc);
+    } else {
+      accumulate_chunk<R, G, 0, 2>(w, depth, rows, acc);
+      if constexpr (G == 4) accumulate_chunk<R, G, 2, 2>(w, depth, rows, acc);
+      if constexpr (G == 3) accumulate_chunk<R, G, 2, 1>(w, depth, rows, acc);
+    }
+    return;
+  }
   int k = 0;
-  if (R == 1 && G < 8) {
+  if (R == 1) {
     // One row has only G independent sums; a second set hides the FMA latency.
     V odd[G];
     for (int g = 0; g < G; ++g) odd[g] = V::zero();
@@ -114,21 +142,36 @@ static inline void project_rows(const PackedRnn& L, int block, const float* cons
 }
 
 template <int G>
-static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a) {
+static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, int jb, int je) {
   const int rows = a.batch * a.steps;
   const size_t in_stride = (size_t)L.input_size;
   const size_t out_stride = (size_t)L.blocks * G * W;
-  for (int j = 0; j < L.blocks; ++j) {
-    int r = 0;
-    for (; r + 2 <= rows; r += 2) {
-      const float* x[2] = {a.input + r * in_stride, a.input + (r + 1) * in_stride};
-      float* out[2] = {ws.xproj + r * out_stride, ws.xproj + (r + 1) * out_stride};
-      project_rows<2, G>(L, j, x, out);
-    }
-    for (; r < rows; ++r) {
-      const float* x[1] = {a.input + r * in_stride};
-      float* out[1] = {ws.xproj + r * out_stride};
-      project_rows<1, G>(L, j, x, out);
+  // Rows in panels of 96, so a panel of inputs stays in cache while every block of weights
+  // passes over it (inputs of a whole batch do not fit in L2).
+  constexpr int kPanel = 96;
+  for (int r0 = 0; r0 < rows; r0 += kPanel) {
+    const int r1 = rows - r0 < kPanel ? rows : r0 + kPanel;
+    for (int j = jb; j < je; ++j) {
+      int r = r0;
+      for (; r + 6 <= r1; r += 6) {
+        const float* x[6];
+        float* out[6];
+        for (int q = 0; q < 6; ++q) {
+          x[q] = a.input + (r + q) * in_stride;
+          out[q] = ws.xproj + (r + q) * out_stride;
+        }
+        project_rows<6, G>(L, j, x, out);
+      }
+      for (; r + 2 <= r1; r += 2) {
+        const float* x[2] = {a.input + r * in_stride, a.input + (r + 1) * in_stride};
+        float* out[2] = {ws.xproj + r * out_stride, ws.xproj + (r + 1) * out_stride};
+        project_rows<2, G>(L, j, x, out);
+      }
+      for (; r < r1; ++r) {
+        const float* x[1] = {a.input + r * in_stride};
+        float* out[1] = {ws.xproj + r * out_stride};
+        project_rows<1, G>(L, j, x, out);
+      }
     }
   }
 }
@@ -285,17 +328,21 @@ struct GruCandidatePass {
   }
 };
 
-// Runs a pass over every block for the rows taking a real step, two rows at a time so each
-// weight load serves both.
+// Runs a pass over every block for the rows taking a real step, six (then two) rows at a time so
+// each weight load serves several.
 template <class Pass>
-static void for_active_rows(const Pass& pass, const Step& s, int active) {
+static void for_active_rows(const Pass& pass, const Step& s, int active, int jb, int je) {
   const size_t xproj_stride = s.padded() * s.L.gates;
   const auto row = [&](int r) {
     const int b = s.ws.rows[r];
     return StepRow{b, s.ws.xproj + ((size_t)b * s.a.steps + s.ws.times[b]) * xproj_stride};
   };
-  for (int j = 0; j < s.L.blocks; ++j) {
+  for (int j = jb; j < je; ++j) {
     int r = 0;
+    for (; r + 6 <= active; r += 6) {
+      const StepRow tile[6] = {row(r), row(r + 1), row(r + 2), row(r + 3), row(r + 4), row(r + 5)};
+      pass.template run<6>(tile, j);
+    }
     for (; r + 2 <= active; r += 2) {
       const StepRow tile[2] = {row(r), row(r + 1)};
       pass.template run<2>(tile, j);
@@ -329,7 +376,7 @@ static int plan_step(const ForwardArgs& a, const Workspace& ws, int step) {
   return active;
 }
 
-static void forward(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a) {
+static void forward(const PackedRnn& L, const Workspace& shared, const ForwardArgs& a, const Split& split) {
   const int B = a.batch, T = a.steps, U = L.units;
   const bool lstm = L.cell == RNN_CELL_LSTM;
   const size_t padded = (size_t)L.blocks * W;
@@ -339,19 +386,29 @@ static void forward(const PackedRnn& L, const Workspace& ws, const ForwardArgs& 
   // Traced tensors: the cell's gates, then (LSTM) c, then h.
   const int trace_h = lstm ? 5 : 3;
 
+  // This part's blocks and units; its own step plan.
+  const int jb = split.part * L.blocks / split.parts, je = (split.part + 1) * L.blocks / split.parts;
+  const int p0 = jb * W, p1 = je * W;  // padded lanes
+  const int u0 = p0 < U ? p0 : U, u1 = p1 < U ? p1 : U, n = u1 - u0;
+  Workspace ws = shared;
+  ws.rows += (size_t)split.part * B;
+  ws.times += (size_t)split.part * B;
+  ws.skip += (size_t)split.part * B;
+
   if (lstm)
-    project_inputs<4>(L, ws, a);
+    project_inputs<4>(L, ws, a, jb, je);
   else
-    project_inputs<3>(L, ws, a);
+    project_inputs<3>(L, ws, a, jb, je);
 
   for (int b = 0; b < B; ++b) {
-    fill_floats(ws.h_prev + b * padded, 0.0f, (int)padded);
-    copy_floats(ws.h_prev + b * padded, a.h + (size_t)b * U, U);
+    fill_floats(ws.h_prev + b * padded + p0, 0.0f, p1 - p0);
+    copy_floats(ws.h_prev + b * padded + u0, a.h + (size_t)b * U + u0, n);
     if (lstm) {
-      fill_floats(ws.c + b * padded, 0.0f, (int)padded);
-      copy_floats(ws.c + b * padded, a.c + (size_t)b * U, U);
+      fill_floats(ws.c + b * padded + p0, 0.0f, p1 - p0);
+      copy_floats(ws.c + b * padded + u0, a.c + (size_t)b * U + u0, n);
     }
   }
+  barrier_wait(split.barrier);  // every part's h before the first product
 
   float* h_prev = ws.h_prev;
   float* h_next = ws.h_next;
@@ -359,47 +416,50 @@ static void forward(const PackedRnn& L, const Workspace& ws, const ForwardArgs& 
     const int active = plan_step(a, ws, s);
     const Step step{L, ws, a, h_prev, h_next, s};
     if (lstm) {
-      for_active_rows(LstmPass{step}, step, active);
+      for_active_rows(LstmPass{step}, step, active, jb, je);
     } else if (L.reset_after) {
-      for_active_rows(GruResetAfterPass{step}, step, active);
+      for_active_rows(GruResetAfterPass{step}, step, active, jb, je);
     } else {
-      for_active_rows(GruGatesPass{step}, step, active);
-      for_active_rows(GruCandidatePass{step}, step, active);
+      for_active_rows(GruGatesPass{step}, step, active, jb, je);
+      barrier_wait(split.barrier);  // the candidate's product reads r * h of every unit
+      for_active_rows(GruCandidatePass{step}, step, active, jb, je);
     }
     for (int b = 0; b < B; ++b) {
       float* hn = h_next + b * padded;
-      if (ws.skip[b]) copy_floats(hn, h_prev + b * padded, (int)padded);
+      if (ws.skip[b]) copy_floats(hn + p0, h_prev + b * padded + p0, p1 - p0);
       if (sequences && a.output) {
-        float* out = a.output + ((size_t)b * T + s) * U;
+        float* out = a.output + ((size_t)b * T + s) * U + u0;
         if (ws.skip[b] == 2 || (ws.skip[b] == 1 && zero_masked))
-          fill_floats(out, 0.0f, U);
+          fill_floats(out, 0.0f, n);
         else
-          copy_floats(out, hn, U);
+          copy_floats(out, hn + u0, n);
       }
       if (a.trace) {
-        float* tr = a.trace + ((size_t)b * T + s) * U;
+        float* tr = a.trace + ((size_t)b * T + s) * U + u0;
         if (ws.skip[b])
-          for (int g = 0; g < L.gates; ++g) fill_floats(tr + g * trace_stride, 0.0f, U);
-        if (lstm) copy_floats(tr + 4 * trace_stride, ws.c + b * padded, U);
-        copy_floats(tr + trace_h * trace_stride, hn, U);
+          for (int g = 0; g < L.gates; ++g) fill_floats(tr + g * trace_stride, 0.0f, n);
+        if (lstm) copy_floats(tr + 4 * trace_stride, ws.c + b * padded + u0, n);
+        copy_floats(tr + trace_h * trace_stride, hn + u0, n);
       }
     }
     float* swap = h_prev;
     h_prev = h_next;
     h_next = swap;
+    barrier_wait(split.barrier);  // the next step's product reads every unit of h
   }
 
   for (int b = 0; b < B; ++b) {
-    copy_floats(a.h + (size_t)b * U, h_prev + b * padded, U);
-    if (lstm) copy_floats(a.c + (size_t)b * U, ws.c + b * padded, U);
+    copy_floats(a.h + (size_t)b * U + u0, h_prev + b * padded + u0, n);
+    if (lstm) copy_floats(a.c + (size_t)b * U + u0, ws.c + b * padded + u0, n);
     if (!sequences && a.output) {
       // The last step's output: the final h, or zeros when that step was masked and masked
       // steps output zeros. Rows that ended early (sequence lengths) report their final h.
-      float* out = a.output + (size_t)b * U;
+      float* out = a.output + (size_t)b * U + u0;
       if (ws.skip[b] == 1 && zero_masked)
-        fill_floats(out, 0.0f, U);
+        fill_floats(out, 0.0f, n);
       else
-        copy_floats(out, h_prev + b * padded, U);
+        copy_floats(out, h_prev + b * padded + u0, n);
     }
   }
+  barrier_wait(split.barrier);  // the call returns only once every part has written its units
 }

@@ -15,6 +15,7 @@ struct F32Scalar {
   static F32Scalar sub(F32Scalar a, F32Scalar b) { return {a.v - b.v}; }
   static F32Scalar mul(F32Scalar a, F32Scalar b) { return {a.v * b.v}; }
   static F32Scalar div(F32Scalar a, F32Scalar b) { return {a.v / b.v}; }
+  static F32Scalar recip(F32Scalar a) { return {1.0f / a.v}; }
   // a * b + c
   static F32Scalar fma(F32Scalar a, F32Scalar b, F32Scalar c) { return {a.v * b.v + c.v}; }
   // Returns `a` when either is NaN, like every vector layer's min/max.

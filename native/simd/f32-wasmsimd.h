@@ -17,6 +17,7 @@ struct F32WasmSimd {
   static F32WasmSimd sub(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_sub(a.v, b.v)}; }
   static F32WasmSimd mul(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_mul(a.v, b.v)}; }
   static F32WasmSimd div(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_div(a.v, b.v)}; }
+  static F32WasmSimd recip(F32WasmSimd a) { return {wasm_f32x4_div(wasm_f32x4_splat(1.0f), a.v)}; }
   static F32WasmSimd fma(F32WasmSimd a, F32WasmSimd b, F32WasmSimd c) {
     return {wasm_f32x4_add(wasm_f32x4_mul(a.v, b.v), c.v)};
   }
