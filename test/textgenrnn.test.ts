@@ -1,0 +1,85 @@
+// A real CuDNN-trained Keras 2 model (textgenrnn, ../shared/fixtures/models): its HDF5 weights
+// loaded with weightLayout 'cudnn' give Keras' own next-character probabilities; skipping the
+// per-gate kernel re-layout (the import trap) runs without error and gives what Keras gives for
+// that mistake. Expected values: scripts/gen_textgenrnn_fixture.py (Keras 2's loader + predict).
+import { readFileSync } from 'node:fs';
+import h5wasm from 'h5wasm/node';
+import { describe, expect, it } from 'vitest';
+import { Dense, Lstm, type Tensor } from '../lib/index.js';
+import { expectClose, implementations, SHARED } from './helpers.js';
+
+interface TextgenCase {
+  name: string;
+  input_ids: number[];
+  expected: { probabilities: number[]; top5: [number, string, number][]; rnn_1_last_h: number[]; rnn_2_last_h: number[] };
+  wrong_import_top1: [number, string, number];
+}
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/textgenrnn.json', import.meta.url), 'utf8')) as { cases: TextgenCase[] };
+const IMPLEMENTATIONS = await implementations();
+
+await h5wasm.ready;
+const file = new h5wasm.File(`${SHARED}fixtures/models/keras_textgenrnn_cudnnlstm_weights/textgenrnn_weights.hdf5`, 'r');
+const read = (path: string): Tensor => {
+  const ds = file.get(path) as unknown as { value: Float32Array; shape: number[] };
+  return { data: Float32Array.from(ds.value), shape: ds.shape };
+};
+const W = {
+  embedding: read('embedding/embedding/embeddings:0'),
+  rnn: [1, 2].map((n) => ({
+    kernel: read(`rnn_${n}/rnn_${n}/kernel:0`),
+    recurrentKernel: read(`rnn_${n}/rnn_${n}/recurrent_kernel:0`),
+    bias: read(`rnn_${n}/rnn_${n}/bias:0`),
+  })),
+  attention: read('attention/attention/attention_W:0'),
+  output: { kernel: read('output/output/kernel:0'), bias: read('output/output/bias:0') },
+};
+file.close();
+
+/** textgenrnn: Embedding -> LSTM -> LSTM -> concat -> attention-weighted average -> Dense softmax. */
+async function predict(ids: number[], backend: string, rnnWeights: (w: (typeof W.rnn)[number]) => object, weightLayout: 'cudnn' | 'keras') {
+  const T = ids.length;
+  const E = W.embedding.shape[1]!;
+  const embedded = new Float32Array(T * E);
+  ids.forEach((id, t) => embedded.set(W.embedding.data.subarray(id * E, (id + 1) * E), t * E));
+  const rnn1 = await Lstm.create({ weights: rnnWeights(W.rnn[0]!) as never, weightLayout, returnSequences: true, backend });
+  const rnn2 = await Lstm.create({ weights: rnnWeights(W.rnn[1]!) as never, weightLayout, returnSequences: true, backend });
+  const y1 = rnn1.forward({ data: embedded, shape: [1, T, E] }).output;
+  const y2 = rnn2.forward(y1).output;
+  rnn1.dispose();
+  rnn2.dispose();
+  // concat [embedding, rnn_1, rnn_2] per step, then softmax-over-time attention (no tanh, no bias).
+  const F = E + 2 * 128;
+  const x = new Float64Array(T * F);
+  for (let t = 0; t < T; t++) {
+    x.set(embedded.subarray(t * E, (t + 1) * E), t * F);
+    x.set(y1.data.subarray(t * 128, (t + 1) * 128), t * F + E);
+    x.set(y2.data.subarray(t * 128, (t + 1) * 128), t * F + E + 128);
+  }
+  const logits = Array.from({ length: T }, (_, t) => x.subarray(t * F, (t + 1) * F).reduce((s, v, k) => s + v * W.attention.data[k]!, 0));
+  const max = Math.max(...logits);
+  const a = logits.map((l) => Math.exp(l - max));
+  const sum = a.reduce((s, v) => s + v, 0) + 1e-7;
+  const pooled = new Float32Array(F);
+  for (let t = 0; t < T; t++) for (let k = 0; k < F; k++) pooled[k]! += (a[t]! / sum) * x[t * F + k]!;
+  const dense = await Dense.create({ kernel: W.output.kernel, bias: W.output.bias, activation: 'softmax' });
+  const probabilities = dense.forward({ data: pooled, shape: [1, F] }).output.data;
+  return { probabilities, lastH: [y1.data.subarray((T - 1) * 128), y2.data.subarray((T - 1) * 128)] };
+}
+const top1 = (p: Float32Array) => p.indexOf(Math.max(...p));
+
+describe.each(IMPLEMENTATIONS)('textgenrnn (CuDNNLSTM weights, Keras 2.1.5) on %s', (backend) => {
+  it.each(fixture.cases.map((c) => [c.name, c] as const))("weightLayout 'cudnn' reproduces Keras for %s", async (_, c) => {
+    const { probabilities, lastH } = await predict(c.input_ids, backend, (w) => w, 'cudnn');
+    expectClose(lastH[0]!, c.expected.rnn_1_last_h, { abs: 1e-5, rel: 1e-5 }, 'rnn_1 last h');
+    expectClose(lastH[1]!, c.expected.rnn_2_last_h, { abs: 1e-5, rel: 1e-5 }, 'rnn_2 last h');
+    expectClose(probabilities, c.expected.probabilities, { abs: 1e-5, rel: 1e-4 }, 'next-character probabilities');
+    expect(top1(probabilities)).toBe(c.expected.top5[0]![0]);
+  });
+
+  it.each(fixture.cases.map((c) => [c.name, c] as const))('summing the biases without the kernel re-layout gives the wrong answer Keras gives (%s)', async (_, c) => {
+    const half = (b: Tensor) => b.data.slice(0, 512).map((v, i) => v + b.data[512 + i]!);
+    const { probabilities } = await predict(c.input_ids, backend, (w) => ({ ...w, bias: half(w.bias) }), 'keras');
+    expect(top1(probabilities)).toBe(c.wrong_import_top1[0]);
+    expect(top1(probabilities)).not.toBe(c.expected.top5[0]![0]);
+  });
+});
