@@ -46,8 +46,8 @@
           "target_name": "kernel_avx2",
           "type": "static_library",
           "sources": ["native/kernel/kernel_avx2.cc"],
-          "cflags_cc": ["-mavx2", "-mfma"],
-          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma"] },
+          "cflags_cc": ["-mavx2", "-mfma", "-mf16c"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-mavx2", "-mfma", "-mf16c"] },
           "msvs_settings": { "VCCLCompilerTool": { "EnableEnhancedInstructionSet": "5" } }
         }
       ]

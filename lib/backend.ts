@@ -1,4 +1,5 @@
 import type { ActivationCode } from './activations.js';
+import { LstmError } from './errors.js';
 
 /** Backends in the order 'auto' tries them. */
 export type BackendName = 'native' | 'wasm-simd' | 'wasm' | 'js';
@@ -23,7 +24,11 @@ export interface RnnKernelConfig {
   resetAfter: boolean;
   /** Threads one call may use (the native backend splits each step's units across them). */
   threads: number;
+  /** How the backend stores the kernels ('f16' halves the weights' memory traffic). */
+  weightPrecision: WeightPrecision;
 }
+
+export type WeightPrecision = 'f32' | 'f16' | 'int8';
 
 /** Weights in Keras' layout, float32, checked: G = 4 (LSTM i, f, c, o) or 3 (GRU z, r, h). */
 export interface CanonicalWeights {
@@ -85,7 +90,13 @@ export interface Backend {
   readonly implementation: string;
   /** Implementations that can be forced by name, e.g. ['native/avx2', 'native/scalar']. */
   readonly implementations: readonly string[];
+  /** Throws ERR_LSTM_UNSUPPORTED when the config asks for what this backend cannot do. */
   createRnn(config: RnnKernelConfig, weights: CanonicalWeights, implementation?: string): RnnKernel;
+}
+
+/** The error of a backend that cannot store weights at the requested precision. */
+export function unsupportedPrecision(config: RnnKernelConfig, backend: string): LstmError {
+  return new LstmError('ERR_LSTM_UNSUPPORTED', `options.weightPrecision: '${config.weightPrecision}' is not supported by backend '${backend}'; use 'f32'${config.weightPrecision === 'f16' ? " or backend 'native' on a CPU with F16C" : ''}`);
 }
 
 /** The gate count of a cell. */

@@ -3,7 +3,7 @@
 import { encodeActivation, type Activation } from './activations.js';
 import {
   GO_BACKWARDS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
-  type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel,
+  type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel, type WeightPrecision,
 } from './backend.js';
 import { describe, fail, LstmError } from './errors.js';
 import { toCanonicalWeights, type WeightLayout } from './layouts.js';
@@ -128,9 +128,6 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   };
   const weights = toCanonicalWeights(o.weights, o.weightLayout ?? 'keras', { inputSize, units, useBias: flag('useBias', true), cell, resetAfter });
   const { backend, implementation } = await resolveBackend(o.backend ?? defaultBackendRequest());
-  if (precision !== 'f32') {
-    throw new LstmError('ERR_LSTM_UNSUPPORTED', `options.weightPrecision: '${precision}' is not supported by backend '${backend.name}' yet; use 'f32'`);
-  }
   const config: RnnKernelConfig = {
     cell,
     inputSize: weights.inputSize,
@@ -142,6 +139,7 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
     inputForget: flag('inputForget'),
     resetAfter: cell === 'gru' && resetAfter,
     threads,
+    weightPrecision: precision as WeightPrecision,
   };
   return { kernel: backend.createRnn(config, weights, implementation), config, ...parts };
 }

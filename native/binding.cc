@@ -133,6 +133,7 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
     config.input_forget = cfg.Get("inputForget").ToBoolean() ? 1 : 0;
     config.isa = cfg.Get("isa").As<Napi::Number>().Int32Value();
     config.threads = cfg.Get("threads").As<Napi::Number>().Int32Value();
+    config.weight_precision = cfg.Get("weightPrecision").As<Napi::Number>().Int32Value();
     if (config.input_size < 1 || config.units < 1 || config.threads < 1) {
       status_ = RNN_ERR_CONFIG;
       return;
@@ -250,6 +251,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("createRnn", Napi::Function::New(env, CreateRnn));
   exports.Set("isaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Boolean::New(info.Env(), rnn_isa_available(info[0].As<Napi::Number>().Int32Value()));
+              }));
+  exports.Set("precisionAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Napi::Boolean::New(info.Env(), rnn_precision_available(info[0].As<Napi::Number>().Int32Value(),
+                                                                              info[1].As<Napi::Number>().Int32Value()));
               }));
   exports.Set("isaBest", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), rnn_isa_best());

@@ -2,6 +2,7 @@
 // place where a kernel is chosen for the CPU at hand.
 #include "rnn_runtime.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,14 @@ bool cpu_has_avx2_fma() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return false;
+#endif
+}
+
+bool cpu_has_f16c() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("f16c");
+#else
+  return true;  // NEON converts halves natively
 #endif
 }
 
@@ -81,6 +90,36 @@ struct Buffer {
 
 bool valid_activation(const rnn_activation& a) {
   return a.kind >= RNN_ACT_LINEAR && a.kind <= RNN_ACT_ELU && a.alpha == a.alpha && a.beta == a.beta;
+}
+
+// IEEE half of a float, rounded to nearest even; false when it does not fit (|f| > 65504, NaN).
+bool to_half(float f, uint16_t* out) {
+  uint32_t x;
+  memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u, mag = x & 0x7fffffffu;
+  if (mag > 0x477fefffu) return false;  // rounds past 65504, or inf/NaN
+  if (mag < 0x38800000u) {              // below 2^-14: a subnormal half (or zero)
+    float a;
+    memcpy(&a, &mag, 4);
+    *out = (uint16_t)(sign | (uint32_t)lrintf(a * 16777216.0f));
+    return true;
+  }
+  uint32_t h = (mag - 0x38000000u) >> 13;  // rebias the exponent, keep 10 mantissa bits
+  const uint32_t rest = mag & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;
+  *out = (uint16_t)(sign | h);
+  return true;
+}
+
+// Converts n packed floats to halves in place (the halves take the first half of the bytes).
+bool pack_halves(float* data, size_t n) {
+  uint16_t* halves = reinterpret_cast<uint16_t*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    uint16_t h;
+    if (!to_half(data[i], &h)) return false;
+    halves[i] = h;  // i-th half lies at or before the i-th float: never overwrites an unread one
+  }
+  return true;
 }
 
 // Copies gates [first, first + count) of a Keras-layout matrix [rows][gates*U] (gate-major
@@ -234,6 +273,13 @@ extern "C" {
 
 int32_t rnn_isa_available(int32_t isa) { return kernel_for(isa) != nullptr; }
 
+int32_t rnn_precision_available(int32_t isa, int32_t precision) {
+  const KernelInfo* info = kernel_for(isa == RNN_ISA_AUTO ? rnn_isa_best() : isa);
+  if (!info) return 0;
+  if (precision == RNN_PRECISION_F32) return 1;
+  return precision == RNN_PRECISION_F16 && info->has_half && cpu_has_f16c();
+}
+
 int32_t rnn_isa_best(void) {
   for (int isa : kPreference)
     if (kernel_for(isa)) return isa;
@@ -262,6 +308,9 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   if (!kernel || !recurrent_kernel) return RNN_ERR_WEIGHTS;
   const KernelInfo* info = kernel_for(config->isa == RNN_ISA_AUTO ? rnn_isa_best() : config->isa);
   if (!info) return RNN_ERR_UNSUPPORTED;
+  if (config->weight_precision != RNN_PRECISION_F32 && config->weight_precision != RNN_PRECISION_F16) return RNN_ERR_CONFIG;
+  const bool half = config->weight_precision == RNN_PRECISION_F16;
+  if (!rnn_precision_available(info->isa, config->weight_precision)) return RNN_ERR_UNSUPPORTED;
 
   const bool lstm = config->cell == RNN_CELL_LSTM;
   const bool reset_after = !lstm && config->reset_after;
@@ -292,6 +341,13 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   pack_gates(kernel, I, U, G, 0, G, Wd, blocks, wx);
   pack_gates(recurrent_kernel, U, U, G, 0, gates_h, Wd, blocks, wh);
   if (wh_h) pack_gates(recurrent_kernel, U, U, G, gates_h, G - gates_h, Wd, blocks, wh_h);
+  // Half weights: the recurrent kernel, which every step streams, shrinks in place (its floats
+  // stay allocated; the traffic is what halves). The input kernel stays float: it is read once
+  // per call, and its products are the largest pre-activation terms.
+  if (half && (!pack_halves(wh, n_wh) || (wh_h && !pack_halves(wh_h, n_wh_h)))) {
+    rnn_destroy(layer);
+    return RNN_ERR_RANGE;
+  }
   if (bias) pack_gates(bias, 1, U, G, 0, G, Wd, blocks, packed_bias);  // a bias is one row of [GU]
   if (rbias && recurrent_bias) pack_gates(recurrent_bias, 1, U, G, 0, G, Wd, blocks, rbias);
   if (peep) {
@@ -313,6 +369,7 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   P.width = Wd;
   P.blocks = blocks;
   P.gates = G;
+  P.half = half;
   P.wx = wx;
   P.wh = wh;
   P.wh_h = wh_h;

@@ -25,7 +25,8 @@ typedef enum rnn_status {
   RNN_ERR_WEIGHTS = 2,     /* a required weight pointer is missing */
   RNN_ERR_SHAPE = 3,       /* batch, steps or a sequence length is out of range */
   RNN_ERR_UNSUPPORTED = 4, /* the requested instruction set is not available here */
-  RNN_ERR_ALLOC = 5        /* out of memory */
+  RNN_ERR_ALLOC = 5,       /* out of memory */
+  RNN_ERR_RANGE = 6        /* a weight does not fit the requested precision */
 } rnn_status;
 
 typedef enum rnn_cell {
@@ -71,7 +72,13 @@ typedef struct rnn_config {
   int32_t reset_after;                 /* GRU: nonzero applies r after the recurrent product */
   int32_t isa;                         /* rnn_isa */
   int32_t threads;                     /* >= 1; builds with threads split each step's units across them */
+  int32_t weight_precision;            /* rnn_precision of the packed kernels */
 } rnn_config;
+
+typedef enum rnn_precision {
+  RNN_PRECISION_F32 = 0,
+  RNN_PRECISION_F16 = 1 /* recurrent kernel stored as IEEE halves (|w| <= 65504), widened on load */
+} rnn_precision;
 
 /* Flags of rnn_forward. */
 enum {
@@ -116,6 +123,9 @@ const char* rnn_layer_isa(const rnn_layer* layer);
 
 /* 1 if this build has a kernel for `isa` and the CPU can run it. */
 int32_t rnn_isa_available(int32_t isa);
+
+/* 1 if `isa`'s kernel can run with weights of `precision` on this CPU. */
+int32_t rnn_precision_available(int32_t isa, int32_t precision);
 
 /* The best available instruction set (what RNN_ISA_AUTO picks). */
 int32_t rnn_isa_best(void);

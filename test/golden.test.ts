@@ -1,7 +1,7 @@
 // Every golden case (Keras 3, PyTorch, onnxruntime) and every ../shared conformance case, on every
 // backend and instruction set this machine has; then every backend against every other.
 import { describe, expect, it } from 'vitest';
-import type { Tensor } from '../lib/index.js';
+import { Lstm, type Tensor } from '../lib/index.js';
 import { conformanceCases, expectClose, goldenCases, implementations, runCase, type FixtureCase } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -83,5 +83,41 @@ describe('native threads', () => {
         });
       }
     }
+  });
+});
+
+describe("weightPrecision 'f16'", () => {
+  const halfCapable = IMPLEMENTATIONS.filter((b) => b === 'native/avx2' || b === 'native/neon');
+  const cases = [...conformanceCases(), ...goldenCases().flatMap((g) => g.cases)];
+  it.each(halfCapable)('stays within 1e-3 of f32 on every conformance and golden case (%s)', async (backend) => {
+    let worst = 0;
+    for (const c of cases) {
+      const [f32, f16] = await Promise.all([runCase(c, backend, true), runCase({ ...c, config: { ...c.config, weightPrecision: 'f16' } }, backend, true)]);
+      f16.forEach((r, k) => {
+        const base = f32[k]!;
+        const pairs: [string, Tensor, Tensor][] = [['output', r.output, base.output], ['h', r.h, base.h]];
+        for (const [g, t] of Object.entries(r.trace!)) pairs.push([`trace.${g}`, t, base.trace![g]!]);
+        for (const [name, t, ref] of pairs) {
+          t.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ref.data[i]!))));
+          expectClose(t, ref.data, { abs: 1e-3, rel: 0 }, `${c.name} call ${k} ${name} (f16 vs f32)`);
+        }
+      });
+    }
+    expect(worst).toBeGreaterThan(0); // the weights really were rounded
+  });
+
+  it.each(halfCapable)('refuses weights beyond the half range (%s)', async (backend) => {
+    const c = conformanceCases()[0]!;
+    const weights = { ...(c.weights as object), recurrentKernel: [Array(12).fill(70000), Array(12).fill(0), Array(12).fill(0)] };
+    const error = await Lstm.create({ ...(c.config as object), weights, weightPrecision: 'f16', backend } as never).catch((e) => e);
+    expect(error.code).toBe('ERR_LSTM_WEIGHTS');
+    expect(error.message).toMatch(/does not fit weightPrecision 'f16'/);
+  });
+
+  it.each(IMPLEMENTATIONS.filter((b) => !['native/avx2', 'native/neon'].includes(b)))('is refused with the reason on %s', async (backend) => {
+    const c = conformanceCases()[0]!;
+    const error = await Lstm.create({ ...(c.config as object), weights: c.weights, weightPrecision: 'f16', backend } as never).catch((e) => e);
+    expect(error.code).toBe('ERR_LSTM_UNSUPPORTED');
+    expect(error.message).toMatch(/weightPrecision: 'f16' is not supported by backend/);
   });
 });

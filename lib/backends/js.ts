@@ -2,7 +2,7 @@
 // C++ kernel (native/kernel/rnn_kernel.inl); the sums run in float64, the state is float32.
 import { activationFn } from '../activations.js';
 import {
-  GO_BACKWARDS, RETURN_SEQUENCES, ZERO_OUTPUT_FOR_MASK, gatesOf,
+  GO_BACKWARDS, RETURN_SEQUENCES, ZERO_OUTPUT_FOR_MASK, gatesOf, unsupportedPrecision,
   type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel,
 } from '../backend.js';
 
@@ -199,6 +199,9 @@ export function loadJsBackend(): Backend {
     name: 'js',
     implementation: 'js',
     implementations: ['js'],
-    createRnn: (config, weights) => new JsRnn(config, weights),
+    createRnn: (config, weights) => {
+      if (config.weightPrecision !== 'f32') throw unsupportedPrecision(config, 'js');
+      return new JsRnn(config, weights);
+    },
   };
 }

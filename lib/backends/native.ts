@@ -1,8 +1,8 @@
 // The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, CanonicalWeights, ForwardBuffers, RnnKernel, RnnKernelConfig, StreamKernel } from '../backend.js';
-import { CELL, checkStatus, ISA } from './status.js';
+import { unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { CELL, checkStatus, ISA, PRECISION } from './status.js';
 
 type Buf = Float32Array | Uint8Array | Int32Array | null;
 interface NativeHandle {
@@ -17,6 +17,7 @@ interface NativeAddon {
   createRnn(config: object, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array | null, recurrentBias: Float32Array | null, peepholes: Float32Array | null): { status: number; handle: NativeHandle };
   isaAvailable(isa: number): boolean;
   isaBest(): number;
+  precisionAvailable(isa: number, precision: number): boolean;
   isaCalls(isa: number): number;
 }
 
@@ -115,6 +116,8 @@ export function loadNativeBackend(): Backend {
     implementations,
     createRnn(config: RnnKernelConfig, w: CanonicalWeights, implementation?: string): RnnKernel {
       const isa = implementation ? ISA_OF[implementation]! : ISA.auto;
+      const precision = PRECISION[config.weightPrecision as keyof typeof PRECISION];
+      if (precision === undefined || !addon.precisionAvailable(isa, precision)) throw unsupportedPrecision(config, implementation ?? best);
       const cfg = {
         cell: CELL[config.cell],
         resetAfter: config.resetAfter,
@@ -127,6 +130,7 @@ export function loadNativeBackend(): Backend {
         inputForget: config.inputForget,
         isa,
         threads: config.threads,
+        weightPrecision: precision,
       };
       const { status, handle } = addon.createRnn(cfg, w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes);
       checkStatus(status, implementation ?? 'native', 'create');

@@ -12,6 +12,8 @@ namespace lstm_runtime {
 // Weights packed for one kernel width W. Units are grouped in blocks of W; block j holds, for
 // every input row k, the W columns of each gate one after another, so one step streams each
 // block's recurrent weights contiguously. Lanes past U are zero.
+// wh and wh_h hold floats, or IEEE halves (uint16_t) when `half` is set: they are what each step
+// streams. wx stays float: the input projection reads it once per call.
 //   wx    [blocks][I][G][W]      input kernel, G = 4 (LSTM i,f,c,o) or 3 (GRU z,r,h)
 //   wh    [blocks][U][Gh][W]     recurrent kernel: all G gates, except a GRU without reset_after
 //                                 where it holds z, r (Gh = 2) and wh_h the h gate
@@ -26,9 +28,10 @@ struct PackedRnn {
   int width;
   int blocks;
   int gates;
-  const float* wx;
-  const float* wh;
-  const float* wh_h;
+  int half;
+  const void* wx;
+  const void* wh;
+  const void* wh_h;
   const float* bias;
   const float* rbias;
   const float* peep;
@@ -81,6 +84,7 @@ struct KernelInfo {
   const char* name;
   int isa;
   int width;
+  int has_half;  // can run with half-precision weights (the CPU check is the caller's)
   void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args, const Split& split);
 };
 

@@ -9,7 +9,7 @@ using V = F32Neon;
 }  // namespace isa_neon
 
 const KernelInfo* kernel_neon() {
-  static const KernelInfo info = {"neon", RNN_ISA_NEON, isa_neon::W, isa_neon::forward};
+  static const KernelInfo info = {"neon", RNN_ISA_NEON, isa_neon::W, isa_neon::kHasHalf, isa_neon::forward};
   return &info;
 }
 }  // namespace lstm_runtime

@@ -9,7 +9,7 @@ using V = F32Scalar;
 }  // namespace isa_scalar
 
 const KernelInfo* kernel_scalar() {
-  static const KernelInfo info = {"scalar", RNN_ISA_SCALAR, isa_scalar::W, isa_scalar::forward};
+  static const KernelInfo info = {"scalar", RNN_ISA_SCALAR, isa_scalar::W, isa_scalar::kHasHalf, isa_scalar::forward};
   return &info;
 }
 }  // namespace lstm_runtime

@@ -9,7 +9,7 @@ using V = F32WasmSimd;
 }  // namespace isa_wasm_simd
 
 const KernelInfo* kernel_wasm_simd() {
-  static const KernelInfo info = {"wasm-simd", RNN_ISA_WASM_SIMD, isa_wasm_simd::W, isa_wasm_simd::forward};
+  static const KernelInfo info = {"wasm-simd", RNN_ISA_WASM_SIMD, isa_wasm_simd::W, isa_wasm_simd::kHasHalf, isa_wasm_simd::forward};
   return &info;
 }
 }  // namespace lstm_runtime

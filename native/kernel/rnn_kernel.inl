@@ -46,18 +46,27 @@ static inline V clip_to(V x, float clip) {
   return clip > 0.0f ? V::min(V::max(x, V::set1(-clip)), V::set1(clip)) : x;
 }
 
+// Weights are floats, or IEEE halves widened on load where the vector layer has load_half.
+template <class WT, class VV = V>  // VV keeps load_half a dependent name for layers without it
+static inline V load_w(const WT* p) {
+  if constexpr (sizeof(WT) == 2)
+    return VV::load_half(p);
+  else
+    return VV::load(p);
+}
+
 // ---- the blocked product: acc[r][g] += sum_k rows[r][k] * w[k][g][0..W) ------------------------
 
 // Sums over one chunk of gates [G0, G0 + GC) with the row broadcasts shared by the chunk.
-template <int R, int G, int G0, int GC>
-static inline void accumulate_chunk(const float* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+template <int R, int G, int G0, int GC, class WT>
+static inline void accumulate_chunk(const WT* w, int depth, const float* const* rows, V (&acc)[R][G]) {
   V sum[R][GC];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < GC; ++g) sum[r][g] = acc[r][G0 + g];
   for (int k = 0; k < depth; ++k) {
-    const float* wk = w + (size_t)k * G * W + G0 * W;
+    const WT* wk = w + (size_t)k * G * W + G0 * W;
     V wv[GC];
-    for (int g = 0; g < GC; ++g) wv[g] = V::load(wk + g * W);
+    for (int g = 0; g < GC; ++g) wv[g] = load_w(wk + g * W);
     for (int r = 0; r < R; ++r) {
       const V a = V::set1(rows[r][k]);
       for (int g = 0; g < GC; ++g) sum[r][g] = V::fma(a, wv[g], sum[r][g]);
@@ -67,8 +76,8 @@ static inline void accumulate_chunk(const float* w, int depth, const float* cons
     for (int g = 0; g < GC; ++g) acc[r][G0 + g] = sum[r][g];
 }
 
-template <int R, int G>
-static inline void accumulate(const float* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+template <int R, int G, class WT>
+static inline void accumulate(const WT* w, int depth, const float* const* rows, V (&acc)[R][G]) {
   if constexpr (R >= 4) {
     // Many rows: two gates at a time keeps R*2 sums, 2 weights and a broadcast in registers
     // (6 rows: 15 of AVX2's 16), the register budget of a 6x16 GEMM tile.
@@ -87,21 +96,21 @@ static inline void accumulate(const float* w, int depth, const float* const* row
     V odd[G];
     for (int g = 0; g < G; ++g) odd[g] = V::zero();
     for (; k + 2 <= depth; k += 2) {
-      const float* w0 = w + (size_t)k * G * W;
-      const float* w1 = w0 + G * W;
+      const WT* w0 = w + (size_t)k * G * W;
+      const WT* w1 = w0 + G * W;
       const V a0 = V::set1(rows[0][k]);
       const V a1 = V::set1(rows[0][k + 1]);
       for (int g = 0; g < G; ++g) {
-        acc[0][g] = V::fma(a0, V::load(w0 + g * W), acc[0][g]);
-        odd[g] = V::fma(a1, V::load(w1 + g * W), odd[g]);
+        acc[0][g] = V::fma(a0, load_w(w0 + g * W), acc[0][g]);
+        odd[g] = V::fma(a1, load_w(w1 + g * W), odd[g]);
       }
     }
     for (int g = 0; g < G; ++g) acc[0][g] = V::add(acc[0][g], odd[g]);
   }
   for (; k < depth; ++k) {
-    const float* wk = w + (size_t)k * G * W;
+    const WT* wk = w + (size_t)k * G * W;
     V wv[G];
-    for (int g = 0; g < G; ++g) wv[g] = V::load(wk + g * W);
+    for (int g = 0; g < G; ++g) wv[g] = load_w(wk + g * W);
     for (int r = 0; r < R; ++r) {
       const V a = V::set1(rows[r][k]);
       for (int g = 0; g < G; ++g) acc[r][g] = V::fma(a, wv[g], acc[r][g]);
@@ -130,18 +139,18 @@ static void fill_floats(float* dst, float value, int n) {
 
 // ---- (1) input projection ------------------------------------------------------------------
 
-template <int R, int G>
+template <int R, int G, class WT>
 static inline void project_rows(const PackedRnn& L, int block, const float* const* x, float* const* out) {
   const float* bias = L.bias + (size_t)block * G * W;
   V acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = V::load(bias + g * W);
-  accumulate<R, G>(L.wx + (size_t)block * L.input_size * G * W, L.input_size, x, acc);
+  accumulate<R, G>(static_cast<const WT*>(L.wx) + (size_t)block * L.input_size * G * W, L.input_size, x, acc);
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) V::store(out[r] + (size_t)block * G * W + g * W, acc[r][g]);
 }
 
-template <int G>
+template <int G, class WT>
 static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, int jb, int je) {
   const int rows = a.batch * a.steps;
   const size_t in_stride = (size_t)L.input_size;
@@ -160,17 +169,17 @@ static void project_inputs(const PackedRnn& L, const Workspace& ws, const Forwar
           x[q] = a.input + (r + q) * in_stride;
           out[q] = ws.xproj + (r + q) * out_stride;
         }
-        project_rows<6, G>(L, j, x, out);
+        project_rows<6, G, WT>(L, j, x, out);
       }
       for (; r + 2 <= r1; r += 2) {
         const float* x[2] = {a.input + r * in_stride, a.input + (r + 1) * in_stride};
         float* out[2] = {ws.xproj + r * out_stride, ws.xproj + (r + 1) * out_stride};
-        project_rows<2, G>(L, j, x, out);
+        project_rows<2, G, WT>(L, j, x, out);
       }
       for (; r < r1; ++r) {
         const float* x[1] = {a.input + r * in_stride};
         float* out[1] = {ws.xproj + r * out_stride};
-        project_rows<1, G>(L, j, x, out);
+        project_rows<1, G, WT>(L, j, x, out);
       }
     }
   }
@@ -207,6 +216,7 @@ static inline void trace_store(const Step& s, size_t b, int index, size_t off, V
 }
 
 // LSTM: z = xproj + h.U, then i, f, c~, o and the new c and h, fused per block.
+template <class WT>
 struct LstmPass {
   const Step& s;
   template <int R>
@@ -219,7 +229,7 @@ struct LstmPass {
       for (int g = 0; g < 4; ++g) acc[r][g] = V::load(rows[r].xproj + off * 4 + g * W);
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 4>(L.wh + off * L.units * 4, L.units, h_rows, acc);
+    accumulate<R, 4>(static_cast<const WT*>(L.wh) + off * L.units * 4, L.units, h_rows, acc);
     const float* peep = L.peep ? L.peep + off * 3 : nullptr;
     for (int r = 0; r < R; ++r) {
       const size_t b = (size_t)rows[r].batch_index;
@@ -251,6 +261,7 @@ static inline V gru_blend(V z, V h_prev, V candidate) { return V::fma(z, V::sub(
 
 // GRU with reset_after (Keras' default, PyTorch, ONNX linear_before_reset): one pass,
 // h~ = act(x_h + r * (h.U_h + b_rh)).
+template <class WT>
 struct GruResetAfterPass {
   const Step& s;
   template <int R>
@@ -263,7 +274,7 @@ struct GruResetAfterPass {
       for (int g = 0; g < 3; ++g) acc[r][g] = L.rbias ? V::load(L.rbias + off * 3 + g * W) : V::zero();
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 3>(L.wh + off * L.units * 3, L.units, h_rows, acc);
+    accumulate<R, 3>(static_cast<const WT*>(L.wh) + off * L.units * 3, L.units, h_rows, acc);
     for (int r = 0; r < R; ++r) {
       const size_t b = (size_t)rows[r].batch_index;
       const float* xp = rows[r].xproj + off * 3;
@@ -279,6 +290,7 @@ struct GruResetAfterPass {
 };
 
 // GRU without reset_after, first pass: z and r for every block, and r * h_prev for the second.
+template <class WT>
 struct GruGatesPass {
   const Step& s;
   template <int R>
@@ -291,7 +303,7 @@ struct GruGatesPass {
       for (int g = 0; g < 2; ++g) acc[r][g] = V::load(rows[r].xproj + off * 3 + g * W);
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 2>(L.wh + off * L.units * 2, L.units, h_rows, acc);
+    accumulate<R, 2>(static_cast<const WT*>(L.wh) + off * L.units * 2, L.units, h_rows, acc);
     for (int r = 0; r < R; ++r) {
       const size_t b = (size_t)rows[r].batch_index;
       const V z = activate(L.recurrent_activation, clip_to(acc[r][0], L.clip));
@@ -305,6 +317,7 @@ struct GruGatesPass {
 };
 
 // GRU without reset_after, second pass: h~ = act(x_h + (r * h_prev).U_h), then the blend.
+template <class WT>
 struct GruCandidatePass {
   const Step& s;
   template <int R>
@@ -317,7 +330,7 @@ struct GruCandidatePass {
       acc[r][0] = V::load(rows[r].xproj + off * 3 + 2 * W);
       rh_rows[r] = s.ws.reset_h + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 1>(L.wh_h + off * L.units, L.units, rh_rows, acc);
+    accumulate<R, 1>(static_cast<const WT*>(L.wh_h) + off * L.units, L.units, rh_rows, acc);
     for (int r = 0; r < R; ++r) {
       const size_t b = (size_t)rows[r].batch_index;
       const V hh = activate(L.activation, clip_to(acc[r][0], L.clip));
@@ -376,7 +389,8 @@ static int plan_step(const ForwardArgs& a, const Workspace& ws, int step) {
   return active;
 }
 
-static void forward(const PackedRnn& L, const Workspace& shared, const ForwardArgs& a, const Split& split) {
+template <class WT>
+static void forward_with(const PackedRnn& L, const Workspace& shared, const ForwardArgs& a, const Split& split) {
   const int B = a.batch, T = a.steps, U = L.units;
   const bool lstm = L.cell == RNN_CELL_LSTM;
   const size_t padded = (size_t)L.blocks * W;
@@ -396,9 +410,9 @@ static void forward(const PackedRnn& L, const Workspace& shared, const ForwardAr
   ws.skip += (size_t)split.part * B;
 
   if (lstm)
-    project_inputs<4>(L, ws, a, jb, je);
+    project_inputs<4, float>(L, ws, a, jb, je);
   else
-    project_inputs<3>(L, ws, a, jb, je);
+    project_inputs<3, float>(L, ws, a, jb, je);
 
   for (int b = 0; b < B; ++b) {
     fill_floats(ws.h_prev + b * padded + p0, 0.0f, p1 - p0);
@@ -416,13 +430,13 @@ static void forward(const PackedRnn& L, const Workspace& shared, const ForwardAr
     const int active = plan_step(a, ws, s);
     const Step step{L, ws, a, h_prev, h_next, s};
     if (lstm) {
-      for_active_rows(LstmPass{step}, step, active, jb, je);
+      for_active_rows(LstmPass<WT>{step}, step, active, jb, je);
     } else if (L.reset_after) {
-      for_active_rows(GruResetAfterPass{step}, step, active, jb, je);
+      for_active_rows(GruResetAfterPass<WT>{step}, step, active, jb, je);
     } else {
-      for_active_rows(GruGatesPass{step}, step, active, jb, je);
+      for_active_rows(GruGatesPass<WT>{step}, step, active, jb, je);
       barrier_wait(split.barrier);  // the candidate's product reads r * h of every unit
-      for_active_rows(GruCandidatePass{step}, step, active, jb, je);
+      for_active_rows(GruCandidatePass<WT>{step}, step, active, jb, je);
     }
     for (int b = 0; b < B; ++b) {
       float* hn = h_next + b * padded;
@@ -462,4 +476,13 @@ static void forward(const PackedRnn& L, const Workspace& shared, const ForwardAr
     }
   }
   barrier_wait(split.barrier);  // the call returns only once every part has written its units
+}
+
+constexpr int kHasHalf = V::has_half;
+
+static void forward(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, const Split& split) {
+  if constexpr (V::has_half) {
+    if (L.half) return forward_with<uint16_t>(L, ws, a, split);
+  }
+  forward_with<float>(L, ws, a, split);
 }

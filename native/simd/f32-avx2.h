@@ -3,13 +3,16 @@
 #ifndef LSTM_SIMD_F32_AVX2_H
 #define LSTM_SIMD_F32_AVX2_H
 #include <immintrin.h>
+#include <stdint.h>
 #include "f32-exp-poly.h"
 
 struct F32Avx2 {
   static constexpr int width = 8;
+  static constexpr bool has_half = true;  // F16C (checked at run time with AVX2)
   __m256 v;
 
   static F32Avx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }
+  static F32Avx2 load_half(const uint16_t* p) { return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
   static void store(float* p, F32Avx2 a) { _mm256_storeu_ps(p, a.v); }
   static F32Avx2 set1(float x) { return {_mm256_set1_ps(x)}; }
   static F32Avx2 zero() { return {_mm256_setzero_ps()}; }

@@ -2,13 +2,16 @@
 #ifndef LSTM_SIMD_F32_NEON_H
 #define LSTM_SIMD_F32_NEON_H
 #include <arm_neon.h>
+#include <stdint.h>
 #include "f32-exp-poly.h"
 
 struct F32Neon {
   static constexpr int width = 4;
+  static constexpr bool has_half = true;
   float32x4_t v;
 
   static F32Neon load(const float* p) { return {vld1q_f32(p)}; }
+  static F32Neon load_half(const uint16_t* p) { return {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))}; }
   static void store(float* p, F32Neon a) { vst1q_f32(p, a.v); }
   static F32Neon set1(float x) { return {vdupq_n_f32(x)}; }
   static F32Neon zero() { return {vdupq_n_f32(0.0f)}; }

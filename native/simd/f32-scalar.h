@@ -5,6 +5,7 @@
 
 struct F32Scalar {
   static constexpr int width = 1;
+  static constexpr bool has_half = false;
   float v;
 
   static F32Scalar load(const float* p) { return {*p}; }

@@ -7,6 +7,7 @@
 
 struct F32WasmSimd {
   static constexpr int width = 4;
+  static constexpr bool has_half = false;
   v128_t v;
 
   static F32WasmSimd load(const float* p) { return {wasm_v128_load(p)}; }
