@@ -336,6 +336,7 @@ const RUNNERS = [
   ours('native', 'lstm-runtime native (1 thread)', { backend: 'native' }),
   ours('native-2t', 'lstm-runtime native, threads: 2', { backend: 'native', threads: 2 }),
   ours('native-f16', "lstm-runtime native, weightPrecision: 'f16'", { backend: 'native', weightPrecision: 'f16' }, 1e-2),
+  ours('native-2t-f16', "lstm-runtime native, threads: 2, 'f16'", { backend: 'native', threads: 2, weightPrecision: 'f16' }, 1e-2),
   ours('wasm-simd', 'lstm-runtime wasm-simd', { backend: 'wasm-simd' }),
   ours('wasm', 'lstm-runtime wasm (scalar)', { backend: 'wasm' }),
   ours('js', 'lstm-runtime js', { backend: 'js' }),
