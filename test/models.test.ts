@@ -133,3 +133,40 @@ describe('model errors', () => {
     gru.dispose();
   });
 });
+
+describe.each(IMPLEMENTATIONS)('GRU and Bidirectional state on %s', (backend) => {
+  const r = rng(23);
+  const gruWeights = { kernel: r.matrix(3, 15), recurrentKernel: r.matrix(5, 15), bias: r.matrix(2, 15) };
+  const input = [r.matrix(6, 3, -1, 1), r.matrix(6, 3, -1, 1)];
+  const half = (from: number, to: number) => input.map((row) => row.slice(from, to));
+
+  it('Gru.stream() steps exactly like forward, with state { h } only', async () => {
+    const gru = await Gru.create({ weights: gruWeights, returnSequences: true, backend });
+    const full = gru.forward(input);
+    const stream = gru.stream(2);
+    for (let t = 0; t < 6; t++) {
+      const h = stream.step(input.map((row) => row[t]!));
+      const expected = [0, 1].flatMap((b) => Array.from(full.output.data.subarray((b * 6 + t) * 5, (b * 6 + t + 1) * 5)));
+      expectClose(h, Float64Array.from(expected), { abs: 1e-6, rel: 1e-6 }, `GRU step ${t}`);
+    }
+    expect(stream.state.c).toBeUndefined();
+    stream.setState({ h: full.h });
+    expectClose(stream.state.h, full.h.data, { abs: 0, rel: 0 }, 'setState');
+    gru.dispose();
+  });
+
+  it('a stateful Bidirectional carries both directions into the next call', async () => {
+    const w = () => ({ kernel: r.matrix(3, 16), recurrentKernel: r.matrix(4, 16), bias: r.matrix(1, 16)[0]! });
+    const [fw, bw] = [w(), w()];
+    const stateful = await Bidirectional.create({ layer: { weights: fw, returnSequences: true, stateful: true, backend }, backwardWeights: bw });
+    const plain = await Bidirectional.create({ layer: { weights: fw, returnSequences: true, backend }, backwardWeights: bw });
+    const first = stateful.forward(half(0, 3));
+    const second = stateful.forward(half(3, 6));
+    const expected = plain.forward(half(3, 6), { initialState: first.states as never });
+    expect(Array.from((second.output as Tensor).data)).toEqual(Array.from((expected.output as Tensor).data));
+    stateful.resetStates();
+    expect(Array.from((stateful.forward(half(0, 3)).output as Tensor).data)).toEqual(Array.from((first.output as Tensor).data));
+    stateful.dispose();
+    plain.dispose();
+  });
+});
