@@ -1,5 +1,6 @@
-// Builds an ONNX ModelProto with a single LSTM node (opset 14) from Keras-layout weights, encoded
-// with protobufjs from a minimal hand-written subset of onnx.proto (field numbers as in onnx.proto).
+// Builds an ONNX ModelProto with a single LSTM node (forward or bidirectional) or a single GRU node
+// (opset 14) from Keras-layout weights, encoded with protobufjs from a minimal hand-written subset of
+// onnx.proto (field numbers as in onnx.proto).
 import protobuf from 'protobufjs';
 
 const ONNX_SUBSET = `
@@ -84,6 +85,7 @@ const ModelProto = root.lookupType('onnx.ModelProto');
 
 const FLOAT = 1;
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 /** ONNX gate k (i, o, f, c) takes Keras gate KERAS_OF_ONNX[k] (Keras order i, f, c, o). */
 export const KERAS_OF_ONNX = [0, 3, 1, 2];
 
@@ -125,35 +127,93 @@ function valueInfo(name, dims) {
   };
 }
 
-/**
- * The ONNX model bytes. X is [T, B, I] (layout 0); with `withState`, initial_h and initial_c
- * [1, B, U] are graph inputs too. Outputs Y [T,1,B,U], Y_h [1,B,U], Y_c [1,B,U].
- */
-export function buildLstmOnnx(weights, { I, U, B, T, withState = false }) {
-  const { W, R, B: bias } = kerasToOnnx(weights, I, U);
-  const inputs = [valueInfo('X', [T, B, I])];
-  if (withState) inputs.push(valueInfo('initial_h', [1, B, U]), valueInfo('initial_c', [1, B, U]));
-  const node = {
-    name: 'lstm',
-    op_type: 'LSTM',
-    input: withState ? ['X', 'W', 'R', 'B', '', 'initial_h', 'initial_c'] : ['X', 'W', 'R', 'B'],
-    output: ['Y', 'Y_h', 'Y_c'],
-    attribute: [{ name: 'hidden_size', type: ATTR_INT, i: U }],
-  };
+function encodeModel(node, initializer, inputs, outputs) {
   const model = {
     ir_version: 7,
     producer_name: 'lstm-runtime-bench',
     producer_version: '0',
     opset_import: [{ domain: '', version: 14 }],
-    graph: {
-      name: 'lstm_graph',
-      node: [node],
-      initializer: [tensor('W', [1, 4 * U, I], W), tensor('R', [1, 4 * U, U], R), tensor('B', [1, 8 * U], bias)],
-      input: inputs,
-      output: [valueInfo('Y', [T, 1, B, U]), valueInfo('Y_h', [1, B, U]), valueInfo('Y_c', [1, B, U])],
-    },
+    graph: { name: `${node.name}_graph`, node: [node], initializer, input: inputs, output: outputs },
   };
   const err = ModelProto.verify(model);
   if (err) throw new Error(`ONNX model: ${err}`);
   return ModelProto.encode(ModelProto.fromObject(model)).finish();
+}
+
+/**
+ * The ONNX model bytes of one LSTM node. X is [T, B, I] (layout 0); with `withState`, initial_h and
+ * initial_c [1, B, U] are graph inputs too. Outputs Y [T,D,B,U], Y_h [D,B,U], Y_c [D,B,U], D = 1; with
+ * `backwardWeights` (Keras layout too) the node is bidirectional (D = 2, direction 0 forward,
+ * 1 backward; W [2,4U,I], R [2,4U,U], B [2,8U]).
+ */
+export function buildLstmOnnx(weights, { I, U, B, T, withState = false, backwardWeights = null }) {
+  const dirs = backwardWeights ? [weights, backwardWeights] : [weights];
+  const D = dirs.length;
+  const G = 4 * U;
+  const W = new Float32Array(D * G * I);
+  const R = new Float32Array(D * G * U);
+  const bias = new Float32Array(D * 2 * G);
+  dirs.forEach((w, d) => {
+    const o = kerasToOnnx(w, I, U);
+    W.set(o.W, d * G * I);
+    R.set(o.R, d * G * U);
+    bias.set(o.B, d * 2 * G);
+  });
+  const inputs = [valueInfo('X', [T, B, I])];
+  if (withState) inputs.push(valueInfo('initial_h', [D, B, U]), valueInfo('initial_c', [D, B, U]));
+  const attribute = [{ name: 'hidden_size', type: ATTR_INT, i: U }];
+  if (D === 2) attribute.push({ name: 'direction', type: ATTR_STRING, s: new TextEncoder().encode('bidirectional') });
+  const node = {
+    name: 'lstm',
+    op_type: 'LSTM',
+    input: withState ? ['X', 'W', 'R', 'B', '', 'initial_h', 'initial_c'] : ['X', 'W', 'R', 'B'],
+    output: ['Y', 'Y_h', 'Y_c'],
+    attribute,
+  };
+  return encodeModel(
+    node,
+    [tensor('W', [D, G, I], W), tensor('R', [D, G, U], R), tensor('B', [D, 2 * G], bias)],
+    inputs,
+    [valueInfo('Y', [T, D, B, U]), valueInfo('Y_h', [D, B, U]), valueInfo('Y_c', [D, B, U])],
+  );
+}
+
+/**
+ * Keras GRU weights (reset_after: kernel [I][3U] flat row-major, recurrent [U][3U], bias [2][3U],
+ * input row then recurrent row; gates z, r, h) to ONNX W [1,3U,I], R [1,3U,U], B [1,6U]. ONNX's gate
+ * order is z, r, h as well, so gate blocks map directly (transposed), and B is the two bias rows.
+ */
+export function kerasGruToOnnx({ kernel, recurrentKernel, bias }, I, U) {
+  const G = 3 * U;
+  const W = new Float32Array(G * I);
+  const R = new Float32Array(G * U);
+  for (let row = 0; row < G; row++) {
+    for (let i = 0; i < I; i++) W[row * I + i] = kernel[i * G + row];
+    for (let j = 0; j < U; j++) R[row * U + j] = recurrentKernel[j * G + row];
+  }
+  return { W, R, B: Float32Array.from(bias) };
+}
+
+/**
+ * The ONNX model bytes of one GRU node with linear_before_reset = 1 (Keras reset_after=true).
+ * X is [T, B, I] (layout 0); outputs Y [T,1,B,U], Y_h [1,B,U].
+ */
+export function buildGruOnnx(weights, { I, U, B, T }) {
+  const { W, R, B: bias } = kerasGruToOnnx(weights, I, U);
+  const node = {
+    name: 'gru',
+    op_type: 'GRU',
+    input: ['X', 'W', 'R', 'B'],
+    output: ['Y', 'Y_h'],
+    attribute: [
+      { name: 'hidden_size', type: ATTR_INT, i: U },
+      { name: 'linear_before_reset', type: ATTR_INT, i: 1 },
+    ],
+  };
+  return encodeModel(
+    node,
+    [tensor('W', [1, 3 * U, I], W), tensor('R', [1, 3 * U, U], R), tensor('B', [1, 6 * U], bias)],
+    [valueInfo('X', [T, B, I])],
+    [valueInfo('Y', [T, 1, B, U]), valueInfo('Y_h', [1, B, U])],
+  );
 }

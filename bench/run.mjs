@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmark harness: lstm-runtime backends vs onnxruntime-node, onnxruntime-web and TensorFlow.js
-// on the standard configurations S1..S5 (see README.md). Usage:
-//   node run.mjs [--quick] [--config S1,S3] [--only native,ort-node-1t] [--out results]
+// on the standard LSTM configurations S1..S5, plus a GRU (G2, G3) and a bidirectional LSTM (B2, B3)
+// at the sizes of S2 and S3 (see README.md). Usage:
+//   node run.mjs [--quick] [--config S1,S3,G2] [--only native,ort-node-1t] [--out results]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,8 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { Lstm, backends as lstmBackends } from 'lstm-runtime';
-import { buildLstmOnnx } from './onnx-model.mjs';
+import { Lstm, Gru, Bidirectional, backends as lstmBackends } from 'lstm-runtime';
+import { buildLstmOnnx, buildGruOnnx } from './onnx-model.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -34,7 +35,7 @@ function parseArgs(argv) {
     else if (arg.startsWith('--out')) opts.out = path.resolve(value());
     else if (arg.startsWith('--from')) opts.from = path.resolve(value());
     else if (arg === '--help' || arg === '-h') {
-      console.log(`node run.mjs [--quick] [--config S1,S2,...] [--only ${RUNNERS.map((r) => r.id).join(',')}] [--out DIR]\n` + 'node run.mjs --from results/FILE.json [--out DIR]   (re-render latest.md / latest.svg)');
+      console.log(`node run.mjs [--quick] [--config ${CONFIGS.map((c) => c.id).join(',')}] [--only ${RUNNERS.map((r) => r.id).join(',')}] [--out DIR]\n` + 'node run.mjs --from results/FILE.json [--out DIR]   (re-render latest.md / latest.svg)');
       process.exit(0);
     } else throw new Error(`unknown argument ${arg} (try --help)`);
   }
@@ -42,7 +43,9 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Configurations (shared/bench/CONFIGS.md)
+// Configurations: S1..S5 from shared/bench/CONFIGS.md (LSTM); G2, G3 a GRU (Keras reset_after=true)
+// and B2, B3 a bidirectional LSTM (merge 'concat', output [B,T,2U]) at the sizes of S2 and S3.
+// kind: 'lstm' (default), 'gru' or 'bilstm'.
 
 const CONFIGS = [
   { id: 'S1', name: 'stream', B: 1, T: 1, I: 40, U: 128, stream: true },
@@ -50,9 +53,30 @@ const CONFIGS = [
   { id: 'S3', name: 'seq-medium', B: 1, T: 100, I: 256, U: 256 },
   { id: 'S4', name: 'seq-large', B: 1, T: 50, I: 512, U: 1024 },
   { id: 'S5', name: 'batch', B: 64, T: 50, I: 128, U: 256 },
+  { id: 'G2', name: 'gru-small', kind: 'gru', B: 1, T: 100, I: 32, U: 64 },
+  { id: 'G3', name: 'gru-medium', kind: 'gru', B: 1, T: 100, I: 256, U: 256 },
+  { id: 'B2', name: 'bilstm-small', kind: 'bilstm', B: 1, T: 100, I: 32, U: 64 },
+  { id: 'B3', name: 'bilstm-medium', kind: 'bilstm', B: 1, T: 100, I: 256, U: 256 },
 ];
+const kindOf = (cfg) => cfg.kind ?? 'lstm';
+/** Features per step of the output: 2U for the concatenated bidirectional LSTM. */
+const outWidth = (cfg) => (kindOf(cfg) === 'bilstm' ? 2 * cfg.U : cfg.U);
 
-const flopsPerCall = ({ B, T, I, U }) => 2 * B * T * 4 * U * (I + U);
+/** Matmul FLOPs per call: 4 gates for an LSTM, 3 for a GRU, twice an LSTM for the bidirectional one. */
+const FLOPS_FORMULA = { lstm: '2*B*T*4U*(I+U)', gru: '2*B*T*3U*(I+U)', bilstm: '2 * 2*B*T*4U*(I+U)' };
+function flopsPerCall(cfg) {
+  const { B, T, I, U } = cfg;
+  const kind = kindOf(cfg);
+  const gates = kind === 'gru' ? 3 : 4;
+  const directions = kind === 'bilstm' ? 2 : 1;
+  return directions * 2 * B * T * gates * U * (I + U);
+}
+
+/** The report's tables: the LSTM configurations S1..S5, then the GRU / bidirectional ones. */
+const TABLES = [
+  { title: 'LSTM (S1..S5)', test: (cfg) => kindOf(cfg) === 'lstm' },
+  { title: 'GRU (G2, G3) and bidirectional LSTM (B2, B3), at the sizes of S2 and S3', test: (cfg) => kindOf(cfg) !== 'lstm' },
+];
 
 // Deterministic uniform numbers (mulberry32); one stream per configuration.
 function rng(seed) {
@@ -71,16 +95,31 @@ const uniform = (rand, n, lo, hi) => {
   return a;
 };
 
+const SEED_BASE = { S: 0, G: 100, B: 200 };
+
 function makeData(cfg, quick) {
   const { B, T, I, U } = cfg;
-  const rand = rng(0x5eed + Number(cfg.id.slice(1)));
-  const G = 4 * U;
-  const weights = {
-    kernel: uniform(rand, I * G, -0.1, 0.1), // [I][4U] Keras i,f,c,o
-    recurrentKernel: uniform(rand, U * G, -0.1, 0.1), // [U][4U]
-    bias: uniform(rand, G, -0.1, 0.1), // [4U]
+  const rand = rng(0x5eed + SEED_BASE[cfg.id[0]] + Number(cfg.id.slice(1)));
+  const lstmWeights = () => {
+    const G = 4 * U;
+    return {
+      kernel: uniform(rand, I * G, -0.1, 0.1), // [I][4U] Keras i,f,c,o
+      recurrentKernel: uniform(rand, U * G, -0.1, 0.1), // [U][4U]
+      bias: uniform(rand, G, -0.1, 0.1), // [4U]
+    };
   };
-  const data = { weights };
+  const data = {};
+  if (kindOf(cfg) === 'gru') {
+    const G = 3 * U;
+    data.weights = {
+      kernel: uniform(rand, I * G, -0.1, 0.1), // [I][3U] Keras z,r,h
+      recurrentKernel: uniform(rand, U * G, -0.1, 0.1), // [U][3U]
+      bias: uniform(rand, 2 * G, -0.1, 0.1), // [2][3U]: input row, recurrent row (reset_after)
+    };
+  } else {
+    data.weights = lstmWeights();
+    if (kindOf(cfg) === 'bilstm') data.backwardWeights = lstmWeights();
+  }
   if (cfg.stream) {
     data.steps = quick ? 200 : 1000;
     data.xs = uniform(rand, data.steps * I, -1, 1); // one [1, I] input per step
@@ -103,6 +142,14 @@ const toBatchMajor = (y, B, T, F) => {
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) x.set(y.subarray((t * B + b) * F, (t * B + b + 1) * F), (b * T + t) * F);
   return x;
 };
+/** ONNX Y [T,D,B,U] to Keras [B,T,D*U] (directions concatenated on the last axis). For B = 1 the two layouts coincide. */
+function onnxYToKeras(y, T, D, B, U) {
+  if (B === 1) return y;
+  if (D === 1) return toBatchMajor(y, B, T, U);
+  const x = new Float32Array(y.length);
+  for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) for (let b = 0; b < B; b++) x.set(y.subarray(((t * D + d) * B + b) * U, ((t * D + d) * B + b + 1) * U), ((b * T + t) * D + d) * U);
+  return x;
+}
 
 function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;
@@ -115,8 +162,9 @@ function maxAbsDiff(a, b) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Runners. setup(cfg, data) resolves to
-//   { impl, forward(): Float32Array [B,T,U] (sequence configs), call(): one timed call,
+// Runners. applies(cfg): whether the row has a cell for this configuration (absent: every one).
+// setup(cfg, data) resolves to
+//   { impl, forward(): Float32Array [B,T,U] ([B,T,2U] for bilstm) (sequence configs), call(): one timed call,
 //     stepRun(n): Float32Array [n,U] (stream configs, runs n steps from zero state),
 //     dispose() }
 // A timed call takes a Float32Array in and leaves a Float32Array of the output readable in JS.
@@ -127,16 +175,49 @@ const kerasWeights = ({ kernel, recurrentKernel, bias }, I, U) => ({
   bias,
 });
 
-function ours(id, label, options, tol = 1e-4) {
+const kerasGruWeights = ({ kernel, recurrentKernel, bias }, I, U) => ({
+  kernel: { data: kernel, shape: [I, 3 * U] },
+  recurrentKernel: { data: recurrentKernel, shape: [U, 3 * U] },
+  bias: { data: bias, shape: [2, 3 * U] },
+});
+
+/** The lstm-runtime layer of a configuration: Lstm, Gru or Bidirectional(Lstm, 'concat'), full sequence. */
+function createLayer(cfg, data, options) {
+  const { I, U } = cfg;
+  switch (kindOf(cfg)) {
+    case 'gru':
+      return Gru.create({ weights: kerasGruWeights(data.weights, I, U), returnSequences: true, ...options });
+    case 'bilstm':
+      return Bidirectional.create({
+        layer: { weights: kerasWeights(data.weights, I, U), returnSequences: true, ...options },
+        backwardWeights: kerasWeights(data.backwardWeights, I, U),
+        mergeMode: 'concat',
+      });
+    default:
+      return Lstm.create({ weights: kerasWeights(data.weights, I, U), returnSequences: true, ...options });
+  }
+}
+
+const ALL_KINDS = ['lstm', 'gru', 'bilstm'];
+/**
+ * A row of lstm-runtime. `kinds`: the configuration kinds it runs on; `async`: time
+ * `await layer.forwardAsync(x)` instead of `layer.forward(x)` (Bidirectional: both directions at once).
+ */
+function ours(id, label, options, { tol = 1e-4, kinds = ALL_KINDS, async = false } = {}) {
   return {
     id,
     label,
     group: 'lstm-runtime',
     tol,
+    applies: (cfg) => kinds.includes(kindOf(cfg)),
     async setup(cfg, data) {
       const { B, T, I, U } = cfg;
-      const layer = await Lstm.create({ weights: kerasWeights(data.weights, I, U), returnSequences: true, ...options });
-      const impl = layer.backend + (options.threads ? `, threads: ${options.threads} requested` : '') + (options.weightPrecision ? `, ${options.weightPrecision} weights` : '');
+      const layer = await createLayer(cfg, data, options);
+      const impl =
+        layer.backend +
+        (options.threads ? `, threads: ${options.threads} requested` : '') +
+        (options.weightPrecision ? `, ${options.weightPrecision} weights` : '') +
+        (async ? ', forwardAsync' : '');
       if (cfg.stream) {
         const s = layer.stream(1);
         const steps = data.steps;
@@ -159,6 +240,10 @@ function ours(id, label, options, tol = 1e-4) {
         };
       }
       const input = { data: data.x, shape: [B, T, I] };
+      if (async) {
+        const call = async () => (await layer.forwardAsync(input)).output.data;
+        return { impl, forward: call, call, dispose: () => layer.dispose() };
+      }
       return {
         impl,
         forward: () => layer.forward(input).output.data,
@@ -171,7 +256,12 @@ function ours(id, label, options, tol = 1e-4) {
 
 async function ortSetup(ort, cfg, data, sessionOptions) {
   const { B, T, I, U } = cfg;
-  const bytes = buildLstmOnnx(data.weights, { I, U, B, T, withState: !!cfg.stream });
+  const kind = kindOf(cfg);
+  const D = kind === 'bilstm' ? 2 : 1;
+  const bytes =
+    kind === 'gru'
+      ? buildGruOnnx(data.weights, { I, U, B, T })
+      : buildLstmOnnx(data.weights, { I, U, B, T, withState: !!cfg.stream, backwardWeights: data.backwardWeights ?? null });
   const session = await ort.InferenceSession.create(bytes, sessionOptions);
   if (cfg.stream) {
     const steps = data.steps;
@@ -197,7 +287,7 @@ async function ortSetup(ort, cfg, data, sessionOptions) {
   const feeds = () => ({ X: new ort.Tensor('float32', data.xTBI, [T, B, I]) });
   return {
     impl: null,
-    forward: async () => toBatchMajor((await session.run(feeds())).Y.data, B, T, U), // Y [T,1,B,U]
+    forward: async () => onnxYToKeras((await session.run(feeds())).Y.data, T, D, B, U), // Y [T,D,B,U]
     call: async () => (await session.run(feeds())).Y.data,
     dispose: () => session.release?.(),
   };
@@ -274,6 +364,7 @@ function tfRunner(backend) {
     label: `TF.js ${backend}`,
     group: 'peer',
     tol: 1e-4,
+    applies: (cfg) => kindOf(cfg) === 'lstm', // tf.layers.gru has no reset_after; the G/B configurations leave TF.js out
     async setup(cfg, data) {
       const tf = await useTf(backend);
       const { B, T, I, U } = cfg;
@@ -335,10 +426,11 @@ function tfRunner(backend) {
 const RUNNERS = [
   ours('native', 'lstm-runtime native (1 thread)', { backend: 'native' }),
   ours('native-2t', 'lstm-runtime native, threads: 2', { backend: 'native', threads: 2 }),
-  ours('native-f16', "lstm-runtime native, weightPrecision: 'f16'", { backend: 'native', weightPrecision: 'f16' }, 1e-2),
-  ours('native-2t-f16', "lstm-runtime native, threads: 2, 'f16'", { backend: 'native', threads: 2, weightPrecision: 'f16' }, 1e-2),
+  ours('native-async', 'lstm-runtime native, forwardAsync (2 directions in parallel)', { backend: 'native' }, { kinds: ['bilstm'], async: true }),
+  ours('native-f16', "lstm-runtime native, weightPrecision: 'f16'", { backend: 'native', weightPrecision: 'f16' }, { tol: 1e-2, kinds: ['lstm'] }),
+  ours('native-2t-f16', "lstm-runtime native, threads: 2, 'f16'", { backend: 'native', threads: 2, weightPrecision: 'f16' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('wasm-simd', 'lstm-runtime wasm-simd', { backend: 'wasm-simd' }),
-  ours('wasm', 'lstm-runtime wasm (scalar)', { backend: 'wasm' }),
+  ours('wasm', 'lstm-runtime wasm (scalar)', { backend: 'wasm' }, { kinds: ['lstm'] }),
   ours('js', 'lstm-runtime js', { backend: 'js' }),
   ortNodeRunner(1),
   ortNodeRunner(2),
@@ -531,40 +623,52 @@ function markdown(report) {
       `${mode.iterations}+ timed calls after ${mode.warmups} warm-ups per cell; cells whose single call took over ${mode.skipMs / 1000} s are skipped.`,
   );
   L.push('');
-  L.push(`| backend | ${configs.map((c) => `${c.id} ${c.name} (B${c.B} T${c.T} I${c.I} U${c.U})`).join(' | ')} |`);
-  L.push(`|---|${configs.map(() => '---').join('|')}|`);
-  const footnotes = []; // long notes (unsupported, errors) once below the table
+  L.push(
+    `GFLOP/s counts the matrix products only: LSTM ${FLOPS_FORMULA.lstm}, GRU ${FLOPS_FORMULA.gru}, bidirectional LSTM ${FLOPS_FORMULA.bilstm} per call.`,
+  );
+  L.push('');
+  const footnotes = []; // long notes (unsupported, errors) once, below the first table that uses them
   const noteRef = (note) => {
     let k = footnotes.indexOf(note);
     if (k < 0) k = footnotes.push(note) - 1;
     return `[${k + 1}]`;
   };
-  for (const row of Object.values(results)) {
-    const cells = configs.map((c) => {
-      const cell = row.cells[c.id];
-      if (!cell) return '';
-      if (cell.status === 'unsupported' || cell.status === 'error') return `${cell.status} ${noteRef(cell.note)}`;
-      if (cell.status !== 'ok') return cell.note ?? cell.status;
-      const ratio = cell.vsOrtNode1t !== undefined ? ` · **${fmtRatio(cell.vsOrtNode1t)}**` : '';
-      return `${fmtUs(cell.medianUs)} · ${cell.gflops.toFixed(2)} GF/s${ratio}`;
-    });
-    L.push(`| ${row.label} | ${cells.join(' | ')} |`);
-  }
-  L.push('');
-  if (footnotes.length) {
-    footnotes.forEach((n, k) => L.push(`[${k + 1}] ${n.replace(/\|/g, '\\|')}  `));
-    L.push('');
-  }
   const refs = Object.entries(report.reference ?? {}).filter(([, b]) => b !== 'native');
   const refNote = refs.length ? ` (native could not run for ${refs.map(([c, b]) => `${c}, compared with ${b} instead`).join('; ')})` : '';
-  L.push(`Max abs difference of each output vs lstm-runtime native${refNote}, checked before timing (S1: over the first 20 steps):`);
-  L.push('');
-  L.push(`| backend | ${configs.map((c) => c.id).join(' | ')} |`);
-  L.push(`|---|${configs.map(() => '---').join('|')}|`);
-  for (const row of Object.values(results)) {
-    L.push(`| ${row.label} | ${configs.map((c) => (row.cells[c.id]?.maxAbsDiff !== undefined ? fmtDiff(row.cells[c.id].maxAbsDiff) : '–')).join(' | ')} |`);
+  const groups = tableGroups(configs);
+  for (const { title, configs: cfgs } of groups) {
+    // Only the rows with a cell in these configurations (f16, scalar wasm and TF.js run S1..S5 only).
+    const rows = Object.values(results).filter((row) => cfgs.some((c) => row.cells[c.id]));
+    if (groups.length > 1 || kindOf(cfgs[0]) !== 'lstm') L.push(`## ${title}`, '');
+    L.push(`| backend | ${cfgs.map((c) => `${c.id} ${c.name} (B${c.B} T${c.T} I${c.I} U${c.U})`).join(' | ')} |`);
+    L.push(`|---|${cfgs.map(() => '---').join('|')}|`);
+    const notesBefore = footnotes.length;
+    for (const row of rows) {
+      const cells = cfgs.map((c) => {
+        const cell = row.cells[c.id];
+        if (!cell) return '–';
+        if (cell.status === 'unsupported' || cell.status === 'error') return `${cell.status} ${noteRef(cell.note)}`;
+        if (cell.status !== 'ok') return cell.note ?? cell.status;
+        const ratio = cell.vsOrtNode1t !== undefined ? ` · **${fmtRatio(cell.vsOrtNode1t)}**` : '';
+        return `${fmtUs(cell.medianUs)} · ${cell.gflops.toFixed(2)} GF/s${ratio}`;
+      });
+      L.push(`| ${row.label} | ${cells.join(' | ')} |`);
+    }
+    L.push('');
+    if (footnotes.length > notesBefore) {
+      footnotes.slice(notesBefore).forEach((n, k) => L.push(`[${notesBefore + k + 1}] ${n.replace(/\|/g, '\\|')}  `));
+      L.push('');
+    }
+    const s1 = cfgs.some((c) => c.stream) ? ' (S1: over the first 20 steps)' : '';
+    L.push(`Max abs difference of each output vs lstm-runtime native${refNote}, checked before timing${s1}:`);
+    L.push('');
+    L.push(`| backend | ${cfgs.map((c) => c.id).join(' | ')} |`);
+    L.push(`|---|${cfgs.map(() => '---').join('|')}|`);
+    for (const row of rows) {
+      L.push(`| ${row.label} | ${cfgs.map((c) => (row.cells[c.id]?.maxAbsDiff !== undefined ? fmtDiff(row.cells[c.id].maxAbsDiff) : '–')).join(' | ')} |`);
+    }
+    L.push('');
   }
-  L.push('');
   const impls = Object.values(results)
     .map((row) => {
       const impls = [...new Set(configs.map((c) => row.cells[c.id]?.impl).filter(Boolean))];
@@ -580,6 +684,11 @@ function markdown(report) {
   return L.join('\n');
 }
 
+/** The configurations split by TABLES, in order, empty groups left out. */
+function tableGroups(configs) {
+  return TABLES.map((t) => ({ title: t.title, configs: configs.filter(t.test) })).filter((g) => g.configs.length);
+}
+
 function esc(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -593,11 +702,18 @@ function svgChart(report) {
   let lo = Math.floor(Math.log10(Math.min(0.1, ...ratios)));
   let hi = Math.ceil(Math.log10(Math.max(10, ...ratios)));
   if (hi - lo < 2) hi = lo + 2;
-  const W = 900, left = 280, right = 90, barH = 14, gap = 4, groupGap = 28, top = 56;
+  const W = 980, left = 350, right = 90, barH = 14, gap = 4, groupGap = 28, top = 56;
   const plotW = W - left - right;
   const x = (v) => left + ((Math.log10(v) - lo) / (hi - lo)) * plotW;
-  const groupH = rows.length * (barH + gap) + groupGap;
-  const H = top + configs.length * groupH + 30;
+  // Per configuration, the rows that have a cell there (the G/B configurations have fewer rows).
+  const rowsOf = (cfg) => rows.filter((row) => row.cells[cfg.id]);
+  const groupTop = [];
+  let y0 = top;
+  for (const cfg of configs) {
+    groupTop.push(y0);
+    y0 += rowsOf(cfg).length * (barH + gap) + groupGap;
+  }
+  const H = y0 + 30;
   const color = (row) => (row.group === 'lstm-runtime' ? '#2563eb' : row.id === BASELINE ? '#6b7280' : '#f59e0b');
   const o = [];
   o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
@@ -612,9 +728,10 @@ function svgChart(report) {
     o.push(`<text x="${gx}" y="${gridBottom + 14}" text-anchor="middle" fill="#333">${v >= 1 ? v : v.toPrecision(1)}×</text>`);
   }
   configs.forEach((cfg, g) => {
-    const gy = top + g * groupH;
-    o.push(`<text x="8" y="${gy + 2}" font-weight="bold" font-size="12">${esc(`${cfg.id} ${cfg.name}: B${cfg.B} T${cfg.T} I${cfg.I} U${cfg.U}`)}</text>`);
-    rows.forEach((row, k) => {
+    const gy = groupTop[g];
+    const title = `${cfg.id} ${cfg.name}: ${kindOf(cfg) === 'gru' ? 'GRU, ' : kindOf(cfg) === 'bilstm' ? 'bidirectional LSTM (concat), ' : ''}B${cfg.B} T${cfg.T} I${cfg.I} U${cfg.U}`;
+    o.push(`<text x="8" y="${gy + 2}" font-weight="bold" font-size="12">${esc(title)}</text>`);
+    rowsOf(cfg).forEach((row, k) => {
       const y = gy + 8 + k * (barH + gap);
       const cell = row.cells[cfg.id];
       o.push(`<text x="${left - 6}" y="${y + barH - 3}" text-anchor="end">${esc(row.label)}</text>`);
@@ -672,9 +789,9 @@ async function main() {
     // the js backend if native cannot run (said in the report).
     let ref;
     for (const backend of ['native', 'js']) {
-      const { I, U, B, T } = cfg;
+      const { I, B, T } = cfg;
       try {
-        const layer = await Lstm.create({ weights: kerasWeights(data.weights, I, U), returnSequences: true, backend });
+        const layer = await createLayer(cfg, data, { backend });
         ref = cfg.stream ? layer.forward({ data: data.xs, shape: [1, data.steps, I] }).output.data.slice() : layer.forward({ data: data.x, shape: [B, T, I] }).output.data.slice();
         layer.dispose();
         references[cfg.id] = backend;
@@ -685,6 +802,7 @@ async function main() {
     }
     if (!ref) throw new Error(`${cfg.id}: no lstm-runtime backend could compute the reference output`);
     for (const runner of runners) {
+      if (runner.applies && !runner.applies(cfg)) continue; // no cell: left out of that configuration's table
       progress(`${cfg.id} ${runner.id} ...`);
       const cell = await measureCell(runner, cfg, data, ref, mode);
       results[runner.id].cells[cfg.id] = cell;
@@ -698,7 +816,7 @@ async function main() {
   const report = {
     date,
     mode: { ...mode, s1Timing: `${mode.s1Steps}-step loops with state carried (reset at loop start), median loop time / ${mode.s1Steps}` },
-    flopsFormula: '2*B*T*4U*(I+U) per call',
+    flopsFormula: `per call, matmuls only: LSTM ${FLOPS_FORMULA.lstm}, GRU ${FLOPS_FORMULA.gru}, bidirectional LSTM ${FLOPS_FORMULA.bilstm}`,
     machine,
     configs,
     baseline: BASELINE,

@@ -11,6 +11,7 @@
 
 #if defined(RNN_HAVE_THREADS)
 #include <pthread.h>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #endif
@@ -168,45 +169,44 @@ void barrier_wait(SpinBarrier* barrier) {
 namespace {
 
 #if defined(RNN_HAVE_THREADS)
-// Helper threads owned by one layer. Each takes part k of every call; between calls it spins a
-// while (streaming steps come microseconds apart), then sleeps until the next call.
+// The process's helper threads, shared by every layer: part k of a call runs on helper k. A call
+// claims the team for its duration; one that finds it busy (another layer's call on another
+// thread) runs on its own thread instead, which gives the same bits. Between calls a helper spins
+// for a short while (streaming steps come microseconds apart), then sleeps.
 class Team {
  public:
-  ~Team() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_.store(true, std::memory_order_relaxed);
-      epoch_.fetch_add(1, std::memory_order_release);
-    }
-    wake_.notify_all();
-    for (int k = 0; k < started_; ++k) pthread_join(threads_[k], nullptr);
-  }
-
-  // Starts up to `helpers` threads; returns how many parts calls can use (1 + started).
-  int start(int helpers) {
-    if (helpers > kMaxHelpers) helpers = kMaxHelpers;
-    for (; started_ < helpers; ++started_) {
-      // The epoch before any call: a helper that starts late must still see the first one.
+  // Runs a call split into up to `parts` parts; false (nothing run) if the team is busy or has
+  // no helper to give.
+  bool try_run(const KernelInfo* kernel, const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args,
+               int parts) {
+    std::unique_lock<std::mutex> claim(busy_, std::try_to_lock);
+    if (!claim.owns_lock()) return false;
+    for (; started_ < parts - 1 && started_ < kMaxHelpers; ++started_) {
+      // The epoch before this call: a helper that starts late must still see it.
       slots_[started_] = {this, started_ + 1, epoch_.load(std::memory_order_acquire)};
       if (pthread_create(&threads_[started_], nullptr, &Team::main, &slots_[started_]) != 0) break;
     }
-    barrier_.parts = 1 + started_;
-    return barrier_.parts;
-  }
-
-  void run(const KernelInfo* kernel, const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args) {
-    job_ = {kernel, &layer, &ws, &args};
+    if (parts > started_ + 1) parts = started_ + 1;
+    if (parts < 2) return false;
+    barrier_.parts = parts;
+    job_ = {kernel, &layer, &ws, &args, parts};
     {
       std::lock_guard<std::mutex> lock(mutex_);
       epoch_.fetch_add(1, std::memory_order_release);
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-    kernel->forward(layer, ws, args, Split{0, barrier_.parts, &barrier_});
+    kernel->forward(layer, ws, args, Split{0, parts, &barrier_});  // returns once every part is done
+    return true;
+  }
+
+  static Team& shared() {
+    static Team* team = new Team();  // lives as long as the process, like its threads
+    return *team;
   }
 
  private:
   static constexpr int kMaxHelpers = 15;
-  static constexpr int kSpins = 1 << 16;  // roughly 100 us of pause instructions
+  static constexpr int64_t kSpinNanos = 50000;  // then sleep: an idle helper must not hold a core
   struct Slot {
     Team* team;
     int part;
@@ -217,6 +217,7 @@ class Team {
     const PackedRnn* layer;
     const Workspace* ws;
     const ForwardArgs* args;
+    int parts;
   };
 
   static void* main(void* arg) {
@@ -224,10 +225,12 @@ class Team {
     Team* team = slot->team;
     unsigned seen = slot->first_epoch;
     for (;;) {
-      for (int spin = 0; spin < kSpins && team->epoch_.load(std::memory_order_acquire) == seen; ++spin) {
+      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kSpinNanos);
+      for (int spin = 0; team->epoch_.load(std::memory_order_acquire) == seen; ++spin) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
+        if ((spin & 63) == 63 && std::chrono::steady_clock::now() > spin_until) break;
       }
       if (team->epoch_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lock(team->mutex_);
@@ -236,12 +239,13 @@ class Team {
         team->sleeping_.fetch_sub(1, std::memory_order_acq_rel);
       }
       seen = team->epoch_.load(std::memory_order_acquire);
-      if (team->stop_.load(std::memory_order_relaxed)) return nullptr;
       const Job job = team->job_;
-      job.kernel->forward(*job.layer, *job.ws, *job.args, Split{slot->part, team->barrier_.parts, &team->barrier_});
+      if (slot->part < job.parts)
+        job.kernel->forward(*job.layer, *job.ws, *job.args, Split{slot->part, job.parts, &team->barrier_});
     }
   }
 
+  std::mutex busy_;  // held by the call that owns the team
   pthread_t threads_[kMaxHelpers];
   Slot slots_[kMaxHelpers];
   int started_ = 0;
@@ -249,7 +253,6 @@ class Team {
   Job job_{};
   std::atomic<unsigned> epoch_{0};
   std::atomic<int> sleeping_{0};
-  std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
 };
@@ -262,11 +265,7 @@ struct rnn_layer {
   const KernelInfo* kernel;
   Buffer weights;  // every packed tensor, back to back
   Buffer scratch;
-  int parts = 1;  // threads each call is split across
-#if defined(RNN_HAVE_THREADS)
-  Team* team = nullptr;
-  ~rnn_layer() { delete team; }
-#endif
+  int parts = 1;  // threads each call may be split across
 };
 
 extern "C" {
@@ -383,18 +382,8 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   P.input_forget = lstm && config->input_forget != 0;
   P.reset_after = reset_after;
   // More parts than blocks of units would leave a part idle at every barrier.
-  const int parts = config->threads < blocks ? config->threads : blocks;
 #if defined(RNN_HAVE_THREADS)
-  if (parts > 1) {
-    layer->team = new (std::nothrow) Team();
-    if (!layer->team) {
-      rnn_destroy(layer);
-      return RNN_ERR_ALLOC;
-    }
-    layer->parts = layer->team->start(parts - 1);
-  }
-#else
-  (void)parts;
+  layer->parts = config->threads < blocks ? config->threads : blocks;
 #endif
   *out = layer;
   return RNN_OK;
@@ -440,13 +429,11 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
 
   ForwardArgs args{batch, steps, flags, input, h, c, output, mask, sequence_lengths, trace};
 #if defined(RNN_HAVE_THREADS)
-  if (layer->team) {
-    layer->team->run(layer->kernel, L, ws, args);
-  } else
+  const bool split = layer->parts > 1 && Team::shared().try_run(layer->kernel, L, ws, args, layer->parts);
+#else
+  const bool split = false;
 #endif
-  {
-    layer->kernel->forward(L, ws, args, Split{0, 1, nullptr});
-  }
+  if (!split) layer->kernel->forward(L, ws, args, Split{0, 1, nullptr});
   g_calls[layer->kernel->isa].fetch_add(1, std::memory_order_relaxed);
   return RNN_OK;
 }
