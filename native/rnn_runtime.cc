@@ -112,14 +112,10 @@ bool to_half(float f, uint16_t* out) {
   return true;
 }
 
-// Converts n packed floats to halves in place (the halves take the first half of the bytes).
-bool pack_halves(float* data, size_t n) {
-  uint16_t* halves = reinterpret_cast<uint16_t*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    uint16_t h;
-    if (!to_half(data[i], &h)) return false;
-    halves[i] = h;  // i-th half lies at or before the i-th float: never overwrites an unread one
-  }
+// Converts n packed floats to halves.
+bool to_halves(const float* src, size_t n, uint16_t* dst) {
+  for (size_t i = 0; i < n; ++i)
+    if (!to_half(src[i], &dst[i])) return false;
   return true;
 }
 
@@ -327,26 +323,33 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
 
   rnn_layer* layer = new (std::nothrow) rnn_layer();
   if (!layer) return RNN_ERR_ALLOC;
-  if (!layer->weights.reserve((n_wx + n_wh + n_wh_h + n_bias + n_rbias + n_peep) * sizeof(float))) {
+  // Half weights: the recurrent kernel, which every step streams, is stored as IEEE halves. The
+  // input kernel stays float: it is read once per call, and its products are the largest
+  // pre-activation terms. Float tensors first, so every one stays 64-byte aligned.
+  const size_t n_float = n_wx + n_bias + n_rbias + n_peep, n_rec = n_wh + n_wh_h;
+  const size_t rec_bytes = n_rec * (half ? sizeof(uint16_t) : sizeof(float));
+  if (!layer->weights.reserve(n_float * sizeof(float) + rec_bytes) ||
+      (half && !layer->scratch.reserve(n_rec * sizeof(float)))) {
     rnn_destroy(layer);
     return RNN_ERR_ALLOC;
   }
   float* wx = layer->weights.floats();
-  float* wh = wx + n_wx;
-  float* wh_h = n_wh_h ? wh + n_wh : nullptr;
-  float* packed_bias = wh + n_wh + n_wh_h;
+  float* packed_bias = wx + n_wx;
   float* rbias = n_rbias ? packed_bias + n_bias : nullptr;
   float* peep = n_peep ? packed_bias + n_bias + n_rbias : nullptr;
+  void* rec = wx + n_float;
+  // Recurrent kernels are packed as floats (into the scratch memory first when they become halves).
+  float* rec_floats = half ? layer->scratch.floats() : static_cast<float*>(rec);
   pack_gates(kernel, I, U, G, 0, G, Wd, blocks, wx);
-  pack_gates(recurrent_kernel, U, U, G, 0, gates_h, Wd, blocks, wh);
-  if (wh_h) pack_gates(recurrent_kernel, U, U, G, gates_h, G - gates_h, Wd, blocks, wh_h);
-  // Half weights: the recurrent kernel, which every step streams, shrinks in place (its floats
-  // stay allocated; the traffic is what halves). The input kernel stays float: it is read once
-  // per call, and its products are the largest pre-activation terms.
-  if (half && (!pack_halves(wh, n_wh) || (wh_h && !pack_halves(wh_h, n_wh_h)))) {
+  pack_gates(recurrent_kernel, U, U, G, 0, gates_h, Wd, blocks, rec_floats);
+  if (n_wh_h) pack_gates(recurrent_kernel, U, U, G, gates_h, G - gates_h, Wd, blocks, rec_floats + n_wh);
+  if (half && !to_halves(rec_floats, n_rec, static_cast<uint16_t*>(rec))) {
     rnn_destroy(layer);
     return RNN_ERR_RANGE;
   }
+  const size_t element = half ? sizeof(uint16_t) : sizeof(float);
+  const void* wh = rec;
+  const void* wh_h = n_wh_h ? static_cast<char*>(rec) + n_wh * element : nullptr;
   if (bias) pack_gates(bias, 1, U, G, 0, G, Wd, blocks, packed_bias);  // a bias is one row of [GU]
   if (rbias && recurrent_bias) pack_gates(recurrent_bias, 1, U, G, 0, G, Wd, blocks, rbias);
   if (peep) {
