@@ -11,6 +11,7 @@
 
 #if defined(RNN_HAVE_THREADS)
 #include <pthread.h>
+#include <sched.h>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -153,9 +154,13 @@ void barrier_wait(SpinBarrier* barrier) {
     barrier->generation.store(generation + 1, std::memory_order_release);
     return;
   }
-  while (barrier->generation.load(std::memory_order_acquire) == generation) {
+  for (unsigned spin = 1; barrier->generation.load(std::memory_order_acquire) == generation; ++spin) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
+#endif
+#if defined(RNN_HAVE_THREADS)
+    // A part that was descheduled (more busy threads than cores) is let back in sooner.
+    if ((spin & 1023) == 0) sched_yield();
 #endif
   }
 }
