@@ -29,14 +29,12 @@ constexpr size_t kMaxFloats = size_t(1) << 30;
 
 std::atomic<uint32_t> g_calls[RNN_ISA_COUNT];
 
+#if defined(RNN_HAVE_AVX2)
 bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) || defined(__i386__)
   // libgcc's check includes the OS's support for saving the YMM registers.
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
 }
+#endif
 
 bool cpu_has_f16c() {
 #if defined(__x86_64__) || defined(__i386__)
