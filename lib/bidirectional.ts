@@ -3,7 +3,7 @@ import { Gru, type GruOptions, type GruResult } from './gru.js';
 import type { GruWeights, LstmWeights } from './layouts.js';
 import { Lstm, type LstmOptions, type LstmResult } from './lstm.js';
 import { checkKeys, type RecurrentState } from './recurrent.js';
-import type { Tensor, TensorLike } from './tensor.js';
+import { readTensor, type Tensor, type TensorLike } from './tensor.js';
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave', null];
@@ -88,6 +88,12 @@ export class Bidirectional {
     return this.forwardLayer.returnSequences;
   }
 
+  /** Nested arrays become one tensor for both directions (each would otherwise parse them). */
+  private static parsedOnce(input: TensorLike): TensorLike {
+    const t = readTensor(input, 'input');
+    return t.shape ? { data: t.data, shape: t.shape } : input;
+  }
+
   private options(o: BidirectionalForwardOptions, direction: 'forward' | 'backward') {
     return { initialState: o.initialState?.[direction] as never, mask: o.mask, sequenceLengths: o.sequenceLengths, trace: o.trace, shape: o.shape };
   }
@@ -105,17 +111,19 @@ export class Bidirectional {
 
   forward(input: TensorLike, options: BidirectionalForwardOptions = {}): BidirectionalResult {
     checkKeys(options, new Set(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']), 'forward options');
-    const f = this.forwardLayer.forward(input, this.options(options, 'forward'));
-    const b = this.backwardLayer.forward(input, this.options(options, 'backward'));
+    const x = Bidirectional.parsedOnce(input);
+    const f = this.forwardLayer.forward(x, this.options(options, 'forward'));
+    const b = this.backwardLayer.forward(x, this.options(options, 'backward'));
     return this.combine(f, b, options.sequenceLengths);
   }
 
   /** Both directions at once (native: two threads of libuv's pool). */
   async forwardAsync(input: TensorLike, options: BidirectionalForwardOptions = {}): Promise<BidirectionalResult> {
     checkKeys(options, new Set(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']), 'forward options');
+    const x = Bidirectional.parsedOnce(input);
     const [f, b] = await Promise.all([
-      this.forwardLayer.forwardAsync(input, this.options(options, 'forward')),
-      this.backwardLayer.forwardAsync(input, this.options(options, 'backward')),
+      this.forwardLayer.forwardAsync(x, this.options(options, 'forward')),
+      this.backwardLayer.forwardAsync(x, this.options(options, 'backward')),
     ]);
     return this.combine(f, b, options.sequenceLengths);
   }
