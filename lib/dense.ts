@@ -1,7 +1,7 @@
 import { activationFn, encodeActivation, type Activation } from './activations.js';
 import { describe, fail } from './errors.js';
 import { checkKeys } from './recurrent.js';
-import { firstNonFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
+import { checkFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 export interface DenseOptions {
   /** [in, out]. */
@@ -44,10 +44,8 @@ export class Dense {
     if (!k.shape || k.shape.length !== 2) fail('ERR_LSTM_WEIGHTS', 'kernel', 'a shaped [in, out] tensor', k.shape ? `shape ${shapeText(k.shape)}` : 'a flat array');
     const [inputSize, units] = k.shape as [number, number];
     const bias = options.bias === undefined || options.bias === null ? null : readShaped(options.bias, 'bias', [units], 'ERR_LSTM_WEIGHTS');
-    for (const [data, what] of [[k.data, 'kernel'], [bias, 'bias']] as const) {
-      const bad = data ? firstNonFinite(data) : -1;
-      if (bad >= 0) fail('ERR_LSTM_WEIGHTS', what, 'finite values', `${data![bad]} at flat index ${bad}`);
-    }
+    checkFinite(k.data, 'kernel');
+    if (bias) checkFinite(bias, 'bias');
     const activation = options.activation === undefined ? 'linear' : options.activation;
     if (activation !== 'softmax') encodeActivation(activation, 'options.activation');
     return new Dense(k.data, bias, inputSize, units, activation);
@@ -60,8 +58,7 @@ export class Dense {
     if (!shape || shape.length < 2 || shape[shape.length - 1] !== this.inputSize) {
       fail('ERR_LSTM_SHAPE', 'input', `shape [..., ${this.inputSize}] (2-D or 3-D)`, shape ? `shape ${shapeText(shape)}` : 'a flat array');
     }
-    const bad = firstNonFinite(t.data);
-    if (bad >= 0) fail('ERR_LSTM_INPUT', 'input', 'finite values', `${t.data[bad]} at flat index ${bad}`);
+    checkFinite(t.data, 'input', 'ERR_LSTM_INPUT');
     const rows = sizeOf(shape) / this.inputSize;
     const { inputSize: I, units: O, kernel, bias } = this;
     const out = new Float32Array(rows * O);

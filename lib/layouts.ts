@@ -1,6 +1,6 @@
 import type { CanonicalWeights, CellKind } from './backend.js';
 import { describe, fail } from './errors.js';
-import { firstNonFinite, readTensor, readShaped, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { checkFinite, readTensor, readShaped, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export type WeightLayout = 'keras' | 'keras1' | 'pytorch' | 'onnx' | 'cudnn';
 export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['keras', 'keras1', 'pytorch', 'onnx', 'cudnn'];
@@ -75,11 +75,6 @@ function field(w: Fields, names: string[], what: string, required: boolean): unk
 /** The shape of a tensor given with one, else null (a flat array). */
 function dims(value: unknown, what: string): number[] | null {
   return readTensor(value, what, 'ERR_LSTM_WEIGHTS').shape;
-}
-
-function checkFinite(data: Float32Array, what: string): void {
-  const bad = firstNonFinite(data);
-  if (bad >= 0) fail('ERR_LSTM_WEIGHTS', what, 'finite values', `${data[bad]} at flat index ${bad}`);
 }
 
 function sizes(inputSize: number | undefined, units: number | undefined, inferredI: number | undefined, inferredU: number | undefined) {

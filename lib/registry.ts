@@ -44,6 +44,9 @@ function load(reg: Registration): Promise<Backend> {
   return p;
 }
 
+const unknownBackend = (request: unknown) =>
+  new LstmError('ERR_LSTM_CONFIG', `backend: expected 'auto', ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or e.g. 'native/scalar', got ${describe(request)}`);
+
 /** The environment's default (LSTM_RUNTIME_BACKEND), read without touching Node built-ins. */
 export function defaultBackendRequest(): string {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -56,7 +59,7 @@ export function defaultBackendRequest(): string {
  */
 export async function resolveBackend(request: unknown): Promise<{ backend: Backend; implementation?: string }> {
   if (typeof request !== 'string') {
-    throw new LstmError('ERR_LSTM_CONFIG', `backend: expected 'auto', ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or e.g. 'native/scalar', got ${describe(request)}`);
+    throw unknownBackend(request);
   }
   if (request === 'auto') {
     const skipped: string[] = [];
@@ -71,7 +74,7 @@ export async function resolveBackend(request: unknown): Promise<{ backend: Backe
   }
   const base = request.split('/')[0] as BackendName;
   if (!BACKEND_NAMES.includes(base)) {
-    throw new LstmError('ERR_LSTM_CONFIG', `backend: expected 'auto', ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')} or e.g. 'native/scalar', got ${describe(request)}`);
+    throw unknownBackend(request);
   }
   const reg = registrations.get(base);
   if (!reg) throw new LstmError('ERR_LSTM_BACKEND', `backend '${base}' is not part of this build of lstm-runtime (browser/worker entry: use 'wasm-simd', 'wasm' or 'js')`);

@@ -94,6 +94,12 @@ export function firstNonFinite(data: Float32Array): number {
   return -1;
 }
 
+/** Throws `code` naming the first NaN or infinity in `data`. */
+export function checkFinite(data: Float32Array, what: string, code: LstmErrorCode = 'ERR_LSTM_WEIGHTS'): void {
+  const bad = firstNonFinite(data);
+  if (bad >= 0) fail(code, what, 'finite values', `${data[bad]} at flat index ${bad}`);
+}
+
 export function tensor(data: Float32Array, shape: number[]): Tensor {
   return { data, shape };
 }
