@@ -27,6 +27,10 @@ const SIZES: Spec[] = [];
 for (const U of [1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64]) SIZES.push({ B: 1 + (U % 3), T: 3, I: 1 + (U % 5), U });
 for (const I of [1, 2, 7, 9, 40]) SIZES.push({ B: 2, T: 2, I, U: 12 });
 SIZES.push({ B: 5, T: 7, I: 6, U: 10 }, { B: 4, T: 1, I: 3, U: 24 });
+// Batches across the row tiles (6 rows natively, 4 in WASM, then 2, then 1) and, with B*T > 96,
+// across the input projection's row panels.
+for (const B of [8, 13]) SIZES.push({ B, T: 4, I: 5, U: 20 });
+SIZES.push({ B: 7, T: 15, I: 4, U: 6 });
 
 const SEMANTICS: Spec[] = [
   { B: 3, T: 6, I: 4, U: 9, goBackwards: true },

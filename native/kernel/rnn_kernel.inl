@@ -9,6 +9,15 @@
 // they differ only in the passes of step (2).
 
 constexpr int W = V::width;
+constexpr int kTile = V::tile_rows;  // rows sharing each weight load in the blocked product
+
+// V8 allocates registers poorly across one huge function: in WebAssembly the product stays out of
+// line, so its loops get the registers to themselves (twice as fast there). Natively it inlines.
+#if defined(__wasm__)
+#define RNN_PRODUCT_INLINE __attribute__((noinline))
+#else
+#define RNN_PRODUCT_INLINE inline
+#endif
 
 // ---- activations --------------------------------------------------------------------------
 
@@ -77,7 +86,7 @@ static inline void accumulate_chunk(const WT* w, int depth, const float* const* 
 }
 
 template <int R, int G, class WT>
-static inline void accumulate(const WT* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+static RNN_PRODUCT_INLINE void accumulate(const WT* w, int depth, const float* const* rows, V (&acc)[R][G]) {
   if constexpr (R >= 4) {
     // Many rows: two gates at a time keeps R*2 sums, 2 weights and a broadcast in registers
     // (6 rows: 15 of AVX2's 16), the register budget of a 6x16 GEMM tile.
@@ -162,14 +171,14 @@ static void project_inputs(const PackedRnn& L, const Workspace& ws, const Forwar
     const int r1 = rows - r0 < kPanel ? rows : r0 + kPanel;
     for (int j = jb; j < je; ++j) {
       int r = r0;
-      for (; r + 6 <= r1; r += 6) {
-        const float* x[6];
-        float* out[6];
-        for (int q = 0; q < 6; ++q) {
+      for (; r + kTile <= r1; r += kTile) {
+        const float* x[kTile];
+        float* out[kTile];
+        for (int q = 0; q < kTile; ++q) {
           x[q] = a.input + (r + q) * in_stride;
           out[q] = ws.xproj + (r + q) * out_stride;
         }
-        project_rows<6, G, WT>(L, j, x, out);
+        project_rows<kTile, G, WT>(L, j, x, out);
       }
       for (; r + 2 <= r1; r += 2) {
         const float* x[2] = {a.input + r * in_stride, a.input + (r + 1) * in_stride};
@@ -352,9 +361,10 @@ static void for_active_rows(const Pass& pass, const Step& s, int active, int jb,
   };
   for (int j = jb; j < je; ++j) {
     int r = 0;
-    for (; r + 6 <= active; r += 6) {
-      const StepRow tile[6] = {row(r), row(r + 1), row(r + 2), row(r + 3), row(r + 4), row(r + 5)};
-      pass.template run<6>(tile, j);
+    for (; r + kTile <= active; r += kTile) {
+      StepRow tile[kTile];
+      for (int q = 0; q < kTile; ++q) tile[q] = row(r + q);
+      pass.template run<kTile>(tile, j);
     }
     for (; r + 2 <= active; r += 2) {
       const StepRow tile[2] = {row(r), row(r + 1)};

@@ -9,6 +9,7 @@
 struct F32Avx2 {
   static constexpr int width = 8;
   static constexpr bool has_half = true;  // F16C (checked at run time with AVX2)
+  static constexpr int tile_rows = 6;
   __m256 v;
 
   static F32Avx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }

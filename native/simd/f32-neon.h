@@ -8,6 +8,7 @@
 struct F32Neon {
   static constexpr int width = 4;
   static constexpr bool has_half = true;
+  static constexpr int tile_rows = 6;
   float32x4_t v;
 
   static F32Neon load(const float* p) { return {vld1q_f32(p)}; }

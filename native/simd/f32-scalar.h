@@ -6,6 +6,7 @@
 struct F32Scalar {
   static constexpr int width = 1;
   static constexpr bool has_half = false;
+  static constexpr int tile_rows = 6;
   float v;
 
   static F32Scalar load(const float* p) { return {*p}; }

@@ -8,6 +8,7 @@
 struct F32WasmSimd {
   static constexpr int width = 4;
   static constexpr bool has_half = false;
+  static constexpr int tile_rows = 4;
   v128_t v;
 
   static F32WasmSimd load(const float* p) { return {wasm_v128_load(p)}; }
