@@ -72,8 +72,8 @@ static inline void accumulate_chunk(const WT* w, int depth, const float* const* 
   V sum[R][GC];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < GC; ++g) sum[r][g] = acc[r][G0 + g];
-  for (int k = 0; k < depth; ++k) {
-    const WT* wk = w + (size_t)k * G * W + G0 * W;
+  const WT* wk = w + G0 * W;
+  for (int k = 0; k < depth; ++k, wk += G * W) {
     V wv[GC];
     for (int g = 0; g < GC; ++g) wv[g] = load_w(wk + g * W);
     for (int r = 0; r < R; ++r) {
@@ -104,14 +104,14 @@ static RNN_PRODUCT_INLINE void accumulate(const WT* w, int depth, const float* c
     // One row has only G independent sums; a second set hides the FMA latency.
     V odd[G];
     for (int g = 0; g < G; ++g) odd[g] = V::zero();
-    for (; k + 2 <= depth; k += 2) {
-      const WT* w0 = w + (size_t)k * G * W;
-      const WT* w1 = w0 + G * W;
-      const V a0 = V::set1(rows[0][k]);
-      const V a1 = V::set1(rows[0][k + 1]);
+    const WT* wk = w;
+    const float* row = rows[0];
+    for (; k + 2 <= depth; k += 2, wk += 2 * G * W, row += 2) {
+      const V a0 = V::set1(row[0]);
+      const V a1 = V::set1(row[1]);
       for (int g = 0; g < G; ++g) {
-        acc[0][g] = V::fma(a0, load_w(w0 + g * W), acc[0][g]);
-        odd[g] = V::fma(a1, load_w(w1 + g * W), odd[g]);
+        acc[0][g] = V::fma(a0, load_w(wk + g * W), acc[0][g]);
+        odd[g] = V::fma(a1, load_w(wk + (G + g) * W), odd[g]);
       }
     }
     for (int g = 0; g < G; ++g) acc[0][g] = V::add(acc[0][g], odd[g]);

@@ -28,10 +28,17 @@ struct F32WasmSimd {
   static F32WasmSimd min(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmin(a.v, b.v)}; }
   static F32WasmSimd max(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmax(a.v, b.v)}; }
   static F32WasmSimd abs(F32WasmSimd a) { return {wasm_f32x4_abs(a.v)}; }
-  static F32WasmSimd round_nearest(F32WasmSimd a) { return {wasm_f32x4_nearest(a.v)}; }
+  // Rounding and the float-to-int conversion go through 1.5 * 2^23, which puts the integer in the
+  // low mantissa bits: exact for |x| < 2^22 (exp's are within +-128), and a few instructions
+  // where V8 expands nearest and trunc_sat into a dozen.
+  static constexpr float kMagic = 12582912.0f;        // 1.5 * 2^23
+  static constexpr int32_t kMagicBits = 0x4B400000;  // its bits
+  static F32WasmSimd round_nearest(F32WasmSimd a) {
+    return {wasm_f32x4_sub(wasm_f32x4_add(a.v, wasm_f32x4_splat(kMagic)), wasm_f32x4_splat(kMagic))};
+  }
   static F32WasmSimd ldexp_int(F32WasmSimd a, F32WasmSimd n) {
-    const v128_t bits = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n.v), wasm_i32x4_splat(127)), 23);
-    return {wasm_f32x4_mul(a.v, bits)};
+    const v128_t biased = wasm_i32x4_add(wasm_f32x4_add(n.v, wasm_f32x4_splat(kMagic)), wasm_i32x4_splat(127 - kMagicBits));
+    return {wasm_f32x4_mul(a.v, wasm_i32x4_shl(biased, 23))};
   }
   static F32WasmSimd exp(F32WasmSimd a) { return exp_poly(a); }
 };
