@@ -45,7 +45,7 @@ struct PackedRnn {
 
 // Scratch for one call, sized by rnn_runtime.cc (see forward there).
 struct Workspace {
-  float* xproj;    // [B*T][blocks][G][W]: input projection plus bias, rows in input order
+  float* xproj;    // [T][blocks][B][G][W]: input projection plus bias (see xproj_row)
   float* h_prev;   // [B][blocks*W]
   float* h_next;   // [B][blocks*W]
   float* c;        // [B][blocks*W]   LSTM cell state

@@ -148,48 +148,46 @@ static void fill_floats(float* dst, float value, int n) {
 
 // ---- (1) input projection ------------------------------------------------------------------
 
+// xproj is [T][blocks][B][G][W]: time-major, so one step's block reads the sums of all its rows
+// from one contiguous run, in the order the row tiles take them.
+static inline float* xproj_row(const PackedRnn& L, const Workspace& ws, int batch, int b, int t) {
+  return ws.xproj + ((size_t)t * L.blocks * batch + b) * L.gates * W;
+}
+
 template <int R, int G, class WT>
-static inline void project_rows(const PackedRnn& L, int block, const float* const* x, float* const* out) {
+static inline void project_rows(const PackedRnn& L, int block, size_t block_stride, const float* const* x,
+                                float* const* out) {
   const float* bias = L.bias + (size_t)block * G * W;
   V acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = V::load(bias + g * W);
   accumulate<R, G>(static_cast<const WT*>(L.wx) + (size_t)block * L.input_size * G * W, L.input_size, x, acc);
   for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) V::store(out[r] + (size_t)block * G * W + g * W, acc[r][g]);
+    for (int g = 0; g < G; ++g) V::store(out[r] + block * block_stride + g * W, acc[r][g]);
 }
 
 template <int G, class WT>
 static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, int jb, int je) {
   const int rows = a.batch * a.steps;
-  const size_t in_stride = (size_t)L.input_size;
-  const size_t out_stride = (size_t)L.blocks * G * W;
+  const size_t block_stride = (size_t)a.batch * G * W;
   // Rows in panels of 96, so a panel of inputs stays in cache while every block of weights
   // passes over it (inputs of a whole batch do not fit in L2).
   constexpr int kPanel = 96;
+  const float* x[kPanel];
+  float* out[kPanel];
   for (int r0 = 0; r0 < rows; r0 += kPanel) {
-    const int r1 = rows - r0 < kPanel ? rows : r0 + kPanel;
+    const int n = rows - r0 < kPanel ? rows - r0 : kPanel;
+    for (int q = 0; q < n; ++q) {
+      // Row r is batch entry r % B at step r / B, in xproj's order.
+      const int r = r0 + q, b = r % a.batch, t = r / a.batch;
+      x[q] = a.input + ((size_t)b * a.steps + t) * L.input_size;
+      out[q] = xproj_row(L, ws, a.batch, b, t);
+    }
     for (int j = jb; j < je; ++j) {
-      int r = r0;
-      for (; r + kTile <= r1; r += kTile) {
-        const float* x[kTile];
-        float* out[kTile];
-        for (int q = 0; q < kTile; ++q) {
-          x[q] = a.input + (r + q) * in_stride;
-          out[q] = ws.xproj + (r + q) * out_stride;
-        }
-        project_rows<kTile, G, WT>(L, j, x, out);
-      }
-      for (; r + 2 <= r1; r += 2) {
-        const float* x[2] = {a.input + r * in_stride, a.input + (r + 1) * in_stride};
-        float* out[2] = {ws.xproj + r * out_stride, ws.xproj + (r + 1) * out_stride};
-        project_rows<2, G, WT>(L, j, x, out);
-      }
-      for (; r < r1; ++r) {
-        const float* x[1] = {a.input + r * in_stride};
-        float* out[1] = {ws.xproj + r * out_stride};
-        project_rows<1, G, WT>(L, j, x, out);
-      }
+      int q = 0;
+      for (; q + kTile <= n; q += kTile) project_rows<kTile, G, WT>(L, j, block_stride, x + q, out + q);
+      for (; q + 2 <= n; q += 2) project_rows<2, G, WT>(L, j, block_stride, x + q, out + q);
+      for (; q < n; ++q) project_rows<1, G, WT>(L, j, block_stride, x + q, out + q);
     }
   }
 }
@@ -206,6 +204,10 @@ struct Step {
   int step;
 
   size_t padded() const { return (size_t)L.blocks * W; }
+  // Where a row's projected input for block `block` starts, from its StepRow::xproj.
+  const float* xproj_at(const float* row_xproj, int block) const {
+    return row_xproj + (size_t)block * a.batch * L.gates * W;
+  }
   size_t trace_stride() const { return (size_t)a.batch * a.steps * L.units; }
   int lanes(size_t off) const { return L.units - (int)off < W ? L.units - (int)off : W; }
   // Where row b's traced tensor `index` starts for this step's block at `off`, or null.
@@ -214,7 +216,7 @@ struct Step {
   }
 };
 
-// A row taking a real step, and its projected input for this step.
+// A row taking a real step, and its projected input for this step (block 0; see Step::xproj_at).
 struct StepRow {
   int batch_index;
   const float* xproj;
@@ -235,7 +237,7 @@ struct LstmPass {
     V acc[R][4];
     const float* h_rows[R];
     for (int r = 0; r < R; ++r) {
-      for (int g = 0; g < 4; ++g) acc[r][g] = V::load(rows[r].xproj + off * 4 + g * W);
+      for (int g = 0; g < 4; ++g) acc[r][g] = V::load(s.xproj_at(rows[r].xproj, block) + g * W);
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
     accumulate<R, 4>(static_cast<const WT*>(L.wh) + off * L.units * 4, L.units, h_rows, acc);
@@ -286,7 +288,7 @@ struct GruResetAfterPass {
     accumulate<R, 3>(static_cast<const WT*>(L.wh) + off * L.units * 3, L.units, h_rows, acc);
     for (int r = 0; r < R; ++r) {
       const size_t b = (size_t)rows[r].batch_index;
-      const float* xp = rows[r].xproj + off * 3;
+      const float* xp = s.xproj_at(rows[r].xproj, block);
       const V z = activate(L.recurrent_activation, clip_to(V::add(V::load(xp), acc[r][0]), L.clip));
       const V rr = activate(L.recurrent_activation, clip_to(V::add(V::load(xp + W), acc[r][1]), L.clip));
       const V hh = activate(L.activation, clip_to(V::fma(rr, acc[r][2], V::load(xp + 2 * W)), L.clip));
@@ -309,7 +311,7 @@ struct GruGatesPass {
     V acc[R][2];
     const float* h_rows[R];
     for (int r = 0; r < R; ++r) {
-      for (int g = 0; g < 2; ++g) acc[r][g] = V::load(rows[r].xproj + off * 3 + g * W);
+      for (int g = 0; g < 2; ++g) acc[r][g] = V::load(s.xproj_at(rows[r].xproj, block) + g * W);
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
     accumulate<R, 2>(static_cast<const WT*>(L.wh) + off * L.units * 2, L.units, h_rows, acc);
@@ -336,7 +338,7 @@ struct GruCandidatePass {
     V acc[R][1];
     const float* rh_rows[R];
     for (int r = 0; r < R; ++r) {
-      acc[r][0] = V::load(rows[r].xproj + off * 3 + 2 * W);
+      acc[r][0] = V::load(s.xproj_at(rows[r].xproj, block) + 2 * W);
       rh_rows[r] = s.ws.reset_h + rows[r].batch_index * s.padded();
     }
     accumulate<R, 1>(static_cast<const WT*>(L.wh_h) + off * L.units, L.units, rh_rows, acc);
@@ -354,10 +356,9 @@ struct GruCandidatePass {
 // each weight load serves several.
 template <class Pass>
 static void for_active_rows(const Pass& pass, const Step& s, int active, int jb, int je) {
-  const size_t xproj_stride = s.padded() * s.L.gates;
   const auto row = [&](int r) {
     const int b = s.ws.rows[r];
-    return StepRow{b, s.ws.xproj + ((size_t)b * s.a.steps + s.ws.times[b]) * xproj_stride};
+    return StepRow{b, xproj_row(s.L, s.ws, s.a.batch, b, s.ws.times[b])};
   };
   for (int j = jb; j < je; ++j) {
     int r = 0;
