@@ -360,7 +360,12 @@ static void for_active_rows(const Pass& pass, const Step& s, int active, int jb,
     const int b = s.ws.rows[r];
     return StepRow{b, xproj_row(s.L, s.ws, s.a.batch, b, s.ws.times[b])};
   };
-  for (int j = jb; j < je; ++j) {
+  // The blocks go one way on even steps and back on odd ones, so a step starts with the weights
+  // the previous one ended with, still in cache; in the same order every step, weights larger
+  // than the cache would be evicted just before their turn and come from memory every time.
+  const bool backwards = (s.step & 1) != 0;
+  for (int n = jb; n < je; ++n) {
+    const int j = backwards ? je - 1 - (n - jb) : n;
     int r = 0;
     for (; r + kTile <= active; r += kTile) {
       StepRow tile[kTile];
