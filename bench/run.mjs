@@ -523,16 +523,19 @@ async function timeOne(fn) {
   return performance.now() - t;
 }
 
-async function measureCell(runner, cfg, data, ref, mode) {
+// Sets a runner up on a configuration and checks its output against ours first. Returns the cell
+// and, when it is to be timed, the live runner `r` (timeRounds times it and disposes of it).
+async function prepareCell(runner, cfg, data, ref, mode) {
   const cell = { status: 'ok' };
   let r;
   try {
     r = await runner.setup(cfg, data);
   } catch (e) {
     // The API accepts options (threads, weightPrecision) that a backend may refuse with ERR_LSTM_UNSUPPORTED.
-    if (e?.code === 'ERR_LSTM_UNSUPPORTED') return { status: 'unsupported', note: `unsupported: ${String(e.message).split('\n')[0]}` };
-    return { status: 'error', note: `error in setup: ${errMsg(e)}` };
+    if (e?.code === 'ERR_LSTM_UNSUPPORTED') return { cell: { status: 'unsupported', note: `unsupported: ${String(e.message).split('\n')[0]}` } };
+    return { cell: { status: 'error', note: `error in setup: ${errMsg(e)}` } };
   }
+  let keep = false;
   try {
     cell.impl = r.impl;
     // Correctness against lstm-runtime native on the same weights and inputs.
@@ -545,7 +548,7 @@ async function measureCell(runner, cfg, data, ref, mode) {
     if (!(cell.maxAbsDiff < runner.tol)) {
       cell.status = 'mismatch';
       cell.note = `MISMATCH (max abs diff ${fmtDiff(cell.maxAbsDiff)} vs native, tolerance ${runner.tol})`;
-      return cell;
+      return { cell };
     }
     // Estimate one call (S1: one loop of all steps) and skip what would take minutes.
     const firstCallMs = cfg.stream ? (checkMs * data.steps) / checkSteps : checkMs;
@@ -553,36 +556,82 @@ async function measureCell(runner, cfg, data, ref, mode) {
     if (oneCallMs > mode.skipMs) {
       cell.status = 'skipped';
       cell.note = `skipped (one call took ${(oneCallMs / 1000).toFixed(2)} s)`;
-      return cell;
+      return { cell };
     }
-    const bench = new Bench({
-      name: `${cfg.id} ${runner.id}`,
-      iterations: mode.iterations,
-      time: mode.timeMs,
-      warmup: true,
-      warmupIterations: mode.warmups,
-      warmupTime: 0,
-      throws: true,
-    });
-    bench.add(runner.id, r.call);
-    await bench.run();
-    const res = bench.tasks[0].result;
-    if (res.state !== 'completed') throw res.error ?? new Error(`tinybench: ${res.state}`);
-    const perCall = cfg.stream ? data.steps : 1;
-    cell.samples = res.latency.samplesCount ?? res.latency.samples?.length ?? null;
-    cell.medianUs = (res.latency.p50 * 1000) / perCall;
-    cell.meanUs = (res.latency.mean * 1000) / perCall;
-    cell.minUs = (res.latency.min * 1000) / perCall;
-    cell.madUs = (res.latency.mad * 1000) / perCall;
-    cell.gflops = flopsPerCall(cfg) / (cell.medianUs * 1e3);
-    return cell;
+    keep = true;
+    return { cell, r, samples: [] };
   } catch (e) {
-    return { ...cell, status: 'error', note: `error: ${errMsg(e)}` };
+    return { cell: { ...cell, status: 'error', note: `error: ${errMsg(e)}` } };
   } finally {
-    try {
-      r?.dispose?.();
-    } catch {}
+    if (!keep) dispose(r);
   }
+}
+
+function dispose(r) {
+  try {
+    r?.dispose?.();
+  } catch {}
+}
+
+// Times one configuration's prepared runners in rounds: each round gives every runner in turn a
+// share of the timed calls (warm-ups first), so the slow drifts of a shared machine fall on all of
+// them alike rather than on whichever ran during a bad minute. Statistics are over all rounds.
+async function timeRounds(prepared, cfg, data, mode) {
+  const live = prepared.filter((p) => p.r);
+  for (let round = 0; round < mode.rounds; round++) {
+    for (const p of live) {
+      if (!p.r) continue;
+      await settle();
+      try {
+        const bench = new Bench({
+          name: `${cfg.id} ${p.runner.id}`,
+          iterations: Math.ceil(mode.iterations / mode.rounds),
+          time: mode.timeMs / mode.rounds,
+          warmup: true,
+          warmupIterations: round === 0 ? mode.warmups : 1,
+          warmupTime: 0,
+          throws: true,
+          retainSamples: true,
+        });
+        bench.add(p.runner.id, p.r.call);
+        await bench.run();
+        const res = bench.tasks[0].result;
+        if (res.state !== 'completed') throw res.error ?? new Error(`tinybench: ${res.state}`);
+        p.samples.push(...res.latency.samples);
+      } catch (e) {
+        p.cell = { ...p.cell, status: 'error', note: `error: ${errMsg(e)}` };
+        dispose(p.r);
+        p.r = null;
+      }
+    }
+  }
+  for (const p of live) {
+    if (!p.r) continue;
+    dispose(p.r);
+    const perCall = cfg.stream ? data.steps : 1;
+    const sorted = p.samples.sort((x, y) => x - y);
+    const median = quantile(sorted, 0.5);
+    const cell = p.cell;
+    cell.samples = sorted.length;
+    cell.medianUs = (median * 1000) / perCall;
+    cell.meanUs = (sorted.reduce((sum, x) => sum + x, 0) / sorted.length / perCall) * 1000;
+    cell.minUs = (sorted[0] * 1000) / perCall;
+    cell.madUs = (quantile(sorted.map((x) => Math.abs(x - median)).sort((x, y) => x - y), 0.5) * 1000) / perCall;
+    cell.gflops = flopsPerCall(cfg) / (cell.medianUs * 1e3);
+  }
+}
+
+// Before each runner's turn: collect the garbage the previous one left (node --expose-gc), then
+// let the collector's background threads finish, so they do not take a core from the next one.
+async function settle() {
+  globalThis.gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+function quantile(sorted, q) {
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  return sorted[lo] + (sorted[Math.min(lo + 1, sorted.length - 1)] - sorted[lo]) * (at - lo);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -620,7 +669,9 @@ function markdown(report) {
   L.push('');
   L.push(
     `Each cell: median time per call (S1: per step, from ${report.mode.s1Steps}-step loops with state carried), GFLOP/s, and speedup vs onnxruntime-node 1 thread in this run (ORT time / this time, > 1× = faster than ORT). ` +
-      `${mode.iterations}+ timed calls after ${mode.warmups} warm-ups per cell; cells whose single call took over ${mode.skipMs / 1000} s are skipped.`,
+      `${mode.iterations}+ timed calls after ${mode.warmups} warm-ups per cell` +
+      (mode.rounds > 1 ? `, in ${mode.rounds} rounds that take every backend of a configuration in turn (so drifts of the machine hit all alike)` : '') +
+      `; cells whose single call took over ${mode.skipMs / 1000} s are skipped.`,
   );
   L.push('');
   L.push(
@@ -774,8 +825,8 @@ async function main() {
   const runners = opts.only ? RUNNERS.filter((r) => opts.only.includes(r.id)) : RUNNERS;
   if (!runners.length) throw new Error(`no backend matches ${opts.only}; known: ${RUNNERS.map((r) => r.id).join(', ')}`);
   const mode = opts.quick
-    ? { quick: true, iterations: 5, warmups: 2, timeMs: 150, skipMs: 500, s1Steps: 200 }
-    : { quick: false, iterations: 20, warmups: 3, timeMs: 1000, skipMs: 2000, s1Steps: 1000 };
+    ? { quick: true, iterations: 5, warmups: 2, rounds: 1, timeMs: 150, skipMs: 500, s1Steps: 200 }
+    : { quick: false, iterations: 20, warmups: 3, rounds: 3, timeMs: 1000, skipMs: 2000, s1Steps: 1000 };
 
   const machine = await machineInfo();
   progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}; ${mode.quick ? 'quick' : 'full'} mode`);
@@ -801,10 +852,15 @@ async function main() {
       }
     }
     if (!ref) throw new Error(`${cfg.id}: no lstm-runtime backend could compute the reference output`);
+    const prepared = [];
     for (const runner of runners) {
       if (runner.applies && !runner.applies(cfg)) continue; // no cell: left out of that configuration's table
-      progress(`${cfg.id} ${runner.id} ...`);
-      const cell = await measureCell(runner, cfg, data, ref, mode);
+      progress(`${cfg.id} ${runner.id}: setting up and checking ...`);
+      prepared.push({ runner, ...(await prepareCell(runner, cfg, data, ref, mode)) });
+    }
+    progress(`${cfg.id}: timing ${prepared.filter((p) => p.r).length} runners in ${mode.rounds} interleaved rounds ...`);
+    await timeRounds(prepared, cfg, data, mode);
+    for (const { runner, cell } of prepared) {
       results[runner.id].cells[cfg.id] = cell;
       const diff = cell.maxAbsDiff !== undefined ? `maxdiff ${fmtDiff(cell.maxAbsDiff)}` : '';
       progress(`${cfg.id} ${runner.id}: ${cell.status === 'ok' ? `${fmtUs(cell.medianUs)} (${cell.gflops.toFixed(2)} GFLOP/s, ${cell.samples} samples)` : cell.note} ${diff}`);
