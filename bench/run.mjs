@@ -390,6 +390,9 @@ function tfRunner(backend) {
       const dispose = () => {
         model.layers.forEach((l) => l.dispose?.());
       };
+      // TF.js has one global backend, and the other TF.js row sets its own: take ours back before
+      // each turn (the next call moves the weights back too; a warm-up call absorbs that).
+      const activate = () => useTf(backend);
       if (cfg.stream) {
         const steps = data.steps;
         const xs = Array.from({ length: steps }, (_, t) => data.xs.subarray(t * I, (t + 1) * I));
@@ -408,7 +411,7 @@ function tfRunner(backend) {
           }
           return out ?? sink;
         };
-        return { impl: impl + ', stateful layer, model.predict per step', stepRun: (n) => run(n, true), call: () => run(steps, false), dispose };
+        return { impl: impl + ', stateful layer, model.predict per step', stepRun: (n) => run(n, true), call: () => run(steps, false), activate, dispose };
       }
       const call = () => {
         const x = tf.tensor3d(data.x, [B, T, I]);
@@ -418,7 +421,7 @@ function tfRunner(backend) {
         y.dispose();
         return v;
       };
-      return { impl: impl + ', model.predict', forward: call, call, dispose };
+      return { impl: impl + ', model.predict', forward: call, call, activate, dispose };
     },
   };
 }
@@ -583,6 +586,7 @@ async function timeRounds(prepared, cfg, data, mode) {
       if (!p.r) continue;
       await settle();
       try {
+        await p.r.activate?.();
         const bench = new Bench({
           name: `${cfg.id} ${p.runner.id}`,
           iterations: Math.ceil(mode.iterations / mode.rounds),
