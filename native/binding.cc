@@ -262,6 +262,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isaCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), rnn_isa_calls(info[0].As<Napi::Number>().Int32Value()));
               }));
+  exports.Set("firstNonFinite", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                const Napi::Float32Array data = info[0].As<Napi::Float32Array>();
+                return Napi::Number::New(info.Env(), (double)rnn_first_nonfinite(data.Data(), (int64_t)data.ElementLength()));
+              }));
   return exports;
 }
 

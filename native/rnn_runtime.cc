@@ -271,6 +271,27 @@ extern "C" {
 
 int32_t rnn_isa_available(int32_t isa) { return kernel_for(isa) != nullptr; }
 
+int64_t rnn_first_nonfinite(const float* data, int64_t n) {
+  // Exponent bits all set means NaN or infinity; adding 1 to the exponent field then carries into
+  // bit 31. Blocks of 64 are ORed without branches (the compiler vectorises that); the first block
+  // with a hit is searched one value at a time.
+  const auto carry = [&](int64_t i) {
+    uint32_t bits;
+    memcpy(&bits, data + i, sizeof bits);
+    return (bits & 0x7f800000u) + 0x00800000u;
+  };
+  const auto nonfinite = [&](int64_t i) { return (carry(i) & 0x80000000u) != 0; };
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    uint32_t any = 0;
+    for (int k = 0; k < 64; ++k) any |= carry(i + k);
+    if (any & 0x80000000u) break;
+  }
+  for (; i < n; ++i)
+    if (nonfinite(i)) return i;
+  return -1;
+}
+
 int32_t rnn_precision_available(int32_t isa, int32_t precision) {
   const KernelInfo* info = kernel_for(isa == RNN_ISA_AUTO ? rnn_isa_best() : isa);
   if (!info) return 0;

@@ -133,6 +133,9 @@ int32_t rnn_isa_best(void);
 /* How many rnn_forward calls each instruction set's kernel has run, so tests can prove which one ran. */
 uint32_t rnn_isa_calls(int32_t isa);
 
+/* The index of the first NaN or infinity in data[0, n), or -1: the check of inputs, at memory speed. */
+int64_t rnn_first_nonfinite(const float* data, int64_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -64,6 +64,13 @@ describe('weight errors', () => {
   });
 });
 
+// [3, 400, 2] zeros with the given values at the given flat indices.
+function long(values: [number, number][]) {
+  const data = new Float32Array(3 * 400 * 2);
+  for (const [at, v] of values) data[at] = v;
+  return { data, shape: [3, 400, 2] };
+}
+
 describe.each(IMPLEMENTATIONS)('call errors on %s', (backend) => {
   it.each([
     ['a 2-D input', () => [[1, 2]], {}, 'ERR_LSTM_SHAPE', /input: expected shape \[batch, steps, 2\] with batch, steps >= 1, got shape \[1, 2\]/],
@@ -72,6 +79,11 @@ describe.each(IMPLEMENTATIONS)('call errors on %s', (backend) => {
     ['an empty input', () => [], {}, 'ERR_LSTM_SHAPE', /input: expected a non-empty array/],
     ['a NaN input', () => [[[1, NaN]]], {}, 'ERR_LSTM_INPUT', /input: expected finite values \(or allowNonFinite: true\), got NaN at \[0, 0, 1\]/],
     ['an infinite input', () => ({ data: new Float32Array([0, 0, 0, -Infinity]), shape: [1, 2, 2] }), {}, 'ERR_LSTM_INPUT', /got -Infinity at \[0, 1, 1\]/],
+    // Long inputs go through the backend's own scan where it has one (native): the first bad value
+    // inside a block of 64, past the last whole block, and before a second one.
+    ['a NaN inside a long input', () => long([[1795, NaN]]), {}, 'ERR_LSTM_INPUT', /got NaN at \[2, 97, 1\]/],
+    ['an infinity at the end of a long input', () => long([[2399, Infinity]]), {}, 'ERR_LSTM_INPUT', /got Infinity at \[2, 399, 1\]/],
+    ['two non-finite values in a long input', () => long([[70, -Infinity], [2000, NaN]]), {}, 'ERR_LSTM_INPUT', /got -Infinity at \[0, 35, 0\]/],
     ['a flat input without shape', () => new Float32Array(8), {}, 'ERR_LSTM_SHAPE', /a flat array of 8 values/],
     ['a shape that does not fit the data', () => new Float32Array(8), { shape: [1, 3, 2] }, 'ERR_LSTM_SHAPE', /options.shape: expected a shape with 8 values, got \[1, 3, 2\]/],
     ['a wrong initial state', () => x, { initialState: { h: [[0, 0]], c: [[0, 0, 0]] } }, 'ERR_LSTM_SHAPE', /initialState.h: expected shape \[1, 3\], got shape \[1, 2\]/],

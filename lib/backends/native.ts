@@ -19,6 +19,7 @@ interface NativeAddon {
   isaBest(): number;
   precisionAvailable(isa: number, precision: number): boolean;
   isaCalls(isa: number): number;
+  firstNonFinite(data: Float32Array): number;
 }
 
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,7 +90,11 @@ class NativeRnn implements RnnKernel {
   private readonly args = (b: ForwardBuffers) =>
     [b.batch, b.steps, b.flags, b.input, b.h, b.c, b.output, b.mask, b.sequenceLengths, b.trace] as const;
 
-  constructor(readonly handle: NativeHandle, private readonly config: RnnKernelConfig) {
+  constructor(
+    readonly handle: NativeHandle,
+    private readonly config: RnnKernelConfig,
+    readonly firstNonFinite: (data: Float32Array) => number,
+  ) {
     this.name = `native/${handle.isa()}`;
   }
   forward(b: ForwardBuffers): void {
@@ -134,7 +139,7 @@ export function loadNativeBackend(): Backend {
       };
       const { status, handle } = addon.createRnn(cfg, w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes);
       checkStatus(status, implementation ?? 'native', 'create');
-      return new NativeRnn(handle, config);
+      return new NativeRnn(handle, config, addon.firstNonFinite);
     },
   };
 }
