@@ -830,7 +830,7 @@ async function main() {
   if (!runners.length) throw new Error(`no backend matches ${opts.only}; known: ${RUNNERS.map((r) => r.id).join(', ')}`);
   const mode = opts.quick
     ? { quick: true, iterations: 5, warmups: 2, rounds: 1, timeMs: 150, skipMs: 500, s1Steps: 200 }
-    : { quick: false, iterations: 20, warmups: 3, rounds: 3, timeMs: 1000, skipMs: 2000, s1Steps: 1000 };
+    : { quick: false, iterations: 20, warmups: 3, rounds: 5, timeMs: 1000, skipMs: 2000, s1Steps: 1000 };
 
   const machine = await machineInfo();
   progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}; ${mode.quick ? 'quick' : 'full'} mode`);
