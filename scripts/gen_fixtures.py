@@ -206,15 +206,8 @@ def keras_cases():
 
 def torch_case(name, B, T, I, U, initial_state=False, lengths=None, return_sequences=True):
     rng = rng_for(name)
-    weights = {"weight_ih": uniform(rng, (4 * U, I), 0.5),
-               "weight_hh": uniform(rng, (4 * U, U), 0.5),
-               "bias_ih": uniform(rng, (4 * U,), 0.5),
-               "bias_hh": uniform(rng, (4 * U,), 0.5)}
-    lstm = torch.nn.LSTM(I, U, batch_first=True)
-    with torch.no_grad():
-        for k, v in weights.items():
-            getattr(lstm, k + "_l0").copy_(torch.from_numpy(v))
-    assert {n for n, _ in lstm.named_parameters()} == {k + "_l0" for k in weights}
+    weights = torch_rnn_weights(rng, "lstm", I, U)
+    lstm = torch_module(torch.nn.LSTM(I, U, batch_first=True), weights)
 
     x = uniform(rng, (B, T, I), 1.0)
     h0 = c0 = None
@@ -222,31 +215,27 @@ def torch_case(name, B, T, I, U, initial_state=False, lengths=None, return_seque
     if initial_state:
         h0, c0 = uniform(rng, (B, U), 1.0), uniform(rng, (B, U), 1.0)
         state = (torch.from_numpy(h0)[None], torch.from_numpy(c0)[None])
-    with torch.no_grad():
-        xt = torch.from_numpy(x)
-        if lengths is not None:
-            xt = torch.nn.utils.rnn.pack_padded_sequence(
-                xt, torch.tensor(lengths), batch_first=True, enforce_sorted=False)
-        y, (hn, cn) = lstm(xt, state)
-        if lengths is not None:
-            y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True, total_length=T)
-    out = y.numpy() if return_sequences else hn[-1].numpy()
+    y, (hn, cn) = torch_run(lstm, x, state, lengths, T)
+    out = y if return_sequences else hn[-1].numpy()
     call = make_call(x, (out, hn[0].numpy(), cn[0].numpy()), h0, c0, lengths=lengths)
     config = base_config(I, U, returnSequences=return_sequences)
     return make_case(name, TORCH_ORACLE, "pytorch", config, weights, [call])
 
 
+# The PyTorch cases of either cell: (name after the prefix, B, T, I, U, options).
+TORCH_SPECS = [
+    ("shape-b1-t1-i1-u1", 1, 1, 1, 1, {}),
+    ("shape-b2-t5-i3-u6", 2, 5, 3, 6, {}),
+    ("shape-b3-t4-i7-u20", 3, 4, 7, 20, {}),
+    ("initial-state", 2, 5, 3, 6, {"initial_state": True}),
+    ("sequence-lengths", 3, 5, 3, 6, {"lengths": [5, 2, 4]}),
+    ("sequence-lengths-initial-state", 3, 5, 3, 6, {"lengths": [5, 2, 4], "initial_state": True}),
+    ("last", 2, 5, 3, 6, {"return_sequences": False}),
+]
+
+
 def torch_cases():
-    return [
-        torch_case("pytorch-shape-b1-t1-i1-u1", 1, 1, 1, 1),
-        torch_case("pytorch-shape-b2-t5-i3-u6", 2, 5, 3, 6),
-        torch_case("pytorch-shape-b3-t4-i7-u20", 3, 4, 7, 20),
-        torch_case("pytorch-initial-state", 2, 5, 3, 6, initial_state=True),
-        torch_case("pytorch-sequence-lengths", 3, 5, 3, 6, lengths=[5, 2, 4]),
-        torch_case("pytorch-sequence-lengths-initial-state", 3, 5, 3, 6, lengths=[5, 2, 4],
-                   initial_state=True),
-        torch_case("pytorch-last", 2, 5, 3, 6, return_sequences=False),
-    ]
+    return [torch_case(f"pytorch-{n}", B, T, I, U, **o) for n, B, T, I, U, o in TORCH_SPECS]
 
 
 # ---------------------------------------------------------------- ONNX
@@ -406,6 +395,19 @@ def torch_rnn_weights(rng, kind, I, U):
             "bias_hh": uniform(rng, (G * U,), 0.5)}
 
 
+def torch_module(module, *directions):
+    """Sets a one-layer torch RNN's parameters: one dict of weights (names without the suffix)
+    per direction, forward (_l0) then backward (_l0_reverse). Every parameter must be given."""
+    expected = set()
+    with torch.no_grad():
+        for weights, suffix in zip(directions, ("_l0", "_l0_reverse")):
+            for k, v in weights.items():
+                getattr(module, k + suffix).copy_(torch.from_numpy(v))
+                expected.add(k + suffix)
+    assert {n for n, _ in module.named_parameters()} == expected
+    return module
+
+
 def torch_run(module, x, state, lengths, T):
     """Run a batch_first torch RNN, packing by `lengths` (enforce_sorted=False) when given."""
     with torch.no_grad():
@@ -502,11 +504,7 @@ def keras_gru_cases():
 def torch_gru_case(name, B, T, I, U, initial_state=False, lengths=None, return_sequences=True):
     rng = rng_for(name)
     weights = torch_rnn_weights(rng, "gru", I, U)
-    gru = torch.nn.GRU(I, U, batch_first=True)
-    with torch.no_grad():
-        for k, v in weights.items():
-            getattr(gru, k + "_l0").copy_(torch.from_numpy(v))
-    assert {n for n, _ in gru.named_parameters()} == {k + "_l0" for k in weights}
+    gru = torch_module(torch.nn.GRU(I, U, batch_first=True), weights)
 
     x = uniform(rng, (B, T, I), 1.0)
     h0 = uniform(rng, (B, U), 1.0) if initial_state else None
@@ -519,16 +517,7 @@ def torch_gru_case(name, B, T, I, U, initial_state=False, lengths=None, return_s
 
 
 def torch_gru_cases():
-    return [
-        torch_gru_case("pytorch-gru-shape-b1-t1-i1-u1", 1, 1, 1, 1),
-        torch_gru_case("pytorch-gru-shape-b2-t5-i3-u6", 2, 5, 3, 6),
-        torch_gru_case("pytorch-gru-shape-b3-t4-i7-u20", 3, 4, 7, 20),
-        torch_gru_case("pytorch-gru-initial-state", 2, 5, 3, 6, initial_state=True),
-        torch_gru_case("pytorch-gru-sequence-lengths", 3, 5, 3, 6, lengths=[5, 2, 4]),
-        torch_gru_case("pytorch-gru-sequence-lengths-initial-state", 3, 5, 3, 6,
-                       lengths=[5, 2, 4], initial_state=True),
-        torch_gru_case("pytorch-gru-last", 2, 5, 3, 6, return_sequences=False),
-    ]
+    return [torch_gru_case(f"pytorch-gru-{n}", B, T, I, U, **o) for n, B, T, I, U, o in TORCH_SPECS]
 
 
 def onnx_gru_case(name, B, T, I, U, linear_before_reset, initial_state=False, lengths=None):
@@ -705,14 +694,7 @@ def torch_bidi_case(name, B, T, I, U, kind="lstm", initial_state=False, lengths=
     rng = rng_for(name)
     weights = {d: torch_rnn_weights(rng, kind, I, U) for d in ("forward", "backward")}
     cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
-    module = cls(I, U, batch_first=True, bidirectional=True)
-    expected_names = set()
-    with torch.no_grad():
-        for d, suffix in (("forward", "_l0"), ("backward", "_l0_reverse")):
-            for k, v in weights[d].items():
-                getattr(module, k + suffix).copy_(torch.from_numpy(v))
-                expected_names.add(k + suffix)
-    assert {n for n, _ in module.named_parameters()} == expected_names
+    module = torch_module(cls(I, U, batch_first=True, bidirectional=True), weights["forward"], weights["backward"])
 
     x = uniform(rng, (B, T, I), 1.0)
     names = ("h", "c") if kind == "lstm" else ("h",)
