@@ -9,7 +9,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Bench } from 'tinybench';
+import { Bench, medianAbsoluteDeviation } from 'tinybench';
 import { Lstm, Gru, Bidirectional, backends as lstmBackends } from 'lstm-runtime';
 import { buildLstmOnnx, buildGruOnnx } from './onnx-model.mjs';
 
@@ -620,7 +620,7 @@ async function timeRounds(prepared, cfg, data, mode) {
     cell.medianUs = (median * 1000) / perCall;
     cell.meanUs = (sorted.reduce((sum, x) => sum + x, 0) / sorted.length / perCall) * 1000;
     cell.minUs = (sorted[0] * 1000) / perCall;
-    cell.madUs = (quantile(sorted.map((x) => Math.abs(x - median)).sort((x, y) => x - y), 0.5) * 1000) / perCall;
+    cell.madUs = (medianAbsoluteDeviation(sorted) * 1000) / perCall;
     cell.gflops = flopsPerCall(cfg) / (cell.medianUs * 1e3);
   }
 }

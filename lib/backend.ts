@@ -82,7 +82,7 @@ export interface RnnKernel {
   forwardAsync(buffers: ForwardBuffers): Promise<void>;
   stream(batch: number): StreamKernel;
   dispose(): void;
-  /** The index of the first NaN or infinity, or -1, where the backend scans faster than JS. */
+  /** The index of the first NaN or infinity, or -1, where the backend scans faster than JS does. */
   firstNonFinite?(data: Float32Array): number;
 }
 

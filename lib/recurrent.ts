@@ -219,9 +219,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     const [B, T] = shape as [number, number, number];
     const data = t.data;
     if (!this.allowNonFinite) {
-      // Large inputs go to the backend's scan where it has one (native: ~20x JS's ~1 ns per value);
-      // below that, the call would cost more than it saves.
-      const bad = kernel.firstNonFinite && data.length >= 1024 ? kernel.firstNonFinite(data) : firstNonFinite(data);
+      const bad = kernel.firstNonFinite ? kernel.firstNonFinite(data) : firstNonFinite(data);
       if (bad >= 0) {
         const at = [Math.floor(bad / (T * I)), Math.floor(bad / I) % T, bad % I];
         fail('ERR_LSTM_INPUT', 'input', 'finite values (or allowNonFinite: true)', `${data[bad]} at ${shapeText(at)}`);

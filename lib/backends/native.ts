@@ -2,7 +2,12 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { firstNonFinite } from '../tensor.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
+
+// The addon scans for NaN and infinity 11-14x faster than JS's ~1 ns per value, but below about
+// a thousand values the call itself costs more than it saves.
+const NATIVE_SCAN_FROM = 1024;
 
 type Buf = Float32Array | Uint8Array | Int32Array | null;
 interface NativeHandle {
@@ -93,9 +98,12 @@ class NativeRnn implements RnnKernel {
   constructor(
     readonly handle: NativeHandle,
     private readonly config: RnnKernelConfig,
-    readonly firstNonFinite: (data: Float32Array) => number,
+    private readonly scan: (data: Float32Array) => number,
   ) {
     this.name = `native/${handle.isa()}`;
+  }
+  firstNonFinite(data: Float32Array): number {
+    return data.length >= NATIVE_SCAN_FROM ? this.scan(data) : firstNonFinite(data);
   }
   forward(b: ForwardBuffers): void {
     checkStatus(this.handle.forward(...this.args(b)), this.name, 'forward');

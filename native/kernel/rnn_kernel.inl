@@ -149,9 +149,11 @@ static void fill_floats(float* dst, float value, int n) {
 // ---- (1) input projection ------------------------------------------------------------------
 
 // xproj is [T][blocks][B][G][W]: time-major, so one step's block reads the sums of all its rows
-// from one contiguous run, in the order the row tiles take them.
+// from one contiguous run, in the order the row tiles take them. A row's sums for step t start at
+// xproj_row (block 0); block j's are xproj_block(batch) * j floats further on.
+static inline size_t xproj_block(const PackedRnn& L, int batch) { return (size_t)batch * L.gates * W; }
 static inline float* xproj_row(const PackedRnn& L, const Workspace& ws, int batch, int b, int t) {
-  return ws.xproj + ((size_t)t * L.blocks * batch + b) * L.gates * W;
+  return ws.xproj + (size_t)t * L.blocks * xproj_block(L, batch) + (size_t)b * L.gates * W;
 }
 
 template <int R, int G, class WT>
@@ -169,7 +171,7 @@ static inline void project_rows(const PackedRnn& L, int block, size_t block_stri
 template <int G, class WT>
 static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, int jb, int je) {
   const int rows = a.batch * a.steps;
-  const size_t block_stride = (size_t)a.batch * G * W;
+  const size_t block_stride = xproj_block(L, a.batch);
   // Rows in panels of 96, so a panel of inputs stays in cache while every block of weights
   // passes over it (inputs of a whole batch do not fit in L2).
   constexpr int kPanel = 96;
@@ -205,9 +207,7 @@ struct Step {
 
   size_t padded() const { return (size_t)L.blocks * W; }
   // Where a row's projected input for block `block` starts, from its StepRow::xproj.
-  const float* xproj_at(const float* row_xproj, int block) const {
-    return row_xproj + (size_t)block * a.batch * L.gates * W;
-  }
+  const float* xproj_at(const float* row_xproj, int block) const { return row_xproj + block * xproj_block(L, a.batch); }
   size_t trace_stride() const { return (size_t)a.batch * a.steps * L.units; }
   int lanes(size_t off) const { return L.units - (int)off < W ? L.units - (int)off : W; }
   // Where row b's traced tensor `index` starts for this step's block at `off`, or null.
@@ -352,8 +352,8 @@ struct GruCandidatePass {
   }
 };
 
-// Runs a pass over every block for the rows taking a real step, six (then two) rows at a time so
-// each weight load serves several.
+// Runs a pass over every block for the rows taking a real step, kTile (then two) rows at a time
+// so each weight load serves several.
 template <class Pass>
 static void for_active_rows(const Pass& pass, const Step& s, int active, int jb, int je) {
   const auto row = [&](int r) {
