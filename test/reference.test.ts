@@ -103,6 +103,18 @@ describe.each(IMPLEMENTATIONS)('%s against the float64 reference', (backend) => 
   it.each(SEMANTICS.map((s, k) => [JSON.stringify(s), s, k] as const))('semantics %s', async (_, spec, k) => {
     await check(spec, 77 + k)(backend);
   });
+  it('sigmoid and tanh are exact at 0 and saturate to exactly 0 and 1', async () => {
+    // Zero weights, so each gate's pre-activation is its bias (gate order i, f, c, o; U = 2).
+    const bias = [60, -60, -60, 0, 0, 30, 0, -30];
+    const weights = { kernel: [new Array(8).fill(0)], recurrentKernel: [new Array(8).fill(0), new Array(8).fill(0)], bias };
+    const layer = await Lstm.create({ weights, backend });
+    const { trace } = layer.forward([[[0.5]]], { trace: true });
+    expect([...trace!.i.data]).toEqual([1, expect.closeTo(0, 12)]);
+    expect([...trace!.f.data]).toEqual([expect.closeTo(0, 12), 0.5]);
+    expect([...trace!.g.data]).toEqual([0, 1]);
+    expect([...trace!.o.data]).toEqual([0.5, expect.closeTo(0, 12)]);
+    layer.dispose();
+  });
   it('saturated pre-activations (|z| up to ~60) stay exact to 1e-5', async () => {
     const r = rng(5);
     const weights = { kernel: r.matrix(3, 20, -20, 20), recurrentKernel: r.matrix(5, 20, -5, 5), bias: r.matrix(1, 20, -5, 5)[0]! };

@@ -3,8 +3,9 @@
 // namespace after defining V, so nothing here can collide between instruction sets at link time.
 //
 // Per call: (1) the input projection x.W + b for every (batch, step) as one blocked product,
-// then (2) per step, per block of W units, the recurrent product h.U and the cell update fused
-// right after it, while the block's gates are still in registers. Both cells share the product,
+// then (2) per step, per block of W units, the recurrent product h.U and the cell update right
+// after it, while the block's gates are still in registers (with one or two rows, after a group
+// of four blocks, whose updates then run side by side). Both cells share the product,
 // the step planning (masks, sequence lengths, direction) and the output and trace bookkeeping;
 // they differ only in the passes of step (2).
 
@@ -21,12 +22,29 @@ constexpr int kTile = V::tile_rows;  // rows sharing each weight load in the blo
 
 // ---- activations --------------------------------------------------------------------------
 
-static inline V sigmoid(V x) { return V::recip(V::add(V::set1(1.0f), V::exp(V::sub(V::zero(), x)))); }
-
-// 1 - 2 / (1 + e^2x): saturates to exactly +-1 and keeps absolute error near 1e-7 around 0.
+// tanh as Eigen computes it, and with it TensorFlow on CPU: a [9/8] rational minimax approximation,
+// a couple of ulp (2.8e-7 at most) on the clamped range. The clamp is the smallest input where the
+// approximation is exactly 1 (it depends on whether the vector layer's fma is fused), so tanh
+// saturates to exactly +-1 like float tanh. 15 vector operations against exp's 23.
 static inline V tanh_(V x) {
-  const V one = V::set1(1.0f);
-  return V::fma(V::set1(-2.0f), V::recip(V::add(one, V::exp(V::add(x, x)))), one);
+  const float clamp = V::fused_fma ? 8.01773357391357422f : 7.90738964080810547f;
+  x = V::min(V::max(x, V::set1(-clamp)), V::set1(clamp));
+  const V x2 = V::mul(x, x);
+  V p = V::fma(V::set1(1.394553628e-8f), x2, V::set1(2.102733560e-5f));
+  p = V::fma(p, x2, V::set1(3.520756727e-3f));
+  p = V::fma(p, x2, V::set1(1.340216100e-1f));
+  V q = V::fma(V::set1(8.015776984e-7f), x2, V::set1(3.326951409e-4f));
+  q = V::fma(q, x2, V::set1(2.597254514e-2f));
+  q = V::fma(q, x2, V::set1(4.673548340e-1f));
+  q = V::fma(q, x2, V::set1(1.0f));
+  p = V::fma(V::mul(x2, x), p, x);  // x * (1 + x^2 * p(x^2))
+  return V::div(p, q);
+}
+
+// 1 / (1 + e^-x) = (1 + tanh(x / 2)) / 2: exactly 0.5 at 0, 0 and 1 when saturated.
+static inline V sigmoid(V x) {
+  const V half = V::set1(0.5f);
+  return V::fma(half, tanh_(V::mul(half, x)), half);
 }
 
 static inline V activate(const rnn_activation& a, V x) {
@@ -55,6 +73,23 @@ static inline V clip_to(V x, float clip) {
   return clip > 0.0f ? V::min(V::max(x, V::set1(-clip)), V::set1(clip)) : x;
 }
 
+// Clips and activates the same gate of N cells. An activation is a chain of some 40 cycles of
+// latency; N independent chains side by side keep the vector pipes busy.
+template <int N>
+static inline void activate_cells(const rnn_activation& a, float clip, V (&x)[N]) {
+  for (int n = 0; n < N; ++n) x[n] = clip_to(x[n], clip);
+  switch (a.kind) {
+    case RNN_ACT_SIGMOID:
+      for (int n = 0; n < N; ++n) x[n] = sigmoid(x[n]);
+      return;
+    case RNN_ACT_TANH:
+      for (int n = 0; n < N; ++n) x[n] = tanh_(x[n]);
+      return;
+    default:
+      for (int n = 0; n < N; ++n) x[n] = activate(a, x[n]);
+  }
+}
+
 // Weights are floats, or IEEE halves widened on load where the vector layer has load_half.
 template <class WT, class VV = V>  // VV keeps load_half a dependent name for layers without it
 static inline V load_w(const WT* p) {
@@ -68,7 +103,7 @@ static inline V load_w(const WT* p) {
 
 // Sums over one chunk of gates [G0, G0 + GC) with the row broadcasts shared by the chunk.
 template <int R, int G, int G0, int GC, class WT>
-static inline void accumulate_chunk(const WT* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+static inline void accumulate_chunk(const WT* w, int depth, const float* const* rows, V (*acc)[G]) {
   V sum[R][GC];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < GC; ++g) sum[r][g] = acc[r][G0 + g];
@@ -86,7 +121,7 @@ static inline void accumulate_chunk(const WT* w, int depth, const float* const* 
 }
 
 template <int R, int G, class WT>
-static RNN_PRODUCT_INLINE void accumulate(const WT* w, int depth, const float* const* rows, V (&acc)[R][G]) {
+static RNN_PRODUCT_INLINE void accumulate(const WT* w, int depth, const float* const* rows, V (*acc)[G]) {
   if constexpr (R >= 4) {
     // Many rows: two gates at a time keeps R*2 sums, 2 weights and a broadcast in registers
     // (6 rows: 15 of AVX2's 16), the register budget of a 6x16 GEMM tile.
@@ -222,47 +257,87 @@ struct StepRow {
   const float* xproj;
 };
 
-static inline void trace_store(const Step& s, size_t b, int index, size_t off, V v) {
-  if (float* t = s.trace_at(b, index, off)) store_lanes(t, v, s.lanes(off));
+// One row's W units of one block: what a pass updates once the block's product is done.
+struct Cell {
+  int batch_index;
+  const float* xproj;  // the row's projected input for this block
+  size_t off;          // the block's first unit
+  // Where the cell starts in the [B][padded] state arrays (c, h, the GRU's scratch).
+  size_t at(const Step& s) const { return (size_t)batch_index * s.padded() + off; }
+};
+
+// The projection wrote xproj long before this step, so it comes from L3. The next row tile's
+// sums follow this tile's, so they are asked for one tile ahead (3% at batch 64).
+template <int R, int G>
+static inline void prefetch_next_tile(const Step& s, const StepRow* rows, int block) {
+#if defined(__GNUC__)
+  const float* next = s.xproj_at(rows[0].xproj, block) + R * G * W;
+  for (int q = 0; q < R * G * W; q += 64 / (int)sizeof(float)) __builtin_prefetch(next + q);
+#else
+  (void)s, (void)rows, (void)block;
+#endif
 }
 
-// LSTM: z = xproj + h.U, then i, f, c~, o and the new c and h, fused per block.
+static inline void trace_store(const Step& s, const Cell& cell, int index, V v) {
+  if (float* t = s.trace_at((size_t)cell.batch_index, index, cell.off)) store_lanes(t, v, s.lanes(cell.off));
+}
+
+// Each pass of a cell computes a block's G gate sums for R rows (product), then updates the
+// cells of several products at once (update), so their activations run side by side.
+
+// LSTM: z = xproj + h.U, then i, f, c~, o and the new c and h.
 template <class WT>
 struct LstmPass {
+  static constexpr int G = 4;
   const Step& s;
   template <int R>
-  void run(const StepRow* rows, int block) const {
-    const PackedRnn& L = s.L;
-    const size_t off = (size_t)block * W;
-    V acc[R][4];
+  void product(const StepRow* rows, int block, V (*acc)[G]) const {
     const float* h_rows[R];
     for (int r = 0; r < R; ++r) {
-      for (int g = 0; g < 4; ++g) acc[r][g] = V::load(s.xproj_at(rows[r].xproj, block) + g * W);
+      const float* xp = s.xproj_at(rows[r].xproj, block);
+      for (int g = 0; g < G; ++g) acc[r][g] = V::load(xp + g * W);
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 4>(static_cast<const WT*>(L.wh) + off * L.units * 4, L.units, h_rows, acc);
-    const float* peep = L.peep ? L.peep + off * 3 : nullptr;
-    for (int r = 0; r < R; ++r) {
-      const size_t b = (size_t)rows[r].batch_index;
-      float* c = s.ws.c + b * s.padded() + off;
-      const V c_prev = V::load(c);
-      V zi = acc[r][0], zf = acc[r][1], zo = acc[r][3];
-      if (peep) {
-        zi = V::fma(V::load(peep), c_prev, zi);
-        zf = V::fma(V::load(peep + W), c_prev, zf);
+    prefetch_next_tile<R, G>(s, rows, block);
+    accumulate<R, G>(static_cast<const WT*>(s.L.wh) + (size_t)block * W * s.L.units * G, s.L.units, h_rows, acc);
+  }
+  template <int N>
+  void update(const Cell* cells, V (*z)[G]) const {
+    const PackedRnn& L = s.L;
+    V c_prev[N], i[N], f[N], g[N], o[N];
+    for (int n = 0; n < N; ++n) {
+      c_prev[n] = V::load(s.ws.c + cells[n].at(s));
+      i[n] = z[n][0];
+      f[n] = z[n][1];
+      g[n] = z[n][2];
+      o[n] = z[n][3];
+      if (L.peep) {
+        const float* peep = L.peep + cells[n].off * 3;
+        i[n] = V::fma(V::load(peep), c_prev[n], i[n]);
+        f[n] = V::fma(V::load(peep + W), c_prev[n], f[n]);
       }
-      const V i = activate(L.recurrent_activation, clip_to(zi, L.clip));
-      const V f = L.input_forget ? V::sub(V::set1(1.0f), i) : activate(L.recurrent_activation, clip_to(zf, L.clip));
-      const V g = activate(L.activation, clip_to(acc[r][2], L.clip));
-      const V c_new = V::fma(f, c_prev, V::mul(i, g));
-      if (peep) zo = V::fma(V::load(peep + 2 * W), c_new, zo);
-      const V o = activate(L.recurrent_activation, clip_to(zo, L.clip));
-      V::store(c, c_new);
-      V::store(s.h_next + b * s.padded() + off, V::mul(o, activate(L.cell_activation, c_new)));
-      trace_store(s, b, 0, off, i);
-      trace_store(s, b, 1, off, f);
-      trace_store(s, b, 2, off, g);
-      trace_store(s, b, 3, off, o);
+    }
+    activate_cells(L.recurrent_activation, L.clip, i);
+    if (L.input_forget)
+      for (int n = 0; n < N; ++n) f[n] = V::sub(V::set1(1.0f), i[n]);
+    else
+      activate_cells(L.recurrent_activation, L.clip, f);
+    activate_cells(L.activation, L.clip, g);
+    V c_new[N], c_act[N];
+    for (int n = 0; n < N; ++n) {
+      c_new[n] = V::fma(f[n], c_prev[n], V::mul(i[n], g[n]));
+      c_act[n] = c_new[n];
+      if (L.peep) o[n] = V::fma(V::load(L.peep + cells[n].off * 3 + 2 * W), c_new[n], o[n]);
+    }
+    activate_cells(L.recurrent_activation, L.clip, o);
+    activate_cells(L.cell_activation, 0.0f, c_act);
+    for (int n = 0; n < N; ++n) {
+      V::store(s.ws.c + cells[n].at(s), c_new[n]);
+      V::store(s.h_next + cells[n].at(s), V::mul(o[n], c_act[n]));
+      trace_store(s, cells[n], 0, i[n]);
+      trace_store(s, cells[n], 1, f[n]);
+      trace_store(s, cells[n], 2, g[n]);
+      trace_store(s, cells[n], 3, o[n]);
     }
   }
 };
@@ -274,28 +349,36 @@ static inline V gru_blend(V z, V h_prev, V candidate) { return V::fma(z, V::sub(
 // h~ = act(x_h + r * (h.U_h + b_rh)).
 template <class WT>
 struct GruResetAfterPass {
+  static constexpr int G = 3;
   const Step& s;
   template <int R>
-  void run(const StepRow* rows, int block) const {
+  void product(const StepRow* rows, int block, V (*acc)[G]) const {
     const PackedRnn& L = s.L;
-    const size_t off = (size_t)block * W;
-    V acc[R][3];
     const float* h_rows[R];
     for (int r = 0; r < R; ++r) {
-      for (int g = 0; g < 3; ++g) acc[r][g] = L.rbias ? V::load(L.rbias + off * 3 + g * W) : V::zero();
+      for (int g = 0; g < G; ++g) acc[r][g] = L.rbias ? V::load(L.rbias + (size_t)block * W * G + g * W) : V::zero();
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 3>(static_cast<const WT*>(L.wh) + off * L.units * 3, L.units, h_rows, acc);
-    for (int r = 0; r < R; ++r) {
-      const size_t b = (size_t)rows[r].batch_index;
-      const float* xp = s.xproj_at(rows[r].xproj, block);
-      const V z = activate(L.recurrent_activation, clip_to(V::add(V::load(xp), acc[r][0]), L.clip));
-      const V rr = activate(L.recurrent_activation, clip_to(V::add(V::load(xp + W), acc[r][1]), L.clip));
-      const V hh = activate(L.activation, clip_to(V::fma(rr, acc[r][2], V::load(xp + 2 * W)), L.clip));
-      V::store(s.h_next + b * s.padded() + off, gru_blend(z, V::load(h_rows[r] + off), hh));
-      trace_store(s, b, 0, off, z);
-      trace_store(s, b, 1, off, rr);
-      trace_store(s, b, 2, off, hh);
+    prefetch_next_tile<R, G>(s, rows, block);
+    accumulate<R, G>(static_cast<const WT*>(L.wh) + (size_t)block * W * L.units * G, L.units, h_rows, acc);
+  }
+  template <int N>
+  void update(const Cell* cells, V (*acc)[G]) const {
+    const PackedRnn& L = s.L;
+    V z[N], r[N], hh[N];
+    for (int n = 0; n < N; ++n) {
+      z[n] = V::add(V::load(cells[n].xproj), acc[n][0]);
+      r[n] = V::add(V::load(cells[n].xproj + W), acc[n][1]);
+    }
+    activate_cells(L.recurrent_activation, L.clip, z);
+    activate_cells(L.recurrent_activation, L.clip, r);
+    for (int n = 0; n < N; ++n) hh[n] = V::fma(r[n], acc[n][2], V::load(cells[n].xproj + 2 * W));
+    activate_cells(L.activation, L.clip, hh);
+    for (int n = 0; n < N; ++n) {
+      V::store(s.h_next + cells[n].at(s), gru_blend(z[n], V::load(s.h_prev + cells[n].at(s)), hh[n]));
+      trace_store(s, cells[n], 0, z[n]);
+      trace_store(s, cells[n], 1, r[n]);
+      trace_store(s, cells[n], 2, hh[n]);
     }
   }
 };
@@ -303,26 +386,32 @@ struct GruResetAfterPass {
 // GRU without reset_after, first pass: z and r for every block, and r * h_prev for the second.
 template <class WT>
 struct GruGatesPass {
+  static constexpr int G = 2;
   const Step& s;
   template <int R>
-  void run(const StepRow* rows, int block) const {
-    const PackedRnn& L = s.L;
-    const size_t off = (size_t)block * W;
-    V acc[R][2];
+  void product(const StepRow* rows, int block, V (*acc)[G]) const {
     const float* h_rows[R];
     for (int r = 0; r < R; ++r) {
-      for (int g = 0; g < 2; ++g) acc[r][g] = V::load(s.xproj_at(rows[r].xproj, block) + g * W);
+      const float* xp = s.xproj_at(rows[r].xproj, block);
+      for (int g = 0; g < G; ++g) acc[r][g] = V::load(xp + g * W);
       h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 2>(static_cast<const WT*>(L.wh) + off * L.units * 2, L.units, h_rows, acc);
-    for (int r = 0; r < R; ++r) {
-      const size_t b = (size_t)rows[r].batch_index;
-      const V z = activate(L.recurrent_activation, clip_to(acc[r][0], L.clip));
-      const V rr = activate(L.recurrent_activation, clip_to(acc[r][1], L.clip));
-      V::store(s.ws.gate + b * s.padded() + off, z);
-      V::store(s.ws.reset_h + b * s.padded() + off, V::mul(rr, V::load(h_rows[r] + off)));
-      trace_store(s, b, 0, off, z);
-      trace_store(s, b, 1, off, rr);
+    accumulate<R, G>(static_cast<const WT*>(s.L.wh) + (size_t)block * W * s.L.units * G, s.L.units, h_rows, acc);
+  }
+  template <int N>
+  void update(const Cell* cells, V (*acc)[G]) const {
+    V z[N], r[N];
+    for (int n = 0; n < N; ++n) {
+      z[n] = acc[n][0];
+      r[n] = acc[n][1];
+    }
+    activate_cells(s.L.recurrent_activation, s.L.clip, z);
+    activate_cells(s.L.recurrent_activation, s.L.clip, r);
+    for (int n = 0; n < N; ++n) {
+      V::store(s.ws.gate + cells[n].at(s), z[n]);
+      V::store(s.ws.reset_h + cells[n].at(s), V::mul(r[n], V::load(s.h_prev + cells[n].at(s))));
+      trace_store(s, cells[n], 0, z[n]);
+      trace_store(s, cells[n], 1, r[n]);
     }
   }
 };
@@ -330,30 +419,66 @@ struct GruGatesPass {
 // GRU without reset_after, second pass: h~ = act(x_h + (r * h_prev).U_h), then the blend.
 template <class WT>
 struct GruCandidatePass {
+  static constexpr int G = 1;
   const Step& s;
   template <int R>
-  void run(const StepRow* rows, int block) const {
-    const PackedRnn& L = s.L;
-    const size_t off = (size_t)block * W;
-    V acc[R][1];
+  void product(const StepRow* rows, int block, V (*acc)[G]) const {
     const float* rh_rows[R];
     for (int r = 0; r < R; ++r) {
       acc[r][0] = V::load(s.xproj_at(rows[r].xproj, block) + 2 * W);
       rh_rows[r] = s.ws.reset_h + rows[r].batch_index * s.padded();
     }
-    accumulate<R, 1>(static_cast<const WT*>(L.wh_h) + off * L.units, L.units, rh_rows, acc);
-    for (int r = 0; r < R; ++r) {
-      const size_t b = (size_t)rows[r].batch_index;
-      const V hh = activate(L.activation, clip_to(acc[r][0], L.clip));
-      const V z = V::load(s.ws.gate + b * s.padded() + off);
-      V::store(s.h_next + b * s.padded() + off, gru_blend(z, V::load(s.h_prev + b * s.padded() + off), hh));
-      trace_store(s, b, 2, off, hh);
+    accumulate<R, G>(static_cast<const WT*>(s.L.wh_h) + (size_t)block * W * s.L.units, s.L.units, rh_rows, acc);
+  }
+  template <int N>
+  void update(const Cell* cells, V (*acc)[G]) const {
+    V hh[N];
+    for (int n = 0; n < N; ++n) hh[n] = acc[n][0];
+    activate_cells(s.L.activation, s.L.clip, hh);
+    for (int n = 0; n < N; ++n) {
+      const V z = V::load(s.ws.gate + cells[n].at(s));
+      V::store(s.h_next + cells[n].at(s), gru_blend(z, V::load(s.h_prev + cells[n].at(s)), hh[n]));
+      trace_store(s, cells[n], 2, hh[n]);
     }
   }
 };
 
-// Runs a pass over every block for the rows taking a real step, kTile (then two) rows at a time
-// so each weight load serves several.
+// R rows in NB blocks: the NB products, then the updates of all R * NB cells together.
+template <int R, int NB, class Pass>
+static void run_group(const Pass& pass, const Step& s, const StepRow* rows, const int* blocks) {
+  V acc[R * NB][Pass::G];
+  Cell cells[R * NB];
+  for (int q = 0; q < NB; ++q) {
+    pass.template product<R>(rows, blocks[q], acc + q * R);
+    for (int r = 0; r < R; ++r)
+      cells[q * R + r] = Cell{rows[r].batch_index, s.xproj_at(rows[r].xproj, blocks[q]), (size_t)blocks[q] * W};
+  }
+  pass.template update<R * NB>(cells, acc);
+}
+
+// Every active row in NB blocks: kTile rows at a time (NB = 1 only), then two, then one, so each
+// weight load serves several rows.
+template <int NB, class Pass, class Row>
+static void run_blocks(const Pass& pass, const Step& s, int active, const int* blocks, const Row& row) {
+  int r = 0;
+  if constexpr (NB == 1) {
+    for (; r + kTile <= active; r += kTile) {
+      StepRow tile[kTile];
+      for (int q = 0; q < kTile; ++q) tile[q] = row(r + q);
+      run_group<kTile, NB>(pass, s, tile, blocks);
+    }
+  }
+  for (; r + 2 <= active; r += 2) {
+    const StepRow tile[2] = {row(r), row(r + 1)};
+    run_group<2, NB>(pass, s, tile, blocks);
+  }
+  for (; r < active; ++r) {
+    const StepRow tile[1] = {row(r)};
+    run_group<1, NB>(pass, s, tile, blocks);
+  }
+}
+
+// Runs a pass over every block for the rows taking a real step.
 template <class Pass>
 static void for_active_rows(const Pass& pass, const Step& s, int active, int jb, int je) {
   const auto row = [&](int r) {
@@ -364,22 +489,19 @@ static void for_active_rows(const Pass& pass, const Step& s, int active, int jb,
   // the previous one ended with, still in cache; in the same order every step, weights larger
   // than the cache would be evicted just before their turn and come from memory every time.
   const bool backwards = (s.step & 1) != 0;
-  for (int n = jb; n < je; ++n) {
-    const int j = backwards ? je - 1 - (n - jb) : n;
-    int r = 0;
-    for (; r + kTile <= active; r += kTile) {
-      StepRow tile[kTile];
-      for (int q = 0; q < kTile; ++q) tile[q] = row(r + q);
-      pass.template run<kTile>(tile, j);
+  const auto block = [&](int n) { return backwards ? je - 1 - (n - jb) : n; };
+  int n = jb;
+  // Fewer rows than a tile leave one or two cells per block, and a cell's update is a chain of
+  // about 100 cycles of latency: those take blocks four at a time and update them side by side.
+  if (active < kTile) {
+    for (; n + 4 <= je; n += 4) {
+      const int blocks[4] = {block(n), block(n + 1), block(n + 2), block(n + 3)};
+      run_blocks<4>(pass, s, active, blocks, row);
     }
-    for (; r + 2 <= active; r += 2) {
-      const StepRow tile[2] = {row(r), row(r + 1)};
-      pass.template run<2>(tile, j);
-    }
-    for (; r < active; ++r) {
-      const StepRow tile[1] = {row(r)};
-      pass.template run<1>(tile, j);
-    }
+  }
+  for (; n < je; ++n) {
+    const int blocks[1] = {block(n)};
+    run_blocks<1>(pass, s, active, blocks, row);
   }
 }
 

@@ -10,6 +10,7 @@ struct F32Avx2 {
   static constexpr int width = 8;
   static constexpr bool has_half = true;  // F16C (checked at run time with AVX2)
   static constexpr int tile_rows = 6;
+  static constexpr bool fused_fma = true;
   __m256 v;
 
   static F32Avx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }
@@ -21,11 +22,6 @@ struct F32Avx2 {
   static F32Avx2 sub(F32Avx2 a, F32Avx2 b) { return {_mm256_sub_ps(a.v, b.v)}; }
   static F32Avx2 mul(F32Avx2 a, F32Avx2 b) { return {_mm256_mul_ps(a.v, b.v)}; }
   static F32Avx2 div(F32Avx2 a, F32Avx2 b) { return {_mm256_div_ps(a.v, b.v)}; }
-  // 1/a from the 12-bit estimate and one Newton step (relative error ~2e-7): a third of a divide.
-  static F32Avx2 recip(F32Avx2 a) {
-    const __m256 r = _mm256_rcp_ps(a.v);
-    return {_mm256_fmadd_ps(r, _mm256_fnmadd_ps(a.v, r, _mm256_set1_ps(1.0f)), r)};
-  }
   static F32Avx2 fma(F32Avx2 a, F32Avx2 b, F32Avx2 c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
   // min/max return `a` when either is NaN (vminps returns its second operand), so NaN propagates
   // through clamps of a variable against constants; the same holds in every vector layer.

@@ -1,7 +1,6 @@
 // exp(x) for float32 lanes, Cephes' expf scheme: x = n*ln2 + r with |r| <= ln2/2, exp(r) by a
 // degree-6 polynomial, then scaled by 2^n through the exponent bits. Max error about 2 ulp on
-// [-87.3, 88.3]; inputs are clamped to that range, so exp never returns inf or NaN for finite x
-// and 1/(1+exp(-x)) saturates cleanly at |x| = 50 and beyond.
+// [-87.3, 88.3]; inputs are clamped to that range, so exp never returns inf or NaN for finite x.
 // Expects the including vector type to provide: set1, add, sub, mul, fma, min, max, round_nearest
 // and ldexp_int (x * 2^n for integral-valued n).
 #ifndef LSTM_SIMD_F32_EXP_POLY_H

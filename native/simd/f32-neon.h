@@ -9,6 +9,7 @@ struct F32Neon {
   static constexpr int width = 4;
   static constexpr bool has_half = true;
   static constexpr int tile_rows = 6;
+  static constexpr bool fused_fma = true;
   float32x4_t v;
 
   static F32Neon load(const float* p) { return {vld1q_f32(p)}; }
@@ -20,12 +21,6 @@ struct F32Neon {
   static F32Neon sub(F32Neon a, F32Neon b) { return {vsubq_f32(a.v, b.v)}; }
   static F32Neon mul(F32Neon a, F32Neon b) { return {vmulq_f32(a.v, b.v)}; }
   static F32Neon div(F32Neon a, F32Neon b) { return {vdivq_f32(a.v, b.v)}; }
-  // 1/a from the 8-bit estimate and two Newton steps.
-  static F32Neon recip(F32Neon a) {
-    float32x4_t r = vrecpeq_f32(a.v);
-    r = vmulq_f32(r, vrecpsq_f32(a.v, r));
-    return {vmulq_f32(r, vrecpsq_f32(a.v, r))};
-  }
   static F32Neon fma(F32Neon a, F32Neon b, F32Neon c) { return {vfmaq_f32(c.v, a.v, b.v)}; }
   // NaN in `a` comes back as NaN (vminq/vmaxq propagate it), as every vector layer's min/max does.
   static F32Neon min(F32Neon a, F32Neon b) { return {vminq_f32(a.v, b.v)}; }

@@ -7,6 +7,7 @@ struct F32Scalar {
   static constexpr int width = 1;
   static constexpr bool has_half = false;
   static constexpr int tile_rows = 6;
+  static constexpr bool fused_fma = false;  // fma rounds twice
   float v;
 
   static F32Scalar load(const float* p) { return {*p}; }
@@ -17,7 +18,6 @@ struct F32Scalar {
   static F32Scalar sub(F32Scalar a, F32Scalar b) { return {a.v - b.v}; }
   static F32Scalar mul(F32Scalar a, F32Scalar b) { return {a.v * b.v}; }
   static F32Scalar div(F32Scalar a, F32Scalar b) { return {a.v / b.v}; }
-  static F32Scalar recip(F32Scalar a) { return {1.0f / a.v}; }
   // a * b + c
   static F32Scalar fma(F32Scalar a, F32Scalar b, F32Scalar c) { return {a.v * b.v + c.v}; }
   // Returns `a` when either is NaN, like every vector layer's min/max.

@@ -9,6 +9,7 @@ struct F32WasmSimd {
   static constexpr int width = 4;
   static constexpr bool has_half = false;
   static constexpr int tile_rows = 4;
+  static constexpr bool fused_fma = false;  // fma rounds twice
   v128_t v;
 
   static F32WasmSimd load(const float* p) { return {wasm_v128_load(p)}; }
@@ -19,7 +20,6 @@ struct F32WasmSimd {
   static F32WasmSimd sub(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_sub(a.v, b.v)}; }
   static F32WasmSimd mul(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_mul(a.v, b.v)}; }
   static F32WasmSimd div(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_div(a.v, b.v)}; }
-  static F32WasmSimd recip(F32WasmSimd a) { return {wasm_f32x4_div(wasm_f32x4_splat(1.0f), a.v)}; }
   static F32WasmSimd fma(F32WasmSimd a, F32WasmSimd b, F32WasmSimd c) {
     return {wasm_f32x4_add(wasm_f32x4_mul(a.v, b.v), c.v)};
   }
