@@ -115,6 +115,27 @@ describe.each(IMPLEMENTATIONS)('%s against the float64 reference', (backend) => 
     expect([...trace!.o.data]).toEqual([0.5, expect.closeTo(0, 12)]);
     layer.dispose();
   });
+  it('sigmoid and tanh stay within 5e-7 of float64 over [-40, 40]', async () => {
+    // Zero recurrent weights and bias, so each gate's pre-activation is x times its unit's kernel
+    // weight: x sweeps [-10, 10] over the steps and powers of two scale it exactly.
+    const scale = [0.25, 0.5, 1, 2, 4];
+    const U = scale.length;
+    const xs = Array.from({ length: 401 }, (_, t) => Math.fround(-10 + t * 0.05));
+    const weights = { kernel: [[...scale, ...scale, ...scale, ...scale]], recurrentKernel: scale.map(() => new Array(4 * U).fill(0)), bias: new Array(4 * U).fill(0) };
+    const layer = await Lstm.create({ weights, returnSequences: true, backend });
+    const { trace } = layer.forward([xs.map((x) => [x])], { trace: true });
+    let worstSigmoid = 0;
+    let worstTanh = 0;
+    xs.forEach((x, t) =>
+      scale.forEach((k, u) => {
+        worstSigmoid = Math.max(worstSigmoid, Math.abs(trace!.i.data[t * U + u]! - F64.sigmoid(x * k)));
+        worstTanh = Math.max(worstTanh, Math.abs(trace!.g.data[t * U + u]! - F64.tanh(x * k)));
+      }),
+    );
+    expect(worstSigmoid).toBeLessThan(5e-7);
+    expect(worstTanh).toBeLessThan(5e-7);
+    layer.dispose();
+  });
   it('saturated pre-activations (|z| up to ~60) stay exact to 1e-5', async () => {
     const r = rng(5);
     const weights = { kernel: r.matrix(3, 20, -20, 20), recurrentKernel: r.matrix(5, 20, -5, 5), bias: r.matrix(1, 20, -5, 5)[0]! };
