@@ -266,16 +266,30 @@ struct Cell {
   size_t at(const Step& s) const { return (size_t)batch_index * s.padded() + off; }
 };
 
-// The projection wrote xproj long before this step, so it comes from L3. The next row tile's
-// sums follow this tile's, so they are asked for one tile ahead (3% at batch 64).
-template <int R, int G>
-static inline void prefetch_next_tile(const Step& s, const StepRow* rows, int block) {
+// Every pass's product: acc (already holding the pass's starting sums) += the R rows of `state`
+// ([B][padded]: h, or the GRU's r * h) times block `block` of the weights `w`, G gates per unit.
+template <int R, int G, class WT>
+static inline void add_product(const Step& s, const StepRow* rows, const float* state, const void* w, int block,
+                               V (*acc)[G]) {
+  const float* state_rows[R];
+  for (int r = 0; r < R; ++r) state_rows[r] = state + rows[r].batch_index * s.padded();
 #if defined(__GNUC__)
-  const float* next = s.xproj_at(rows[0].xproj, block) + R * G * W;
-  for (int q = 0; q < R * G * W; q += 64 / (int)sizeof(float)) __builtin_prefetch(next + q);
-#else
-  (void)s, (void)rows, (void)block;
+  // The projection wrote xproj long before this step, so it comes from L3. The next row tile's
+  // sums follow this tile's, so they are asked for one tile ahead (3% at batch 64).
+  const int tile_floats = R * s.L.gates * W;
+  const float* next = s.xproj_at(rows[0].xproj, block) + tile_floats;
+  for (int q = 0; q < tile_floats; q += 64 / (int)sizeof(float)) __builtin_prefetch(next + q);
 #endif
+  accumulate<R, G>(static_cast<const WT*>(w) + (size_t)block * W * s.L.units * G, s.L.units, state_rows, acc);
+}
+
+// acc[r][g] = the projected input of gate first_gate + g, for R rows of block `block`.
+template <int R, int G>
+static inline void load_xproj(const Step& s, const StepRow* rows, int block, int first_gate, V (*acc)[G]) {
+  for (int r = 0; r < R; ++r) {
+    const float* xp = s.xproj_at(rows[r].xproj, block) + first_gate * W;
+    for (int g = 0; g < G; ++g) acc[r][g] = V::load(xp + g * W);
+  }
 }
 
 static inline void trace_store(const Step& s, const Cell& cell, int index, V v) {
@@ -292,14 +306,8 @@ struct LstmPass {
   const Step& s;
   template <int R>
   void product(const StepRow* rows, int block, V (*acc)[G]) const {
-    const float* h_rows[R];
-    for (int r = 0; r < R; ++r) {
-      const float* xp = s.xproj_at(rows[r].xproj, block);
-      for (int g = 0; g < G; ++g) acc[r][g] = V::load(xp + g * W);
-      h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
-    }
-    prefetch_next_tile<R, G>(s, rows, block);
-    accumulate<R, G>(static_cast<const WT*>(s.L.wh) + (size_t)block * W * s.L.units * G, s.L.units, h_rows, acc);
+    load_xproj<R>(s, rows, block, 0, acc);
+    add_product<R, G, WT>(s, rows, s.h_prev, s.L.wh, block, acc);
   }
   template <int N>
   void update(const Cell* cells, V (*z)[G]) const {
@@ -353,14 +361,10 @@ struct GruResetAfterPass {
   const Step& s;
   template <int R>
   void product(const StepRow* rows, int block, V (*acc)[G]) const {
-    const PackedRnn& L = s.L;
-    const float* h_rows[R];
-    for (int r = 0; r < R; ++r) {
-      for (int g = 0; g < G; ++g) acc[r][g] = L.rbias ? V::load(L.rbias + (size_t)block * W * G + g * W) : V::zero();
-      h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
-    }
-    prefetch_next_tile<R, G>(s, rows, block);
-    accumulate<R, G>(static_cast<const WT*>(L.wh) + (size_t)block * W * L.units * G, L.units, h_rows, acc);
+    const float* rbias = s.L.rbias ? s.L.rbias + (size_t)block * W * G : nullptr;
+    for (int r = 0; r < R; ++r)
+      for (int g = 0; g < G; ++g) acc[r][g] = rbias ? V::load(rbias + g * W) : V::zero();
+    add_product<R, G, WT>(s, rows, s.h_prev, s.L.wh, block, acc);
   }
   template <int N>
   void update(const Cell* cells, V (*acc)[G]) const {
@@ -390,13 +394,8 @@ struct GruGatesPass {
   const Step& s;
   template <int R>
   void product(const StepRow* rows, int block, V (*acc)[G]) const {
-    const float* h_rows[R];
-    for (int r = 0; r < R; ++r) {
-      const float* xp = s.xproj_at(rows[r].xproj, block);
-      for (int g = 0; g < G; ++g) acc[r][g] = V::load(xp + g * W);
-      h_rows[r] = s.h_prev + rows[r].batch_index * s.padded();
-    }
-    accumulate<R, G>(static_cast<const WT*>(s.L.wh) + (size_t)block * W * s.L.units * G, s.L.units, h_rows, acc);
+    load_xproj<R>(s, rows, block, 0, acc);
+    add_product<R, G, WT>(s, rows, s.h_prev, s.L.wh, block, acc);
   }
   template <int N>
   void update(const Cell* cells, V (*acc)[G]) const {
@@ -423,12 +422,8 @@ struct GruCandidatePass {
   const Step& s;
   template <int R>
   void product(const StepRow* rows, int block, V (*acc)[G]) const {
-    const float* rh_rows[R];
-    for (int r = 0; r < R; ++r) {
-      acc[r][0] = V::load(s.xproj_at(rows[r].xproj, block) + 2 * W);
-      rh_rows[r] = s.ws.reset_h + rows[r].batch_index * s.padded();
-    }
-    accumulate<R, G>(static_cast<const WT*>(s.L.wh_h) + (size_t)block * W * s.L.units, s.L.units, rh_rows, acc);
+    load_xproj<R>(s, rows, block, 2, acc);
+    add_product<R, G, WT>(s, rows, s.ws.reset_h, s.L.wh_h, block, acc);
   }
   template <int N>
   void update(const Cell* cells, V (*acc)[G]) const {
