@@ -36,6 +36,11 @@ export interface RecurrentOptions {
   backend?: string;
   /** Threads one call may use (default 1); the native backend splits each step's units across them. */
   threads?: number;
+  /**
+   * How the recurrent kernel, which every step streams, is stored: 'f32' (default); 'f16' (IEEE
+   * halves: native with F16C or NEON; within 1e-3 of f32); 'int8' (a float scale per column, one
+   * gate of one unit: every backend; within 1e-2 of f32).
+   */
   weightPrecision?: 'f32' | 'f16' | 'int8';
 }
 

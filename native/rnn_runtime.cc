@@ -118,6 +118,27 @@ bool to_halves(const float* src, size_t n, uint16_t* dst) {
   return true;
 }
 
+// int8 weights: every column of a [rows][cols] matrix (one gate of one unit) gets its own scale,
+// max |w| / 127, and q = round(w / scale), half away from zero, so a column of small weights keeps
+// its precision. q stays in [-127, 127]: the largest |w| of a column divides to 127 within an ulp.
+// (lib/backends/js.ts quantizes by the same rule.) False when a weight is not finite.
+bool quantize_columns(const float* src, int rows, int cols, float* q, float* scales) {
+  for (int j = 0; j < cols; ++j) scales[j] = 0.0f;
+  for (int k = 0; k < rows; ++k)
+    for (int j = 0; j < cols; ++j) {
+      const float w = src[(size_t)k * cols + j];
+      if (!isfinite(w)) return false;
+      scales[j] = fmaxf(scales[j], fabsf(w));
+    }
+  for (int j = 0; j < cols; ++j) scales[j] /= 127.0f;
+  for (int k = 0; k < rows; ++k)
+    for (int j = 0; j < cols; ++j) {
+      const size_t at = (size_t)k * cols + j;
+      q[at] = scales[j] > 0.0f ? roundf(src[at] / scales[j]) : 0.0f;
+    }
+  return true;
+}
+
 // Copies gates [first, first + count) of a Keras-layout matrix [rows][gates*U] (gate-major
 // columns) into [blocks][rows][count][W].
 void pack_gates(const float* src, int rows, int units, int gates, int first, int count, int width, int blocks,
@@ -295,7 +316,7 @@ int64_t rnn_first_nonfinite(const float* data, int64_t n) {
 int32_t rnn_precision_available(int32_t isa, int32_t precision) {
   const KernelInfo* info = kernel_for(isa == RNN_ISA_AUTO ? rnn_isa_best() : isa);
   if (!info) return 0;
-  if (precision == RNN_PRECISION_F32) return 1;
+  if (precision == RNN_PRECISION_F32 || precision == RNN_PRECISION_I8) return 1;
   return precision == RNN_PRECISION_F16 && info->has_half && cpu_has_f16c();
 }
 
@@ -327,9 +348,11 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   if (!kernel || !recurrent_kernel) return RNN_ERR_WEIGHTS;
   const KernelInfo* info = kernel_for(config->isa == RNN_ISA_AUTO ? rnn_isa_best() : config->isa);
   if (!info) return RNN_ERR_UNSUPPORTED;
-  if (config->weight_precision != RNN_PRECISION_F32 && config->weight_precision != RNN_PRECISION_F16) return RNN_ERR_CONFIG;
-  const bool half = config->weight_precision == RNN_PRECISION_F16;
-  if (!rnn_precision_available(info->isa, config->weight_precision)) return RNN_ERR_UNSUPPORTED;
+  const int precision = config->weight_precision;
+  if (precision != RNN_PRECISION_F32 && precision != RNN_PRECISION_F16 && precision != RNN_PRECISION_I8)
+    return RNN_ERR_CONFIG;
+  const bool half = precision == RNN_PRECISION_F16, int8 = precision == RNN_PRECISION_I8;
+  if (!rnn_precision_available(info->isa, precision)) return RNN_ERR_UNSUPPORTED;
 
   const bool lstm = config->cell == RNN_CELL_LSTM;
   const bool reset_after = !lstm && config->reset_after;
@@ -347,13 +370,19 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
 
   rnn_layer* layer = new (std::nothrow) rnn_layer();
   if (!layer) return RNN_ERR_ALLOC;
-  // Half weights: the recurrent kernel, which every step streams, is stored as IEEE halves. The
-  // input kernel stays float: it is read once per call, and its products are the largest
+  // Half or int8 weights: the recurrent kernel, which every step streams, is stored compressed.
+  // The input kernel stays float: it is read once per call, and its products are the largest
   // pre-activation terms. Float tensors first, so every one stays 64-byte aligned.
-  const size_t n_float = n_wx + n_bias + n_rbias + n_peep, n_rec = n_wh + n_wh_h;
-  const size_t rec_bytes = n_rec * (half ? sizeof(uint16_t) : sizeof(float));
-  if (!layer->weights.reserve(n_float * sizeof(float) + rec_bytes) ||
-      (half && !layer->scratch.reserve(n_rec * sizeof(float)))) {
+  const size_t n_rec = n_wh + n_wh_h, n_scale = int8 ? G * padded : 0;
+  const size_t n_float = n_wx + n_bias + n_rbias + n_peep + n_scale;
+  const size_t element = half ? sizeof(uint16_t) : int8 ? sizeof(int8_t) : sizeof(float);
+  // Memory freed once packed: compressed kernels are packed as floats first; int8 ones are
+  // quantized before that, in the Keras layout (q, then one scale per column).
+  const size_t n_keras = (size_t)U * G * U;
+  const size_t n_packing = half ? n_rec : int8 ? n_rec + n_keras + (size_t)G * U : 0;
+  Buffer packing;
+  if (!layer->weights.reserve(n_float * sizeof(float) + n_rec * element) ||
+      (n_packing && !packing.reserve(n_packing * sizeof(float)))) {
     rnn_destroy(layer);
     return RNN_ERR_ALLOC;
   }
@@ -361,19 +390,33 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   float* packed_bias = wx + n_wx;
   float* rbias = n_rbias ? packed_bias + n_bias : nullptr;
   float* peep = n_peep ? packed_bias + n_bias + n_rbias : nullptr;
+  float* scale = n_scale ? packed_bias + n_bias + n_rbias + n_peep : nullptr;
   void* rec = wx + n_float;
-  // Recurrent kernels are packed as floats (into the scratch memory first when they become halves).
-  float* rec_floats = half ? layer->scratch.floats() : static_cast<float*>(rec);
+  float* rec_floats = n_packing ? packing.floats() : static_cast<float*>(rec);
+  const float* rec_source = recurrent_kernel;
+  if (int8) {
+    float* q = rec_floats + n_rec;
+    float* keras_scales = q + n_keras;
+    if (!quantize_columns(recurrent_kernel, U, G * U, q, keras_scales)) {
+      rnn_destroy(layer);
+      return RNN_ERR_RANGE;
+    }
+    rec_source = q;
+    pack_gates(keras_scales, 1, U, G, 0, gates_h, Wd, blocks, scale);
+    if (n_wh_h) pack_gates(keras_scales, 1, U, G, gates_h, G - gates_h, Wd, blocks, scale + (size_t)gates_h * padded);
+  }
   pack_gates(kernel, I, U, G, 0, G, Wd, blocks, wx);
-  pack_gates(recurrent_kernel, U, U, G, 0, gates_h, Wd, blocks, rec_floats);
-  if (n_wh_h) pack_gates(recurrent_kernel, U, U, G, gates_h, G - gates_h, Wd, blocks, rec_floats + n_wh);
+  pack_gates(rec_source, U, U, G, 0, gates_h, Wd, blocks, rec_floats);
+  if (n_wh_h) pack_gates(rec_source, U, U, G, gates_h, G - gates_h, Wd, blocks, rec_floats + n_wh);
   if (half && !to_halves(rec_floats, n_rec, static_cast<uint16_t*>(rec))) {
     rnn_destroy(layer);
     return RNN_ERR_RANGE;
   }
-  const size_t element = half ? sizeof(uint16_t) : sizeof(float);
-  const void* wh = rec;
-  const void* wh_h = n_wh_h ? static_cast<char*>(rec) + n_wh * element : nullptr;
+  if (int8)
+    for (size_t i = 0; i < n_rec; ++i) static_cast<int8_t*>(rec)[i] = (int8_t)rec_floats[i];
+  const StreamedWeights wh{rec, scale};
+  const StreamedWeights wh_h{n_wh_h ? static_cast<char*>(rec) + n_wh * element : nullptr,
+                             n_wh_h && scale ? scale + (size_t)gates_h * padded : nullptr};
   if (bias) pack_gates(bias, 1, U, G, 0, G, Wd, blocks, packed_bias);  // a bias is one row of [GU]
   if (rbias && recurrent_bias) pack_gates(recurrent_bias, 1, U, G, 0, G, Wd, blocks, rbias);
   if (peep) {
@@ -395,7 +438,7 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   P.width = Wd;
   P.blocks = blocks;
   P.gates = G;
-  P.half = half;
+  P.precision = precision;
   P.wx = wx;
   P.wh = wh;
   P.wh_h = wh_h;

@@ -77,7 +77,9 @@ typedef struct rnn_config {
 
 typedef enum rnn_precision {
   RNN_PRECISION_F32 = 0,
-  RNN_PRECISION_F16 = 1 /* recurrent kernel stored as IEEE halves (|w| <= 65504), widened on load */
+  RNN_PRECISION_F16 = 1, /* recurrent kernel stored as IEEE halves (|w| <= 65504), widened on load */
+  RNN_PRECISION_I8 = 2   /* recurrent kernel stored as int8 with a float scale per column (one gate of
+                            one unit): w = scale * q, scale = max |w| / 127, q = round(w / scale) */
 } rnn_precision;
 
 /* Flags of rnn_forward. */

@@ -2,7 +2,7 @@
 // backend and instruction set this machine has; then every backend against every other.
 import { describe, expect, it } from 'vitest';
 import { Lstm, type Tensor } from '../lib/index.js';
-import { conformanceCases, expectClose, goldenCases, implementations, runCase, type FixtureCase } from './helpers.js';
+import { conformanceCases, expectClose, goldenCases, implementations, rng, runCase, type FixtureCase } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
 
@@ -86,24 +86,34 @@ describe('native threads', () => {
   });
 });
 
+const allCases = () => [...conformanceCases(), ...goldenCases().flatMap((g) => g.cases)];
+
+/** Every result of a case (output, h and each traced tensor), by name. */
+function resultTensors(r: Result): [string, Tensor][] {
+  return [['output', r.output], ['h', r.h], ...Object.entries(r.trace!).map(([g, t]): [string, Tensor] => [`trace.${g}`, t])];
+}
+
+/** Runs every conformance and golden case at `precision` and at f32; returns the worst difference. */
+async function expectNearF32(backend: string, precision: string, abs: number): Promise<number> {
+  let worst = 0;
+  for (const c of allCases()) {
+    const [f32, reduced] = await Promise.all([runCase(c, backend, true), runCase({ ...c, config: { ...c.config, weightPrecision: precision } }, backend, true)]);
+    reduced.forEach((r, k) => {
+      const base = new Map(resultTensors(f32[k]!));
+      for (const [name, t] of resultTensors(r)) {
+        const ref = base.get(name)!;
+        t.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ref.data[i]!))));
+        expectClose(t, ref.data, { abs, rel: 0 }, `${c.name} call ${k} ${name} (${precision} vs f32)`);
+      }
+    });
+  }
+  return worst;
+}
+
 describe("weightPrecision 'f16'", () => {
   const halfCapable = IMPLEMENTATIONS.filter((b) => b === 'native/avx2' || b === 'native/neon');
-  const cases = [...conformanceCases(), ...goldenCases().flatMap((g) => g.cases)];
   it.each(halfCapable)('stays within 1e-3 of f32 on every conformance and golden case (%s)', async (backend) => {
-    let worst = 0;
-    for (const c of cases) {
-      const [f32, f16] = await Promise.all([runCase(c, backend, true), runCase({ ...c, config: { ...c.config, weightPrecision: 'f16' } }, backend, true)]);
-      f16.forEach((r, k) => {
-        const base = f32[k]!;
-        const pairs: [string, Tensor, Tensor][] = [['output', r.output, base.output], ['h', r.h, base.h]];
-        for (const [g, t] of Object.entries(r.trace!)) pairs.push([`trace.${g}`, t, base.trace![g]!]);
-        for (const [name, t, ref] of pairs) {
-          t.data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - ref.data[i]!))));
-          expectClose(t, ref.data, { abs: 1e-3, rel: 0 }, `${c.name} call ${k} ${name} (f16 vs f32)`);
-        }
-      });
-    }
-    expect(worst).toBeGreaterThan(0); // the weights really were rounded
+    expect(await expectNearF32(backend, 'f16', 1e-3)).toBeGreaterThan(0); // the weights really were rounded
   });
 
   it.each(halfCapable)('refuses weights beyond the half range (%s)', async (backend) => {
@@ -119,5 +129,47 @@ describe("weightPrecision 'f16'", () => {
     const error = await Lstm.create({ ...(c.config as object), weights: c.weights, weightPrecision: 'f16', backend } as never).catch((e) => e);
     expect(error.code).toBe('ERR_LSTM_UNSUPPORTED');
     expect(error.message).toMatch(/weightPrecision: 'f16' is not supported by backend/);
+  });
+});
+
+describe("weightPrecision 'int8'", () => {
+  it.each(IMPLEMENTATIONS)('stays within 1e-2 of f32 on every conformance and golden case (%s)', async (backend) => {
+    const worst = await expectNearF32(backend, 'int8', 1e-2);
+    expect(worst).toBeGreaterThan(1e-5); // the weights really were quantized
+  });
+
+  it(`quantizes identically on every backend: results agree within 1e-5 on all golden cases (${IMPLEMENTATIONS.join(', ')})`, async () => {
+    for (const c of goldenCases().flatMap((g) => g.cases)) {
+      const int8 = { ...c, config: { ...c.config, weightPrecision: 'int8' } };
+      const [first, ...rest] = await Promise.all(IMPLEMENTATIONS.map((b) => runCase(int8, b, true)));
+      rest.forEach((other, k) =>
+        other.forEach((r, call) => {
+          const base = new Map(resultTensors(first![call]!));
+          for (const [name, t] of resultTensors(r)) expectClose(t, base.get(name)!.data, { abs: 1e-5, rel: 1e-5 }, `${IMPLEMENTATIONS[k + 1]} vs ${IMPLEMENTATIONS[0]} ${c.name} call ${call} ${name}`);
+        }),
+      );
+    }
+  });
+
+  // Columns whose weights are whole multiples of their own power-of-two scale quantize exactly;
+  // their magnitudes span 2^-12 to 2^-2, so one scale for the whole kernel (2^-2 / 127) would
+  // round the small columns to zero and miss by far more than the tolerance.
+  it.each(IMPLEMENTATIONS)('scales every column (one gate of one unit) by its own range (%s)', async (backend) => {
+    const I = 3, U = 5, G = 4, r = rng(7);
+    const step = (j: number) => 2 ** -(2 + (j % 11)) / 127;
+    const recurrentKernel = Array.from({ length: U }, (_, k) =>
+      Array.from({ length: G * U }, (_, j) => (k === j % U ? 127 : Math.round(r.uniform(-127, 127))) * step(j)),
+    );
+    const weights = { kernel: r.matrix(I, G * U), recurrentKernel, bias: r.matrix(1, G * U)[0]! };
+    const input = [Array.from({ length: 6 }, () => Array.from({ length: I }, () => r.uniform(-2, 2)))];
+    const run = async (weightPrecision: string) => {
+      const layer = await Lstm.create({ weights, returnSequences: true, backend, weightPrecision } as never);
+      const result = layer.forward(input, { initialState: { h: [[0.9, -0.8, 0.7, -0.6, 0.5]], c: [[1, -1, 1, -1, 1]] } });
+      layer.dispose();
+      return result;
+    };
+    const [f32, int8] = await Promise.all([run('f32'), run('int8')]);
+    expectClose(int8.output, f32.output.data, { abs: 1e-6, rel: 0 }, 'output');
+    expectClose(int8.c!, f32.c!.data, { abs: 1e-6, rel: 0 }, 'c');
   });
 });

@@ -10,6 +10,24 @@ const REAL = 0;
 const MASKED = 1;
 const PAST_END = 2;
 
+/**
+ * int8 weights as native/rnn_runtime.cc quantizes them: per column of a [rows, cols] matrix,
+ * scale = max |w| / 127 and q = round(w / scale), half away from zero, both in float32.
+ */
+function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(cols);
+  for (let k = 0; k < rows; k++) for (let j = 0; j < cols; j++) scales[j] = Math.max(scales[j]!, Math.abs(w[k * cols + j]!));
+  for (let j = 0; j < cols; j++) scales[j] = Math.fround(scales[j]! / 127);
+  const q = new Int8Array(rows * cols);
+  for (let k = 0; k < rows; k++)
+    for (let j = 0; j < cols; j++) {
+      const s = scales[j]!;
+      const v = s > 0 ? Math.fround(w[k * cols + j]! / s) : 0;
+      q[k * cols + j] = Math.sign(v) * Math.round(Math.abs(v));
+    }
+  return { q, scales };
+}
+
 /** Where one row's step reads and writes. */
 interface RowStep {
   x: Float32Array;
@@ -33,9 +51,20 @@ class JsRnn implements RnnKernel {
   private readonly cellAct;
   private readonly recAct;
   private readonly clamp: (v: number) => number;
+  /** The recurrent kernel [U, GU] as stored: floats, or int8 with a scale per column. */
+  private readonly recurrent: Float32Array | Int8Array;
+  private readonly recurrentScales: Float32Array | null;
 
   constructor(private readonly cfg: RnnKernelConfig, private readonly w: CanonicalWeights) {
     this.G = gatesOf(cfg.cell);
+    if (cfg.weightPrecision === 'int8') {
+      const { q, scales } = quantizeColumns(w.recurrentKernel, cfg.units, this.G * cfg.units);
+      this.recurrent = q;
+      this.recurrentScales = scales;
+    } else {
+      this.recurrent = w.recurrentKernel;
+      this.recurrentScales = null;
+    }
     this.zx = new Float64Array(this.G * cfg.units);
     this.zh = new Float64Array(this.G * cfg.units);
     this.resetH = new Float64Array(cfg.units);
@@ -49,12 +78,12 @@ class JsRnn implements RnnKernel {
   /** zx = x.W + b and zh = h.U (+ recurrent bias), each [G*U]. */
   private products(s: RowStep, h: ArrayLike<number>, hOff: number): void {
     const { inputSize: I, units: U } = this.cfg;
-    const { kernel, recurrentKernel, bias, recurrentBias } = this.w;
-    const { zx, zh } = this;
+    const { kernel, bias, recurrentBias } = this.w;
+    const { zx, zh, recurrent } = this;
     const GU = this.G * U;
     for (let j = 0; j < GU; j++) {
       zx[j] = bias ? bias[j]! : 0;
-      zh[j] = recurrentBias ? recurrentBias[j]! : 0;
+      zh[j] = 0;
     }
     for (let k = 0; k < I; k++) {
       const xk = s.x[s.xOff + k]!;
@@ -62,8 +91,14 @@ class JsRnn implements RnnKernel {
     }
     for (let k = 0; k < U; k++) {
       const hk = h[hOff + k]!;
-      for (let j = 0; j < GU; j++) zh[j]! += hk * recurrentKernel[k * GU + j]!;
+      for (let j = 0; j < GU; j++) zh[j]! += hk * recurrent[k * GU + j]!;
     }
+    for (let j = 0; j < GU; j++) zh[j] = (recurrentBias ? recurrentBias[j]! : 0) + this.columnScale(j) * zh[j]!;
+  }
+
+  /** What a recurrent column's sum is multiplied by: its int8 scale, else 1. */
+  private columnScale(j: number): number {
+    return this.recurrentScales ? this.recurrentScales[j]! : 1;
   }
 
   private traceGate(s: RowStep, gate: number, u: number, value: number): void {
@@ -101,11 +136,11 @@ class JsRnn implements RnnKernel {
       this.products(s, s.hPrev, hOff);
       const rh = this.resetH;
       for (let u = 0; u < U; u++) rh[u] = this.recAct(this.clamp(zx[U + u]! + zh[U + u]!)) * s.hPrev[hOff + u]!;
-      const { recurrentKernel } = this.w;
+      const { recurrent } = this;
       for (let u = 0; u < U; u++) {
         let sum = 0;
-        for (let k = 0; k < U; k++) sum += rh[k]! * recurrentKernel[k * 3 * U + 2 * U + u]!;
-        zh[2 * U + u] = sum;
+        for (let k = 0; k < U; k++) sum += rh[k]! * recurrent[k * 3 * U + 2 * U + u]!;
+        zh[2 * U + u] = this.columnScale(2 * U + u) * sum;
       }
     }
     for (let u = 0; u < U; u++) {
@@ -200,7 +235,7 @@ export function loadJsBackend(): Backend {
     implementation: 'js',
     implementations: ['js'],
     createRnn: (config, weights) => {
-      if (config.weightPrecision !== 'f32') throw unsupportedPrecision(config, 'js');
+      if (config.weightPrecision === 'f16') throw unsupportedPrecision(config, 'js');
       return new JsRnn(config, weights);
     },
   };

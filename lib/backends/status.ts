@@ -7,7 +7,7 @@ const STATUS: Record<number, [LstmError['code'], string]> = {
   3: ['ERR_LSTM_SHAPE', 'batch, steps or a sequence length is out of the range the kernel accepts'],
   4: ['ERR_LSTM_UNSUPPORTED', 'the requested instruction set is not available on this CPU'],
   5: ['ERR_LSTM_BACKEND', 'out of memory for this batch and sequence length'],
-  6: ['ERR_LSTM_WEIGHTS', "a weight does not fit weightPrecision 'f16' (|w| <= 65504)"],
+  6: ['ERR_LSTM_WEIGHTS', "a weight does not fit weightPrecision 'f16' (|w| <= 65504), or is not finite"],
   [-1]: ['ERR_LSTM_DISPOSED', 'the layer has been disposed'],
   [-2]: ['ERR_LSTM_SHAPE', 'a buffer passed to the native kernel has the wrong type or length'],
 };
@@ -22,4 +22,4 @@ export function checkStatus(status: number, backend: string, call: string): void
 /** rnn_isa and rnn_cell numbers of the C header. */
 export const ISA = { auto: 0, scalar: 1, avx2: 2, neon: 3, 'wasm-simd': 4 } as const;
 export const CELL = { lstm: 0, gru: 1 } as const;
-export const PRECISION = { f32: 0, f16: 1 } as const;
+export const PRECISION = { f32: 0, f16: 1, int8: 2 } as const;

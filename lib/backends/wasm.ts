@@ -1,7 +1,7 @@
 // The WebAssembly modules built from the same C++ sources (wasm/dist/*.wasm), loaded without
 // emscripten's JS glue: they are standalone, with two trivial imports.
 import { unsupportedPrecision, type Backend, type BackendName, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
-import { CELL, checkStatus, ISA } from './status.js';
+import { CELL, checkStatus, ISA, PRECISION } from './status.js';
 
 /** The C functions each module exports (native/rnn_runtime.h); pointers are byte offsets. */
 interface RnnWasmExports {
@@ -82,7 +82,7 @@ function writeConfig(heap: Heap, ptr: number, c: RnnKernelConfig, isa: number): 
   i32[14] = c.resetAfter ? 1 : 0;
   i32[15] = isa;
   i32[16] = 1; // no threads in the WebAssembly build
-  i32[17] = 0; // f32 weights
+  i32[17] = PRECISION[c.weightPrecision];
   heap.writeBytes(ptr, i32);
 }
 
@@ -236,7 +236,8 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
     implementation: name,
     implementations: [name],
     createRnn(config: RnnKernelConfig, w: CanonicalWeights): RnnKernel {
-      if (config.weightPrecision !== 'f32') throw unsupportedPrecision(config, name);
+      // Half weights need F16C or NEON; int8 and f32 run everywhere.
+      if (config.weightPrecision === 'f16') throw unsupportedPrecision(config, name);
       const tensors = [w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes];
       const ptrs = tensors.map((t) => (t ? heap.malloc(t.byteLength) : 0));
       const cfg = heap.malloc(CONFIG_BYTES);

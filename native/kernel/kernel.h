@@ -12,8 +12,8 @@ namespace lstm_runtime {
 // Weights packed for one kernel width W. Units are grouped in blocks of W; block j holds, for
 // every input row k, the W columns of each gate one after another, so one step streams each
 // block's recurrent weights contiguously. Lanes past U are zero.
-// wh and wh_h hold floats, or IEEE halves (uint16_t) when `half` is set: they are what each step
-// streams. wx stays float: the input projection reads it once per call.
+// wh and wh_h hold floats, IEEE halves (uint16_t) or int8, as `precision` says: they are what
+// each step streams. wx stays float: the input projection reads it once per call.
 //   wx    [blocks][I][G][W]      input kernel, G = 4 (LSTM i,f,c,o) or 3 (GRU z,r,h)
 //   wh    [blocks][U][Gh][W]     recurrent kernel: all G gates, except a GRU without reset_after
 //                                 where it holds z, r (Gh = 2) and wh_h the h gate
@@ -21,6 +21,14 @@ namespace lstm_runtime {
 //   bias  [blocks][G][W]         input-side bias (zeros when there is none)
 //   rbias [blocks][G][W]         GRU with reset_after: the recurrent-side bias, else null
 //   peep  [blocks][3][W]         LSTM peepholes in order i, f, o, or null
+
+// A recurrent kernel as each step streams it. With int8 weights, scale holds every packed
+// column's scale ([blocks][gates][W], lanes past U zero); otherwise it is null.
+struct StreamedWeights {
+  const void* w;
+  const float* scale;
+};
+
 struct PackedRnn {
   int cell;
   int input_size;
@@ -28,10 +36,10 @@ struct PackedRnn {
   int width;
   int blocks;
   int gates;
-  int half;
-  const void* wx;
-  const void* wh;
-  const void* wh_h;
+  int precision;  // rnn_precision of wh and wh_h
+  const float* wx;
+  StreamedWeights wh;
+  StreamedWeights wh_h;  // w is null when unused
   const float* bias;
   const float* rbias;
   const float* peep;

@@ -90,11 +90,14 @@ static inline void activate_cells(const rnn_activation& a, float clip, V (&x)[N]
   }
 }
 
-// Weights are floats, or IEEE halves widened on load where the vector layer has load_half.
+// Weights are floats, IEEE halves widened on load where the vector layer has load_half, or int8
+// (their column scales apply after the product: see add_product).
 template <class WT, class VV = V>  // VV keeps load_half a dependent name for layers without it
 static inline V load_w(const WT* p) {
   if constexpr (sizeof(WT) == 2)
     return VV::load_half(p);
+  else if constexpr (sizeof(WT) == 1)
+    return VV::load_i8(p);
   else
     return VV::load(p);
 }
@@ -191,19 +194,19 @@ static inline float* xproj_row(const PackedRnn& L, const Workspace& ws, int batc
   return ws.xproj + (size_t)t * L.blocks * xproj_block(L, batch) + (size_t)b * L.gates * W;
 }
 
-template <int R, int G, class WT>
+template <int R, int G>
 static inline void project_rows(const PackedRnn& L, int block, size_t block_stride, const float* const* x,
                                 float* const* out) {
   const float* bias = L.bias + (size_t)block * G * W;
   V acc[R][G];
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) acc[r][g] = V::load(bias + g * W);
-  accumulate<R, G>(static_cast<const WT*>(L.wx) + (size_t)block * L.input_size * G * W, L.input_size, x, acc);
+  accumulate<R, G>(L.wx + (size_t)block * L.input_size * G * W, L.input_size, x, acc);
   for (int r = 0; r < R; ++r)
     for (int g = 0; g < G; ++g) V::store(out[r] + block * block_stride + g * W, acc[r][g]);
 }
 
-template <int G, class WT>
+template <int G>
 static void project_inputs(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, int jb, int je) {
   const int rows = a.batch * a.steps;
   const size_t block_stride = xproj_block(L, a.batch);
@@ -222,9 +225,9 @@ static void project_inputs(const PackedRnn& L, const Workspace& ws, const Forwar
     }
     for (int j = jb; j < je; ++j) {
       int q = 0;
-      for (; q + kTile <= n; q += kTile) project_rows<kTile, G, WT>(L, j, block_stride, x + q, out + q);
-      for (; q + 2 <= n; q += 2) project_rows<2, G, WT>(L, j, block_stride, x + q, out + q);
-      for (; q < n; ++q) project_rows<1, G, WT>(L, j, block_stride, x + q, out + q);
+      for (; q + kTile <= n; q += kTile) project_rows<kTile, G>(L, j, block_stride, x + q, out + q);
+      for (; q + 2 <= n; q += 2) project_rows<2, G>(L, j, block_stride, x + q, out + q);
+      for (; q < n; ++q) project_rows<1, G>(L, j, block_stride, x + q, out + q);
     }
   }
 }
@@ -267,10 +270,10 @@ struct Cell {
 };
 
 // Every pass's product: acc (already holding the pass's starting sums) += the R rows of `state`
-// ([B][padded]: h, or the GRU's r * h) times block `block` of the weights `w`, G gates per unit.
+// ([B][padded]: h, or the GRU's r * h) times block `block` of the weights, G gates per unit.
 template <int R, int G, class WT>
-static inline void add_product(const Step& s, const StepRow* rows, const float* state, const void* w, int block,
-                               V (*acc)[G]) {
+static inline void add_product(const Step& s, const StepRow* rows, const float* state, const StreamedWeights& weights,
+                               int block, V (*acc)[G]) {
   const float* state_rows[R];
   for (int r = 0; r < R; ++r) state_rows[r] = state + rows[r].batch_index * s.padded();
 #if defined(__GNUC__)
@@ -280,7 +283,19 @@ static inline void add_product(const Step& s, const StepRow* rows, const float* 
   const float* next = s.xproj_at(rows[0].xproj, block) + tile_floats;
   for (int q = 0; q < tile_floats; q += 64 / (int)sizeof(float)) __builtin_prefetch(next + q);
 #endif
-  accumulate<R, G>(static_cast<const WT*>(w) + (size_t)block * W * s.L.units * G, s.L.units, state_rows, acc);
+  const WT* w = static_cast<const WT*>(weights.w) + (size_t)block * W * s.L.units * G;
+  if constexpr (sizeof(WT) == 1) {
+    // int8: the product sums h * q, then each column's scale applies once.
+    V sum[R][G];
+    for (int r = 0; r < R; ++r)
+      for (int g = 0; g < G; ++g) sum[r][g] = V::zero();
+    accumulate<R, G>(w, s.L.units, state_rows, sum);
+    const float* scale = weights.scale + (size_t)block * G * W;
+    for (int r = 0; r < R; ++r)
+      for (int g = 0; g < G; ++g) acc[r][g] = V::fma(sum[r][g], V::load(scale + g * W), acc[r][g]);
+  } else {
+    accumulate<R, G>(w, s.L.units, state_rows, acc);
+  }
 }
 
 // acc[r][g] = the projected input of gate first_gate + g, for R rows of block `block`.
@@ -543,9 +558,9 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
   ws.skip += (size_t)split.part * B;
 
   if (lstm)
-    project_inputs<4, float>(L, ws, a, jb, je);
+    project_inputs<4>(L, ws, a, jb, je);
   else
-    project_inputs<3, float>(L, ws, a, jb, je);
+    project_inputs<3>(L, ws, a, jb, je);
 
   for (int b = 0; b < B; ++b) {
     fill_floats(ws.h_prev + b * padded + p0, 0.0f, p1 - p0);
@@ -615,7 +630,8 @@ constexpr int kHasHalf = V::has_half;
 
 static void forward(const PackedRnn& L, const Workspace& ws, const ForwardArgs& a, const Split& split) {
   if constexpr (V::has_half) {
-    if (L.half) return forward_with<uint16_t>(L, ws, a, split);
+    if (L.precision == RNN_PRECISION_F16) return forward_with<uint16_t>(L, ws, a, split);
   }
+  if (L.precision == RNN_PRECISION_I8) return forward_with<int8_t>(L, ws, a, split);
   forward_with<float>(L, ws, a, split);
 }

@@ -15,6 +15,9 @@ struct F32Avx2 {
 
   static F32Avx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }
   static F32Avx2 load_half(const uint16_t* p) { return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
+  static F32Avx2 load_i8(const int8_t* p) {
+    return {_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))))};
+  }
   static void store(float* p, F32Avx2 a) { _mm256_storeu_ps(p, a.v); }
   static F32Avx2 set1(float x) { return {_mm256_set1_ps(x)}; }
   static F32Avx2 zero() { return {_mm256_setzero_ps()}; }

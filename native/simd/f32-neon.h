@@ -3,6 +3,7 @@
 #define LSTM_SIMD_F32_NEON_H
 #include <arm_neon.h>
 #include <stdint.h>
+#include <string.h>
 #include "f32-exp-poly.h"
 
 struct F32Neon {
@@ -14,6 +15,11 @@ struct F32Neon {
 
   static F32Neon load(const float* p) { return {vld1q_f32(p)}; }
   static F32Neon load_half(const uint16_t* p) { return {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))}; }
+  static F32Neon load_i8(const int8_t* p) {
+    int32_t four;  // exactly the four bytes of the block: a wider load could pass the buffer's end
+    memcpy(&four, p, 4);
+    return {vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(four))))))};
+  }
   static void store(float* p, F32Neon a) { vst1q_f32(p, a.v); }
   static F32Neon set1(float x) { return {vdupq_n_f32(x)}; }
   static F32Neon zero() { return {vdupq_n_f32(0.0f)}; }

@@ -2,6 +2,7 @@
 #ifndef LSTM_SIMD_F32_SCALAR_H
 #define LSTM_SIMD_F32_SCALAR_H
 #include <math.h>
+#include <stdint.h>
 
 struct F32Scalar {
   static constexpr int width = 1;
@@ -11,6 +12,7 @@ struct F32Scalar {
   float v;
 
   static F32Scalar load(const float* p) { return {*p}; }
+  static F32Scalar load_i8(const int8_t* p) { return {(float)*p}; }
   static void store(float* p, F32Scalar a) { *p = a.v; }
   static F32Scalar set1(float x) { return {x}; }
   static F32Scalar zero() { return {0.0f}; }

@@ -13,6 +13,10 @@ struct F32WasmSimd {
   v128_t v;
 
   static F32WasmSimd load(const float* p) { return {wasm_v128_load(p)}; }
+  static F32WasmSimd load_i8(const int8_t* p) {
+    const v128_t bytes = wasm_v128_load32_zero(p);  // exactly the block's four bytes
+    return {wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(wasm_i16x8_extend_low_i8x16(bytes)))};
+  }
   static void store(float* p, F32WasmSimd a) { wasm_v128_store(p, a.v); }
   static F32WasmSimd set1(float x) { return {wasm_f32x4_splat(x)}; }
   static F32WasmSimd zero() { return {wasm_f32x4_splat(0.0f)}; }

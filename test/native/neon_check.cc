@@ -1,5 +1,6 @@
 // Runs the same random LSTM and GRU layers with the NEON and the scalar kernel (AArch64, under
-// qemu: scripts/check-neon.sh) and requires them to agree within 1e-5 (f32) or 1e-3 (f16 weights).
+// qemu: scripts/check-neon.sh) and requires them to agree within 1e-5 (f32, and int8 weights, which
+// both quantize alike) or 1e-3 (f16 weights against the scalar kernel's f32).
 #include "rnn_runtime.h"
 
 #include <cmath>
@@ -15,13 +16,13 @@ int main() {
       for (int U : {1, 3, 4, 5, 9, 17, 33})
         for (int B : {1, 2, 7})
           for (int threads : {1, 2})
-            for (int prec : {0, 1}) {
+            for (int prec : {RNN_PRECISION_F32, RNN_PRECISION_F16, RNN_PRECISION_I8}) {
               const int I = 3 + U % 4, T = 5, G = cell == 0 ? 4 : 3;
               std::vector<float> k(I * G * U), r(U * G * U), b(G * U), rb(G * U), x(B * T * I), p(3 * U);
               for (auto* v : {&k, &r, &b, &rb, &x, &p}) for (auto& e : *v) e = rnd();
               std::vector<float> out[2], hs[2], cs[2], tr[2];
               for (int which = 0; which < 2; ++which) {
-                rnn_config cfg{cell, I, U, {2, 0, 0}, {2, 0, 0}, {1, 0, 0}, 0, 0, reset_after, which == 0 ? RNN_ISA_NEON : RNN_ISA_SCALAR, threads, which == 0 ? prec : 0};
+                rnn_config cfg{cell, I, U, {2, 0, 0}, {2, 0, 0}, {1, 0, 0}, 0, 0, reset_after, which == 0 ? RNN_ISA_NEON : RNN_ISA_SCALAR, threads, which == 0 || prec == RNN_PRECISION_I8 ? prec : RNN_PRECISION_F32};
                 rnn_layer* layer = nullptr;
                 if (rnn_create(&cfg, k.data(), r.data(), b.data(), cell == 1 && reset_after ? rb.data() : nullptr, cell == 0 ? p.data() : nullptr, &layer) != RNN_OK) { printf("create failed\n"); return 1; }
                 out[which].assign(B * T * U, 0); hs[which].assign(B * U, 0.1f); cs[which].assign(B * U, -0.1f); tr[which].assign(rnn_trace_count(layer) * B * T * U, 0);
@@ -30,7 +31,7 @@ int main() {
                 if (rnn_forward(layer, B, T, RNN_RETURN_SEQUENCES | (B == 7 ? RNN_GO_BACKWARDS : 0), x.data(), hs[which].data(), cell == 0 ? cs[which].data() : nullptr, out[which].data(), mask.data(), len.data(), tr[which].data()) != RNN_OK) { printf("forward failed\n"); return 1; }
                 rnn_destroy(layer);
               }
-              double tol = prec ? 1e-3 : 1e-5;
+              double tol = prec == RNN_PRECISION_F16 ? 1e-3 : 1e-5;
               for (size_t i = 0; i < out[0].size(); ++i) { double d = std::fabs(out[0][i] - out[1][i]); if (d > worst) worst = d; if (d > tol + tol * std::fabs(out[1][i])) { printf("MISMATCH cell %d U %d B %d threads %d prec %d: %g vs %g\n", cell, U, B, threads, prec, out[0][i], out[1][i]); return 1; } }
               for (size_t i = 0; i < tr[0].size(); ++i) { double d = std::fabs(tr[0][i] - tr[1][i]); if (d > tol + tol * std::fabs(tr[1][i])) { printf("TRACE MISMATCH cell %d U %d\n", cell, U); return 1; } }
               ++cases;
