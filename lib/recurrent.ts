@@ -39,7 +39,7 @@ export interface RecurrentOptions {
   /**
    * How the recurrent kernel, which every step streams, is stored: 'f32' (default); 'f16' (IEEE
    * halves: native with F16C or NEON; within 1e-3 of f32); 'int8' (a float scale per column, one
-   * gate of one unit: every backend; within 1e-2 of f32).
+   * gate of one unit, multiplied by the state quantized to int16: every backend; within 1e-2 of f32).
    */
   weightPrecision?: 'f32' | 'f16' | 'int8';
 }

@@ -139,6 +139,20 @@ bool quantize_columns(const float* src, int rows, int cols, float* q, float* sca
   return true;
 }
 
+// int8 weights for accumulate_pairs: packed q ([blocks][U][count][W], whole numbers) to
+// [blocks][U/2 rounded up][count][W][2], the two k of each pair side by side (0 past U).
+void interleave_pairs(const float* packed, int units, int count, int width, int blocks, int8_t* dst) {
+  const int pairs = (units + 1) / 2;
+  for (int j = 0; j < blocks; ++j)
+    for (int p = 0; p < pairs; ++p)
+      for (int g = 0; g < count; ++g)
+        for (int l = 0; l < width; ++l)
+          for (int e = 0; e < 2; ++e) {
+            const int k = 2 * p + e;
+            *dst++ = k < units ? (int8_t)packed[(((size_t)j * units + k) * count + g) * width + l] : 0;
+          }
+}
+
 // Copies gates [first, first + count) of a Keras-layout matrix [rows][gates*U] (gate-major
 // columns) into [blocks][rows][count][W].
 void pack_gates(const float* src, int rows, int units, int gates, int first, int count, int width, int blocks,
@@ -376,12 +390,15 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   const size_t n_rec = n_wh + n_wh_h, n_scale = int8 ? G * padded : 0;
   const size_t n_float = n_wx + n_bias + n_rbias + n_peep + n_scale;
   const size_t element = half ? sizeof(uint16_t) : int8 ? sizeof(int8_t) : sizeof(float);
+  // As stored: int8 kernels hold k in pairs (interleave_pairs), so an odd U gains a zero row.
+  const size_t stored_rows = int8 ? (size_t)(U + 1) / 2 * 2 : U;
+  const size_t n_stored = stored_rows * G * padded, n_wh_stored = stored_rows * gates_h * padded;
   // Memory freed once packed: compressed kernels are packed as floats first; int8 ones are
   // quantized before that, in the Keras layout (q, then one scale per column).
   const size_t n_keras = (size_t)U * G * U;
   const size_t n_packing = half ? n_rec : int8 ? n_rec + n_keras + (size_t)G * U : 0;
   Buffer packing;
-  if (!layer->weights.reserve(n_float * sizeof(float) + n_rec * element) ||
+  if (!layer->weights.reserve(n_float * sizeof(float) + n_stored * element) ||
       (n_packing && !packing.reserve(n_packing * sizeof(float)))) {
     rnn_destroy(layer);
     return RNN_ERR_ALLOC;
@@ -412,10 +429,12 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
     rnn_destroy(layer);
     return RNN_ERR_RANGE;
   }
-  if (int8)
-    for (size_t i = 0; i < n_rec; ++i) static_cast<int8_t*>(rec)[i] = (int8_t)rec_floats[i];
+  if (int8) {
+    interleave_pairs(rec_floats, U, gates_h, Wd, blocks, static_cast<int8_t*>(rec));
+    if (n_wh_h) interleave_pairs(rec_floats + n_wh, U, G - gates_h, Wd, blocks, static_cast<int8_t*>(rec) + n_wh_stored);
+  }
   const StreamedWeights wh{rec, scale};
-  const StreamedWeights wh_h{n_wh_h ? static_cast<char*>(rec) + n_wh * element : nullptr,
+  const StreamedWeights wh_h{n_wh_h ? static_cast<char*>(rec) + n_wh_stored * element : nullptr,
                              n_wh_h && scale ? scale + (size_t)gates_h * padded : nullptr};
   if (bias) pack_gates(bias, 1, U, G, 0, G, Wd, blocks, packed_bias);  // a bias is one row of [GU]
   if (rbias && recurrent_bias) pack_gates(recurrent_bias, 1, U, G, 0, G, Wd, blocks, rbias);
@@ -477,12 +496,15 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
       rows * L.units * 6 > kMaxFloats)
     return RNN_ERR_SHAPE;
 
-  // xproj, then h_prev, h_next, c, gate, reset_h; then three small int arrays.
+  // xproj, then h_prev, h_next, c, gate, reset_h (and the quantized state's scales); then the
+  // small int arrays (and the quantized state).
+  const bool int8 = L.precision == RNN_PRECISION_I8;
   const size_t n_xproj = rows * L.gates * padded;
   const size_t n_state = (size_t)batch * padded;
-  const size_t float_bytes = (n_xproj + 5 * n_state) * sizeof(float);
   const size_t per_part = (size_t)layer->parts * batch;
-  const size_t int_bytes = 2 * per_part * sizeof(int32_t);
+  const size_t n_state_q = int8 ? per_part * ((L.units + 1) & ~1) : 0;
+  const size_t float_bytes = (n_xproj + 5 * n_state + (int8 ? per_part : 0)) * sizeof(float);
+  const size_t int_bytes = 2 * per_part * sizeof(int32_t) + n_state_q * sizeof(int16_t);
   if (!layer->scratch.reserve(float_bytes + int_bytes + per_part)) return RNN_ERR_ALLOC;
 
   float* base = layer->scratch.floats();
@@ -493,9 +515,11 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
   ws.c = ws.h_next + n_state;
   ws.gate = ws.c + n_state;
   ws.reset_h = ws.gate + n_state;
-  ws.rows = reinterpret_cast<int32_t*>(ws.reset_h + n_state);
+  ws.state_scale = int8 ? ws.reset_h + n_state : nullptr;
+  ws.rows = reinterpret_cast<int32_t*>(ws.reset_h + n_state + (int8 ? per_part : 0));
   ws.times = ws.rows + per_part;
-  ws.skip = reinterpret_cast<uint8_t*>(ws.times + per_part);
+  ws.state_q = int8 ? reinterpret_cast<int16_t*>(ws.times + per_part) : nullptr;
+  ws.skip = reinterpret_cast<uint8_t*>(ws.times + per_part) + n_state_q * sizeof(int16_t);
 
   ForwardArgs args{batch, steps, flags, input, h, c, output, mask, sequence_lengths, trace};
 #if defined(RNN_HAVE_THREADS)

@@ -71,9 +71,9 @@ describe('backends agree with each other', () => {
 describe('native threads', () => {
   const native = IMPLEMENTATIONS.filter((b) => b.startsWith('native/'));
   const cases = goldenCases().flatMap((g) => g.cases);
-  it.each(native)(`threads: 2 and 3 give bit-identical results to threads: 1 on all golden cases (%s)`, async (backend) => {
+  it.each(native.flatMap((b) => ['f32', 'int8'].map((p) => [b, p])))(`threads: 2 and 3 give bit-identical results to threads: 1 on all golden cases (%s, %s weights)`, async (backend, weightPrecision) => {
     for (const c of cases) {
-      const run = (threads: number) => runCase({ ...c, config: { ...c.config, threads } }, backend, true);
+      const run = (threads: number) => runCase({ ...c, config: { ...c.config, threads, weightPrecision } }, backend, true);
       const [one, two, three] = await Promise.all([run(1), run(2), run(3)]);
       for (const other of [two, three]) {
         other.forEach((r, k) => {
@@ -138,22 +138,26 @@ describe("weightPrecision 'int8'", () => {
     expect(worst).toBeGreaterThan(1e-5); // the weights really were quantized
   });
 
-  it(`quantizes identically on every backend: results agree within 1e-5 on all golden cases (${IMPLEMENTATIONS.join(', ')})`, async () => {
+  // Backends quantize alike, but their float32 results differ by about 1e-7, which can move a
+  // state value across a rounding boundary of its int16 quantization: a change of max |h| / 16383
+  // in one input of a product (1.3e-5 at worst on these cases).
+  it(`quantizes alike on every backend: results agree within 1e-4 on all golden cases (${IMPLEMENTATIONS.join(', ')})`, async () => {
     for (const c of goldenCases().flatMap((g) => g.cases)) {
       const int8 = { ...c, config: { ...c.config, weightPrecision: 'int8' } };
       const [first, ...rest] = await Promise.all(IMPLEMENTATIONS.map((b) => runCase(int8, b, true)));
       rest.forEach((other, k) =>
         other.forEach((r, call) => {
           const base = new Map(resultTensors(first![call]!));
-          for (const [name, t] of resultTensors(r)) expectClose(t, base.get(name)!.data, { abs: 1e-5, rel: 1e-5 }, `${IMPLEMENTATIONS[k + 1]} vs ${IMPLEMENTATIONS[0]} ${c.name} call ${call} ${name}`);
+          for (const [name, t] of resultTensors(r)) expectClose(t, base.get(name)!.data, { abs: 1e-4, rel: 0 }, `${IMPLEMENTATIONS[k + 1]} vs ${IMPLEMENTATIONS[0]} ${c.name} call ${call} ${name}`);
         }),
       );
     }
   });
 
-  // Columns whose weights are whole multiples of their own power-of-two scale quantize exactly;
-  // their magnitudes span 2^-12 to 2^-2, so one scale for the whole kernel (2^-2 / 127) would
-  // round the small columns to zero and miss by far more than the tolerance.
+  // Columns whose weights are whole multiples of their own power-of-two scale quantize exactly, so
+  // what is left is the state's int16 rounding (7e-7 here); their magnitudes span 2^-12 to 2^-2,
+  // so one scale for the whole kernel (2^-2 / 127) would round the small columns to zero and
+  // miss by 5e-4.
   it.each(IMPLEMENTATIONS)('scales every column (one gate of one unit) by its own range (%s)', async (backend) => {
     const I = 3, U = 5, G = 4, r = rng(7);
     const step = (j: number) => 2 ** -(2 + (j % 11)) / 127;
@@ -169,7 +173,46 @@ describe("weightPrecision 'int8'", () => {
       return result;
     };
     const [f32, int8] = await Promise.all([run('f32'), run('int8')]);
-    expectClose(int8.output, f32.output.data, { abs: 1e-6, rel: 0 }, 'output');
-    expectClose(int8.c!, f32.c!.data, { abs: 1e-6, rel: 0 }, 'c');
+    expectClose(int8.output, f32.output.data, { abs: 1e-5, rel: 0 }, 'output');
+    expectClose(int8.c!, f32.c!.data, { abs: 1e-5, rel: 0 }, 'c');
+  });
+
+  // The integer sums of a 1100-unit state at full scale (q = 119..127 against 16383) pass 2^31
+  // within one column, so the kernels must take them to float in chunks; js sums the same
+  // quantized values in float64. Odd sizes pad the last pair of k.
+  it.each(IMPLEMENTATIONS.filter((b) => b !== 'js'))('keeps full-scale sums of 1100 units exact, and odd sizes: agrees with js (%s)', async (backend) => {
+    const r = rng(11);
+    for (const U of [1, 3, 1100]) {
+      const G = 4, I = 2;
+      const recurrent = Float32Array.from({ length: U * G * U }, () => r.uniform(0.047, 0.05));
+      const bias = new Float32Array(G * U);
+      // z near 0 at h = 1, so the gates are not saturated
+      for (let j = 0; j < G * U; j++) {
+        let sum = 0;
+        for (let k = 0; k < U; k++) sum += recurrent[k * G * U + j]!;
+        bias[j] = r.uniform(-1, 1) - sum;
+      }
+      const weights = { kernel: { data: new Float32Array(I * G * U), shape: [I, G * U] }, recurrentKernel: { data: recurrent, shape: [U, G * U] }, bias: { data: bias, shape: [G * U] } };
+      const initialState = { h: { data: new Float32Array(U).fill(1), shape: [1, U] }, c: { data: new Float32Array(U).fill(0.5), shape: [1, U] } };
+      const run = async (on: string) => {
+        const layer = await Lstm.create({ weights, backend: on, weightPrecision: 'int8' } as never);
+        const result = layer.forward({ data: new Float32Array(I), shape: [1, 1, I] }, { initialState, trace: true });
+        layer.dispose();
+        return result;
+      };
+      const [reference, int8] = await Promise.all([run('js'), run(backend)]);
+      for (const gate of ['i', 'f', 'g', 'o'] as const) expectClose(int8.trace![gate], reference.trace![gate].data, { abs: 1e-4, rel: 0 }, `U ${U} trace.${gate}`);
+      expectClose(int8.c!, reference.c!.data, { abs: 1e-4, rel: 0 }, `U ${U} c`);
+    }
+  });
+
+  it.each(IMPLEMENTATIONS)('carries NaN through the quantized state like f32 (allowNonFinite) (%s)', async (backend) => {
+    const c = conformanceCases()[0]!;
+    const layer = await Lstm.create({ ...(c.config as object), weights: c.weights, weightPrecision: 'int8', allowNonFinite: true, returnSequences: true, backend } as never);
+    const I = layer.inputSize;
+    const input = { data: Float32Array.from({ length: 2 * I }, (_, k) => (k === 0 ? NaN : 0.5)), shape: [1, 2, I] };
+    const { output } = layer.forward(input);
+    layer.dispose();
+    expect(Array.from(output.data).every(Number.isNaN), 'every output NaN').toBe(true);
   });
 });

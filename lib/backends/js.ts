@@ -10,10 +10,13 @@ const REAL = 0;
 const MASKED = 1;
 const PAST_END = 2;
 
-/**
- * int8 weights as native/rnn_runtime.cc quantizes them: per column of a [rows, cols] matrix,
- * scale = max |w| / 127 and q = round(w / scale), half away from zero, both in float32.
- */
+// int8 weights are quantized as native/rnn_runtime.cc does, and the state each step multiplies
+// by them as native/kernel/rnn_kernel.inl does, in float32 arithmetic.
+const roundAway = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+const STATE_Q = 16383;
+const ROUND = 12582912; // 1.5 * 2^23: adding it in float32 rounds to a whole number, ties to even
+
+/** Per column of a [rows, cols] matrix: scale = max |w| / 127, q = round(w / scale). */
 function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8Array; scales: Float32Array } {
   const scales = new Float32Array(cols);
   for (let k = 0; k < rows; k++) for (let j = 0; j < cols; j++) scales[j] = Math.max(scales[j]!, Math.abs(w[k * cols + j]!));
@@ -22,10 +25,26 @@ function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8
   for (let k = 0; k < rows; k++)
     for (let j = 0; j < cols; j++) {
       const s = scales[j]!;
-      const v = s > 0 ? Math.fround(w[k * cols + j]! / s) : 0;
-      q[k * cols + j] = Math.sign(v) * Math.round(Math.abs(v));
+      q[k * cols + j] = s > 0 ? roundAway(Math.fround(w[k * cols + j]! / s)) : 0;
     }
   return { q, scales };
+}
+
+/** A state row to int16: q = h * (16383 / max |h|) rounded, scale = max |h| / 16383 (NaN if any h is not finite). */
+function quantizeState(h: ArrayLike<number>, off: number, q: Float64Array): number {
+  const n = q.length;
+  let top = 0;
+  for (let k = 0; k < n; k++) {
+    const a = Math.abs(h[off + k]!);
+    if (a > top || Number.isNaN(a)) top = a;
+  }
+  if (!Number.isFinite(top)) {
+    q.fill(0);
+    return NaN;
+  }
+  const inv = top > 0 ? Math.fround(STATE_Q / top) : 0;
+  for (let k = 0; k < n; k++) q[k] = Math.fround(Math.fround(h[off + k]! * inv) + ROUND) - ROUND;
+  return Math.fround(top / STATE_Q);
 }
 
 /** Where one row's step reads and writes. */
@@ -46,7 +65,7 @@ class JsRnn implements RnnKernel {
   private readonly G: number;
   private readonly zx: Float64Array;
   private readonly zh: Float64Array;
-  private readonly resetH: Float64Array;
+  private readonly resetH: Float32Array;
   private readonly act;
   private readonly cellAct;
   private readonly recAct;
@@ -54,6 +73,8 @@ class JsRnn implements RnnKernel {
   /** The recurrent kernel [U, GU] as stored: floats, or int8 with a scale per column. */
   private readonly recurrent: Float32Array | Int8Array;
   private readonly recurrentScales: Float32Array | null;
+  /** int8: the state row a product reads, quantized. */
+  private readonly stateQ: Float64Array;
 
   constructor(private readonly cfg: RnnKernelConfig, private readonly w: CanonicalWeights) {
     this.G = gatesOf(cfg.cell);
@@ -67,7 +88,8 @@ class JsRnn implements RnnKernel {
     }
     this.zx = new Float64Array(this.G * cfg.units);
     this.zh = new Float64Array(this.G * cfg.units);
-    this.resetH = new Float64Array(cfg.units);
+    this.resetH = new Float32Array(cfg.units); // r * h in float32, as the kernel holds it
+    this.stateQ = new Float64Array(cfg.units);
     this.act = activationFn(cfg.activation);
     this.cellAct = activationFn(cfg.cellActivation);
     this.recAct = activationFn(cfg.recurrentActivation);
@@ -89,16 +111,22 @@ class JsRnn implements RnnKernel {
       const xk = s.x[s.xOff + k]!;
       for (let j = 0; j < GU; j++) zx[j]! += xk * kernel[k * GU + j]!;
     }
+    const [state, stateOff, stateScale] = this.recurrentState(h, hOff);
     for (let k = 0; k < U; k++) {
-      const hk = h[hOff + k]!;
+      const hk = state[stateOff + k]!;
       for (let j = 0; j < GU; j++) zh[j]! += hk * recurrent[k * GU + j]!;
     }
-    for (let j = 0; j < GU; j++) zh[j] = (recurrentBias ? recurrentBias[j]! : 0) + this.columnScale(j) * zh[j]!;
+    for (let j = 0; j < GU; j++) zh[j] = (recurrentBias ? recurrentBias[j]! : 0) + this.columnScale(j, stateScale) * zh[j]!;
   }
 
-  /** What a recurrent column's sum is multiplied by: its int8 scale, else 1. */
-  private columnScale(j: number): number {
-    return this.recurrentScales ? this.recurrentScales[j]! : 1;
+  /** What a recurrent product multiplies: the state row, or with int8 weights its quantization and scale. */
+  private recurrentState(h: ArrayLike<number>, off: number): [ArrayLike<number>, number, number] {
+    return this.recurrentScales ? [this.stateQ, 0, quantizeState(h, off, this.stateQ)] : [h, off, 1];
+  }
+
+  /** What a recurrent column's sum is multiplied by: int8's state and column scales, else 1. */
+  private columnScale(j: number, stateScale: number): number {
+    return this.recurrentScales ? stateScale * this.recurrentScales[j]! : 1;
   }
 
   private traceGate(s: RowStep, gate: number, u: number, value: number): void {
@@ -137,10 +165,11 @@ class JsRnn implements RnnKernel {
       const rh = this.resetH;
       for (let u = 0; u < U; u++) rh[u] = this.recAct(this.clamp(zx[U + u]! + zh[U + u]!)) * s.hPrev[hOff + u]!;
       const { recurrent } = this;
+      const [state, , stateScale] = this.recurrentState(rh, 0);
       for (let u = 0; u < U; u++) {
         let sum = 0;
-        for (let k = 0; k < U; k++) sum += rh[k]! * recurrent[k * 3 * U + 2 * U + u]!;
-        zh[2 * U + u] = this.columnScale(2 * U + u) * sum;
+        for (let k = 0; k < U; k++) sum += state[k]! * recurrent[k * 3 * U + 2 * U + u]!;
+        zh[2 * U + u] = this.columnScale(2 * U + u, stateScale) * sum;
       }
     }
     for (let u = 0; u < U; u++) {

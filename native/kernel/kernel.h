@@ -3,8 +3,10 @@
 #ifndef RNN_KERNEL_H
 #define RNN_KERNEL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "../rnn_runtime.h"
 
 namespace lstm_runtime {
@@ -62,6 +64,9 @@ struct Workspace {
   int32_t* rows;   // [parts][B]: rows that take a real step this timestep
   int32_t* times;  // [parts][B]: the input step each row reads this timestep
   uint8_t* skip;   // [parts][B]: 0 real step, 1 masked (Keras), 2 past the sequence length
+  // int8 weights only (else null): the state each product reads, quantized (see quantize_state).
+  int16_t* state_q;    // [parts][B][U rounded up to even]
+  float* state_scale;  // [parts][B]
 };
 
 struct ForwardArgs {

@@ -90,14 +90,12 @@ static inline void activate_cells(const rnn_activation& a, float clip, V (&x)[N]
   }
 }
 
-// Weights are floats, IEEE halves widened on load where the vector layer has load_half, or int8
-// (their column scales apply after the product: see add_product).
+// Weights are floats, or IEEE halves widened on load where the vector layer has load_half
+// (int8 weights take accumulate_pairs instead).
 template <class WT, class VV = V>  // VV keeps load_half a dependent name for layers without it
 static inline V load_w(const WT* p) {
   if constexpr (sizeof(WT) == 2)
     return VV::load_half(p);
-  else if constexpr (sizeof(WT) == 1)
-    return VV::load_i8(p);
   else
     return VV::load(p);
 }
@@ -165,6 +163,53 @@ static RNN_PRODUCT_INLINE void accumulate(const WT* w, int depth, const float* c
   }
 }
 
+// ---- the int8 product: acc[r][g] += sum_k rows[r][k] * q[k][g][0..W) in integers ----------------
+//
+// int8 weights meet the state quantized to int16 (quantize_state), two steps of k at a time:
+// w holds, for each pair of k, each gate's W columns as (q[k], q[k+1]) byte pairs, and one
+// dot_add (x86's pmaddwd, WebAssembly's i32x4.dot_i16x8) does 2W products. The sums are exact;
+// |q| <= 127 and |h| <= kStateQ keep kPairChunk pairs within int32, and each chunk's sums then go
+// to float.
+constexpr int kStateQ = 16383;
+constexpr int kPairChunk = 512;  // 2 * 127 * 16383 * 512 < 2^31
+
+template <int R, int G, int G0, int GC>
+static inline void accumulate_pairs_chunk(const int8_t* w, int pairs, const int16_t* const* rows, V (*acc)[G]) {
+  using Sums = typename V::Sums;
+  using Pairs = typename V::Pairs;
+  for (int p0 = 0; p0 < pairs; p0 += kPairChunk) {
+    const int p1 = pairs - p0 < kPairChunk ? pairs : p0 + kPairChunk;
+    Sums sum[R][GC];
+    for (int r = 0; r < R; ++r)
+      for (int g = 0; g < GC; ++g) sum[r][g] = V::sums_zero();
+    const int8_t* wp = w + ((size_t)p0 * G + G0) * 2 * W;
+    for (int p = p0; p < p1; ++p, wp += G * 2 * W) {
+      Pairs wv[GC];
+      for (int g = 0; g < GC; ++g) wv[g] = V::load_pairs(wp + g * 2 * W);
+      for (int r = 0; r < R; ++r) {
+        const Pairs h = V::set1_pair(rows[r] + 2 * p);
+        for (int g = 0; g < GC; ++g) sum[r][g] = V::dot_add(sum[r][g], wv[g], h);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int g = 0; g < GC; ++g) acc[r][G0 + g] = V::add(acc[r][G0 + g], V::to_float(sum[r][g]));
+  }
+}
+
+template <int R, int G>
+static RNN_PRODUCT_INLINE void accumulate_pairs(const int8_t* w, int pairs, const int16_t* const* rows, V (*acc)[G]) {
+  if constexpr (R >= 4) {
+    // Many rows: one gate at a time keeps R sums, the weights and R row pairs in registers
+    // (each product needs a register of its own before it is added).
+    accumulate_pairs_chunk<R, G, 0, 1>(w, pairs, rows, acc);
+    if constexpr (G >= 2) accumulate_pairs_chunk<R, G, 1, 1>(w, pairs, rows, acc);
+    if constexpr (G >= 3) accumulate_pairs_chunk<R, G, 2, 1>(w, pairs, rows, acc);
+    if constexpr (G >= 4) accumulate_pairs_chunk<R, G, 3, 1>(w, pairs, rows, acc);
+  } else {
+    accumulate_pairs_chunk<R, G, 0, G>(w, pairs, rows, acc);
+  }
+}
+
 // Stores the first n lanes of v (n < W only in the last block of units).
 static inline void store_lanes(float* dst, V v, int n) {
   if (n == W) {
@@ -181,6 +226,10 @@ static void copy_floats(float* dst, const float* src, int n) {
 }
 
 static void fill_floats(float* dst, float value, int n) {
+  for (int i = 0; i < n; ++i) dst[i] = value;
+}
+
+static void fill_int16(int16_t* dst, int16_t value, int n) {
   for (int i = 0; i < n; ++i) dst[i] = value;
 }
 
@@ -269,13 +318,55 @@ struct Cell {
   size_t at(const Step& s) const { return (size_t)batch_index * s.padded() + off; }
 };
 
+// Pairs of k in an int8 recurrent kernel and in a quantized state row (U rounded up to even).
+static inline int state_pairs(const PackedRnn& L) { return (L.units + 1) / 2; }
+
+// With int8 weights, the products read the state quantized to int16, one scale per row:
+// q = h * (kStateQ / max |h|) rounded to nearest, ties to even, and scale = max |h| / kStateQ,
+// all in float32 (lib/backends/js.ts does the same). A row holding NaN or infinity gets scale
+// NaN, so its products come out NaN as with float weights. Both loops vectorize.
+static void quantize_state(const PackedRnn& L, const Workspace& ws, int active, const float* state) {
+  const int U = L.units, pairs = state_pairs(L);
+  const size_t padded = (size_t)L.blocks * W;
+  constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to a whole number
+  for (int r = 0; r < active; ++r) {
+    const int b = ws.rows[r];
+    const float* h = state + b * padded;
+    int16_t* q = ws.state_q + (size_t)b * 2 * pairs;
+    // max |h| over the bits without the sign, which order as the magnitudes do, NaN and
+    // infinity above every finite value.
+    uint32_t top_bits = 0;
+    for (int k = 0; k < U; ++k) {
+      uint32_t bits;
+      memcpy(&bits, h + k, 4);
+      bits &= 0x7fffffffu;
+      top_bits = bits > top_bits ? bits : top_bits;
+    }
+    q[2 * pairs - 1] = 0;  // the pad of an odd U (overwritten below when U is even)
+    if (top_bits >= 0x7f800000u) {
+      fill_int16(q, 0, U);
+      ws.state_scale[b] = NAN;
+      continue;
+    }
+    float top;
+    memcpy(&top, &top_bits, 4);
+    const float inv = top > 0.0f ? (float)kStateQ / top : 0.0f;
+    for (int k = 0; k < U; ++k) {
+      const float scaled = h[k] * inv;
+      const float rounded = scaled + kRound;
+      q[k] = (int16_t)(rounded - kRound);
+    }
+    ws.state_scale[b] = top / (float)kStateQ;
+  }
+}
+
 // Every pass's product: acc (already holding the pass's starting sums) += the R rows of `state`
 // ([B][padded]: h, or the GRU's r * h) times block `block` of the weights, G gates per unit.
+// With int8 weights the rows come quantized from ws.state_q, which the step loop fills from
+// `state` before the pass.
 template <int R, int G, class WT>
 static inline void add_product(const Step& s, const StepRow* rows, const float* state, const StreamedWeights& weights,
                                int block, V (*acc)[G]) {
-  const float* state_rows[R];
-  for (int r = 0; r < R; ++r) state_rows[r] = state + rows[r].batch_index * s.padded();
 #if defined(__GNUC__)
   // The projection wrote xproj long before this step, so it comes from L3. The next row tile's
   // sums follow this tile's, so they are asked for one tile ahead (3% at batch 64).
@@ -283,18 +374,24 @@ static inline void add_product(const Step& s, const StepRow* rows, const float* 
   const float* next = s.xproj_at(rows[0].xproj, block) + tile_floats;
   for (int q = 0; q < tile_floats; q += 64 / (int)sizeof(float)) __builtin_prefetch(next + q);
 #endif
-  const WT* w = static_cast<const WT*>(weights.w) + (size_t)block * W * s.L.units * G;
   if constexpr (sizeof(WT) == 1) {
-    // int8: the product sums h * q, then each column's scale applies once.
+    // int8: integer sums of the quantized state times q, then the row's and the column's scales.
+    const int pairs = state_pairs(s.L);
+    const int16_t* q_rows[R];
+    for (int r = 0; r < R; ++r) q_rows[r] = s.ws.state_q + (size_t)rows[r].batch_index * 2 * pairs;
     V sum[R][G];
     for (int r = 0; r < R; ++r)
       for (int g = 0; g < G; ++g) sum[r][g] = V::zero();
-    accumulate<R, G>(w, s.L.units, state_rows, sum);
+    accumulate_pairs<R, G>(static_cast<const int8_t*>(weights.w) + (size_t)block * W * 2 * pairs * G, pairs, q_rows, sum);
     const float* scale = weights.scale + (size_t)block * G * W;
-    for (int r = 0; r < R; ++r)
-      for (int g = 0; g < G; ++g) acc[r][g] = V::fma(sum[r][g], V::load(scale + g * W), acc[r][g]);
+    for (int r = 0; r < R; ++r) {
+      const V row_scale = V::set1(s.ws.state_scale[rows[r].batch_index]);
+      for (int g = 0; g < G; ++g) acc[r][g] = V::fma(sum[r][g], V::mul(row_scale, V::load(scale + g * W)), acc[r][g]);
+    }
   } else {
-    accumulate<R, G>(w, s.L.units, state_rows, acc);
+    const float* state_rows[R];
+    for (int r = 0; r < R; ++r) state_rows[r] = state + rows[r].batch_index * s.padded();
+    accumulate<R, G>(static_cast<const WT*>(weights.w) + (size_t)block * W * s.L.units * G, s.L.units, state_rows, acc);
   }
 }
 
@@ -556,6 +653,11 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
   ws.rows += (size_t)split.part * B;
   ws.times += (size_t)split.part * B;
   ws.skip += (size_t)split.part * B;
+  constexpr bool quantized = sizeof(WT) == 1;
+  if (quantized) {
+    ws.state_q += (size_t)split.part * B * 2 * state_pairs(L);
+    ws.state_scale += (size_t)split.part * B;
+  }
 
   if (lstm)
     project_inputs<4>(L, ws, a, jb, je);
@@ -577,6 +679,7 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
   for (int s = 0; s < T; ++s) {
     const int active = plan_step(a, ws, s);
     const Step step{L, ws, a, h_prev, h_next, s};
+    if (quantized) quantize_state(L, ws, active, h_prev);
     if (lstm) {
       for_active_rows(LstmPass<WT>{step}, step, active, jb, je);
     } else if (L.reset_after) {
@@ -584,6 +687,7 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
     } else {
       for_active_rows(GruGatesPass<WT>{step}, step, active, jb, je);
       barrier_wait(split.barrier);  // the candidate's product reads r * h of every unit
+      if (quantized) quantize_state(L, ws, active, ws.reset_h);
       for_active_rows(GruCandidatePass<WT>{step}, step, active, jb, je);
     }
     for (int b = 0; b < B; ++b) {

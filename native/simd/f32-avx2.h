@@ -4,6 +4,7 @@
 #define LSTM_SIMD_F32_AVX2_H
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 #include "f32-exp-poly.h"
 
 struct F32Avx2 {
@@ -15,9 +16,23 @@ struct F32Avx2 {
 
   static F32Avx2 load(const float* p) { return {_mm256_loadu_ps(p)}; }
   static F32Avx2 load_half(const uint16_t* p) { return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
-  static F32Avx2 load_i8(const int8_t* p) {
-    return {_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))))};
+  // int8 weights against int16 states, two steps of k at once (see accumulate_pairs):
+  // Pairs holds (k, k+1) for each of the 8 columns, Sums one int32 per column.
+  struct Pairs {
+    __m256i v;
+  };
+  struct Sums {
+    __m256i v;
+  };
+  static Pairs load_pairs(const int8_t* p) { return {_mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
+  static Pairs set1_pair(const int16_t* p) {
+    int32_t pair;
+    memcpy(&pair, p, 4);
+    return {_mm256_set1_epi32(pair)};
   }
+  static Sums sums_zero() { return {_mm256_setzero_si256()}; }
+  static Sums dot_add(Sums acc, Pairs w, Pairs h) { return {_mm256_add_epi32(acc.v, _mm256_madd_epi16(w.v, h.v))}; }
+  static F32Avx2 to_float(Sums s) { return {_mm256_cvtepi32_ps(s.v)}; }
   static void store(float* p, F32Avx2 a) { _mm256_storeu_ps(p, a.v); }
   static F32Avx2 set1(float x) { return {_mm256_set1_ps(x)}; }
   static F32Avx2 zero() { return {_mm256_setzero_ps()}; }

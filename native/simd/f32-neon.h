@@ -15,11 +15,28 @@ struct F32Neon {
 
   static F32Neon load(const float* p) { return {vld1q_f32(p)}; }
   static F32Neon load_half(const uint16_t* p) { return {vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))}; }
-  static F32Neon load_i8(const int8_t* p) {
-    int32_t four;  // exactly the four bytes of the block: a wider load could pass the buffer's end
-    memcpy(&four, p, 4);
-    return {vcvtq_f32_s32(vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(four))))))};
+  // int8 weights against int16 states, two steps of k at once (see accumulate_pairs):
+  // Pairs holds (k, k+1) for each of the 4 columns, Sums one int32 per column.
+  struct Pairs {
+    int16x8_t v;
+  };
+  struct Sums {
+    int32x4_t v;
+  };
+  static Pairs load_pairs(const int8_t* p) { return {vmovl_s8(vld1_s8(p))}; }
+  static Pairs set1_pair(const int16_t* p) {
+    int32_t pair;
+    memcpy(&pair, p, 4);
+    return {vreinterpretq_s16_s32(vdupq_n_s32(pair))};
   }
+  static Sums sums_zero() { return {vdupq_n_s32(0)}; }
+  static Sums dot_add(Sums acc, Pairs w, Pairs h) {
+    // Products of (k, k+1) for columns 0-1 and 2-3, then each column's two added.
+    const int32x4_t low = vmull_s16(vget_low_s16(w.v), vget_low_s16(h.v));
+    const int32x4_t high = vmull_high_s16(w.v, h.v);
+    return {vaddq_s32(acc.v, vpaddq_s32(low, high))};
+  }
+  static F32Neon to_float(Sums s) { return {vcvtq_f32_s32(s.v)}; }
   static void store(float* p, F32Neon a) { vst1q_f32(p, a.v); }
   static F32Neon set1(float x) { return {vdupq_n_f32(x)}; }
   static F32Neon zero() { return {vdupq_n_f32(0.0f)}; }

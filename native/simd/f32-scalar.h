@@ -12,7 +12,18 @@ struct F32Scalar {
   float v;
 
   static F32Scalar load(const float* p) { return {*p}; }
-  static F32Scalar load_i8(const int8_t* p) { return {(float)*p}; }
+  // int8 weights against int16 states, two steps of k at once (see accumulate_pairs).
+  struct Pairs {
+    int32_t k0, k1;
+  };
+  struct Sums {
+    int32_t v;
+  };
+  static Pairs load_pairs(const int8_t* p) { return {p[0], p[1]}; }
+  static Pairs set1_pair(const int16_t* p) { return {p[0], p[1]}; }
+  static Sums sums_zero() { return {0}; }
+  static Sums dot_add(Sums acc, Pairs w, Pairs h) { return {acc.v + w.k0 * h.k0 + w.k1 * h.k1}; }
+  static F32Scalar to_float(Sums s) { return {(float)s.v}; }
   static void store(float* p, F32Scalar a) { *p = a.v; }
   static F32Scalar set1(float x) { return {x}; }
   static F32Scalar zero() { return {0.0f}; }
