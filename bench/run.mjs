@@ -432,7 +432,9 @@ const RUNNERS = [
   ours('native-async', 'lstm-runtime native, forwardAsync (2 directions in parallel)', { backend: 'native' }, { kinds: ['bilstm'], async: true }),
   ours('native-f16', "lstm-runtime native, weightPrecision: 'f16'", { backend: 'native', weightPrecision: 'f16' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('native-2t-f16', "lstm-runtime native, threads: 2, 'f16'", { backend: 'native', threads: 2, weightPrecision: 'f16' }, { tol: 1e-2, kinds: ['lstm'] }),
+  ours('native-int8', "lstm-runtime native, weightPrecision: 'int8'", { backend: 'native', weightPrecision: 'int8' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('wasm-simd', 'lstm-runtime wasm-simd', { backend: 'wasm-simd' }),
+  ours('wasm-simd-int8', "lstm-runtime wasm-simd, 'int8'", { backend: 'wasm-simd', weightPrecision: 'int8' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('wasm', 'lstm-runtime wasm (scalar)', { backend: 'wasm' }, { kinds: ['lstm'] }),
   ours('js', 'lstm-runtime js', { backend: 'js' }),
   ortNodeRunner(1),
@@ -692,7 +694,7 @@ function markdown(report) {
   const refNote = refs.length ? ` (native could not run for ${refs.map(([c, b]) => `${c}, compared with ${b} instead`).join('; ')})` : '';
   const groups = tableGroups(configs);
   for (const { title, configs: cfgs } of groups) {
-    // Only the rows with a cell in these configurations (f16, scalar wasm and TF.js run S1..S5 only).
+    // Only the rows with a cell in these configurations (f16, int8, scalar wasm and TF.js run S1..S5 only).
     const rows = Object.values(results).filter((row) => cfgs.some((c) => row.cells[c.id]));
     if (groups.length > 1 || kindOf(cfgs[0]) !== 'lstm') L.push(`## ${title}`, '');
     L.push(`| backend | ${cfgs.map((c) => `${c.id} ${c.name} (B${c.B} T${c.T} I${c.I} U${c.U})`).join(' | ')} |`);
