@@ -433,6 +433,7 @@ const RUNNERS = [
   ours('native-f16', "lstm-runtime native, weightPrecision: 'f16'", { backend: 'native', weightPrecision: 'f16' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('native-2t-f16', "lstm-runtime native, threads: 2, 'f16'", { backend: 'native', threads: 2, weightPrecision: 'f16' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('native-int8', "lstm-runtime native, weightPrecision: 'int8'", { backend: 'native', weightPrecision: 'int8' }, { tol: 1e-2, kinds: ['lstm'] }),
+  ours('native-2t-int8', "lstm-runtime native, threads: 2, 'int8'", { backend: 'native', threads: 2, weightPrecision: 'int8' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('wasm-simd', 'lstm-runtime wasm-simd', { backend: 'wasm-simd' }),
   ours('wasm-simd-int8', "lstm-runtime wasm-simd, 'int8'", { backend: 'wasm-simd', weightPrecision: 'int8' }, { tol: 1e-2, kinds: ['lstm'] }),
   ours('wasm', 'lstm-runtime wasm (scalar)', { backend: 'wasm' }, { kinds: ['lstm'] }),
