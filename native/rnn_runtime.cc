@@ -223,9 +223,10 @@ class Team {
     if (parts > started_ + 1) parts = started_ + 1;
     if (parts < 2) return false;
     barrier_.parts = parts;
-    job_ = {kernel, &layer, &ws, &args, parts};
     {
+      // The job and its epoch change together, under the lock the helpers read them with.
       std::lock_guard<std::mutex> lock(mutex_);
+      job_ = {kernel, &layer, &ws, &args, parts};
       epoch_.fetch_add(1, std::memory_order_release);
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
@@ -266,14 +267,20 @@ class Team {
 #endif
         if ((spin & 63) == 63 && std::chrono::steady_clock::now() > spin_until) break;
       }
-      if (team->epoch_.load(std::memory_order_acquire) == seen) {
+      Job job{};
+      {
         std::unique_lock<std::mutex> lock(team->mutex_);
-        team->sleeping_.fetch_add(1, std::memory_order_acq_rel);
-        team->wake_.wait(lock, [&] { return team->epoch_.load(std::memory_order_acquire) != seen; });
-        team->sleeping_.fetch_sub(1, std::memory_order_acq_rel);
+        if (team->epoch_.load(std::memory_order_acquire) == seen) {
+          team->sleeping_.fetch_add(1, std::memory_order_acq_rel);
+          team->wake_.wait(lock, [&] { return team->epoch_.load(std::memory_order_acquire) != seen; });
+          team->sleeping_.fetch_sub(1, std::memory_order_acq_rel);
+        }
+        // Read together: a helper that sat out a call (its part beyond that call's parts) can
+        // wake after the next call was published, and must take that job once, not the next
+        // job under the last epoch (then again under its own, on a layer freed meanwhile).
+        seen = team->epoch_.load(std::memory_order_acquire);
+        job = team->job_;
       }
-      seen = team->epoch_.load(std::memory_order_acquire);
-      const Job job = team->job_;
       if (slot->part < job.parts)
         job.kernel->forward(*job.layer, *job.ws, *job.args, Split{slot->part, job.parts, &team->barrier_});
     }
