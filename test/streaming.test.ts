@@ -15,8 +15,9 @@ const stepInput = (t: number) => input.map((row) => row[t]!);
 const TOL = { abs: 1e-6, rel: 1e-6 };
 
 describe.each(IMPLEMENTATIONS)('%s', (backend) => {
-  it('stream().step() matches forward with returnSequences, step by step', async () => {
-    const layer = await Lstm.create({ weights, returnSequences: true, backend });
+  // int8 quantizes the state afresh at every step, in a stream as in a sequence.
+  it.each(['f32', 'int8'] as const)('stream().step() matches forward with returnSequences, step by step (%s weights)', async (weightPrecision) => {
+    const layer = await Lstm.create({ weights, returnSequences: true, backend, weightPrecision });
     const full = layer.forward(input);
     const stream = layer.stream(B);
     for (let t = 0; t < T; t++) {
