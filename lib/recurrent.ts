@@ -59,6 +59,11 @@ export interface ForwardOptions<S = RecurrentState> {
   trace?: boolean;
   /** Shape of the input when it is given as a flat Float32Array. */
   shape?: readonly number[];
+  /**
+   * Float32Arrays the call writes its results into instead of allocating them (each optional,
+   * exactly the size of what it receives): the result's tensors then hold these arrays.
+   */
+  out?: { output?: Float32Array; h?: Float32Array; c?: Float32Array };
 }
 
 export interface RecurrentResult {
@@ -74,7 +79,7 @@ const COMMON_KEYS = [
 ];
 /** Options only one cell takes. */
 const CELL_KEYS: Record<CellKind, string[]> = { lstm: ['cellActivation', 'inputForget'], gru: ['resetAfter'] };
-const FORWARD_KEYS = new Set<string>(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']);
+const FORWARD_KEYS = new Set<string>(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape', 'out']);
 
 export function checkKeys(options: object, allowed: Set<string>, what: string): void {
   for (const key of Object.keys(options)) {
@@ -202,6 +207,28 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     return { h, c };
   }
 
+  /** Checks options.out: Float32Arrays of the results' sizes, apart from the input and each other. */
+  private readOut(value: ForwardOptions<State>['out'], input: Float32Array, outputSize: number, B: number) {
+    if (value === undefined) return {};
+    if (typeof value !== 'object' || value === null) fail('ERR_LSTM_CONFIG', 'forward options.out', 'an object { output?, h?, c? } of Float32Arrays', describe(value));
+    checkKeys(value, new Set(this.hasCell ? ['output', 'h', 'c'] : ['output', 'h']), 'forward options.out');
+    const sizes: Record<string, number> = { output: outputSize, h: B * this.units, c: B * this.units };
+    const given = Object.entries(value).filter(([, a]) => a !== undefined) as [string, unknown][];
+    for (const [name, a] of given) {
+      if (!(a instanceof Float32Array) || a.length !== sizes[name]) fail('ERR_LSTM_SHAPE', `forward options.out.${name}`, `a Float32Array of ${sizes[name]} values`, describe(a));
+    }
+    // The kernels read the input and the initial state while they write: no array may share memory with another.
+    const arrays = [['input', input], ...given] as [string, Float32Array][];
+    arrays.forEach(([name, a], i) =>
+      arrays.slice(i + 1).forEach(([other, b]) => {
+        if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+          fail('ERR_LSTM_CONFIG', `forward options.out.${other}`, `memory of its own`, `an array overlapping ${name === 'input' ? 'the input' : `out.${name}`}`);
+        }
+      }),
+    );
+    return value as { output?: Float32Array; h?: Float32Array; c?: Float32Array };
+  }
+
   /** Validates a call and lays out its buffers; shared by forward and forwardAsync. */
   private prepare(input: TensorLike, options: ForwardOptions<State> = {}): { buffers: ForwardBuffers; finish: () => Result } {
     const kernel = this.live();
@@ -231,17 +258,24 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
       }
     }
 
-    const h = new Float32Array(B * U);
-    const c = this.hasCell ? new Float32Array(B * U) : null;
+    const outShape = this.returnSequences ? [B, T, U] : [B, U];
+    const out = this.readOut(options.out, data, sizeOf(outShape), B);
+    // The initial state is read before out.h and out.c are written: they may be the same arrays.
+    let initial: { h: Float32Array; c: Float32Array | null } | null = null;
     if (options.initialState !== undefined) {
-      const s = this.readState(options.initialState, 'initialState', B);
-      h.set(s.h);
-      if (c) c.set(s.c!);
+      initial = this.readState(options.initialState, 'initialState', B);
     } else if (this.stateful && this.state) {
       if (this.state.batch !== B) fail('ERR_LSTM_SHAPE', 'input', `batch ${this.state.batch} (a stateful layer keeps its batch size until resetStates())`, `batch ${B}`);
-      h.set(this.state.h);
-      if (c) c.set(this.state.c!);
+      initial = this.state;
     }
+    const startAt = (given: Float32Array | undefined, from: Float32Array | null | undefined): Float32Array => {
+      const a = given ?? new Float32Array(B * U);
+      if (from) a.set(from);
+      else if (given) a.fill(0);
+      return a;
+    };
+    const h = startAt(out.h, initial?.h);
+    const c = this.hasCell ? startAt(out.c, initial?.c) : null;
 
     let mask: Uint8Array | null = null;
     if (options.mask !== undefined && options.mask !== null) {
@@ -265,7 +299,6 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     }
     const tracing = bool(options.trace, 'forward options.trace', false);
     const traceNames = TRACE_NAMES[this.cell];
-    const outShape = this.returnSequences ? [B, T, U] : [B, U];
     const buffers: ForwardBuffers = {
       batch: B,
       steps: T,
@@ -273,7 +306,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
       input: data,
       h,
       c,
-      output: new Float32Array(sizeOf(outShape)),
+      output: out.output ?? new Float32Array(sizeOf(outShape)),
       mask,
       sequenceLengths: lengths,
       trace: tracing ? new Float32Array(traceNames.length * B * T * U) : null,

@@ -9,6 +9,7 @@ const I = 2;
 const U = 3;
 const weights = { kernel: r.matrix(I, 4 * U), recurrentKernel: r.matrix(U, 4 * U), bias: r.matrix(1, 4 * U)[0]! };
 const x = [r.matrix(4, I, -1, 1)];
+const shared = new Float32Array(12); // an input and an out array over one buffer
 
 async function rejects(p: Promise<unknown> | (() => unknown), code: string, message: RegExp): Promise<void> {
   let error: unknown;
@@ -91,6 +92,11 @@ describe.each(IMPLEMENTATIONS)('call errors on %s', (backend) => {
     ['too long a sequence length', () => x, { sequenceLengths: [5] }, 'ERR_LSTM_SHAPE', /sequenceLengths\[0\]: expected an integer in \[0, 4\], got 5/],
     ['too many sequence lengths', () => x, { sequenceLengths: [1, 2] }, 'ERR_LSTM_SHAPE', /sequenceLengths: expected 1 integers/],
     ['an unknown forward option', () => x, { traces: true }, 'ERR_LSTM_CONFIG', /forward options.traces/],
+    ['an out array of the wrong size', () => x, { out: { h: new Float32Array(4) } }, 'ERR_LSTM_SHAPE', /forward options.out.h: expected a Float32Array of 3 values, got/],
+    ['an out array of the wrong type', () => x, { out: { output: new Float64Array(3) } }, 'ERR_LSTM_SHAPE', /forward options.out.output: expected a Float32Array of 3 values/],
+    ['an unknown out array', () => x, { out: { y: new Float32Array(3) } }, 'ERR_LSTM_CONFIG', /forward options.out.y/],
+    ['out arrays sharing memory', () => x, { out: ((m) => ({ h: m.subarray(0, 3), c: m.subarray(2, 5) }))(new Float32Array(5)) }, 'ERR_LSTM_CONFIG', /forward options.out.c: expected memory of its own, got an array overlapping out.h/],
+    ['an out array over the input', () => shared.subarray(0, 8), { shape: [1, 4, 2], out: { output: shared.subarray(5, 8) } }, 'ERR_LSTM_CONFIG', /forward options.out.output: expected memory of its own, got an array overlapping the input/],
   ] as const)('%s', async (_, input, options, code, message) => {
     const layer = await Lstm.create({ weights, backend });
     await rejects(() => layer.forward(input() as never, options as never), code, message);

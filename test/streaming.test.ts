@@ -107,6 +107,37 @@ describe.each(IMPLEMENTATIONS)('%s', (backend) => {
     layer.dispose();
   });
 
+  it('options.out: results written into the given arrays, the same values, sync and async', async () => {
+    const layer = await Lstm.create({ weights, returnSequences: true, backend });
+    const plain = layer.forward(input);
+    for (const call of ['forward', 'forwardAsync'] as const) {
+      const out = { output: new Float32Array(B * T * U).fill(NaN), h: new Float32Array(B * U).fill(NaN), c: new Float32Array(B * U).fill(NaN) };
+      const res = await layer[call](input, { out });
+      expect(res.output.data).toBe(out.output);
+      expect(res.h.data).toBe(out.h);
+      expect(res.c.data).toBe(out.c);
+      expect(res.output.shape).toEqual([B, T, U]);
+      expect(Array.from(out.output)).toEqual(Array.from(plain.output.data));
+      expect(Array.from(out.h)).toEqual(Array.from(plain.h.data));
+      expect(Array.from(out.c)).toEqual(Array.from(plain.c.data));
+    }
+    layer.dispose();
+  });
+
+  it('options.out may be the initial state itself: a sequence in chunks, with no allocation for the state', async () => {
+    const layer = await Lstm.create({ weights, returnSequences: false, backend });
+    const whole = layer.forward(input);
+    const state = { h: new Float32Array(B * U), c: new Float32Array(B * U) };
+    const output = new Float32Array(B * U);
+    const chunk = (t0: number, t1: number) => input.map((row) => row.slice(t0, t1));
+    layer.forward(chunk(0, 2), { out: { ...state, output } });
+    layer.forward(chunk(2, T), { initialState: { h: { data: state.h, shape: [B, U] }, c: { data: state.c, shape: [B, U] } }, out: { ...state, output } });
+    expectClose(state.h, whole.h.data, TOL, 'h');
+    expectClose(state.c, whole.c.data, TOL, 'c');
+    expectClose(output, whole.output.data, TOL, 'output');
+    layer.dispose();
+  });
+
   it('dispose() during a forwardAsync still completes that call', async () => {
     const layer = await Lstm.create({ weights, returnSequences: true, backend });
     const expected = layer.forward(input);
