@@ -263,8 +263,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
                 return Napi::Number::New(info.Env(), rnn_isa_calls(info[0].As<Napi::Number>().Int32Value()));
               }));
   exports.Set("firstNonFinite", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-                const Napi::Float32Array data = info[0].As<Napi::Float32Array>();
-                return Napi::Number::New(info.Env(), (double)rnn_first_nonfinite(data.Data(), (int64_t)data.ElementLength()));
+                // Anything but a Float32Array answers -2, never a read of the wrong memory.
+                float* data;
+                if (!typed_arg(info[0], 0, false, &data)) return Napi::Number::New(info.Env(), -2);
+                const size_t n = info[0].As<Napi::TypedArray>().ElementLength();
+                return Napi::Number::New(info.Env(), (double)rnn_first_nonfinite(data, (int64_t)n));
               }));
   return exports;
 }

@@ -79,7 +79,9 @@ typedef enum rnn_precision {
   RNN_PRECISION_F32 = 0,
   RNN_PRECISION_F16 = 1, /* recurrent kernel stored as IEEE halves (|w| <= 65504), widened on load */
   RNN_PRECISION_I8 = 2   /* recurrent kernel stored as int8 with a float scale per column (one gate of
-                            one unit): w = scale * q, scale = max |w| / 127, q = round(w / scale) */
+                            one unit): w = scale * q, scale = max |w| / 127, q = round(w / scale);
+                            each step multiplies it by the state quantized to int16 (a scale per row,
+                            max |h| / 16383) in exact integer sums */
 } rnn_precision;
 
 /* Flags of rnn_forward. */
