@@ -21,3 +21,6 @@ export { Dense } from './dense.js';
 export type { DenseOptions } from './dense.js';
 export { Sequential, SequentialStream } from './sequential.js';
 export type { SequentialLayer, SequentialForwardOptions, SequentialResult } from './sequential.js';
+export { loadModel, detectFormat } from './load/index.js';
+export type { LoadModelOptions, ModelFormat } from './load/index.js';
+export type { ModelSource } from './load/source.js';

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadJsBackend } from './backends/js.js';
 import { loadNativeBackend } from './backends/native.js';
 import { loadWasmBackend } from './backends/wasm.js';
+import { setPathReader } from './load/source.js';
 import { registerBackend } from './registry.js';
 
 // lib/ (tests) and dist/ (the package) both sit one level below wasm/.
@@ -13,6 +14,8 @@ registerBackend('native', 40, loadNativeBackend);
 registerBackend('wasm-simd', 30, () => loadWasmBackend('wasm-simd', wasmFile('lstm-simd.wasm')));
 registerBackend('wasm', 20, () => loadWasmBackend('wasm', wasmFile('lstm.wasm')));
 registerBackend('js', 10, loadJsBackend);
+// loadModel reads paths from the file system here; elsewhere a string is a URL.
+setPathReader((path) => readFile(path));
 
 export * from './api.js';
 export { nativeKernelCalls } from './backends/native.js';

@@ -1,0 +1,18 @@
+// Little-endian numbers as model files store them.
+
+/** An IEEE half (its 16 bits) as a float. */
+export function halfToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** `count` little-endian float32 values at `offset` of `bytes` (copied, so any alignment works). */
+export function readFloat32(bytes: Uint8Array, offset: number, count: number): Float32Array {
+  const out = new Float32Array(count);
+  new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * 4));
+  return out;
+}

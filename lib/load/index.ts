@@ -1,0 +1,84 @@
+// loadModel: a Sequential from the files trained models come in. The format is told by the bytes
+// (or options.format); each reader turns its file into layer specs, built here the same way.
+import { describe, fail } from '../errors.js';
+import type { Sequential } from '../sequential.js';
+import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
+import { openModel, type ModelFile, type ModelSource } from './source.js';
+import type { SafetensorsConfig } from './safetensors.js';
+
+export type ModelFormat = 'tfjs' | 'keras' | 'h5' | 'onnx' | 'safetensors';
+const FORMATS: readonly ModelFormat[] = ['tfjs', 'keras', 'h5', 'onnx', 'safetensors'];
+
+export interface LoadModelOptions extends RecurrentRunOptions {
+  /**
+   * 'tfjs' (model.json with its weight shards), 'keras' (Keras 3 .keras), 'h5' (Keras HDF5 with its
+   * model config), 'onnx', or 'safetensors' (a PyTorch state dict). Told from the bytes when omitted.
+   */
+  format?: ModelFormat;
+  /** safetensors: which modules of the state dict run, in order (see SafetensorsConfig). */
+  config?: SafetensorsConfig;
+  /** Files the model names beside its main file (TF.js weight shards), when it is given as bytes. */
+  files?: Readonly<Record<string, Uint8Array | ArrayBuffer>>;
+}
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+const ZIP_SIGNATURE = [0x50, 0x4b, 0x03, 0x04];
+
+const startsWith = (bytes: Uint8Array, prefix: readonly number[]) => prefix.every((b, k) => bytes[k] === b);
+
+/** The format the bytes are in, or null. */
+export function detectFormat(bytes: Uint8Array): ModelFormat | null {
+  if (startsWith(bytes, HDF5_SIGNATURE)) return 'h5';
+  if (startsWith(bytes, ZIP_SIGNATURE)) return 'keras';
+  let k = 0;
+  while (k < bytes.length && (bytes[k] === 0x20 || bytes[k] === 0x0a || bytes[k] === 0x0d || bytes[k] === 0x09 || bytes[k] === 0xef || bytes[k] === 0xbb || bytes[k] === 0xbf)) k++;
+  if (bytes[k] === 0x7b) return 'tfjs'; // '{': JSON
+  // safetensors: a little-endian u64 header length, then the JSON header.
+  if (bytes.length >= 10 && bytes[8] === 0x7b) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const length = view.getBigUint64(0, true);
+    if (length >= 2n && length <= BigInt(bytes.length - 8)) return 'safetensors';
+  }
+  // ONNX ModelProto starts with field 1 (ir_version, a varint): tag 0x08.
+  if (bytes[0] === 0x08) return 'onnx';
+  return null;
+}
+
+async function readSpecs(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[]> {
+  switch (format) {
+    case 'tfjs':
+      return (await import('./tfjs.js')).readTfjs(file);
+    case 'keras':
+      return (await import('./keras.js')).readKerasArchive(file);
+    case 'h5':
+      return (await import('./keras.js')).readKerasHdf5(file);
+    case 'onnx':
+      return (await import('./onnx.js')).readOnnx(file);
+    case 'safetensors':
+      return (await import('./safetensors.js')).readSafetensors(file, options.config);
+  }
+}
+
+/**
+ * A Sequential from a TensorFlow.js model.json (and its weight shards), a Keras .keras or .h5
+ * file, an ONNX model of LSTM/GRU/Gemm/MatMul nodes, or a PyTorch state dict in safetensors.
+ * `source` is a path (Node), a URL, or the bytes of the main file.
+ */
+export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Sequential> {
+  if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+  if (options.format !== undefined && !FORMATS.includes(options.format)) {
+    fail('ERR_LSTM_CONFIG', 'options.format', FORMATS.map((f) => `'${f}'`).join(', '), describe(options.format));
+  }
+  const file = await openModel(source, options.files);
+  const format = options.format ?? detectFormat(file.bytes);
+  if (format === null) {
+    modelError(file.name, `expected a TF.js model.json, a Keras .keras or .h5 file, an ONNX model or safetensors, got ${file.bytes.length} bytes in none of these formats`);
+  }
+  const specs = await readSpecs(file, format, options);
+  const { backend, threads, weightPrecision } = options;
+  const run: RecurrentRunOptions = {};
+  if (backend !== undefined) run.backend = backend;
+  if (threads !== undefined) run.threads = threads;
+  if (weightPrecision !== undefined) run.weightPrecision = weightPrecision;
+  return buildSequential(file.name, specs, run);
+}

@@ -1,0 +1,429 @@
+// safetensors holding a PyTorch state dict: the nn.LSTM / nn.GRU / nn.Linear tensors become layer
+// specs. A state dict has no graph, so a small config names the modules that run, in order, and
+// what each one's output is; it comes from loadModel's options or from the file's own metadata.
+import { describe, fail } from '../errors.js';
+import type { PytorchWeights } from '../layouts.js';
+import { shapeText, sizeOf } from '../tensor.js';
+import { modelError, type LayerSpec } from './spec.js';
+import type { ModelFile } from './source.js';
+
+/** The `__metadata__` key under which a file may carry its own SafetensorsConfig, as a JSON string. */
+export const SAFETENSORS_CONFIG_KEY = 'lstm_runtime';
+
+/** What an nn.Linear's output goes through (torch.softmax(dim=-1), torch.sigmoid, nn.Hardsigmoid = 'hard_sigmoid', ...). */
+export type LinearActivation = 'softmax' | 'sigmoid' | 'tanh' | 'relu' | 'elu' | 'softsign' | 'hard_sigmoid' | 'linear' | null;
+const LINEAR_ACTIVATIONS: readonly LinearActivation[] = ['softmax', 'sigmoid', 'tanh', 'relu', 'elu', 'softsign', 'hard_sigmoid', 'linear', null];
+
+/** One module of the state dict that runs. */
+export interface SafetensorsLayer {
+  /**
+   * The module's name in the state dict: the prefix of its tensors ('rnn' for rnn.weight_ih_l0,
+   * 'encoder.gru', '0' in an nn.Sequential, '' for the state dict of a bare nn.LSTM).
+   */
+  module: string;
+  /**
+   * nn.LSTM / nn.GRU only. false (default): the whole output sequence, as the module returns it.
+   * true: only the final step, h_n of the last layer: `out[:, -1]` for one direction,
+   * `torch.cat([h_n[-2], h_n[-1]], 1)` for a bidirectional module (not its `out[:, -1]`, whose
+   * backward half has seen one step, which no layer here computes).
+   */
+  lastStep?: boolean;
+  /** nn.Linear only: applied to its output (softmax over the last axis). Default none. */
+  activation?: LinearActivation;
+}
+
+/**
+ * Which modules of a PyTorch state dict run, in order. Inputs are [batch, steps, features]
+ * (batch_first=True); PyTorch's dropout is an inference no-op and needs no entry.
+ */
+export interface SafetensorsConfig {
+  layers: SafetensorsLayer[];
+  /**
+   * Modules (name prefixes) of the file that deliberately do not run, e.g. an embedding applied
+   * before the model. Any other tensor that no layer uses is an error, so a config cannot
+   * silently skip part of the model.
+   */
+  ignore?: string[];
+}
+
+// ------------------------------------------------------------------ the file format
+
+/** One tensor's header entry; begin/end are offsets into the data that follows the header. */
+interface TensorEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+interface SafetensorsFile {
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+  /** The bytes after the header. */
+  data: Uint8Array;
+}
+
+/** Bytes per element of the safetensors dtypes (the sub-byte F4/F6 types are not listed). */
+const DTYPE_BYTES: Readonly<Record<string, number>> = {
+  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1,
+  I16: 2, U16: 2, F16: 2, BF16: 2,
+  I32: 4, U32: 4, F32: 4,
+  I64: 8, U64: 8, F64: 8, C64: 8,
+};
+const FLOAT_DTYPES = ['F32', 'F16', 'BF16', 'F64'];
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** Parses and checks the header: every entry well-formed, the data covered exactly once. */
+function parseSafetensors(file: ModelFile): SafetensorsFile {
+  const bad: (what: string) => never = (what) => modelError(file.name, `not a valid safetensors file: ${what}`);
+  const { bytes } = file;
+  if (bytes.length < 8) bad(`expected an 8-byte header length, got a file of ${bytes.length} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8)) bad(`the header length ${headerLength} is larger than the ${bytes.length - 8} bytes after it`);
+  const headerEnd = 8 + Number(headerLength);
+
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+  } catch (error) {
+    return modelError(file.name, `not a valid safetensors file: expected a JSON header of ${headerLength} bytes, got one that does not parse (${(error as Error).message})`, error);
+  }
+  if (!isObject(header)) bad(`expected a JSON object as the header, got ${describe(header)}`);
+
+  const data = bytes.subarray(headerEnd);
+  const tensors = new Map<string, TensorEntry>();
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) bad(`expected __metadata__ to map names to strings, got ${describe(value)}`);
+      metadata = value as Record<string, string>;
+      continue;
+    }
+    if (!isObject(value)) bad(`expected tensor '${name}' to be { dtype, shape, data_offsets }, got ${describe(value)}`);
+    const { dtype, shape, data_offsets: offsets } = value;
+    if (typeof dtype !== 'string') bad(`tensor '${name}': expected a dtype string, got ${describe(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) bad(`tensor '${name}': expected a shape of non-negative integers, got ${describe(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) {
+      bad(`tensor '${name}': expected data_offsets [begin, end] with 0 <= begin <= end, got ${describe(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end > data.length) bad(`tensor '${name}': data_offsets [${begin}, ${end}] reach past the ${data.length} data bytes of the file (truncated?)`);
+    const elementBytes = DTYPE_BYTES[dtype];
+    const numel = sizeOf(shape as number[]);
+    if (elementBytes !== undefined && numel * elementBytes !== end - begin) {
+      bad(`tensor '${name}': ${dtype} shape ${shapeText(shape as number[])} needs ${numel * elementBytes} bytes, data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    }
+    tensors.set(name, { name, dtype, shape: shape as number[], begin, end });
+  }
+
+  // As the reference implementation requires: the tensors tile the data, no gap, no overlap.
+  let covered = 0;
+  let previous: TensorEntry | null = null;
+  for (const t of [...tensors.values()].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
+    if (t.begin < covered) bad(`tensors '${previous!.name}' [${previous!.begin}, ${previous!.end}] and '${t.name}' [${t.begin}, ${t.end}] overlap`);
+    if (t.begin > covered) bad(`bytes [${covered}, ${t.begin}) of the data belong to no tensor (before '${t.name}')`);
+    covered = t.end;
+    previous = t;
+  }
+  if (covered !== data.length) bad(`the tensors cover ${covered} data bytes, the file holds ${data.length} after the header`);
+  return { tensors, metadata, data };
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** IEEE half -> float. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exponent = (h >> 10) & 0x1f;
+  const mantissa = h & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24; // zero and subnormals
+  if (exponent === 31) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** A tensor's values as float32 (F16, BF16 and F64 converted). */
+function readFloats(file: ModelFile, st: SafetensorsFile, t: TensorEntry): Float32Array {
+  if (!FLOAT_DTYPES.includes(t.dtype)) {
+    modelError(file.name, `tensor '${t.name}': expected dtype ${FLOAT_DTYPES.join(', ')}, got ${t.dtype}`);
+  }
+  const raw = st.data.subarray(t.begin, t.end);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const out = new Float32Array(sizeOf(t.shape));
+  switch (t.dtype) {
+    case 'F32':
+      // The data need not be 4-byte aligned in the file: copy the bytes, then view them.
+      if (LITTLE_ENDIAN_HOST) return new Float32Array(raw.slice().buffer);
+      for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+      break;
+    case 'F16':
+      for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      break;
+    case 'BF16': {
+      // bfloat16 is the top half of a float32.
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      break;
+    }
+    case 'F64':
+      for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
+      break;
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ the config
+
+interface Layer {
+  module: string;
+  lastStep: boolean | undefined;
+  activation: LinearActivation | undefined;
+  /** Where the entry is, for messages: "options.config.layers[1]". */
+  at: string;
+}
+
+interface Config {
+  layers: Layer[];
+  ignore: string[];
+  /** 'options.config' or "__metadata__.lstm_runtime". */
+  source: string;
+}
+
+/** Which modules the file holds, for a message: "'rnn' (nn.LSTM, 2 layers), 'head' (nn.Linear 5 -> 4)". */
+function moduleSummary(st: SafetensorsFile): string {
+  const modules = new Map<string, TensorEntry[]>();
+  for (const t of st.tensors.values()) {
+    const dot = t.name.lastIndexOf('.');
+    const prefix = dot < 0 ? '' : t.name.slice(0, dot);
+    modules.set(prefix, [...(modules.get(prefix) ?? []), t]);
+  }
+  if (modules.size === 0) return 'no tensors';
+  return [...modules].map(([prefix, list]) => {
+    const byLeaf = new Map(list.map((t) => [t.name.slice(prefix === '' ? 0 : prefix.length + 1), t]));
+    const hh = byLeaf.get('weight_hh_l0')?.shape;
+    const weight = byLeaf.get('weight')?.shape;
+    let kind: string;
+    if (hh && hh.length === 2 && hh[1]! > 0) {
+      const cell = ({ 4: 'nn.LSTM', 3: 'nn.GRU', 1: 'nn.RNN' } as Record<number, string>)[hh[0]! / hh[1]!] ?? 'recurrent';
+      const layers = [...byLeaf.keys()].filter((k) => /^weight_ih_l\d+$/.test(k)).length;
+      kind = `${cell}, ${layers} layer${layers === 1 ? '' : 's'}${byLeaf.has('weight_ih_l0_reverse') ? ', bidirectional' : ''}`;
+    } else if (weight && weight.length === 2 && [...byLeaf.keys()].every((k) => k === 'weight' || k === 'bias')) {
+      kind = `nn.Linear ${weight[1]} -> ${weight[0]}`;
+    } else {
+      kind = `tensors ${[...byLeaf.keys()].join(', ')}`;
+    }
+    return `'${prefix}' (${kind})`;
+  }).join(', ');
+}
+
+const CONFIG_SHAPE = `{ layers: [{ module, lastStep? } for nn.LSTM/nn.GRU, { module, activation? } for nn.Linear, ...], ignore?: [module, ...] }`;
+
+/** The config from the options, else from the file's metadata; checks its fields (not yet the modules). */
+function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Config {
+  const inFile = given === undefined;
+  const source = inFile ? `__metadata__.${SAFETENSORS_CONFIG_KEY}` : 'options.config';
+  // A malformed config in the options is a bad option; one in the file makes a bad file.
+  const bad: (what: string, expected: string, got: string) => never = inFile
+    ? (what, expected, got) => modelError(file.name, `${what}: expected ${expected}, got ${got}`)
+    : (what, expected, got) => fail('ERR_LSTM_CONFIG', what, expected, got);
+  let raw = given;
+  if (inFile) {
+    const text = st.metadata[SAFETENSORS_CONFIG_KEY];
+    if (text === undefined) {
+      modelError(file.name, `a state dict does not say which modules run or in what order: expected a config ${CONFIG_SHAPE} in options.config or as JSON in the file's ${source}, got neither; the file holds ${moduleSummary(st)}`);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      return modelError(file.name, `${source}: expected a JSON config, got text that does not parse (${(error as Error).message})`, error);
+    }
+  }
+  if (!isObject(raw)) bad(source, `a config ${CONFIG_SHAPE}`, describe(raw));
+  const known = (o: Record<string, unknown>, keys: string[], at: string) => {
+    for (const key of Object.keys(o)) if (!keys.includes(key)) bad(`${at}.${key}`, `one of the known fields (${keys.join(', ')})`, 'an unknown field');
+  };
+  const config = raw as Record<string, unknown>;
+  known(config, ['layers', 'ignore'], source);
+  if (!Array.isArray(config.layers) || config.layers.length === 0) bad(`${source}.layers`, 'a non-empty array of { module, ... }', describe(config.layers));
+  const layers = (config.layers as unknown[]).map((entry, k): Layer => {
+    const at = `${source}.layers[${k}]`;
+    if (!isObject(entry)) bad(at, '{ module, lastStep? } or { module, activation? }', describe(entry));
+    known(entry, ['module', 'lastStep', 'activation'], at);
+    if (typeof entry.module !== 'string') bad(`${at}.module`, "a module name (a prefix of the state dict's names)", describe(entry.module));
+    if (entry.lastStep !== undefined && typeof entry.lastStep !== 'boolean') bad(`${at}.lastStep`, 'true or false', describe(entry.lastStep));
+    if (entry.activation !== undefined && !LINEAR_ACTIVATIONS.includes(entry.activation as LinearActivation)) {
+      bad(`${at}.activation`, LINEAR_ACTIVATIONS.map((a) => (a === null ? 'null' : `'${a}'`)).join(', '), describe(entry.activation));
+    }
+    return { module: entry.module as string, lastStep: entry.lastStep as boolean | undefined, activation: entry.activation as LinearActivation | undefined, at };
+  });
+  const ignore = config.ignore ?? [];
+  if (!Array.isArray(ignore) || !ignore.every((m) => typeof m === 'string')) bad(`${source}.ignore`, 'an array of module names', describe(ignore));
+  return { layers, ignore: ignore as string[], source };
+}
+
+// ------------------------------------------------------------------ modules -> layer specs
+
+/** The tensors of one module, by their name within it ('weight_ih_l0', 'bias'). */
+type ModuleTensors = Map<string, TensorEntry>;
+
+const RECURRENT_LEAF = /^(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$/;
+const quoted = (module: string) => (module === '' ? "'' (the top level)" : `'${module}'`);
+
+function moduleTensors(st: SafetensorsFile, module: string): ModuleTensors {
+  const prefix = module === '' ? '' : `${module}.`;
+  const found: ModuleTensors = new Map();
+  for (const t of st.tensors.values()) if (t.name.startsWith(prefix)) found.set(t.name.slice(prefix.length), t);
+  return found;
+}
+
+/** What a module passes on: features per step, and whether it is still a sequence. */
+interface Flow {
+  features: number | null;
+  sequence: boolean;
+  /** The module that produced it, for messages. */
+  from: string;
+}
+
+interface Reader {
+  file: ModelFile;
+  st: SafetensorsFile;
+  used: Set<string>;
+}
+
+function expectShape(r: Reader, module: string, leaf: string, t: TensorEntry | undefined, shape: number[], role: string): TensorEntry {
+  const name = module === '' ? leaf : `${module}.${leaf}`;
+  if (!t) return modelError(r.file.name, `module ${quoted(module)}: expected tensor '${name}' ${shapeText(shape)} (${role}), it is missing`);
+  if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) {
+    modelError(r.file.name, `tensor '${name}': expected shape ${shapeText(shape)} (${role}), got ${shapeText(t.shape)}`);
+  }
+  r.used.add(t.name);
+  return t;
+}
+
+const asTensor = (r: Reader, t: TensorEntry) => ({ data: readFloats(r.file, r.st, t), shape: t.shape });
+
+/** nn.LSTM / nn.GRU: one LayerSpec per layer (Bidirectional when it has *_reverse weights). */
+function recurrentSpecs(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow): LayerSpec[] {
+  const { module } = layer;
+  const wrong: (what: string) => never = (what) => modelError(r.file.name, `module ${quoted(module)}: ${what}`);
+  if (layer.activation !== undefined) wrong(`${layer.at}.activation applies to an nn.Linear; this is an nn.LSTM/nn.GRU (activation fixed by the cell)`);
+  if (!flow.sequence) wrong(`expected a sequence [batch, steps, features] as input, but ${flow.from} passes on only its last step (lastStep: true)`);
+
+  let numLayers = 0;
+  let reverse = false;
+  let bias = false;
+  for (const [leaf, t] of tensors) {
+    const m = RECURRENT_LEAF.exec(leaf);
+    if (!m) wrong(`expected only nn.LSTM/nn.GRU tensors (weight_ih_l<k>, weight_hh_l<k>, bias_ih_l<k>, bias_hh_l<k>, *_reverse), got '${t.name}'`);
+    if (m![2] === 'hr') wrong(`is an nn.LSTM with proj_size (tensor '${t.name}'): LSTM projections are not supported`);
+    numLayers = Math.max(numLayers, Number(m![3]) + 1);
+    reverse ||= m![4] !== undefined;
+    bias ||= m![1] === 'bias';
+  }
+  const hh = tensors.get('weight_hh_l0');
+  if (!hh || hh.shape.length !== 2 || hh.shape[1]! < 1 || hh.shape[0]! % hh.shape[1]! !== 0) {
+    return wrong(`expected weight_hh_l0 of shape [gates * hidden, hidden], got ${hh ? shapeText(hh.shape) : 'none'}`);
+  }
+  const hidden = hh.shape[1]!;
+  const gates = hh.shape[0]! / hidden;
+  const cell = gates === 4 ? 'lstm' : gates === 3 ? 'gru' : wrong(`weight_hh_l0 ${shapeText(hh.shape)} has ${gates} gate blocks of ${hidden} rows: expected 4 (nn.LSTM) or 3 (nn.GRU)${gates === 1 ? '; nn.RNN is not supported' : ''}`);
+  const directions = reverse ? 2 : 1;
+  const rows = gates * hidden;
+  const specs: LayerSpec[] = [];
+  let features = flow.features;
+
+  for (let k = 0; k < numLayers; k++) {
+    const ih = tensors.get(`weight_ih_l${k}`);
+    // The first layer's input size is whatever the file says, unless a previous module fixed it.
+    const inputSize = k > 0 ? directions * hidden : (features ?? (ih?.shape.length === 2 && ih.shape[1]! >= 1 ? ih.shape[1]! : 0));
+    if (inputSize < 1) wrong(`expected weight_ih_l0 of shape [${rows}, inputSize >= 1], got ${ih ? shapeText(ih.shape) : 'none'}`);
+    const inputRole = k === 0 && flow.features !== null ? `input size ${inputSize} from ${flow.from}` : `input size ${inputSize}`;
+    const direction = (suffix: string) => {
+      const get = (leaf: string, shape: number[], role: string) => asTensor(r, expectShape(r, module, `${leaf}_l${k}${suffix}`, tensors.get(`${leaf}_l${k}${suffix}`), shape, role));
+      const weights: PytorchWeights = {
+        weight_ih: get('weight_ih', [rows, inputSize], `${gates} gates x ${hidden} hidden, ${inputRole}`),
+        weight_hh: get('weight_hh', [rows, hidden], `${gates} gates x ${hidden} hidden`),
+      };
+      if (bias) {
+        weights.bias_ih = get('bias_ih', [rows], `${gates} gates x ${hidden} hidden`);
+        weights.bias_hh = get('bias_hh', [rows], `${gates} gates x ${hidden} hidden`);
+      }
+      return weights;
+    };
+    const returnSequences = k < numLayers - 1 || !layer.lastStep;
+    const options = { weights: direction(''), weightLayout: 'pytorch' as const, useBias: bias, returnSequences };
+    const name = numLayers > 1 ? `${module}.l${k}` : module;
+    if (reverse) {
+      const backwardWeights = direction('_reverse');
+      // PyTorch's bidirectional output is [forward, backward] on the last axis: mergeMode 'concat'.
+      specs.push({ type: 'bidirectional', name, options: { layer: cell === 'gru' ? { ...options, type: 'gru' } : options, backwardWeights, mergeMode: 'concat' } });
+    } else {
+      specs.push(cell === 'gru' ? { type: 'gru', name, options } : { type: 'lstm', name, options });
+    }
+    features = directions * hidden;
+  }
+  flow.features = features;
+  flow.sequence = !layer.lastStep;
+  flow.from = `module ${quoted(module)}`;
+  return specs;
+}
+
+/** nn.Linear: a Dense with the transposed weight. */
+function linearSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow): LayerSpec {
+  const { module } = layer;
+  const wrong: (what: string) => never = (what) => modelError(r.file.name, `module ${quoted(module)}: ${what}`);
+  if (layer.lastStep !== undefined) wrong(`${layer.at}.lastStep applies to an nn.LSTM/nn.GRU; this is an nn.Linear`);
+  for (const [leaf, t] of tensors) if (leaf !== 'weight' && leaf !== 'bias') wrong(`expected only nn.Linear tensors (weight, bias), got '${t.name}'`);
+  const w = tensors.get('weight')!;
+  if (w.shape.length !== 2 || w.shape[0]! < 1 || w.shape[1]! < 1) wrong(`expected weight of shape [out, in], got ${shapeText(w.shape)}`);
+  const [out, inputs] = w.shape as [number, number];
+  if (flow.features !== null && inputs !== flow.features) wrong(`expected weight [${out}, ${flow.features}] (in = the ${flow.features} features from ${flow.from}), got ${shapeText(w.shape)}`);
+  expectShape(r, module, 'weight', w, [out, inputs], `${out} out x ${inputs} in`);
+  const weight = readFloats(r.file, r.st, w);
+  // Linear keeps weight as [out, in]; Dense takes kernel [in, out].
+  const kernel = new Float32Array(inputs * out);
+  for (let o = 0; o < out; o++) for (let i = 0; i < inputs; i++) kernel[i * out + o] = weight[o * inputs + i]!;
+  const b = tensors.get('bias');
+  const options: LayerSpec & { type: 'dense' } = {
+    type: 'dense',
+    name: module,
+    options: { kernel: { data: kernel, shape: [inputs, out] }, activation: layer.activation ?? 'linear' },
+  };
+  if (b) options.options.bias = asTensor(r, expectShape(r, module, 'bias', b, [out], `${out} out`));
+  flow.features = out;
+  flow.from = `module ${quoted(module)}`;
+  return options;
+}
+
+/** The layer specs of a PyTorch state dict in safetensors, run as `config` (or the file's own config) says. */
+export async function readSafetensors(file: ModelFile, config: SafetensorsConfig | undefined): Promise<LayerSpec[]> {
+  const st = parseSafetensors(file);
+  const { layers, ignore, source } = readConfig(file, st, config);
+  const r: Reader = { file, st, used: new Set() };
+  const flow: Flow = { features: null, sequence: true, from: 'the input' };
+  const specs: LayerSpec[] = [];
+  for (const layer of layers) {
+    const tensors = moduleTensors(st, layer.module);
+    if (tensors.size === 0) modelError(file.name, `${layer.at}.module: expected a module of the file, got ${quoted(layer.module)}; the file holds ${moduleSummary(st)}`);
+    const leaves = [...tensors.keys()];
+    if (leaves.some((leaf) => RECURRENT_LEAF.test(leaf))) specs.push(...recurrentSpecs(r, layer, tensors, flow));
+    else if (tensors.has('weight')) specs.push(linearSpec(r, layer, tensors, flow));
+    else {
+      modelError(file.name, `${layer.at}.module: expected an nn.LSTM, nn.GRU or nn.Linear, got ${quoted(layer.module)} holding ${leaves.slice(0, 8).join(', ')}${leaves.length > 8 ? ', ...' : ''}; the file holds ${moduleSummary(st)}`);
+    }
+  }
+
+  // Every tensor runs or is ignored on purpose: a forgotten module is an error, not a silently different model.
+  for (const m of ignore) {
+    if (moduleTensors(st, m).size === 0) modelError(file.name, `${source}.ignore: expected modules of the file, got ${quoted(m)}; the file holds ${moduleSummary(st)}`);
+  }
+  const ignored = (name: string) => ignore.some((m) => m === '' || name.startsWith(`${m}.`));
+  const unused = [...st.tensors.keys()].filter((name) => !r.used.has(name) && !ignored(name));
+  if (unused.length > 0) {
+    modelError(file.name, `tensors no layer uses: ${unused.slice(0, 8).map((n) => `'${n}'`).join(', ')}${unused.length > 8 ? ` and ${unused.length - 8} more` : ''}; expected every tensor to run (list modules deliberately left out in ${source}.ignore)`);
+  }
+  return specs;
+}

@@ -1,0 +1,61 @@
+// What every model reader produces: the model's layers as the options their `create` takes, so
+// the readers share one way of building a Sequential and the checks every layer makes.
+import { Bidirectional, type BidirectionalOptions } from '../bidirectional.js';
+import { Dense, type DenseOptions } from '../dense.js';
+import { LstmError } from '../errors.js';
+import { Gru, type GruOptions } from '../gru.js';
+import { Lstm, type LstmOptions } from '../lstm.js';
+import type { RecurrentOptions } from '../recurrent.js';
+import { Sequential, type SequentialLayer } from '../sequential.js';
+
+/** One layer of a model file: its kind, the name the file gives it, and its create options. */
+export type LayerSpec =
+  | { type: 'lstm'; name: string; options: LstmOptions }
+  | { type: 'gru'; name: string; options: GruOptions }
+  | { type: 'bidirectional'; name: string; options: BidirectionalOptions }
+  | { type: 'dense'; name: string; options: DenseOptions };
+
+/** Options applied to every recurrent layer of a loaded model. */
+export type RecurrentRunOptions = Pick<RecurrentOptions, 'backend' | 'threads' | 'weightPrecision'>;
+
+/** Throws ERR_LSTM_MODEL: "<file>: <what>". */
+export function modelError(file: string, what: string, cause?: unknown): never {
+  throw new LstmError('ERR_LSTM_MODEL', `${file}: ${what}`, cause === undefined ? undefined : { cause });
+}
+
+function createLayer(spec: LayerSpec, run: RecurrentRunOptions): Promise<SequentialLayer> {
+  switch (spec.type) {
+    case 'lstm':
+      return Lstm.create({ ...spec.options, ...run });
+    case 'gru':
+      return Gru.create({ ...spec.options, ...run });
+    case 'bidirectional':
+      return Bidirectional.create({ ...spec.options, layer: { ...spec.options.layer, ...run } });
+    case 'dense':
+      return Dense.create(spec.options);
+  }
+}
+
+// The library's own checks of a layer (its weights, its options, how it joins the previous one)
+// failing on a model file mean the file is wrong: ERR_LSTM_MODEL naming the layer, cause attached.
+async function asModelError<T>(file: string, what: string, make: () => Promise<T>): Promise<T> {
+  try {
+    return await make();
+  } catch (error) {
+    if (!(error instanceof LstmError) || error.code === 'ERR_LSTM_BACKEND' || error.code === 'ERR_LSTM_UNSUPPORTED') throw error;
+    return modelError(file, `${what}: ${error.message}`, error);
+  }
+}
+
+/** Creates each layer and the Sequential holding them (on a failure, the layers made so far are freed). */
+export async function buildSequential(file: string, specs: readonly LayerSpec[], run: RecurrentRunOptions): Promise<Sequential> {
+  if (specs.length === 0) modelError(file, 'expected at least one LSTM, GRU, Bidirectional or Dense layer, got none');
+  const layers: SequentialLayer[] = [];
+  try {
+    for (const spec of specs) layers.push(await asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run)));
+    return await asModelError(file, 'the layers do not chain', () => Sequential.create(layers));
+  } catch (error) {
+    for (const layer of layers) layer.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,128 @@
+// TensorFlow.js layers models: model.json (a Keras topology and a weights manifest) and the
+// binary shards the manifest names, read relative to model.json.
+import { describe } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { halfToFloat, readFloat32 } from './binary.js';
+import { kerasLayerSpecs, sequentialLayers, type KerasLayerConfig } from './keras-layers.js';
+import { modelError, type LayerSpec } from './spec.js';
+import type { ModelFile } from './source.js';
+
+interface ManifestWeight {
+  name: string;
+  shape: number[];
+  dtype: string;
+  /** tensorflowjs_converter --quantize_*: stored as uint8/uint16 (value = q * scale + min) or float16. */
+  quantization?: { dtype: string; scale?: number; min?: number };
+}
+interface ManifestGroup {
+  paths: string[];
+  weights: ManifestWeight[];
+}
+
+const STORED_BYTES: Record<string, number> = { float32: 4, uint8: 1, uint16: 2, float16: 2 };
+
+function parseJson(file: ModelFile): Record<string, unknown> {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(file.bytes));
+  } catch (error) {
+    return modelError(file.name, `expected TF.js model.json, got text that is not JSON (${(error as Error).message})`, error);
+  }
+  if (typeof json !== 'object' || json === null || !('modelTopology' in json) || !('weightsManifest' in json)) {
+    return modelError(file.name, `expected TF.js model.json with modelTopology and weightsManifest, got ${describe(json)}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+function checkManifest(file: string, manifest: unknown): ManifestGroup[] {
+  const ok = (w: ManifestWeight) =>
+    typeof w === 'object' && w !== null && typeof w.name === 'string' && typeof w.dtype === 'string' &&
+    Array.isArray(w.shape) && w.shape.every((d) => Number.isInteger(d) && d >= 0);
+  if (!Array.isArray(manifest)) return modelError(file, `expected weightsManifest to be a list of groups, got ${describe(manifest)}`);
+  manifest.forEach((g: ManifestGroup, k) => {
+    if (typeof g !== 'object' || g === null || !Array.isArray(g.paths) || !g.paths.every((p) => typeof p === 'string') || !Array.isArray(g.weights) || !g.weights.every(ok)) {
+      modelError(file, `weightsManifest[${k}]: expected { paths: string[], weights: { name, shape, dtype }[] }, got ${describe(g)}`);
+    }
+  });
+  return manifest as ManifestGroup[];
+}
+
+/** One weight's values from its stored bytes. */
+function decode(file: string, w: ManifestWeight, bytes: Uint8Array, offset: number, count: number): Float32Array {
+  const stored = w.quantization?.dtype ?? w.dtype;
+  if (stored === 'float32') return readFloat32(bytes, offset, count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, count * STORED_BYTES[stored]!);
+  const out = new Float32Array(count);
+  if (stored === 'float16') {
+    for (let k = 0; k < count; k++) out[k] = halfToFloat(view.getUint16(2 * k, true));
+    return out;
+  }
+  const { scale, min } = w.quantization!;
+  if (typeof scale !== 'number' || typeof min !== 'number') modelError(file, `weight '${w.name}': expected quantization scale and min, got ${describe(w.quantization)}`);
+  for (let k = 0; k < count; k++) out[k] = (stored === 'uint8' ? view.getUint8(k) : view.getUint16(2 * k, true)) * scale + min;
+  return out;
+}
+
+/** Every weight of the manifest by name: each group's shards joined, its weights one after another. */
+async function readWeights(file: ModelFile, groups: ManifestGroup[]): Promise<Map<string, Tensor>> {
+  const weights = new Map<string, Tensor>();
+  for (const group of groups) {
+    const shards = await Promise.all(group.paths.map((path) => file.sibling(path)));
+    const bytes = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
+    shards.reduce((at, s) => (bytes.set(s, at), at + s.length), 0);
+    let offset = 0;
+    for (const w of group.weights) {
+      const stored = w.quantization?.dtype ?? w.dtype;
+      if (w.dtype !== 'float32' || !(stored in STORED_BYTES)) {
+        modelError(file.name, `weight '${w.name}': expected float32 (stored as float32, float16, uint8 or uint16), got ${w.dtype} stored as ${stored}`);
+      }
+      const count = w.shape.reduce((a, b) => a * b, 1);
+      const size = count * STORED_BYTES[stored]!;
+      if (offset + size > bytes.length) {
+        modelError(file.name, `weight '${w.name}' ${JSON.stringify(w.shape)}: expected ${size} bytes at offset ${offset} of shards ${group.paths.join(', ')}, got ${bytes.length - offset}`);
+      }
+      weights.set(w.name, { data: decode(file.name, w, bytes, offset, count), shape: w.shape });
+      offset += size;
+    }
+    if (offset !== bytes.length) modelError(file.name, `shards ${group.paths.join(', ')}: expected ${offset} bytes for their weights, got ${bytes.length}`);
+  }
+  return weights;
+}
+
+// Within a layer: the forward direction before the backward one, then get_weights() order.
+const directionRank = (segment: string | undefined) => (segment?.startsWith('backward') ? 1 : 0);
+const WEIGHT_ORDER = ['kernel', 'recurrent_kernel', 'bias'];
+const weightRank = (name: string) => WEIGHT_ORDER.indexOf(name.replace(/:\d+$/, '').split('/').pop()!);
+
+export async function readTfjs(file: ModelFile): Promise<LayerSpec[]> {
+  const json = parseJson(file);
+  const topology = json.modelTopology as { model_config?: unknown } | null;
+  // Converted from a Keras file, the topology wraps the model config; saved by TF.js, it is one.
+  const layers = sequentialLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
+  const all = await readWeights(file, checkManifest(file.name, json.weightsManifest));
+
+  // A weight belongs to the first layer its name's path mentions ('lstm_1/lstm_cell/kernel',
+  // 'sequential/dense/bias', 'bidirectional/forward_lstm/lstm_cell/kernel').
+  const names = new Set(layers.map((l) => l.config.name).filter((n): n is string => typeof n === 'string'));
+  const byLayer = new Map<string, { path: string[]; tensor: Tensor }[]>();
+  for (const [name, tensor] of all) {
+    const path = name.split('/');
+    const at = path.findIndex((segment) => names.has(segment));
+    if (at < 0) continue;
+    const list = byLayer.get(path[at]!) ?? [];
+    list.push({ path: path.slice(at + 1), tensor });
+    byLayer.set(path[at]!, list);
+  }
+  return kerasLayerSpecs({
+    file: file.name,
+    layers,
+    hardSigmoid: 'keras2', // TF.js' own definition, whichever Keras wrote the model
+    async weights(layer: KerasLayerConfig) {
+      const list = byLayer.get(layer.config.name as string) ?? [];
+      return list
+        .map((w, k) => ({ ...w, k }))
+        .sort((a, b) => directionRank(a.path[0]) - directionRank(b.path[0]) || weightRank(a.path.join('/')) - weightRank(b.path.join('/')) || a.k - b.k)
+        .map((w) => w.tensor);
+    },
+  });
+}

@@ -1,0 +1,117 @@
+"""Small Keras 3 models saved as .keras and .h5, and the same models written in the TF.js layers
+format, with Keras' own predictions, for test/load-keras.test.ts.
+
+    KERAS_BACKEND=jax python3 scripts/gen_keras_models.py
+
+Writes test/fixtures/models/keras/: <name>.keras, <name>.h5, <name>.tfjs/model.json (+ shard) and
+golden.json ({ name: { input, output } }). The TF.js copies are written here by hand in the format
+tensorflowjs_converter produces (Keras 2 style topology, one weight group per layer), so their
+expected values are Keras' too; scripts/gen_tfjs_golden.mjs checks them with TF.js itself.
+"""
+import json
+import os
+import shutil
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "test", "fixtures", "models", "keras")
+rng = np.random.default_rng(20261123)
+
+
+def randomize(model):
+    # Trained-looking weights: big enough that gates leave their linear range.
+    for layer in model.layers:
+        layer.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype(np.float32) for w in layer.get_weights()])
+
+
+def models():
+    L = keras.layers
+    yield "lstm_gru_dense", (7, 5), keras.Sequential([
+        keras.Input((7, 5)),
+        L.LSTM(8, return_sequences=True),
+        L.GRU(6, return_sequences=True),  # reset_after=True, bias [2, 3U]
+        L.Dense(4, activation="softmax"),
+    ])
+    yield "bidirectional_dropout", (6, 4), keras.Sequential([
+        keras.Input((6, 4)),
+        L.Bidirectional(L.LSTM(5, return_sequences=True), merge_mode="sum"),
+        L.Dropout(0.5),
+        L.Bidirectional(L.GRU(4, reset_after=False)),  # concat
+        L.Dense(3),
+        L.Activation("tanh"),
+    ])
+    yield "options", (5, 3), keras.Sequential([
+        keras.Input((5, 3)),
+        L.GRU(6, reset_after=False, recurrent_activation="hard_sigmoid", go_backwards=True, return_sequences=True),
+        L.LSTM(4, activation="relu", use_bias=False, unit_forget_bias=False, return_sequences=False),
+        L.Dense(2, activation="sigmoid", use_bias=False),
+    ])
+
+
+def keras2_topology(model):
+    """The Keras 2 style config tensorflowjs_converter writes for a Sequential."""
+    layers = []
+    for layer in model.layers:
+        config = layer.get_config()
+        config.pop("dtype", None)
+        if isinstance(layer, keras.layers.Bidirectional):
+            # Keras 2 configs name the wrapped layer plainly; the directions add forward_/backward_.
+            inner = {k: v for k, v in config["layer"]["config"].items() if k != "dtype"}
+            inner["name"] = inner["name"].removeprefix("forward_")
+            config["layer"] = {"class_name": layer.forward_layer.__class__.__name__, "config": inner}
+            config.pop("backward_layer", None)
+        layers.append({"class_name": layer.__class__.__name__, "config": config})
+    layers[0]["config"]["batch_input_shape"] = [None, *model.input_shape[1:]]
+    return {"class_name": "Sequential", "config": {"name": model.name, "layers": layers}, "keras_version": "tfjs-layers 4.22.0", "backend": "tensor_flow.js"}
+
+
+def tfjs_weight_names(layer):
+    """Names as the converter writes them: <layer>/<cell>/<weight> for recurrent layers."""
+    def cell_names(rnn, prefix):
+        cell = "lstm_cell" if isinstance(rnn, keras.layers.LSTM) else "gru_cell"
+        return [f"{prefix}/{cell}/{w}" for w in ["kernel", "recurrent_kernel", "bias"][: len(rnn.get_weights())]]
+    if isinstance(layer, keras.layers.Bidirectional):
+        inner = layer.forward_layer.name.removeprefix("forward_")
+        return cell_names(layer.forward_layer, f"{layer.name}/forward_{inner}") + cell_names(layer.backward_layer, f"{layer.name}/backward_{inner}")
+    if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
+        return cell_names(layer, layer.name)
+    return [f"{layer.name}/{w}" for w in ["kernel", "bias"][: len(layer.get_weights())]]
+
+
+def write_tfjs(model, folder):
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    manifest = []
+    for k, layer in enumerate(model.layers):
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        shard = f"group{k + 1}-shard1of1.bin"
+        with open(os.path.join(folder, shard), "wb") as f:
+            for w in weights:
+                f.write(np.asarray(w, "<f4").tobytes())
+        manifest.append({"paths": [shard], "weights": [{"name": n, "shape": list(w.shape), "dtype": "float32"} for n, w in zip(tfjs_weight_names(layer), weights)]})
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump({"format": "layers-model", "generatedBy": f"keras v{keras.__version__}", "convertedBy": "scripts/gen_keras_models.py",
+                   "modelTopology": keras2_topology(model), "weightsManifest": manifest}, f)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    golden = {}
+    for name, (T, I), model in models():
+        randomize(model)
+        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
+        y = np.asarray(model.predict(x, verbose=0), np.float32)
+        model.save(os.path.join(OUT, f"{name}.keras"))
+        model.save(os.path.join(OUT, f"{name}.h5"))
+        write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
+        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__}
+    with open(os.path.join(OUT, "golden.json"), "w") as f:
+        json.dump(golden, f)
+
+
+if __name__ == "__main__":
+    main()

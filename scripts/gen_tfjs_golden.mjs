@@ -1,0 +1,65 @@
+// TF.js' own predictions for the TF.js-format models the tests load: the models written by
+// scripts/gen_keras_models.py and the real Nietzsche text generator in ../shared. TF.js is the
+// oracle for its format (its hard_sigmoid is 0.2x + 0.5, Keras 3's is x/6 + 0.5).
+//
+//   npm --prefix bench install && node scripts/gen_tfjs_golden.mjs
+//
+// Writes test/fixtures/models/tfjs-golden.json.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'bench', 'package.json'));
+const tf = require('@tensorflow/tfjs');
+await tf.setBackend('cpu');
+
+/** An IOHandler reading model.json and its shards from disk (tfjs-node's file:// is not installed). */
+function fromDisk(modelJson) {
+  return {
+    async load() {
+      const json = JSON.parse(readFileSync(modelJson, 'utf8'));
+      const specs = [];
+      const buffers = [];
+      for (const group of json.weightsManifest) {
+        specs.push(...group.weights);
+        for (const path of group.paths) buffers.push(readFileSync(join(dirname(modelJson), path)));
+      }
+      const bytes = Buffer.concat(buffers);
+      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) };
+    },
+  };
+}
+
+async function predict(modelJson, input) {
+  const model = await tf.loadLayersModel(fromDisk(modelJson));
+  const y = model.predict(tf.tensor(input));
+  return { shape: y.shape, output: Array.from(await y.data()) };
+}
+
+const out = { tfjs_version: tf.version.tfjs, models: {} };
+const keras = join(root, 'test', 'fixtures', 'models', 'keras');
+const golden = JSON.parse(readFileSync(join(keras, 'golden.json'), 'utf8'));
+for (const [name, { input }] of Object.entries(golden)) {
+  try {
+    out.models[`keras/${name}.tfjs/model.json`] = { input, ...(await predict(join(keras, `${name}.tfjs`, 'model.json'), input)) };
+  } catch (error) {
+    // TF.js refuses some valid models (a GRU with reset_after, Keras' default since 2.3): the
+    // test then expects what Keras computes.
+    out.models[`keras/${name}.tfjs/model.json`] = { refused: error.message };
+  }
+}
+
+// The Nietzsche model: one-hot windows of 40 characters of real text.
+const nietzsche = join(root, '..', 'shared', 'fixtures', 'models', 'tfjs_lstm_text_generation_nietzsche');
+const chars = JSON.parse(readFileSync(join(nietzsche, 'char_indices.json'), 'utf8'));
+const text = 'supposing that truth is a woman--what then? is there not ground for suspecting that all philosophers';
+const windows = [0, 17, 51].map((start) => [...text.slice(start, start + 40)].map((ch) => {
+  const row = new Array(Object.keys(chars).length).fill(0);
+  row[chars[ch]] = 1;
+  return row;
+}));
+out.models.nietzsche = { input: windows, ...(await predict(join(nietzsche, 'model.json'), windows)) };
+writeFileSync(join(root, 'test', 'fixtures', 'models', 'tfjs-golden.json'), JSON.stringify(out));
+console.log(Object.entries(out.models).map(([k, v]) => `${k} ${v.refused ?? JSON.stringify(v.shape)}`).join('\n'));

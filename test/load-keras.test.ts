@@ -1,0 +1,142 @@
+// loadModel on Keras-family files: the same small models as Keras 3 .keras, Keras .h5 and TF.js
+// model.json (scripts/gen_keras_models.py, Keras' predictions), and a real TF.js model trained in
+// Keras 2.1.5 (../shared), each against the framework that runs its format: Keras for .keras and
+// .h5, TF.js for model.json (scripts/gen_tfjs_golden.mjs; TF.js' hard_sigmoid is 0.2x + 0.5).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { LstmError, loadModel, type Tensor } from '../lib/index.js';
+import { expectClose, flat, implementations, SHARED, type Nested } from './helpers.js';
+
+const DIR = new URL('./fixtures/models/', import.meta.url).pathname;
+const keras = JSON.parse(readFileSync(`${DIR}keras/golden.json`, 'utf8')) as Record<string, { input: Nested; output: Nested }>;
+const tfjs = JSON.parse(readFileSync(`${DIR}tfjs-golden.json`, 'utf8')).models as Record<string, { input: Nested; output: number[]; shape: number[]; refused?: string }>;
+const NIETZSCHE = `${SHARED}fixtures/models/tfjs_lstm_text_generation_nietzsche/`;
+const TOL = { abs: 1e-5, rel: 1e-5 };
+const IMPLEMENTATIONS = await implementations();
+
+async function expectModelError(promise: Promise<unknown>, message: RegExp) {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error, 'an LstmError').toBeInstanceOf(LstmError);
+  expect((error as LstmError).code).toBe('ERR_LSTM_MODEL');
+  expect((error as LstmError).message).toMatch(message);
+}
+
+describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
+  for (const name of Object.keys(keras)) {
+    it.each(['.keras', '.h5'])(`${name}%s matches Keras`, async (ext) => {
+      const model = await loadModel(`${DIR}keras/${name}${ext}`, { backend });
+      try {
+        expectClose(model.forward(keras[name]!.input).output, keras[name]!.output, TOL, `${name}${ext}`);
+      } finally {
+        model.dispose();
+      }
+    });
+
+    it(`${name}.tfjs matches TF.js`, async () => {
+      const golden = tfjs[`keras/${name}.tfjs/model.json`]!;
+      const model = await loadModel(`${DIR}keras/${name}.tfjs/model.json`, { backend });
+      try {
+        const { output } = model.forward(keras[name]!.input);
+        // TF.js cannot run a GRU with reset_after (Keras' default since 2.3); Keras can, and we follow it.
+        if (golden.refused) expectClose(output, keras[name]!.output, TOL, `${name}.tfjs (as Keras)`);
+        else expectClose(output.data, golden.output, TOL, `${name}.tfjs`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  it('the real Nietzsche model (TF.js, Keras 2.1.5, hard_sigmoid) gives TF.js\' next-character probabilities', async () => {
+    const golden = tfjs.nietzsche!;
+    const model = await loadModel(`${NIETZSCHE}model.json`, { backend });
+    try {
+      const { output } = model.forward(golden.input);
+      expect(output.shape).toEqual(golden.shape);
+      expectClose(output.data, golden.output, TOL, 'nietzsche');
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('loadModel, Keras family', () => {
+  it("reads hard_sigmoid as the writer meant it: the golden values of Keras 3 and TF.js differ for the 'options' model", () => {
+    // options.tfjs holds the same weights as options.keras; only hard_sigmoid's meaning differs, so
+    // passing both tests above needs the per-format definition.
+    const a = flat(keras.options!.output);
+    const b = tfjs['keras/options.tfjs/model.json']!.output;
+    expect(Math.max(...a.map((v, k) => Math.abs(v - b[k]!)))).toBeGreaterThan(1e-4);
+  });
+
+  it('loads from bytes, TF.js shards from options.files, and tells the format from the bytes', async () => {
+    const input = keras.lstm_gru_dense!.input;
+    const expected = keras.lstm_gru_dense!.output;
+    for (const ext of ['.keras', '.h5']) {
+      const model = await loadModel(new Uint8Array(readFileSync(`${DIR}keras/lstm_gru_dense${ext}`)));
+      expectClose(model.forward(input).output, expected, TOL, `bytes ${ext}`);
+      model.dispose();
+    }
+    const folder = `${DIR}keras/lstm_gru_dense.tfjs/`;
+    const json = readFileSync(`${folder}model.json`);
+    const files = Object.fromEntries(['group1-shard1of1.bin', 'group2-shard1of1.bin', 'group3-shard1of1.bin'].map((f) => [f, new Uint8Array(readFileSync(folder + f))]));
+    const model = await loadModel(json.buffer.slice(json.byteOffset, json.byteOffset + json.length), { files });
+    expectClose(model.forward(input).output, expected, TOL, 'model.json bytes');
+    model.dispose();
+    await expectModelError(loadModel(new Uint8Array(json)), /needs the file 'group1-shard1of1\.bin'/);
+  });
+
+  it('streams a loaded model step by step with the same result as forward', async () => {
+    const model = await loadModel(`${DIR}keras/lstm_gru_dense.keras`);
+    const input = keras.lstm_gru_dense!.input as number[][][];
+    const stream = model.stream(input.length);
+    const full = model.forward(input).output;
+    const T = input[0]!.length;
+    for (let t = 0; t < T; t++) {
+      const step = stream.step(input.map((row) => row[t]!));
+      for (let b = 0; b < input.length; b++) {
+        for (let j = 0; j < 4; j++) expect(step.data[b * 4 + j]).toBeCloseTo(full.data[(b * T + t) * 4 + j]!, 6);
+      }
+    }
+    stream.dispose();
+    model.dispose();
+  });
+
+  it('rejects damaged and unsupported files with ERR_LSTM_MODEL', async () => {
+    const h5 = readFileSync(`${DIR}keras/options.h5`);
+    const zip = readFileSync(`${DIR}keras/options.keras`);
+    await expectModelError(loadModel(new Uint8Array(h5.subarray(0, 3000)), { format: 'h5' }), /HDF5|model_config|could not be read/);
+    await expectModelError(loadModel(new Uint8Array(zip.subarray(0, 2000))), /unzip|expected/);
+    await expectModelError(loadModel(Uint8Array.from({ length: 4096 }, (_, k) => (k * 7919 + 13) & 0xff)), /none of these formats/);
+    await expectModelError(
+      loadModel(`${SHARED}fixtures/models/keras_textgenrnn_cudnnlstm_weights/textgenrnn_weights.hdf5`),
+      /weights only \(save_weights\)/,
+    );
+
+    // model.json variations, written to bytes with the real shards beside them.
+    const folder = `${DIR}keras/options.tfjs/`;
+    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
+    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
+    const variant = (edit: (j: typeof json) => void) => {
+      const copy = structuredClone(json);
+      edit(copy);
+      return loadModel(new TextEncoder().encode(JSON.stringify(copy)), { files });
+    };
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[2].class_name = 'Embedding')), /unsupported layer/);
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.activation = 'gelu')), /got activation "gelu"/);
+    await expectModelError(variant((j) => (j.modelTopology.class_name = 'Functional')), /expected a Sequential model/);
+    await expectModelError(variant((j) => j.modelTopology.config.layers.splice(2, 0, { class_name: 'Activation', config: { name: 'a', activation: 'relu' } })), /right after a Dense/);
+    await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [40, 18])), /expected \d+ bytes/);
+    await expectModelError(variant((j) => j.weightsManifest[0].weights.pop()), /expected \d+ bytes for their weights/);
+    await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [18, 3])), /layer 'gru_2' \(gru\)/);
+    await expectModelError(loadModel(new TextEncoder().encode('{"modelTopology": 1')), /not JSON/);
+  });
+});
+
+// Kept apart so a reader that returns the wrong layer count fails loudly, not as a shape mismatch.
+it('a loaded model has the layers its file describes', async () => {
+  const model = await loadModel(`${DIR}keras/bidirectional_dropout.keras`);
+  expect(model.layers.map((l) => l.constructor.name)).toEqual(['Bidirectional', 'Bidirectional', 'Dense']);
+  const out = model.forward(keras.bidirectional_dropout!.input).output as Tensor;
+  expect(out.shape).toEqual([3, 3]);
+  model.dispose();
+});
