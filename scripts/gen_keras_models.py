@@ -4,7 +4,8 @@ format, with Keras' own predictions, for test/load-keras.test.ts.
     KERAS_BACKEND=jax python3 scripts/gen_keras_models.py
 
 Writes test/fixtures/models/keras/: <name>.keras, <name>.h5, <name>.tfjs/model.json (+ shard) and
-golden.json ({ name: { input, output } }). The TF.js copies are written here by hand in the format
+golden.json ({ name: { input, output } }); options.tfjs-quantized holds the 'options' model's
+weights quantized as tensorflowjs_converter does (uint8, uint16, float16). The TF.js copies are written here by hand in the format
 tensorflowjs_converter produces (Keras 2 style topology, one weight group per layer), so their
 expected values are Keras' too; scripts/gen_tfjs_golden.mjs checks them with TF.js itself.
 """
@@ -80,7 +81,24 @@ def tfjs_weight_names(layer):
     return [f"{layer.name}/{w}" for w in ["kernel", "bias"][: len(layer.get_weights())]]
 
 
-def write_tfjs(model, folder):
+QUANTIZATIONS = ["uint8", "uint16", "float16"]
+
+
+def encode(w, quantization):
+    """A weight's bytes and manifest entry, stored as tensorflowjs_converter --quantize_* does."""
+    if quantization is None:
+        return np.asarray(w, "<f4").tobytes(), {}
+    if quantization == "float16":
+        return np.asarray(w, "<f2").tobytes(), {"quantization": {"dtype": "float16"}}
+    top = 255 if quantization == "uint8" else 65535
+    lo, hi = float(w.min()), float(w.max())
+    scale = (hi - lo) / top if hi > lo else 1.0
+    q = np.round((w - lo) / scale).astype("<u1" if quantization == "uint8" else "<u2")
+    return q.tobytes(), {"quantization": {"dtype": quantization, "scale": scale, "min": lo}}
+
+
+def write_tfjs(model, folder, quantize=False):
+    """quantize: the layers' weights stored as uint8, uint16 and float16 in turn."""
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     manifest = []
@@ -88,11 +106,15 @@ def write_tfjs(model, folder):
         weights = layer.get_weights()
         if not weights:
             continue
+        quantization = QUANTIZATIONS[len(manifest) % 3] if quantize else None
         shard = f"group{k + 1}-shard1of1.bin"
+        entries = []
         with open(os.path.join(folder, shard), "wb") as f:
-            for w in weights:
-                f.write(np.asarray(w, "<f4").tobytes())
-        manifest.append({"paths": [shard], "weights": [{"name": n, "shape": list(w.shape), "dtype": "float32"} for n, w in zip(tfjs_weight_names(layer), weights)]})
+            for n, w in zip(tfjs_weight_names(layer), weights):
+                data, extra = encode(w, quantization)
+                f.write(data)
+                entries.append({"name": n, "shape": list(w.shape), "dtype": "float32", **extra})
+        manifest.append({"paths": [shard], "weights": entries})
     with open(os.path.join(folder, "model.json"), "w") as f:
         json.dump({"format": "layers-model", "generatedBy": f"keras v{keras.__version__}", "convertedBy": "scripts/gen_keras_models.py",
                    "modelTopology": keras2_topology(model), "weightsManifest": manifest}, f)
@@ -108,6 +130,8 @@ def main():
         model.save(os.path.join(OUT, f"{name}.keras"))
         model.save(os.path.join(OUT, f"{name}.h5"))
         write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
+        if name == "options":
+            write_tfjs(model, os.path.join(OUT, f"{name}.tfjs-quantized"), quantize=True)
         golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__}
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)

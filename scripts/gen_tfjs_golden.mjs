@@ -51,6 +51,10 @@ for (const [name, { input }] of Object.entries(golden)) {
   }
 }
 
+// Quantized weights: TF.js dequantizes them itself.
+const quantized = `keras/options.tfjs-quantized/model.json`;
+out.models[quantized] = { input: golden.options.input, ...(await predict(join(keras, 'options.tfjs-quantized', 'model.json'), golden.options.input)) };
+
 // The Nietzsche model: one-hot windows of 40 characters of real text.
 const nietzsche = join(root, '..', 'shared', 'fixtures', 'models', 'tfjs_lstm_text_generation_nietzsche');
 const chars = JSON.parse(readFileSync(join(nietzsche, 'char_indices.json'), 'utf8'));

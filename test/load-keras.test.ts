@@ -46,6 +46,16 @@ describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
     });
   }
 
+  it('a model.json with uint8, uint16 and float16 quantized weights matches TF.js', async () => {
+    const golden = tfjs['keras/options.tfjs-quantized/model.json']!;
+    const model = await loadModel(`${DIR}keras/options.tfjs-quantized/model.json`, { backend });
+    try {
+      expectClose(model.forward(golden.input).output.data, golden.output, TOL, 'quantized');
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('the real Nietzsche model (TF.js, Keras 2.1.5, hard_sigmoid) gives TF.js\' next-character probabilities', async () => {
     const golden = tfjs.nietzsche!;
     const model = await loadModel(`${NIETZSCHE}model.json`, { backend });
