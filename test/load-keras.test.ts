@@ -134,6 +134,7 @@ describe('loadModel, Keras family', () => {
     await expectModelError(variant((j) => (j.modelTopology.config.layers[2].class_name = 'Embedding')), /unsupported layer/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.activation = 'gelu')), /got activation "gelu"/);
     await expectModelError(variant((j) => (j.modelTopology.class_name = 'Functional')), /expected a Sequential model/);
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.output_dim = 4)), /a Keras 1 one \(output_dim\)/);
     await expectModelError(variant((j) => j.modelTopology.config.layers.splice(2, 0, { class_name: 'Activation', config: { name: 'a', activation: 'relu' } })), /right after a Dense/);
     await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [40, 18])), /expected \d+ bytes/);
     await expectModelError(variant((j) => j.weightsManifest[0].weights.pop()), /expected \d+ bytes for their weights/);

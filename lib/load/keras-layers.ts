@@ -127,6 +127,8 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
   const name = layerName(layer, index);
   const where = `layer '${name}' (${layer.class_name})`;
   const c = layer.config;
+  // Keras 1 named units output_dim and stored weights per gate under other names.
+  if ('output_dim' in c) return modelError(model.file, `${where}: expected a Keras 2 or 3 config (units), got a Keras 1 one (output_dim): load its weights with weightLayout 'keras1'`);
   switch (layer.class_name) {
     case 'LSTM':
     case 'GRU':
