@@ -51,6 +51,17 @@ def models():
     ])
 
 
+def functional_models():
+    """Functional models that are one chain of layers (saved as .keras and .h5 only)."""
+    L = keras.layers
+    inputs = keras.Input((6, 3))
+    x = L.Bidirectional(L.GRU(5, return_sequences=True))(inputs)
+    x = L.LSTM(4, return_sequences=True)(x)
+    x = L.LSTM(3)(x)
+    outputs = L.Dense(2, activation="softmax")(x)
+    yield "functional_chain", (6, 3), keras.Model(inputs, outputs)
+
+
 def keras2_topology(model):
     """The Keras 2 style config tensorflowjs_converter writes for a Sequential."""
     layers = []
@@ -132,7 +143,14 @@ def main():
         write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
         if name == "options":
             write_tfjs(model, os.path.join(OUT, f"{name}.tfjs-quantized"), quantize=True)
-        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__}
+        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5", ".tfjs"]}
+    for name, (T, I), model in functional_models():
+        randomize(model)
+        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
+        y = np.asarray(model.predict(x, verbose=0), np.float32)
+        model.save(os.path.join(OUT, f"{name}.keras"))
+        model.save(os.path.join(OUT, f"{name}.h5"))
+        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5"]}
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)
 

@@ -8,7 +8,7 @@ import { LstmError, loadModel, type Tensor } from '../lib/index.js';
 import { expectClose, flat, implementations, SHARED, type Nested } from './helpers.js';
 
 const DIR = new URL('./fixtures/models/', import.meta.url).pathname;
-const keras = JSON.parse(readFileSync(`${DIR}keras/golden.json`, 'utf8')) as Record<string, { input: Nested; output: Nested }>;
+const keras = JSON.parse(readFileSync(`${DIR}keras/golden.json`, 'utf8')) as Record<string, { input: Nested; output: Nested; formats: string[] }>;
 const tfjs = JSON.parse(readFileSync(`${DIR}tfjs-golden.json`, 'utf8')).models as Record<string, { input: Nested; output: number[]; shape: number[]; refused?: string }>;
 const NIETZSCHE = `${SHARED}fixtures/models/tfjs_lstm_text_generation_nietzsche/`;
 const TOL = { abs: 1e-5, rel: 1e-5 };
@@ -23,7 +23,7 @@ async function expectModelError(promise: Promise<unknown>, message: RegExp) {
 
 describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
   for (const name of Object.keys(keras)) {
-    it.each(['.keras', '.h5'])(`${name}%s matches Keras`, async (ext) => {
+    it.each(keras[name]!.formats.filter((f) => f !== '.tfjs'))(`${name}%s matches Keras`, async (ext) => {
       const model = await loadModel(`${DIR}keras/${name}${ext}`, { backend });
       try {
         expectClose(model.forward(keras[name]!.input).output, keras[name]!.output, TOL, `${name}${ext}`);
@@ -32,6 +32,7 @@ describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
       }
     });
 
+    if (!keras[name]!.formats.includes('.tfjs')) continue;
     it(`${name}.tfjs matches TF.js`, async () => {
       const golden = tfjs[`keras/${name}.tfjs/model.json`]!;
       const model = await loadModel(`${DIR}keras/${name}.tfjs/model.json`, { backend });
@@ -95,6 +96,28 @@ describe('loadModel, Keras family', () => {
     await expectModelError(loadModel(new Uint8Array(json)), /needs the file 'group1-shard1of1\.bin'/);
   });
 
+  it('reads a functional model that is a chain as Keras 2 and TF.js write it, and refuses one that branches', async () => {
+    // The Sequential 'options' model rewritten as the functional config Keras 2 writes
+    // (inbound_nodes [[[name, 0, 0, {}]]]): same layers, same weights, same result.
+    const folder = `${DIR}keras/options.tfjs/`;
+    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
+    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
+    const sequential = json.modelTopology.config.layers as { class_name: string; config: { name: string; batch_input_shape?: unknown } }[];
+    const chain = [{ class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: sequential[0]!.config.batch_input_shape }, inbound_nodes: [] },
+      ...sequential.map((l, k) => ({ ...l, name: l.config.name, inbound_nodes: [[[k === 0 ? 'in' : sequential[k - 1]!.config.name, 0, 0, {}]]] }))];
+    const functional = (layers: unknown[]) => {
+      const copy = structuredClone(json);
+      copy.modelTopology = { class_name: 'Model', config: { name: 'm', layers, input_layers: [['in', 0, 0]], output_layers: [[sequential[2]!.config.name, 0, 0]] } };
+      return loadModel(new TextEncoder().encode(JSON.stringify(copy)), { files });
+    };
+    const model = await functional([chain[0], chain[3], chain[1], chain[2]]); // listed out of order
+    expectClose(model.forward(keras.options!.input).output.data, tfjs['keras/options.tfjs/model.json']!.output, TOL, 'functional');
+    model.dispose();
+    const branched = structuredClone(chain);
+    branched[3]!.inbound_nodes = [[[sequential[0]!.config.name, 0, 0, {}]]];
+    await expectModelError(functional(branched), /chain of layers.*a branch/);
+  });
+
   it('streams a loaded model step by step with the same result as forward', async () => {
     const model = await loadModel(`${DIR}keras/lstm_gru_dense.keras`);
     const input = keras.lstm_gru_dense!.input as number[][][];
@@ -133,7 +156,7 @@ describe('loadModel, Keras family', () => {
     };
     await expectModelError(variant((j) => (j.modelTopology.config.layers[2].class_name = 'Embedding')), /unsupported layer/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.activation = 'gelu')), /got activation "gelu"/);
-    await expectModelError(variant((j) => (j.modelTopology.class_name = 'Functional')), /expected a Sequential model/);
+    await expectModelError(variant((j) => (j.modelTopology.class_name = 'Subclassed')), /expected a Sequential or functional model, got a 'Subclassed'/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.output_dim = 4)), /a Keras 1 one \(output_dim\)/);
     await expectModelError(variant((j) => j.modelTopology.config.layers.splice(2, 0, { class_name: 'Activation', config: { name: 'a', activation: 'relu' } })), /right after a Dense/);
     await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [40, 18])), /expected \d+ bytes/);

@@ -29,17 +29,14 @@ export interface KerasModel {
 // Layers that do nothing at inference.
 const PASS_THROUGH = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization']);
 
-/** The layer list of a Sequential's config: Keras 2.0-2.1 wrote the list itself, later ones { layers }. */
-export function sequentialLayers(file: string, modelConfig: unknown): KerasLayerConfig[] {
-  const model = modelConfig as { class_name?: unknown; config?: unknown } | null;
-  if (typeof model !== 'object' || model === null || typeof model.class_name !== 'string') {
-    return modelError(file, `expected a Keras model config { class_name, config }, got ${describe(modelConfig)}`);
-  }
-  if (model.class_name !== 'Sequential') {
-    return modelError(file, `expected a Sequential model (a chain of layers), got a '${model.class_name}' model`);
-  }
-  const list = Array.isArray(model.config) ? model.config : (model.config as { layers?: unknown } | null)?.layers;
-  if (!Array.isArray(list)) return modelError(file, `expected the Sequential's layers as a list, got ${describe(list)}`);
+/** The layers a model runs in order; `functional` when the file held a functional model (a chain). */
+export interface KerasLayers {
+  layers: KerasLayerConfig[];
+  functional: boolean;
+}
+
+function layerList(file: string, list: unknown): KerasLayerConfig[] {
+  if (!Array.isArray(list)) return modelError(file, `expected the model's layers as a list, got ${describe(list)}`);
   return list.map((layer, k) => {
     const l = layer as Partial<KerasLayerConfig> | null;
     if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string' || typeof l.config !== 'object' || l.config === null) {
@@ -47,6 +44,62 @@ export function sequentialLayers(file: string, modelConfig: unknown): KerasLayer
     }
     return l as KerasLayerConfig;
   });
+}
+
+/** The layers feeding a functional model's layer: Keras 3 keeps them as keras_history in each call's args, Keras 2 and TF.js as [name, node, tensor, kwargs] lists. */
+function inboundNames(layer: KerasLayerConfig & { inbound_nodes?: unknown }): { calls: number; names: string[] } {
+  const nodes = layer.inbound_nodes ?? (layer.config as { inbound_nodes?: unknown }).inbound_nodes;
+  if (!Array.isArray(nodes)) return { calls: 0, names: [] };
+  const names: string[] = [];
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) {
+      if (typeof x[0] === 'string' && typeof x[1] === 'number') names.push(x[0]);
+      else x.forEach(visit);
+    } else if (typeof x === 'object' && x !== null) {
+      const history = (x as { config?: { keras_history?: unknown } }).config?.keras_history;
+      if (Array.isArray(history) && typeof history[0] === 'string') names.push(history[0]);
+      else Object.values(x).forEach(visit);
+    }
+  };
+  visit(nodes);
+  return { calls: nodes.length, names };
+}
+
+/**
+ * The layers of a Sequential's config (Keras 2.0-2.1 wrote the list itself, later ones { layers }),
+ * or of a functional model that is one chain from its input to its output, in the order they run.
+ */
+export function modelLayers(file: string, modelConfig: unknown): KerasLayers {
+  const model = modelConfig as { class_name?: unknown; config?: unknown } | null;
+  if (typeof model !== 'object' || model === null || typeof model.class_name !== 'string') {
+    return modelError(file, `expected a Keras model config { class_name, config }, got ${describe(modelConfig)}`);
+  }
+  if (model.class_name === 'Sequential') {
+    return { layers: layerList(file, Array.isArray(model.config) ? model.config : (model.config as { layers?: unknown } | null)?.layers), functional: false };
+  }
+  if (model.class_name !== 'Functional' && model.class_name !== 'Model') {
+    return modelError(file, `expected a Sequential or functional model, got a '${model.class_name}' model`);
+  }
+  const layers = layerList(file, (model.config as { layers?: unknown } | null)?.layers);
+  const chain = new Map<string, KerasLayerConfig>(); // a layer by the layer it reads
+  let input: KerasLayerConfig | null = null;
+  for (const layer of layers) {
+    const name = layerName(layer, 0);
+    const { calls, names } = inboundNames(layer);
+    if (layer.class_name === 'InputLayer' && calls === 0) {
+      if (input) modelError(file, `expected a functional model with one input, got inputs '${layerName(input, 0)}' and '${name}'`);
+      input = layer;
+    } else if (calls !== 1 || names.length !== 1 || chain.has(names[0]!)) {
+      modelError(file, `expected a functional model that is a chain of layers (each called once on the one before), got layer '${name}' called ${calls} time(s) on ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'nothing'}${chain.has(names[0]!) ? ', a branch' : ''}`);
+    } else {
+      chain.set(names[0]!, layer);
+    }
+  }
+  if (!input) return modelError(file, 'expected a functional model with an InputLayer, got none');
+  const ordered = [input];
+  for (let next = chain.get(layerName(input, 0)); next; next = chain.get(layerName(next, 0))) ordered.push(next);
+  if (ordered.length !== layers.length) modelError(file, `expected every layer of the functional model on the chain from its input, got ${layers.length - ordered.length} off it`);
+  return { layers: ordered, functional: true };
 }
 
 function layerName(layer: KerasLayerConfig, index: number): string {

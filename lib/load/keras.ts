@@ -4,7 +4,7 @@
 // h5wasm, which runs the HDF5 library itself in WebAssembly.
 import { describe } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { kerasLayerSpecs, sequentialLayers, type HardSigmoid, type KerasLayerConfig } from './keras-layers.js';
+import { kerasLayerSpecs, modelLayers, type HardSigmoid, type KerasLayerConfig } from './keras-layers.js';
 import { modelError, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
@@ -88,7 +88,7 @@ export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
     const version = attribute(root, 'keras_version') ?? attribute(weightsGroup, 'keras_version');
     return kerasLayerSpecs({
       file: file.name,
-      layers: sequentialLayers(file.name, parseConfig(file.name, config, 'model_config')),
+      layers: modelLayers(file.name, parseConfig(file.name, config, 'model_config')).layers,
       hardSigmoid: hardSigmoidOf(version),
       async weights(layer: KerasLayerConfig) {
         const name = String(layer.config.name);
@@ -138,13 +138,13 @@ export async function readKerasArchive(file: ModelFile): Promise<LayerSpec[]> {
   }
   const text = (name: string) => new TextDecoder().decode(entries[name]);
   const metadata = entries['metadata.json'] ? (parseConfig(file.name, text('metadata.json'), 'metadata.json') as { keras_version?: unknown } | null) : null;
-  const layers = sequentialLayers(file.name, parseConfig(file.name, text('config.json'), 'config.json'));
+  const { layers, functional } = modelLayers(file.name, parseConfig(file.name, text('config.json'), 'config.json'));
   return withHdf5(file.name, entries['model.weights.h5']!, async (root, h5) => {
-    // The keys follow the Sequential's layers, whose list leaves out the InputLayer.
+    // The keys follow the model's layer list, which leaves out a Sequential's InputLayer.
     const keys = new Map<KerasLayerConfig, string>();
     const used = new Map<string, number>();
     for (const layer of layers) {
-      if (layer.class_name === 'InputLayer') continue;
+      if (layer.class_name === 'InputLayer' && !functional) continue;
       const base = snakeCase(layer.class_name);
       const count = used.get(base) ?? 0;
       used.set(base, count + 1);

@@ -3,7 +3,7 @@
 import { describe } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { halfToFloat, readFloat32 } from './binary.js';
-import { kerasLayerSpecs, sequentialLayers, type KerasLayerConfig } from './keras-layers.js';
+import { kerasLayerSpecs, modelLayers, type KerasLayerConfig } from './keras-layers.js';
 import { modelError, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
@@ -98,7 +98,7 @@ export async function readTfjs(file: ModelFile): Promise<LayerSpec[]> {
   const json = parseJson(file);
   const topology = json.modelTopology as { model_config?: unknown } | null;
   // Converted from a Keras file, the topology wraps the model config; saved by TF.js, it is one.
-  const layers = sequentialLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
+  const { layers } = modelLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
   const all = await readWeights(file, checkManifest(file.name, json.weightsManifest));
 
   // A weight belongs to the first layer its name's path mentions ('lstm_1/lstm_cell/kernel',
