@@ -118,6 +118,24 @@ describe('loadModel, Keras family', () => {
     await expectModelError(functional(branched), /chain of layers.*a branch/);
   });
 
+  it('passes backend, threads and weightPrecision to every recurrent layer, and checks its options', async () => {
+    const { input, output } = keras.bidirectional_dropout!;
+    const int8 = await loadModel(`${DIR}keras/bidirectional_dropout.h5`, { weightPrecision: 'int8' });
+    expectClose(int8.forward(input).output, output, { abs: 1e-2, rel: 0 }, 'int8 (SPEC: within 1e-2)');
+    int8.dispose();
+    if (IMPLEMENTATIONS.includes('native/avx2') || IMPLEMENTATIONS.includes('native/scalar')) {
+      const threaded = await loadModel(`${DIR}keras/bidirectional_dropout.h5`, { backend: 'native', threads: 2 });
+      expectClose(threaded.forward(input).output, output, TOL, 'threads: 2');
+      threaded.dispose();
+    }
+    const js = await loadModel(`${DIR}keras/options.keras`, { backend: 'js' });
+    expect(js.layers.map((l) => ('backend' in l ? l.backend : 'dense'))).toEqual(['js', 'js', 'dense']);
+    js.dispose();
+    await expect(loadModel(`${DIR}keras/options.keras`, { shape: [1] } as never)).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expect(loadModel(`${DIR}keras/options.keras`, { format: 'pb' } as never)).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expectModelError(loadModel(`${DIR}keras/no-such-model.keras`), /could not be read/);
+  });
+
   it('streams a loaded model step by step with the same result as forward', async () => {
     const model = await loadModel(`${DIR}keras/lstm_gru_dense.keras`);
     const input = keras.lstm_gru_dense!.input as number[][][];
