@@ -24,3 +24,5 @@ export type { SequentialLayer, SequentialForwardOptions, SequentialResult } from
 export { loadModel, detectFormat } from './load/index.js';
 export type { LoadModelOptions, ModelFormat } from './load/index.js';
 export type { ModelSource } from './load/source.js';
+export type { SafetensorsConfig, SafetensorsLayer, LinearActivation } from './load/safetensors.js';
+export { SAFETENSORS_CONFIG_KEY } from './load/safetensors.js';

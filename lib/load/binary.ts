@@ -10,7 +10,10 @@ export function halfToFloat(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
-/** `count` little-endian float32 values at `offset` of `bytes` (copied, so any alignment works). */
+/**
+ * `count` little-endian float32 values at `offset` of `bytes`, copied, so any alignment works
+ * (hosts are little-endian, as WebAssembly is).
+ */
 export function readFloat32(bytes: Uint8Array, offset: number, count: number): Float32Array {
   const out = new Float32Array(count);
   new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * 4));

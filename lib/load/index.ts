@@ -31,15 +31,16 @@ const startsWith = (bytes: Uint8Array, prefix: readonly number[]) => prefix.ever
 export function detectFormat(bytes: Uint8Array): ModelFormat | null {
   if (startsWith(bytes, HDF5_SIGNATURE)) return 'h5';
   if (startsWith(bytes, ZIP_SIGNATURE)) return 'keras';
-  let k = 0;
-  while (k < bytes.length && (bytes[k] === 0x20 || bytes[k] === 0x0a || bytes[k] === 0x0d || bytes[k] === 0x09 || bytes[k] === 0xef || bytes[k] === 0xbb || bytes[k] === 0xbf)) k++;
-  if (bytes[k] === 0x7b) return 'tfjs'; // '{': JSON
-  // safetensors: a little-endian u64 header length, then the JSON header.
+  // safetensors: a little-endian u64 header length, then the JSON header. Checked before JSON, as
+  // the length's low byte may be '{'; model.json's first 8 bytes read as a length exceed any file.
   if (bytes.length >= 10 && bytes[8] === 0x7b) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const length = view.getBigUint64(0, true);
     if (length >= 2n && length <= BigInt(bytes.length - 8)) return 'safetensors';
   }
+  let k = 0;
+  while (k < bytes.length && (bytes[k] === 0x20 || bytes[k] === 0x0a || bytes[k] === 0x0d || bytes[k] === 0x09 || bytes[k] === 0xef || bytes[k] === 0xbb || bytes[k] === 0xbf)) k++;
+  if (bytes[k] === 0x7b) return 'tfjs'; // '{': JSON
   // ONNX ModelProto starts with field 1 (ir_version, a varint): tag 0x08.
   if (bytes[0] === 0x08) return 'onnx';
   return null;
@@ -75,6 +76,9 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   const format = options.format ?? detectFormat(file.bytes);
   if (format === null) {
     modelError(file.name, `expected a TF.js model.json, a Keras .keras or .h5 file, an ONNX model or safetensors, got ${file.bytes.length} bytes in none of these formats`);
+  }
+  if (options.config !== undefined && format !== 'safetensors') {
+    fail('ERR_LSTM_CONFIG', 'options.config', `no config for a ${format} file (it names a safetensors state dict's modules)`, describe(options.config));
   }
   const specs = await readSpecs(file, format, options);
   const { backend, threads, weightPrecision } = options;

@@ -4,6 +4,7 @@
 import { describe, fail } from '../errors.js';
 import type { PytorchWeights } from '../layouts.js';
 import { shapeText, sizeOf } from '../tensor.js';
+import { halfToFloat, readFloat32 } from './binary.js';
 import { modelError, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
@@ -23,7 +24,8 @@ export interface SafetensorsLayer {
   module: string;
   /**
    * nn.LSTM / nn.GRU only. false (default): the whole output sequence, as the module returns it.
-   * true: only the final step, h_n of the last layer: `out[:, -1]` for one direction,
+   * true: only the final step, h_n of the last layer (with sequenceLengths, each entry's last
+   * real step, as with packed sequences): `out[:, -1]` for one direction,
    * `torch.cat([h_n[-2], h_n[-1]], 1)` for a bidirectional module (not its `out[:, -1]`, whose
    * backward half has seen one step, which no layer here computes).
    */
@@ -33,8 +35,9 @@ export interface SafetensorsLayer {
 }
 
 /**
- * Which modules of a PyTorch state dict run, in order. Inputs are [batch, steps, features]
- * (batch_first=True); PyTorch's dropout is an inference no-op and needs no entry.
+ * Which modules of a PyTorch state dict run, in order: loadModel's `config` option, else the
+ * file's own, as JSON under `__metadata__.lstm_runtime`. Inputs are [batch, steps, features]
+ * (batch_first=True); dropout is an inference no-op and needs no entry.
  */
 export interface SafetensorsConfig {
   layers: SafetensorsLayer[];
@@ -75,6 +78,8 @@ const FLOAT_DTYPES = ['F32', 'F16', 'BF16', 'F64'];
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+/** A module name for messages; '' is the state dict's top level (a bare nn.LSTM). */
+const quoted = (module: string) => (module === '' ? "'' (the top level)" : `'${module}'`);
 
 /** Parses and checks the header: every entry well-formed, the data covered exactly once. */
 function parseSafetensors(file: ModelFile): SafetensorsFile {
@@ -133,18 +138,6 @@ function parseSafetensors(file: ModelFile): SafetensorsFile {
   return { tensors, metadata, data };
 }
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** IEEE half -> float. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24; // zero and subnormals
-  if (exponent === 31) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
 /** A tensor's values as float32 (F16, BF16 and F64 converted). */
 function readFloats(file: ModelFile, st: SafetensorsFile, t: TensorEntry): Float32Array {
   if (!FLOAT_DTYPES.includes(t.dtype)) {
@@ -155,10 +148,7 @@ function readFloats(file: ModelFile, st: SafetensorsFile, t: TensorEntry): Float
   const out = new Float32Array(sizeOf(t.shape));
   switch (t.dtype) {
     case 'F32':
-      // The data need not be 4-byte aligned in the file: copy the bytes, then view them.
-      if (LITTLE_ENDIAN_HOST) return new Float32Array(raw.slice().buffer);
-      for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
-      break;
+      return readFloat32(raw, 0, out.length);
     case 'F16':
       for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
       break;
@@ -194,29 +184,31 @@ interface Config {
 
 /** Which modules the file holds, for a message: "'rnn' (nn.LSTM, 2 layers), 'head' (nn.Linear 5 -> 4)". */
 function moduleSummary(st: SafetensorsFile): string {
-  const modules = new Map<string, TensorEntry[]>();
+  const modules = new Map<string, Map<string, TensorEntry>>();
   for (const t of st.tensors.values()) {
     const dot = t.name.lastIndexOf('.');
     const prefix = dot < 0 ? '' : t.name.slice(0, dot);
-    modules.set(prefix, [...(modules.get(prefix) ?? []), t]);
+    if (!modules.has(prefix)) modules.set(prefix, new Map());
+    modules.get(prefix)!.set(t.name.slice(dot + 1), t);
   }
   if (modules.size === 0) return 'no tensors';
-  return [...modules].map(([prefix, list]) => {
-    const byLeaf = new Map(list.map((t) => [t.name.slice(prefix === '' ? 0 : prefix.length + 1), t]));
+  const MAX_LISTED = 20;
+  const listed = [...modules].slice(0, MAX_LISTED).map(([prefix, byLeaf]) => {
+    const leaves = [...byLeaf.keys()];
     const hh = byLeaf.get('weight_hh_l0')?.shape;
     const weight = byLeaf.get('weight')?.shape;
-    let kind: string;
+    let kind = `tensors ${leaves.join(', ')}`;
     if (hh && hh.length === 2 && hh[1]! > 0) {
       const cell = ({ 4: 'nn.LSTM', 3: 'nn.GRU', 1: 'nn.RNN' } as Record<number, string>)[hh[0]! / hh[1]!] ?? 'recurrent';
-      const layers = [...byLeaf.keys()].filter((k) => /^weight_ih_l\d+$/.test(k)).length;
+      const layers = leaves.filter((leaf) => /^weight_ih_l\d+$/.test(leaf)).length;
       kind = `${cell}, ${layers} layer${layers === 1 ? '' : 's'}${byLeaf.has('weight_ih_l0_reverse') ? ', bidirectional' : ''}`;
-    } else if (weight && weight.length === 2 && [...byLeaf.keys()].every((k) => k === 'weight' || k === 'bias')) {
+    } else if (weight && weight.length === 2 && leaves.every((leaf) => leaf === 'weight' || leaf === 'bias')) {
       kind = `nn.Linear ${weight[1]} -> ${weight[0]}`;
-    } else {
-      kind = `tensors ${[...byLeaf.keys()].join(', ')}`;
     }
-    return `'${prefix}' (${kind})`;
-  }).join(', ');
+    return `${quoted(prefix)} (${kind})`;
+  });
+  if (modules.size > MAX_LISTED) listed.push(`and ${modules.size - MAX_LISTED} more`);
+  return listed.join(', ');
 }
 
 const CONFIG_SHAPE = `{ layers: [{ module, lastStep? } for nn.LSTM/nn.GRU, { module, activation? } for nn.Linear, ...], ignore?: [module, ...] }`;
@@ -270,7 +262,6 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
 type ModuleTensors = Map<string, TensorEntry>;
 
 const RECURRENT_LEAF = /^(weight|bias)_(ih|hh|hr)_l(\d+)(_reverse)?$/;
-const quoted = (module: string) => (module === '' ? "'' (the top level)" : `'${module}'`);
 
 function moduleTensors(st: SafetensorsFile, module: string): ModuleTensors {
   const prefix = module === '' ? '' : `${module}.`;
@@ -381,21 +372,21 @@ function linearSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow)
   if (w.shape.length !== 2 || w.shape[0]! < 1 || w.shape[1]! < 1) wrong(`expected weight of shape [out, in], got ${shapeText(w.shape)}`);
   const [out, inputs] = w.shape as [number, number];
   if (flow.features !== null && inputs !== flow.features) wrong(`expected weight [${out}, ${flow.features}] (in = the ${flow.features} features from ${flow.from}), got ${shapeText(w.shape)}`);
-  expectShape(r, module, 'weight', w, [out, inputs], `${out} out x ${inputs} in`);
+  r.used.add(w.name);
   const weight = readFloats(r.file, r.st, w);
-  // Linear keeps weight as [out, in]; Dense takes kernel [in, out].
+  // nn.Linear keeps weight as [out, in]; Dense takes kernel [in, out].
   const kernel = new Float32Array(inputs * out);
   for (let o = 0; o < out; o++) for (let i = 0; i < inputs; i++) kernel[i * out + o] = weight[o * inputs + i]!;
-  const b = tensors.get('bias');
-  const options: LayerSpec & { type: 'dense' } = {
+  const spec: LayerSpec & { type: 'dense' } = {
     type: 'dense',
     name: module,
     options: { kernel: { data: kernel, shape: [inputs, out] }, activation: layer.activation ?? 'linear' },
   };
-  if (b) options.options.bias = asTensor(r, expectShape(r, module, 'bias', b, [out], `${out} out`));
+  const bias = tensors.get('bias');
+  if (bias) spec.options.bias = asTensor(r, expectShape(r, module, 'bias', bias, [out], `${out} outputs`));
   flow.features = out;
   flow.from = `module ${quoted(module)}`;
-  return options;
+  return spec;
 }
 
 /** The layer specs of a PyTorch state dict in safetensors, run as `config` (or the file's own config) says. */
