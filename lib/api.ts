@@ -20,7 +20,7 @@ export type { BidirectionalOptions, BidirectionalResult, BidirectionalState, Bid
 export { Dense } from './dense.js';
 export type { DenseOptions } from './dense.js';
 export { Sequential, SequentialStream } from './sequential.js';
-export type { SequentialLayer, SequentialForwardOptions, SequentialResult } from './sequential.js';
+export type { SequentialLayer, SequentialOptions, SequentialForwardOptions, SequentialResult } from './sequential.js';
 export { loadModel, detectFormat } from './load/index.js';
 export type { LoadModelOptions, ModelFormat } from './load/index.js';
 export type { ModelSource } from './load/source.js';

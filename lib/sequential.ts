@@ -4,7 +4,7 @@ import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
 import type { RecurrentStream } from './recurrent.js';
-import type { Tensor, TensorLike } from './tensor.js';
+import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export type SequentialLayer = Lstm | Gru | Bidirectional | Dense;
 
@@ -16,19 +16,48 @@ export interface SequentialForwardOptions {
   sequenceLengths?: readonly number[] | Int32Array;
 }
 
+export interface SequentialOptions {
+  /**
+   * Keras' Masking layer in front of the model: a step whose features all equal maskValue is
+   * masked for every recurrent layer (forward's `mask`, when given, takes its place).
+   */
+  maskValue?: number;
+}
+
 export interface SequentialResult {
   output: Tensor;
   /** One entry per recurrent layer, in order. */
   trace?: unknown[];
 }
 
+/** Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
+function stepMask(t: { data: Float32Array; shape: number[] | null }, value: number): Uint8Array {
+  if (!t.shape || t.shape.length !== 3) fail('ERR_LSTM_SHAPE', 'input', 'shape [batch, steps, features]', t.shape ? `shape ${shapeText(t.shape)}` : 'a flat array');
+  const [B, T, F] = t.shape as [number, number, number];
+  const mask = new Uint8Array(B * T);
+  value = Math.fround(value); // compared in float32, as Keras compares it with the input
+  for (let s = 0; s < B * T; s++) {
+    for (let f = 0; f < F; f++) {
+      if (t.data[s * F + f] !== value) {
+        mask[s] = 1;
+        break;
+      }
+    }
+  }
+  return mask;
+}
+
 const outputSize = (l: SequentialLayer) => (l instanceof Bidirectional ? l.outputSize : l.units);
 
 /** Layers run in order on one input: Keras' Sequential. */
 export class Sequential {
-  private constructor(readonly layers: readonly SequentialLayer[]) {}
+  private constructor(readonly layers: readonly SequentialLayer[], readonly maskValue: number | undefined) {}
 
-  static async create(layers: SequentialLayer[]): Promise<Sequential> {
+  static async create(layers: SequentialLayer[], options: SequentialOptions = {}): Promise<Sequential> {
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    if (options.maskValue !== undefined && (typeof options.maskValue !== 'number' || Number.isNaN(options.maskValue))) {
+      fail('ERR_LSTM_CONFIG', 'options.maskValue', 'a number', describe(options.maskValue));
+    }
     if (!Array.isArray(layers) || layers.length === 0) fail('ERR_LSTM_CONFIG', 'layers', 'a non-empty array of layers', describe(layers));
     layers.forEach((layer, k) => {
       if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense)) {
@@ -39,18 +68,24 @@ export class Sequential {
       }
       if (layer instanceof Bidirectional && layer.mergeMode === null) fail('ERR_LSTM_CONFIG', `layers[${k}].mergeMode`, "a merge mode (a Sequential passes one tensor on)", 'null');
     });
-    return new Sequential(layers);
+    return new Sequential(layers, options.maskValue);
   }
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
     let x: TensorLike = input;
+    let mask = options.mask;
+    if (mask === undefined && this.maskValue !== undefined) {
+      const t = readTensor(input, 'input');
+      x = t as Tensor;
+      mask = stepMask(t, this.maskValue);
+    }
     const traces: unknown[] = [];
     for (const layer of this.layers) {
       if (layer instanceof Dense) {
         x = layer.forward(x).output;
         continue;
       }
-      const r = layer.forward(x, { trace: options.trace, mask: options.mask, sequenceLengths: options.sequenceLengths });
+      const r = layer.forward(x, { trace: options.trace, mask, sequenceLengths: options.sequenceLengths });
       if (options.trace) traces.push(r.trace);
       x = r.output as Tensor;
     }
@@ -61,6 +96,7 @@ export class Sequential {
 
   /** Steps the whole stack one timestep at a time (no Bidirectional layer). */
   stream(batch = 1): SequentialStream {
+    if (this.maskValue !== undefined) throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Sequential.stream(): this model masks steps by value (maskValue), which stepping does not do; use forward()');
     const steps = this.layers.map((layer, k) => {
       if (layer instanceof Bidirectional) throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is Bidirectional, which needs the whole sequence`);
       return layer instanceof Dense ? layer : layer.stream(batch);

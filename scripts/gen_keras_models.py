@@ -51,6 +51,18 @@ def models():
     ])
 
 
+def masked_models():
+    """A Masking layer in front: padded steps (all features equal to mask_value) are skipped."""
+    L = keras.layers
+    yield "masking", (7, 3), keras.Sequential([
+        keras.Input((7, 3)),
+        L.Masking(mask_value=0.0),
+        L.LSTM(5, return_sequences=True),
+        L.GRU(4, reset_after=False),
+        L.Dense(3),
+    ])
+
+
 def functional_models():
     """Functional models that are one chain of layers (saved as .keras and .h5 only)."""
     L = keras.layers
@@ -143,6 +155,18 @@ def main():
         write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
         if name == "options":
             write_tfjs(model, os.path.join(OUT, f"{name}.tfjs-quantized"), quantize=True)
+        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5", ".tfjs"]}
+    for name, (T, I), model in masked_models():
+        randomize(model)
+        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
+        x[0, 5:] = 0.0  # padded at the end
+        x[1, :2] = 0.0  # at the start
+        x[2, 3] = 0.0  # a masked step in the middle
+        x[2, 4, 1] = 0.0  # one zero feature does not mask its step
+        y = np.asarray(model.predict(x, verbose=0), np.float32)
+        model.save(os.path.join(OUT, f"{name}.keras"))
+        model.save(os.path.join(OUT, f"{name}.h5"))
+        write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
         golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5", ".tfjs"]}
     for name, (T, I), model in functional_models():
         randomize(model)

@@ -136,6 +136,24 @@ describe('loadModel, Keras family', () => {
     await expectModelError(loadModel(`${DIR}keras/no-such-model.keras`), /could not be read/);
   });
 
+  it('Masking: steps whose features all equal mask_value are skipped; an explicit mask takes its place; it must come first', async () => {
+    const { input, output } = keras.masking!;
+    const model = await loadModel(`${DIR}keras/masking.keras`);
+    expect(model.maskValue).toBe(0);
+    expectClose(model.forward(input).output, output, TOL, 'masked by value');
+    // A mask given to forward replaces the computed one: all ones is running without Masking.
+    const unmasked = model.forward(input, { mask: new Uint8Array(21).fill(1) }).output;
+    expect(Math.max(...flat(output).map((v, k) => Math.abs(v - unmasked.data[k]!)))).toBeGreaterThan(1e-3);
+    expect(() => model.stream(3)).toThrow(/maskValue/);
+    model.dispose();
+    const folder = `${DIR}keras/masking.tfjs/`;
+    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
+    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
+    const layers = json.modelTopology.config.layers;
+    [layers[0], layers[1]] = [layers[1], layers[0]];
+    await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files }), /\(masking\): expected it first in the model/);
+  });
+
   it('streams a loaded model step by step with the same result as forward', async () => {
     const model = await loadModel(`${DIR}keras/lstm_gru_dense.keras`);
     const input = keras.lstm_gru_dense!.input as number[][][];

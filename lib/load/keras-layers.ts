@@ -220,9 +220,14 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       return dense(model, where, name, c, await model.weights(layer, index));
     case 'Activation':
       return 'activation';
+    case 'Masking': {
+      const value = c.mask_value ?? 0;
+      if (typeof value !== 'number') return modelError(model.file, `${where}: expected a numeric mask_value, got ${describe(value)}`);
+      return { type: 'masking', name, maskValue: value };
+    }
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Dropout or InputLayer, got an unsupported layer`);
+      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Masking, Dropout or InputLayer, got an unsupported layer`);
   }
 }
 

@@ -13,7 +13,9 @@ export type LayerSpec =
   | { type: 'lstm'; name: string; options: LstmOptions }
   | { type: 'gru'; name: string; options: GruOptions }
   | { type: 'bidirectional'; name: string; options: BidirectionalOptions }
-  | { type: 'dense'; name: string; options: DenseOptions };
+  | { type: 'dense'; name: string; options: DenseOptions }
+  /** Keras' Masking, first in the model: steps whose features all equal maskValue are masked. */
+  | { type: 'masking'; name: string; maskValue: number };
 
 /** Options applied to every recurrent layer of a loaded model. */
 export type RecurrentRunOptions = Pick<RecurrentOptions, 'backend' | 'threads' | 'weightPrecision'>;
@@ -23,7 +25,7 @@ export function modelError(file: string, what: string, cause?: unknown): never {
   throw new LstmError('ERR_LSTM_MODEL', `${file}: ${what}`, cause === undefined ? undefined : { cause });
 }
 
-function createLayer(spec: LayerSpec, run: RecurrentRunOptions): Promise<SequentialLayer> {
+function createLayer(spec: Exclude<LayerSpec, { type: 'masking' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
   switch (spec.type) {
     case 'lstm':
       return Lstm.create({ ...spec.options, ...run });
@@ -49,11 +51,16 @@ async function asModelError<T>(file: string, what: string, make: () => Promise<T
 
 /** Creates each layer and the Sequential holding them (on a failure, the layers made so far are freed). */
 export async function buildSequential(file: string, specs: readonly LayerSpec[], run: RecurrentRunOptions): Promise<Sequential> {
-  if (specs.length === 0) modelError(file, 'expected at least one LSTM, GRU, Bidirectional or Dense layer, got none');
+  const masking = specs[0]?.type === 'masking' ? specs[0] : null;
+  const rest = specs.slice(masking ? 1 : 0);
+  if (rest.length === 0) modelError(file, 'expected at least one LSTM, GRU, Bidirectional or Dense layer, got none');
   const layers: SequentialLayer[] = [];
   try {
-    for (const spec of specs) layers.push(await asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run)));
-    return await asModelError(file, 'the layers do not chain', () => Sequential.create(layers));
+    for (const spec of rest) {
+      if (spec.type === 'masking') return modelError(file, `layer '${spec.name}' (masking): expected it first in the model, got it after '${layers.length ? rest[layers.length - 1]!.name : ''}'`);
+      layers.push(await asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run)));
+    }
+    return await asModelError(file, 'the layers do not chain', () => Sequential.create(layers, masking ? { maskValue: masking.maskValue } : {}));
   } catch (error) {
     for (const layer of layers) layer.dispose();
     throw error;
