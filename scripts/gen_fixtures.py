@@ -36,6 +36,7 @@ import onnx  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 from onnx import TensorProto, helper  # noqa: E402
+from fixture_utils import f32  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -55,14 +56,6 @@ HARD_SIGMOID_K2 = {"name": "hard_sigmoid", "alpha": 0.2, "beta": 0.5}
 ONNX_OPSET = 14
 
 # ---------------------------------------------------------------- helpers
-
-
-def f32(a):
-    """Nested lists of floats that round-trip exactly to the float32 values."""
-    a = np.asarray(a, dtype=np.float32)
-    flat = [float(str(v)) for v in a.ravel()]
-    assert np.array_equal(np.array(flat, dtype=np.float32), a.ravel())
-    return np.array(flat, dtype=object).reshape(a.shape).tolist()
 
 
 def rng_for(name):

@@ -27,14 +27,27 @@ def randomize(model):
         layer.set_weights([rng.uniform(-0.6, 0.6, w.shape).astype(np.float32) for w in layer.get_weights()])
 
 
+ALL_FORMATS = [".keras", ".h5", ".tfjs"]
+
+
+def pad_some_steps(x):
+    """Steps that Masking(0.0) skips: padded at the end, at the start, one in the middle; and a
+    step with one zero feature, which stays unmasked."""
+    x[0, 5:] = 0.0
+    x[1, :2] = 0.0
+    x[2, 3] = 0.0
+    x[2, 4, 1] = 0.0
+
+
 def models():
+    """(name, (steps, features), model, formats written, how to edit the input or None)."""
     L = keras.layers
     yield "lstm_gru_dense", (7, 5), keras.Sequential([
         keras.Input((7, 5)),
         L.LSTM(8, return_sequences=True),
         L.GRU(6, return_sequences=True),  # reset_after=True, bias [2, 3U]
         L.Dense(4, activation="softmax"),
-    ])
+    ]), ALL_FORMATS, None
     yield "bidirectional_dropout", (6, 4), keras.Sequential([
         keras.Input((6, 4)),
         L.Bidirectional(L.LSTM(5, return_sequences=True), merge_mode="sum"),
@@ -42,36 +55,27 @@ def models():
         L.Bidirectional(L.GRU(4, reset_after=False)),  # concat
         L.Dense(3),
         L.Activation("tanh"),
-    ])
+    ]), ALL_FORMATS, None
     yield "options", (5, 3), keras.Sequential([
         keras.Input((5, 3)),
         L.GRU(6, reset_after=False, recurrent_activation="hard_sigmoid", go_backwards=True, return_sequences=True),
         L.LSTM(4, activation="relu", use_bias=False, unit_forget_bias=False, return_sequences=False),
         L.Dense(2, activation="sigmoid", use_bias=False),
-    ])
-
-
-def masked_models():
-    """A Masking layer in front: padded steps (all features equal to mask_value) are skipped."""
-    L = keras.layers
+    ]), ALL_FORMATS, None
     yield "masking", (7, 3), keras.Sequential([
         keras.Input((7, 3)),
         L.Masking(mask_value=0.0),
         L.LSTM(5, return_sequences=True),
         L.GRU(4, reset_after=False),
         L.Dense(3),
-    ])
-
-
-def functional_models():
-    """Functional models that are one chain of layers (saved as .keras and .h5 only)."""
-    L = keras.layers
+    ]), ALL_FORMATS, pad_some_steps
+    # A functional model that is one chain of layers (written as .keras and .h5 only).
     inputs = keras.Input((6, 3))
     x = L.Bidirectional(L.GRU(5, return_sequences=True))(inputs)
     x = L.LSTM(4, return_sequences=True)(x)
     x = L.LSTM(3)(x)
     outputs = L.Dense(2, activation="softmax")(x)
-    yield "functional_chain", (6, 3), keras.Model(inputs, outputs)
+    yield "functional_chain", (6, 3), keras.Model(inputs, outputs), [".keras", ".h5"], None
 
 
 def keras2_topology(model):
@@ -146,35 +150,19 @@ def write_tfjs(model, folder, quantize=False):
 def main():
     os.makedirs(OUT, exist_ok=True)
     golden = {}
-    for name, (T, I), model in models():
+    for name, (T, I), model, formats, edit_input in models():
         randomize(model)
         x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
+        if edit_input:
+            edit_input(x)
         y = np.asarray(model.predict(x, verbose=0), np.float32)
         model.save(os.path.join(OUT, f"{name}.keras"))
         model.save(os.path.join(OUT, f"{name}.h5"))
-        write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
+        if ".tfjs" in formats:
+            write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
         if name == "options":
             write_tfjs(model, os.path.join(OUT, f"{name}.tfjs-quantized"), quantize=True)
-        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5", ".tfjs"]}
-    for name, (T, I), model in masked_models():
-        randomize(model)
-        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
-        x[0, 5:] = 0.0  # padded at the end
-        x[1, :2] = 0.0  # at the start
-        x[2, 3] = 0.0  # a masked step in the middle
-        x[2, 4, 1] = 0.0  # one zero feature does not mask its step
-        y = np.asarray(model.predict(x, verbose=0), np.float32)
-        model.save(os.path.join(OUT, f"{name}.keras"))
-        model.save(os.path.join(OUT, f"{name}.h5"))
-        write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
-        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5", ".tfjs"]}
-    for name, (T, I), model in functional_models():
-        randomize(model)
-        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
-        y = np.asarray(model.predict(x, verbose=0), np.float32)
-        model.save(os.path.join(OUT, f"{name}.keras"))
-        model.save(os.path.join(OUT, f"{name}.h5"))
-        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": [".keras", ".h5"]}
+        golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": formats}
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)
 

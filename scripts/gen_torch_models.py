@@ -39,6 +39,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from fixture_utils import f32
+
 torch.set_num_threads(1)
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "test" / "fixtures" / "models" / "torch"
@@ -50,14 +52,6 @@ DTYPES = {  # safetensors dtype name -> torch dtype
     "BF16": torch.bfloat16,
     "F64": torch.float64,
 }
-
-
-def f32(a):
-    """Nested lists of floats that round-trip exactly to the float32 values."""
-    a = np.asarray(a, dtype=np.float32)
-    flat = [float(str(v)) for v in a.ravel()]
-    assert np.array_equal(np.array(flat, dtype=np.float32), a.ravel())
-    return np.array(flat, dtype=object).reshape(a.shape).tolist()
 
 
 def tensor_bytes(t):
