@@ -26,3 +26,5 @@ export type { LoadModelOptions, ModelFormat } from './load/index.js';
 export type { ModelSource } from './load/source.js';
 export type { SafetensorsConfig, SafetensorsLayer, LinearActivation } from './load/safetensors.js';
 export { SAFETENSORS_CONFIG_KEY } from './load/safetensors.js';
+export { readOnnxRecurrent } from './load/onnx.js';
+export type { OnnxRecurrentNode, OnnxRecurrentOptions, OnnxWeightTensors } from './load/onnx.js';

@@ -10,6 +10,14 @@ export function halfToFloat(bits: number): number {
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
+const bfloatBits = new DataView(new ArrayBuffer(4));
+
+/** A bfloat16 (its 16 bits, the top half of a float32) as a float. */
+export function bfloat16ToFloat(bits: number): number {
+  bfloatBits.setUint32(0, (bits & 0xffff) << 16);
+  return bfloatBits.getFloat32(0);
+}
+
 /**
  * `count` little-endian float32 values at `offset` of `bytes`, copied, so any alignment works
  * (hosts are little-endian, as WebAssembly is).

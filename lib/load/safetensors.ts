@@ -4,7 +4,7 @@
 import { describe, fail } from '../errors.js';
 import type { PytorchWeights } from '../layouts.js';
 import { shapeText, sizeOf } from '../tensor.js';
-import { halfToFloat, readFloat32 } from './binary.js';
+import { bfloat16ToFloat, halfToFloat, readFloat32 } from './binary.js';
 import { modelError, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
@@ -152,12 +152,9 @@ function readFloats(file: ModelFile, st: SafetensorsFile, t: TensorEntry): Float
     case 'F16':
       for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
       break;
-    case 'BF16': {
-      // bfloat16 is the top half of a float32.
-      const bits = new Uint32Array(out.buffer);
-      for (let i = 0; i < out.length; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+    case 'BF16':
+      for (let i = 0; i < out.length; i++) out[i] = bfloat16ToFloat(view.getUint16(2 * i, true));
       break;
-    }
     case 'F64':
       for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(8 * i, true);
       break;

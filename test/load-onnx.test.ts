@@ -1,0 +1,310 @@
+// ONNX models: small models exported by PyTorch or written with onnx.helper (scripts/gen_onnx_models.py)
+// load into a Sequential that gives onnxruntime's outputs, on every backend; the LSTM of the real
+// Silero VAD model (../shared) is found inside its If branches with the weights onnxruntime folds
+// from the model's constants, and runs as onnxruntime runs it; every model loadModel cannot map,
+// and every file that is not a model, is refused with ERR_LSTM_MODEL saying why.
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Bidirectional, Dense, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
+import { loadModel } from '../lib/load/index.js';
+import { readOnnxRecurrent } from '../lib/load/onnx.js';
+import { onnxType } from '../lib/load/onnx-schema.js';
+import { expectClose, implementations, rng, SHARED, type Nested } from './helpers.js';
+
+/** SPEC's bound for every backend, here against onnxruntime: |ours - ort| <= 1e-5 + 1e-5 * |ort|. */
+const TOLERANCE = { abs: 1e-5, rel: 1e-5 };
+const DIR = new URL('./fixtures/models/onnx/', import.meta.url).pathname;
+const SILERO_PATH = `${SHARED}fixtures/models/onnx_silero_vad_16k_op15/silero_vad_16k_op15.onnx`;
+const IMPLEMENTATIONS = await implementations();
+
+interface Golden {
+  model: string;
+  layers: string[];
+  cases: { input: Nested; output: Nested }[];
+}
+const GOLDEN = readdirSync(DIR)
+  .filter((f) => f.endsWith('.onnx'))
+  .map((f) => [f.replace(/\.onnx$/, ''), JSON.parse(readFileSync(`${DIR}${f.replace(/\.onnx$/, '.json')}`, 'utf8')) as Golden] as const);
+
+interface SileroGolden {
+  nodes: { name: string; graph: string; hidden_size: number }[];
+  weights: Record<'W' | 'R' | 'B', { shape: number[]; sha256: string; samples: [number, number][] }>;
+  cases: { input: Nested; initialState: { h: Nested; c: Nested }; expected: { output: Nested; h: Nested; c: Nested } }[];
+}
+const SILERO = JSON.parse(readFileSync(`${DIR}silero_lstm.json`, 'utf8')) as SileroGolden;
+const sileroBytes = () => new Uint8Array(readFileSync(SILERO_PATH));
+
+const kindOf = (layer: Sequential['layers'][number]) =>
+  layer instanceof Bidirectional ? 'bidirectional' : layer instanceof Lstm ? 'lstm' : layer instanceof Gru ? 'gru' : layer instanceof Dense ? 'dense' : 'other';
+
+async function refusal(promise: Promise<unknown>): Promise<LstmError> {
+  const error = await promise.then(() => null, (e: unknown) => e);
+  expect(error, 'an LstmError').toBeInstanceOf(LstmError);
+  expect((error as LstmError).code, (error as Error).message).toBe('ERR_LSTM_MODEL');
+  return error as LstmError;
+}
+
+describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
+  it.each(GOLDEN)('%s gives onnxruntime\'s outputs', async (name, golden) => {
+    const model = await loadModel(`${DIR}${golden.model}`, { backend });
+    try {
+      expect(model.layers.map(kindOf)).toEqual(golden.layers);
+      golden.cases.forEach((c, k) => expectClose(model.forward(c.input).output, c.output, TOLERANCE, `${name} case ${k}`));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("Silero VAD's LSTM, built from readOnnxRecurrent, runs as onnxruntime runs it from nonzero states", async () => {
+    const [node] = await readOnnxRecurrent(sileroBytes());
+    const layer = await Lstm.create({ weights: node!.weights, ...node!.options, returnSequences: true, backend });
+    try {
+      SILERO.cases.forEach((c, k) => {
+        const r = layer.forward(c.input, { initialState: c.initialState as never });
+        expectClose(r.output, c.expected.output, TOLERANCE, `case ${k} Y`);
+        expectClose(r.h, c.expected.h, TOLERANCE, `case ${k} Y_h`);
+        expectClose(r.c, c.expected.c, TOLERANCE, `case ${k} Y_c`);
+      });
+    } finally {
+      layer.dispose();
+    }
+  });
+});
+
+describe('readOnnxRecurrent', () => {
+  it("finds Silero VAD's LSTM in both If branches with the weights onnxruntime folds from its constants", async () => {
+    const nodes = await readOnnxRecurrent(sileroBytes());
+    expect(nodes.map((n) => [n.name, n.graph.join(' > '), n.hiddenSize])).toEqual(SILERO.nodes.map((n) => [n.name, n.graph, n.hidden_size]));
+    for (const node of nodes) {
+      expect(node).toMatchObject({ opType: 'LSTM', direction: 'forward', layout: 0, inputSize: 128 });
+      expect(node.options).toEqual({ weightLayout: 'onnx', units: 128, activation: 'tanh', recurrentActivation: 'sigmoid', cellActivation: 'tanh' });
+      for (const key of ['W', 'R', 'B'] as const) {
+        const t = node.weights[key]!;
+        const expected = SILERO.weights[key];
+        expect(t.shape, key).toEqual(expected.shape);
+        for (const [k, v] of expected.samples) expect(t.data[k], `${key}[${k}]`).toBe(Math.fround(v));
+        expect(createHash('sha256').update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)).digest('hex'), `${key} sha256`).toBe(expected.sha256);
+      }
+      expect(node.weights.P).toBeUndefined();
+      expect(node.directions).toHaveLength(1);
+    }
+  });
+
+  it('gives each direction of a bidirectional node, and the options of reverse, peephole and GRU nodes', async () => {
+    const read = (name: string) => readOnnxRecurrent(new Uint8Array(readFileSync(`${DIR}${name}.onnx`)));
+    const [bi] = await read('bilstm_dense');
+    expect(bi).toMatchObject({ direction: 'bidirectional', inputSize: 3, hiddenSize: 4 });
+    expect(bi!.weights.W.shape).toEqual([2, 16, 3]);
+    expect(bi!.directions.map((d) => [d.weights.W.shape, d.weights.R.shape, d.weights.B!.shape, d.options.goBackwards])).toEqual([
+      [[1, 16, 3], [1, 16, 4], [1, 32], undefined],
+      [[1, 16, 3], [1, 16, 4], [1, 32], true],
+    ]);
+    expect(bi!.directions[1]!.weights.W.data).toEqual(bi!.weights.W.data.subarray(48));
+
+    const [peephole] = await read('lstm_peepholes');
+    expect(peephole!.options).toEqual({
+      weightLayout: 'onnx', units: 5, clip: 1.5, inputForget: true, recurrentActivation: { name: 'hard_sigmoid', alpha: Math.fround(0.25), beta: Math.fround(0.45) },
+      activation: 'softsign', cellActivation: { name: 'elu', alpha: Math.fround(0.9) },
+    });
+    expect(peephole!.weights.P!.shape).toEqual([1, 15]);
+
+    const [gru] = await read('gru_reverse');
+    expect(gru).toMatchObject({ opType: 'GRU', direction: 'reverse' });
+    expect(gru!.options).toMatchObject({ resetAfter: false, goBackwards: true });
+    const [layout1] = await read('lstm_layout1');
+    expect(layout1!.layout).toBe(1);
+  });
+
+  it('reads a Uint8Array or an ArrayBuffer, and refuses anything else with ERR_LSTM_CONFIG', async () => {
+    const bytes = new Uint8Array(readFileSync(`${DIR}gru2_sequences.onnx`));
+    expect(await readOnnxRecurrent(bytes.slice().buffer)).toHaveLength(2);
+    const error = await readOnnxRecurrent('model.onnx' as never).then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(LstmError);
+    expect((error as LstmError).code).toBe('ERR_LSTM_CONFIG');
+  });
+});
+
+// ---------------------------------------------------------------- models built here, to be refused
+
+type Attribute = { name: string; i?: number; f?: number; s?: string; ints?: number[]; floats?: number[]; strings?: string[] };
+interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  name?: string;
+  attributes?: Attribute[];
+}
+interface ModelSpec {
+  inputs?: { name: string; shape: (number | string)[] }[];
+  output?: string;
+  nodes: NodeSpec[];
+  initializers?: Record<string, Tensor | { ints: number[]; shape: number[] }>;
+  external?: string;
+}
+
+const encoder = new TextEncoder();
+function attribute(a: Attribute) {
+  if (a.s !== undefined) return { name: a.name, type: 3, s: encoder.encode(a.s) };
+  if (a.strings !== undefined) return { name: a.name, type: 8, strings: a.strings.map((s) => encoder.encode(s)) };
+  if (a.floats !== undefined) return { name: a.name, type: 6, floats: a.floats };
+  if (a.ints !== undefined) return { name: a.name, type: 7, ints: a.ints };
+  if (a.f !== undefined) return { name: a.name, type: 1, f: a.f };
+  return { name: a.name, type: 2, i: a.i };
+}
+
+/** An ONNX model's bytes, encoded with the reader's own schema (opset 17). */
+function onnxModel(spec: ModelSpec): Uint8Array {
+  const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
+  const initializer = Object.entries(spec.initializers ?? {}).map(([name, t]) => {
+    if ('ints' in t) return { name, dims: t.shape, dataType: 7, int64Data: t.ints };
+    const tensor = { name, dims: t.shape, dataType: 1, floatData: Array.from(t.data) };
+    return name === spec.external ? { name, dims: t.shape, dataType: 1, dataLocation: 1, externalData: [{ key: 'location', value: 'weights.bin' }] } : tensor;
+  });
+  const graph = {
+    name: 'g',
+    node: spec.nodes.map((n, k) => ({ opType: n.op, input: n.inputs, output: n.outputs, name: n.name ?? `${n.op}_${k}`, attribute: (n.attributes ?? []).map(attribute) })),
+    initializer,
+    input: (spec.inputs ?? [{ name: 'x', shape: ['batch', 'time', 3] }]).map((i) => ({ name: i.name, type: { tensorType: { elemType: 1, shape: { dim: i.shape.map(dim) } } } })),
+    output: [{ name: spec.output ?? 'y', type: { tensorType: { elemType: 1 } } }],
+  };
+  const type = onnxType('ModelProto');
+  return type.encode(type.fromObject({ irVersion: 8, producerName: 'load-onnx.test.ts', opsetImport: [{ domain: '', version: 17 }], graph })).finish();
+}
+
+const random = rng(20261123);
+const tensor = (shape: number[]): Tensor => ({ data: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random.uniform(-0.5, 0.5)), shape });
+const ints = (values: number[], shape = [values.length]) => ({ ints: values, shape });
+
+/** An LSTM (3 inputs, 4 units) between the usual transposes: x [B,T,3] -> Y [T,D,B,4]. */
+function lstmGraph(options: { direction?: string; activations?: string[]; alphas?: number[]; extra?: Partial<Record<'initial_h', string>> } = {}) {
+  const D = options.direction === 'bidirectional' ? 2 : 1;
+  const attributes: Attribute[] = [{ name: 'hidden_size', i: 4 }];
+  if (options.direction) attributes.push({ name: 'direction', s: options.direction });
+  if (options.activations) attributes.push({ name: 'activations', strings: options.activations });
+  if (options.alphas) attributes.push({ name: 'activation_alpha', floats: options.alphas });
+  return {
+    initializers: { W: tensor([D, 16, 3]), R: tensor([D, 16, 4]), first_axis: ints([0]), axis1: ints([1]), last: ints([-1], []), first: ints([0], []) },
+    nodes: [
+      { op: 'Transpose', inputs: ['x'], outputs: ['x_tbf'], attributes: [{ name: 'perm', ints: [1, 0, 2] }] },
+      { op: 'LSTM', name: 'the_lstm', inputs: ['x_tbf', 'W', 'R', '', '', options.extra?.initial_h ?? ''], outputs: ['Y', 'Y_h'], attributes },
+    ] as NodeSpec[],
+  };
+}
+
+describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential cannot compute', () => {
+  it('Silero VAD (convolutions, If on the sample rate, then an LSTM), naming the operators it cannot map', async () => {
+    const error = await refusal(loadModel(SILERO_PATH));
+    expect(error.message).toMatch(/\bIf \(/);
+    expect(error.message).toMatch(/\bConv \(/);
+    expect(error.message).toMatch(/readOnnxRecurrent/);
+  });
+
+  it('an activation lstm-runtime does not run (LeakyRelu with alpha 0.1), in loadModel and in readOnnxRecurrent', async () => {
+    const { initializers, nodes } = lstmGraph({ activations: ['Sigmoid', 'LeakyRelu', 'Tanh'], alphas: [0.1] });
+    const bytes = onnxModel({ initializers, nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] });
+    const error = await refusal(loadModel(bytes));
+    expect(error.message).toMatch(/'the_lstm' \(LSTM\).*activation 'LeakyRelu' \(alpha 0\.1/);
+    expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(/activation 'LeakyRelu'/);
+  });
+
+  it('a time-major model (the LSTM takes the input as [time, batch, features])', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const bytes = onnxModel({ initializers, nodes: [{ ...nodes[1]!, inputs: ['x', 'W', 'R'] }, { op: 'Squeeze', inputs: ['Y', 'axis1'], outputs: ['y'] }] });
+    expect((await refusal(loadModel(bytes))).message).toMatch(/time-major/);
+  });
+
+  it('an initial state given as a graph input, and sequence_lens', async () => {
+    const { initializers, nodes } = lstmGraph({ extra: { initial_h: 'h0' } });
+    const bytes = onnxModel({
+      inputs: [{ name: 'x', shape: ['batch', 'time', 3] }, { name: 'h0', shape: [1, 'batch', 4] }],
+      initializers,
+      nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }],
+    });
+    expect((await refusal(loadModel(bytes))).message).toMatch(/initial_h to be absent or zeros.*graph input 'h0'/);
+    const lens = onnxModel({ inputs: [{ name: 'x', shape: ['batch', 'time', 3] }, { name: 'lens', shape: ['batch'] }], initializers, nodes: [{ ...nodes[0]! }, { ...nodes[1]!, inputs: ['x_tbf', 'W', 'R', '', 'lens'] }, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] });
+    expect((await refusal(loadModel(lens))).message).toMatch(/sequence_lens/);
+  });
+
+  it("a reverse LSTM's Y as a sequence, or at its last index (ONNX keeps reverse Y in input order)", async () => {
+    const { initializers, nodes } = lstmGraph({ direction: 'reverse' });
+    const sequence = [...nodes, { op: 'Squeeze', inputs: ['Y', 'axis1'], outputs: ['y_tbu'] }, { op: 'Transpose', inputs: ['y_tbu'], outputs: ['y'], attributes: [{ name: 'perm', ints: [1, 0, 2] }] }];
+    expect((await refusal(loadModel(onnxModel({ initializers, nodes: sequence })))).message).toMatch(/reverse-direction/);
+    const lastIndex = [...nodes, { op: 'Gather', inputs: ['Y', 'last'], outputs: ['y_1bu'], attributes: [{ name: 'axis', i: 0 }] }, { op: 'Squeeze', inputs: ['y_1bu', 'first_axis'], outputs: ['y'] }];
+    expect((await refusal(loadModel(onnxModel({ initializers, nodes: lastIndex })))).message).toMatch(/timestep -1 of a reverse-direction Y.*only index 0/);
+  });
+
+  it("a forward LSTM's first timestep, and a bidirectional LSTM's last timestep (not its final state)", async () => {
+    const forward = lstmGraph();
+    const first = [...forward.nodes, { op: 'Gather', inputs: ['Y', 'first'], outputs: ['y_1bu'], attributes: [{ name: 'axis', i: 0 }] }, { op: 'Squeeze', inputs: ['y_1bu', 'first_axis'], outputs: ['y'] }];
+    expect((await refusal(loadModel(onnxModel({ initializers: forward.initializers, nodes: first })))).message).toMatch(/timestep 0: only the last one/);
+    const bi = lstmGraph({ direction: 'bidirectional' });
+    const last = [
+      ...bi.nodes,
+      { op: 'Transpose', inputs: ['Y'], outputs: ['y_tbdu'], attributes: [{ name: 'perm', ints: [0, 2, 1, 3] }] },
+      { op: 'Reshape', inputs: ['y_tbdu', 'shape'], outputs: ['y_tbf'] },
+      { op: 'Gather', inputs: ['y_tbf', 'last'], outputs: ['y'], attributes: [{ name: 'axis', i: 0 }] },
+    ];
+    const initializers = { ...bi.initializers, shape: ints([0, 0, -1]) };
+    expect((await refusal(loadModel(onnxModel({ initializers, nodes: last })))).message).toMatch(/last timestep of bidirectional node 'the_lstm'/);
+    // Without the Transpose the Reshape would interleave batch and directions: refused too.
+    const interleaved = [...bi.nodes, { op: 'Reshape', inputs: ['Y', 'shape'], outputs: ['y'] }];
+    expect((await refusal(loadModel(onnxModel({ initializers, nodes: interleaved })))).message).toMatch(/Reshape/);
+  });
+
+  it('an operator outside a Sequential on the path (Mul of the data), naming it and its node', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const bytes = onnxModel({
+      initializers: { ...initializers, two: { data: Float32Array.of(2), shape: [] } },
+      nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['h'] }, { op: 'Mul', name: 'scale', inputs: ['h', 'two'], outputs: ['y'] }],
+    });
+    expect((await refusal(loadModel(bytes))).message).toMatch(/got Mul \(scale\)/);
+  });
+
+  it('weights kept in an external file', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const bytes = onnxModel({ initializers, external: 'W', nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] });
+    expect((await refusal(loadModel(bytes))).message).toMatch(/initializer 'W' keeps its data in an external file \('weights\.bin'\)/);
+    expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(/external file/);
+  });
+
+  it('a model built here that it can map loads (the refusals above are about what they change)', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const model = await loadModel(onnxModel({ initializers, nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] }));
+    expect(model.layers.map(kindOf)).toEqual(['lstm']);
+    expect(model.forward({ data: new Float32Array(2 * 5 * 3), shape: [2, 5, 3] }).output.shape).toEqual([2, 4]);
+    model.dispose();
+  });
+});
+
+describe('ONNX files that are not models', () => {
+  const both = async (bytes: Uint8Array) => [await refusal(loadModel(bytes, { format: 'onnx' })), await refusal(readOnnxRecurrent(bytes))];
+
+  it('random bytes', async () => {
+    const r = rng(7);
+    for (const length of [0, 1, 2, 7, 64, 1000, 4096]) {
+      const bytes = Uint8Array.from({ length }, () => Math.floor(r.next() * 256));
+      if (length > 0) bytes[0] = 0x08; // what an ONNX file starts with
+      for (const error of await both(bytes)) expect(error.message).toMatch(/ONNX model/);
+    }
+  });
+
+  it('every fixture model cut short', async () => {
+    for (const [, golden] of GOLDEN) {
+      const bytes = new Uint8Array(readFileSync(`${DIR}${golden.model}`));
+      for (let k = 1; k <= 24; k++) {
+        const cut = Math.floor((bytes.length * k) / 25);
+        await both(bytes.subarray(0, cut));
+      }
+    }
+  });
+
+  it('a protobuf message that is not a ModelProto, and a model without a graph', async () => {
+    const tensorType = onnxType('TensorProto');
+    const notAModel = tensorType.encode(tensorType.fromObject({ dims: [2], dataType: 1, floatData: [1, 2], name: 'w' })).finish();
+    await both(notAModel);
+    const modelType = onnxType('ModelProto');
+    const noGraph = modelType.encode(modelType.fromObject({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }] })).finish();
+    for (const error of await both(noGraph)) expect(error.message).toMatch(/expected an ONNX model with a graph.*got no graph/);
+  });
+});
