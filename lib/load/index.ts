@@ -1,6 +1,6 @@
 // loadModel: a Sequential from the files trained models come in. The format is told by the bytes
 // (or options.format); each reader turns its file into layer specs, built here the same way.
-import { describe, fail } from '../errors.js';
+import { describe, fail, LstmError } from '../errors.js';
 import { checkKeys } from '../recurrent.js';
 import type { Sequential } from '../sequential.js';
 import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
@@ -47,6 +47,17 @@ export function detectFormat(bytes: Uint8Array): ModelFormat | null {
 }
 
 async function readSpecs(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[]> {
+  try {
+    return await readFormat(file, format, options);
+  } catch (error) {
+    // A reader's own checks throw LstmError; anything else a damaged file set off (in HDF5, in
+    // protobufjs, in unzip) is still the file's fault, not a crash.
+    if (error instanceof LstmError) throw error;
+    return modelError(file.name, `could not be read as ${format} (${error instanceof Error ? error.message : String(error)})`, error);
+  }
+}
+
+async function readFormat(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[]> {
   switch (format) {
     case 'tfjs':
       return (await import('./tfjs.js')).readTfjs(file);
