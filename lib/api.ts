@@ -18,6 +18,8 @@ export type { Tensor, TensorLike, NestedArray } from './tensor.js';
 export { Bidirectional } from './bidirectional.js';
 export type { BidirectionalOptions, BidirectionalResult, BidirectionalState, BidirectionalForwardOptions, MergeMode } from './bidirectional.js';
 export { Dense } from './dense.js';
+export { Embedding } from './embedding.js';
+export type { EmbeddingOptions } from './embedding.js';
 export type { DenseOptions } from './dense.js';
 export { Sequential, SequentialStream } from './sequential.js';
 export type { SequentialLayer, SequentialOptions, SequentialForwardOptions, SequentialResult } from './sequential.js';

@@ -1,12 +1,14 @@
 import { Bidirectional } from './bidirectional.js';
 import { Dense } from './dense.js';
+import { Embedding } from './embedding.js';
 import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
 import type { RecurrentStream } from './recurrent.js';
 import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
-export type SequentialLayer = Lstm | Gru | Bidirectional | Dense;
+/** Embedding only first. */
+export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding;
 
 export interface SequentialForwardOptions {
   /** Collect every recurrent layer's gates. */
@@ -60,14 +62,15 @@ export class Sequential {
     }
     if (!Array.isArray(layers) || layers.length === 0) fail('ERR_LSTM_CONFIG', 'layers', 'a non-empty array of layers', describe(layers));
     layers.forEach((layer, k) => {
-      if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense)) {
-        fail('ERR_LSTM_CONFIG', `layers[${k}]`, 'an Lstm, Gru, Bidirectional or Dense layer', describe(layer));
+      if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense || (layer instanceof Embedding && k === 0))) {
+        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional or Dense layer${k === 0 ? ', or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
       }
       if (k > 0 && layer.inputSize !== outputSize(layers[k - 1]!)) {
         fail('ERR_LSTM_CONFIG', `layers[${k}]`, `input size ${outputSize(layers[k - 1]!)} (the previous layer's output)`, `input size ${layer.inputSize}`);
       }
       if (layer instanceof Bidirectional && layer.mergeMode === null) fail('ERR_LSTM_CONFIG', `layers[${k}].mergeMode`, "a merge mode (a Sequential passes one tensor on)", 'null');
     });
+    if (options.maskValue !== undefined && layers[0] instanceof Embedding) fail('ERR_LSTM_CONFIG', 'options.maskValue', 'no mask value for a model of ids (an Embedding masks with maskZero)', String(options.maskValue));
     return new Sequential(layers, options.maskValue);
   }
 
@@ -79,9 +82,16 @@ export class Sequential {
       x = t as Tensor;
       mask = stepMask(t, this.maskValue);
     }
+    const first = this.layers[0];
+    if (first instanceof Embedding) {
+      const ids = first.ids(input);
+      if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
+      if (mask === undefined && first.maskZero) mask = first.mask(ids);
+      x = ids;
+    }
     const traces: unknown[] = [];
     for (const layer of this.layers) {
-      if (layer instanceof Dense) {
+      if (layer instanceof Dense || layer instanceof Embedding) {
         x = layer.forward(x).output;
         continue;
       }
@@ -96,16 +106,18 @@ export class Sequential {
 
   /** Steps the whole stack one timestep at a time (no Bidirectional layer). */
   stream(batch = 1): SequentialStream {
-    if (this.maskValue !== undefined) throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Sequential.stream(): this model masks steps by value (maskValue), which stepping does not do; use forward()');
+    if (this.maskValue !== undefined || (this.layers[0] instanceof Embedding && this.layers[0].maskZero)) {
+      throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Sequential.stream(): this model masks steps by value (maskValue or maskZero), which stepping does not do; use forward()');
+    }
     const steps = this.layers.map((layer, k) => {
       if (layer instanceof Bidirectional) throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is Bidirectional, which needs the whole sequence`);
-      return layer instanceof Dense ? layer : layer.stream(batch);
+      return layer instanceof Dense || layer instanceof Embedding ? layer : layer.stream(batch);
     });
     return new SequentialStream(steps, batch, this.layers[0]!.inputSize);
   }
 
   resetStates(): void {
-    for (const l of this.layers) if (!(l instanceof Dense)) l.resetStates();
+    for (const l of this.layers) if (!(l instanceof Dense || l instanceof Embedding)) l.resetStates();
   }
 
   dispose(): void {
@@ -113,23 +125,26 @@ export class Sequential {
   }
 }
 
-export class SequentialStream {
-  constructor(private readonly steps: (Dense | RecurrentStream)[], readonly batch: number, readonly inputSize: number) {}
+type StreamStep = Dense | Embedding | RecurrentStream;
+const stateless = (s: StreamStep): s is Dense | Embedding => s instanceof Dense || s instanceof Embedding;
 
-  /** x [batch, inputSize] -> the last layer's output [batch, out] for this timestep. */
+export class SequentialStream {
+  constructor(private readonly steps: StreamStep[], readonly batch: number, readonly inputSize: number) {}
+
+  /** x [batch, inputSize] (a model of ids: ids [batch]) -> the last layer's output [batch, out] for this timestep. */
   step(x: TensorLike): Tensor {
     let t: Tensor | TensorLike = x;
     for (const s of this.steps) {
-      t = s instanceof Dense ? s.forward(t).output : s.step(t);
+      t = stateless(s) ? s.forward(t).output : s.step(t);
     }
     return t as Tensor;
   }
 
   reset(): void {
-    for (const s of this.steps) if (!(s instanceof Dense)) s.reset();
+    for (const s of this.steps) if (!stateless(s)) s.reset();
   }
 
   dispose(): void {
-    for (const s of this.steps) if (!(s instanceof Dense)) s.dispose();
+    for (const s of this.steps) if (!stateless(s)) s.dispose();
   }
 }

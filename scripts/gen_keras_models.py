@@ -30,6 +30,16 @@ def randomize(model):
 ALL_FORMATS = [".keras", ".h5", ".tfjs"]
 
 
+def features(T, I, edit=None):
+    """An input maker: 3 sequences of T steps of I features, then `edit` applied to them."""
+    def make():
+        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
+        if edit:
+            edit(x)
+        return x
+    return make
+
+
 def pad_some_steps(x):
     """Steps that Masking(0.0) skips: padded at the end, at the start, one in the middle; and a
     step with one zero feature, which stays unmasked."""
@@ -39,43 +49,59 @@ def pad_some_steps(x):
     x[2, 4, 1] = 0.0
 
 
+def padded_ids():
+    """Ids of 3 sequences of 8 steps, 0 being padding: at the start, at the end, none."""
+    ids = rng.integers(1, 20, (3, 8)).astype(np.int32)
+    ids[0, :3] = 0
+    ids[1, 6:] = 0
+    return ids
+
+
 def models():
-    """(name, (steps, features), model, formats written, how to edit the input or None)."""
+    """(name, input maker, model, formats written)."""
     L = keras.layers
-    yield "lstm_gru_dense", (7, 5), keras.Sequential([
+    yield "lstm_gru_dense", features(7, 5), keras.Sequential([
         keras.Input((7, 5)),
         L.LSTM(8, return_sequences=True),
         L.GRU(6, return_sequences=True),  # reset_after=True, bias [2, 3U]
         L.Dense(4, activation="softmax"),
-    ]), ALL_FORMATS, None
-    yield "bidirectional_dropout", (6, 4), keras.Sequential([
+    ]), ALL_FORMATS
+    yield "bidirectional_dropout", features(6, 4), keras.Sequential([
         keras.Input((6, 4)),
         L.Bidirectional(L.LSTM(5, return_sequences=True), merge_mode="sum"),
         L.Dropout(0.5),
         L.Bidirectional(L.GRU(4, reset_after=False)),  # concat
         L.Dense(3),
         L.Activation("tanh"),
-    ]), ALL_FORMATS, None
-    yield "options", (5, 3), keras.Sequential([
+    ]), ALL_FORMATS
+    yield "options", features(5, 3), keras.Sequential([
         keras.Input((5, 3)),
         L.GRU(6, reset_after=False, recurrent_activation="hard_sigmoid", go_backwards=True, return_sequences=True),
         L.LSTM(4, activation="relu", use_bias=False, unit_forget_bias=False, return_sequences=False),
         L.Dense(2, activation="sigmoid", use_bias=False),
-    ]), ALL_FORMATS, None
-    yield "masking", (7, 3), keras.Sequential([
+    ]), ALL_FORMATS
+    yield "masking", features(7, 3, pad_some_steps), keras.Sequential([
         keras.Input((7, 3)),
         L.Masking(mask_value=0.0),
         L.LSTM(5, return_sequences=True),
         L.GRU(4, reset_after=False),
         L.Dense(3),
-    ]), ALL_FORMATS, pad_some_steps
+    ]), ALL_FORMATS
     # A functional model that is one chain of layers (written as .keras and .h5 only).
     inputs = keras.Input((6, 3))
     x = L.Bidirectional(L.GRU(5, return_sequences=True))(inputs)
     x = L.LSTM(4, return_sequences=True)(x)
     x = L.LSTM(3)(x)
     outputs = L.Dense(2, activation="softmax")(x)
-    yield "functional_chain", (6, 3), keras.Model(inputs, outputs), [".keras", ".h5"], None
+    yield "functional_chain", features(6, 3), keras.Model(inputs, outputs), [".keras", ".h5"]
+    # Ids in, id 0 masked from every recurrent layer (mask_zero), through a Bidirectional.
+    yield "embedding_mask_zero", padded_ids, keras.Sequential([
+        keras.Input((8,), dtype="int32"),
+        L.Embedding(20, 6, mask_zero=True),
+        L.Bidirectional(L.LSTM(5, return_sequences=True)),
+        L.GRU(4, reset_after=False),
+        L.Dense(1, activation="sigmoid"),
+    ]), ALL_FORMATS
 
 
 def keras2_topology(model):
@@ -105,6 +131,8 @@ def tfjs_weight_names(layer):
         return cell_names(layer.forward_layer, f"{layer.name}/forward_{inner}") + cell_names(layer.backward_layer, f"{layer.name}/backward_{inner}")
     if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
         return cell_names(layer, layer.name)
+    if isinstance(layer, keras.layers.Embedding):
+        return [f"{layer.name}/embeddings"]
     return [f"{layer.name}/{w}" for w in ["kernel", "bias"][: len(layer.get_weights())]]
 
 
@@ -150,11 +178,9 @@ def write_tfjs(model, folder, quantize=False):
 def main():
     os.makedirs(OUT, exist_ok=True)
     golden = {}
-    for name, (T, I), model, formats, edit_input in models():
+    for name, make_input, model, formats in models():
         randomize(model)
-        x = rng.uniform(-1.5, 1.5, (3, T, I)).astype(np.float32)
-        if edit_input:
-            edit_input(x)
+        x = make_input()
         y = np.asarray(model.predict(x, verbose=0), np.float32)
         model.save(os.path.join(OUT, f"{name}.keras"))
         model.save(os.path.join(OUT, f"{name}.h5"))

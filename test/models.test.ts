@@ -1,7 +1,7 @@
 // Bidirectional and Sequential models against Keras 3, PyTorch and onnxruntime (golden fixtures),
 // on every backend; Dense and Sequential streaming against the layers run by hand.
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Gru, Lstm, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
+import { Bidirectional, Dense, Embedding, Gru, Lstm, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, readFixture, rng, type Nested } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -120,6 +120,29 @@ describe('model errors', () => {
     await expect(Dense.create({ kernel: [[NaN, 1]] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
     const dense = await Dense.create({ kernel: r.matrix(3, 2) });
     expect(() => dense.forward([[1, 2]])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+  });
+  it('Embedding: looks ids up, steps ids [batch] in a stream, refuses ids it has no row for, and comes only first', async () => {
+    const table = r.matrix(5, 2);
+    const embedding = await Embedding.create({ embeddings: table });
+    expect(embedding.forward([[4, 0], [1, 1]]).output).toEqual({ data: Float32Array.from([table[4], table[0], table[1], table[1]].flat()), shape: [2, 2, 2] });
+    for (const bad of [5, -1, 1.5, NaN]) expect(() => embedding.forward([[0, bad]])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_INPUT' }));
+    const lstm = await Lstm.create(lstmOptions());
+    const model = await Sequential.create([embedding, lstm]);
+    const ids = [[3, 1, 4], [2, 0, 2]];
+    const full = model.forward(ids).output;
+    const stream = model.stream(2);
+    for (let t = 0; t < 3; t++) {
+      const h = stream.step(ids.map((row) => row[t]!));
+      for (let b = 0; b < 2; b++) for (let j = 0; j < 2; j++) expect(h.data[b * 2 + j]).toBeCloseTo(full.data[(b * 3 + t) * 2 + j]!, 6);
+    }
+    stream.dispose();
+    expect(() => model.forward([1, 2, 3])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    await expect(Sequential.create([lstm, embedding as never])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/an Embedding only first/) });
+    await expect(Sequential.create([embedding, lstm], { maskValue: 0 })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    const masked = await Sequential.create([await Embedding.create({ embeddings: table, maskZero: true }), lstm]);
+    expect(() => masked.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED' }));
+    await expect(Embedding.create({ embeddings: [1, 2] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    model.dispose();
   });
   it('a GRU has no cell state and refuses LSTM-only options', async () => {
     const gruOptions = { weights: { kernel: r.matrix(2, 6), recurrentKernel: r.matrix(2, 6), bias: r.matrix(2, 6) }, backend: 'js' };

@@ -155,6 +155,7 @@ function recurrent(model: KerasModel, where: string, layer: KerasLayerConfig, we
     returnSequences: bool(c.return_sequences, false),
     goBackwards: bool(c.go_backwards, false),
     stateful: bool(c.stateful, false),
+    zeroOutputForMask: bool(c.zero_output_for_mask, false),
   };
   if (typeof c.units === 'number') options.units = c.units;
   if (!cudnn) {
@@ -180,8 +181,9 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
   const name = layerName(layer, index);
   const where = `layer '${name}' (${layer.class_name})`;
   const c = layer.config;
-  // Keras 1 named units output_dim and stored weights per gate under other names.
-  if ('output_dim' in c) return modelError(model.file, `${where}: expected a Keras 2 or 3 config (units), got a Keras 1 one (output_dim): load its weights with weightLayout 'keras1'`);
+  // Keras 1 named units output_dim and stored weights per gate under other names (an Embedding's
+  // output_dim is its own).
+  if ('output_dim' in c && layer.class_name !== 'Embedding') return modelError(model.file, `${where}: expected a Keras 2 or 3 config (units), got a Keras 1 one (output_dim): load its weights with weightLayout 'keras1'`);
   switch (layer.class_name) {
     case 'LSTM':
     case 'GRU':
@@ -220,6 +222,11 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       return dense(model, where, name, c, await model.weights(layer, index));
     case 'Activation':
       return 'activation';
+    case 'Embedding': {
+      const weights = await model.weights(layer, index);
+      expectWeights(model, where, weights, [1]);
+      return { type: 'embedding', name, options: { embeddings: weights[0]!, maskZero: bool(c.mask_zero, false) } };
+    }
     case 'Masking': {
       const value = c.mask_value ?? 0;
       if (typeof value !== 'number') return modelError(model.file, `${where}: expected a numeric mask_value, got ${describe(value)}`);
@@ -227,7 +234,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     }
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Masking, Dropout or InputLayer, got an unsupported layer`);
+      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, Dropout or InputLayer, got an unsupported layer`);
   }
 }
 

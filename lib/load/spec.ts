@@ -2,6 +2,7 @@
 // the readers share one way of building a Sequential and the checks every layer makes.
 import { Bidirectional, type BidirectionalOptions } from '../bidirectional.js';
 import { Dense, type DenseOptions } from '../dense.js';
+import { Embedding, type EmbeddingOptions } from '../embedding.js';
 import { LstmError } from '../errors.js';
 import { Gru, type GruOptions } from '../gru.js';
 import { Lstm, type LstmOptions } from '../lstm.js';
@@ -14,6 +15,7 @@ export type LayerSpec =
   | { type: 'gru'; name: string; options: GruOptions }
   | { type: 'bidirectional'; name: string; options: BidirectionalOptions }
   | { type: 'dense'; name: string; options: DenseOptions }
+  | { type: 'embedding'; name: string; options: EmbeddingOptions }
   /** Keras' Masking, first in the model: steps whose features all equal maskValue are masked. */
   | { type: 'masking'; name: string; maskValue: number };
 
@@ -35,6 +37,8 @@ function createLayer(spec: Exclude<LayerSpec, { type: 'masking' }>, run: Recurre
       return Bidirectional.create({ ...spec.options, layer: { ...spec.options.layer, ...run } });
     case 'dense':
       return Dense.create(spec.options);
+    case 'embedding':
+      return Embedding.create(spec.options);
   }
 }
 
