@@ -1,7 +1,8 @@
 """Generate the ONNX model fixtures in test/fixtures/models/onnx/ and their golden outputs.
 
 Each model <name>.onnx comes with <name>.json: {model, made_by, oracle, layers, cases: [{input, output}]},
-input [batch, time, features] and output as the ONNX graph computes them with onnxruntime (CPU).
+input [batch, time, features] (embedding_lstm: int64 ids [batch, time]) and output as the ONNX graph
+computes them with onnxruntime (CPU).
   lstm_last_softmax    torch: LSTM(batch_first) -> out[:, -1] -> Linear -> softmax
   gru2_sequences       torch: 2-layer GRU (linear_before_reset 1) returning every step
   bilstm_dense         torch: bidirectional LSTM, both directions concatenated, Linear + tanh per step
@@ -9,6 +10,7 @@ input [batch, time, features] and output as the ONNX graph computes them with on
   lstm2_hn_relu        torch: 2-layer LSTM, h_n[-1] -> Linear -> ReLU
   lstm_slice_squeeze   torch: LSTM -> out[:, -1:, :] -> Linear -> squeeze(1) (an If on the size) -> tanh - 0.5
   bilstm2_hn_softmax   torch, opset 11: 2-layer bidirectional LSTM, h_n[-2:] -> transpose/reshape -> Linear -> softmax
+  embedding_lstm       torch: Embedding (a Gather of int64 ids [batch, time]) -> LSTM(batch_first) -> out[:, -1] -> Linear
   lstm_peepholes       onnx.helper: LSTM with peepholes, clip, input_forget, HardSigmoid/Softsign/Elu
   gru_reverse          onnx.helper: GRU direction reverse (linear_before_reset 0), Y[0] -> MatMul + Add -> Sigmoid
   lstm_layout1         onnx.helper: LSTM with layout 1 (batch-major X and Y)
@@ -70,20 +72,21 @@ def write(name, model_bytes, cases, layers, description, note=None):
         "oracle": ORACLE,
         "tolerance": TOLERANCE,
         "layers": layers,
-        "cases": [{"input": f32(x), "output": f32(y)} for x, y in cases],
+        "cases": [{"input": x.tolist() if x.dtype.kind == "i" else f32(x), "output": f32(y)} for x, y in cases],
     }
     if note:
         doc["note"] = note
     (OUT_DIR / f"{name}.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
-def golden(model_bytes, shapes, seed):
-    """onnxruntime's first output for random [batch, time, features] inputs of the given shapes."""
+def golden(model_bytes, shapes, seed, vocab=None):
+    """onnxruntime's first output for random [batch, time, features] inputs of the given shapes
+    (with a vocab: int64 ids [batch, time] in [0, vocab))."""
     rng = np.random.default_rng(seed)
     name = onnx.load_from_string(model_bytes).graph.input[0].name
     cases = []
     for shape in shapes:
-        x = rng.standard_normal(shape).astype(np.float32)
+        x = rng.integers(0, vocab, shape) if vocab else rng.standard_normal(shape).astype(np.float32)
         cases.append((x, run_ort(model_bytes, {name: x})[0]))
     return cases
 
@@ -186,6 +189,18 @@ class StackedBiLstmLastLayerStates(torch.nn.Module):
         return torch.softmax(self.fc(last), dim=1)
 
 
+class EmbeddingLstm(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(30, 8)
+        self.rnn = torch.nn.LSTM(8, 6, batch_first=True)
+        self.fc = torch.nn.Linear(6, 3)
+
+    def forward(self, x):
+        y, _ = self.rnn(self.emb(x))
+        return self.fc(y[:, -1])
+
+
 def torch_models():
     specs = [
         ("lstm_last_softmax", LastStepSoftmax, True, SHAPES, ["lstm", "dense"],
@@ -212,6 +227,21 @@ def torch_models():
         cases = golden(data, shapes, 200 + seed)
         torch_check(module, data, cases)
         write(name, data, cases, layers, description)
+
+
+def embedding_lstm():
+    torch.manual_seed(120)
+    module = EmbeddingLstm()
+    shapes = [(2, 6), (1, 1), (3, 4)]
+    data = torch_export(module, torch.randint(0, 30, shapes[0]), True, 17)
+    cases = golden(data, shapes, 220, vocab=30)
+    edges = np.array([[0, 29, 0, 13]])  # the table's first and last rows
+    cases.append((edges, run_ort(data, {"x": edges})[0]))
+    assert onnx.load_from_string(data).graph.input[0].type.tensor_type.elem_type == TensorProto.INT64
+    torch_check(module, data, cases)
+    write("embedding_lstm", data, cases, ["embedding", "lstm", "dense"],
+          "torch Embedding(30, 8) -> LSTM(8, 6, batch_first) -> out[:, -1] -> Linear(6, 3): the input is int64 ids [batch, time], "
+          "the embedding a Gather from the constant table (legacy exporter, dynamic batch and time)")
 
 
 # ---------------------------------------------------------------- onnx.helper graphs
@@ -399,6 +429,7 @@ def silero_lstm():
 
 if __name__ == "__main__":
     torch_models()
+    embedding_lstm()
     lstm_peepholes()
     gru_reverse()
     lstm_layout1()

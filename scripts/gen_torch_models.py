@@ -18,12 +18,14 @@ inputs go into golden.json:
   linear_special_f16/_bf16.safetensors  an nn.Linear(9, 1) holding special 16-bit values
                                 (subnormals, largest finite, -0, ...) run on the identity
   lstm_proj.safetensors         nn.LSTM(proj_size=2): unsupported, for the error test
+  embedding_gru.safetensors     nn.Embedding -> nn.GRU -> out[:, -1] -> nn.Linear -> softmax, on int64
+                                ids [B, T]; the config (in the file) marks 'emb' embedding: true
 
 golden.json: {generator, versions, note, cases: [{name, file, dtype, config?, calls:
 [{input, sequenceLengths?, expected, expected64}], tolerance}]}; `config` (given to loadModel)
-only where the file does not carry its own. Inputs are [B, T, I] (batch_first); `expected` is
-torch's float32 output, `expected64` the same model in float64 on the stored values (for
-reporting only). With sequenceLengths the oracle packs the batch (pack_padded_sequence,
+only where the file does not carry its own. Inputs are [B, T, I] (batch_first; embedding_gru's
+are ids [B, T]); `expected` is torch's float32 output, `expected64` the same model in float64 on
+the stored values (for reporting only). With sequenceLengths the oracle packs the batch (pack_padded_sequence,
 enforce_sorted=False); padded steps of a returned sequence are 0 before the Linear.
 
 Run from the repository root: python3 scripts/gen_torch_models.py   (torch 2.13 CPU, numpy)
@@ -98,7 +100,7 @@ def run_model(model_cls, state, x, lengths):
         m = model_cls().to(precision).eval()
         m.load_state_dict({k: v.to(precision) for k, v in state.items()})
         with torch.no_grad():
-            results.append(m(torch.as_tensor(x, dtype=precision), lengths).numpy())
+            results.append(m(torch.as_tensor(x, dtype=precision if x.dtype.kind == "f" else None), lengths).numpy())
     return results
 
 
@@ -187,6 +189,20 @@ class SpecialLinear(nn.Module):
         return self.lin(x)
 
 
+class EmbeddingGru(nn.Module):
+    """Ids -> nn.Embedding -> a GRU's last step -> a Linear and a softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(25, 7)
+        self.gru = nn.GRU(7, 5, batch_first=True, num_layers=1)
+        self.head = nn.Linear(5, 2)
+
+    def forward(self, x, lengths=None):
+        out, h_n = run_rnn(self.gru, self.emb(x), lengths)
+        return torch.softmax(self.head(out[:, -1] if lengths is None else h_n[-1]), dim=-1)
+
+
 class LstmProj(nn.Module):
     def __init__(self):
         super().__init__()
@@ -198,10 +214,12 @@ TAGGER_CONFIG = {"layers": [{"module": "encoder.gru"}, {"module": "proj"}]}
 NOBIAS_CONFIG = {"layers": [{"module": "inp", "activation": "relu"}, {"module": "lstm", "lastStep": True},
                             {"module": "out", "activation": "sigmoid"}]}
 REGRESSOR_CONFIG = {"layers": [{"module": "gru", "lastStep": True}, {"module": "fc", "activation": "tanh"}]}
+EMBEDDING_CONFIG = {"layers": [{"module": "emb", "embedding": True}, {"module": "gru", "lastStep": True},
+                               {"module": "head", "activation": "softmax"}]}
 
 
-def case(name, file, model_cls, seed, config, config_in_file, dtype, batches):
-    """Builds the model, writes its file and returns its golden case."""
+def case(name, file, model_cls, seed, config, config_in_file, dtype, batches, vocab=None):
+    """Builds the model, writes its file and returns its golden case (with a vocab: on ids in [0, vocab))."""
     torch.manual_seed(seed)
     model = model_cls().eval()
     metadata = {"format": "pt"}
@@ -212,9 +230,13 @@ def case(name, file, model_cls, seed, config, config_in_file, dtype, batches):
     rng = np.random.default_rng(seed)
     calls = []
     for B, T, lengths in batches:
-        x = rng.uniform(-1, 1, size=(B, T, model_in_features(model))).astype(np.float32)
+        if vocab:
+            x = rng.integers(0, vocab, size=(B, T))
+            x[0, :2] = [0, vocab - 1]  # the table's first and last rows in every call
+        else:
+            x = rng.uniform(-1, 1, size=(B, T, model_in_features(model))).astype(np.float32)
         y32, y64 = run_model(model_cls, state, x, lengths)
-        call = {"input": f32(x)}
+        call = {"input": x.tolist() if vocab else f32(x)}
         if lengths is not None:
             call["sequenceLengths"] = list(lengths)
         call["expected"] = f32(y32)
@@ -270,13 +292,15 @@ def main():
         cases.append(case(f"gru-last-tanh-{dtype.lower()}", f"gru_{dtype.lower()}.safetensors", GruRegressor, 14,
                           REGRESSOR_CONFIG, True, dtype, [(2, 6, None)]))
     cases += [special_case("F16"), special_case("BF16")]
+    cases.append(case("embedding-gru-last-softmax", "embedding_gru.safetensors", EmbeddingGru, 16,
+                      EMBEDDING_CONFIG, True, "F32", [(2, 6, None), (3, 5, [5, 2, 4])], vocab=25))
     torch.manual_seed(15)
     write_safetensors(OUT_DIR / "lstm_proj.safetensors", stored_state(LstmProj(), "F32"), "F32", {"format": "pt"})
 
     golden = {
         "generator": "scripts/gen_torch_models.py",
         "versions": {"torch": torch.__version__.split("+")[0], "numpy": np.__version__},
-        "note": "Inputs [B,T,I] batch-first. expected: torch float32 on the file's weights (as float32); "
+        "note": "Inputs [B,T,I] batch-first (ids [B,T] where the first module is an nn.Embedding). expected: torch float32 on the file's weights (as float32); "
                 "expected64: the same in float64. Configs not listed here are in the file's "
                 f"__metadata__.{CONFIG_KEY}.",
         "cases": cases,

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
+import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
 import { loadModel } from '../lib/load/index.js';
 import { readOnnxRecurrent } from '../lib/load/onnx.js';
 import { onnxType } from '../lib/load/onnx-schema.js';
@@ -36,7 +36,7 @@ const SILERO = JSON.parse(readFileSync(`${DIR}silero_lstm.json`, 'utf8')) as Sil
 const sileroBytes = () => new Uint8Array(readFileSync(SILERO_PATH));
 
 const kindOf = (layer: Sequential['layers'][number]) =>
-  layer instanceof Bidirectional ? 'bidirectional' : layer instanceof Lstm ? 'lstm' : layer instanceof Gru ? 'gru' : layer instanceof Dense ? 'dense' : 'other';
+  layer instanceof Bidirectional ? 'bidirectional' : layer instanceof Lstm ? 'lstm' : layer instanceof Gru ? 'gru' : layer instanceof Dense ? 'dense' : layer instanceof Embedding ? 'embedding' : 'other';
 
 async function refusal(promise: Promise<unknown>): Promise<LstmError> {
   const error = await promise.then(() => null, (e: unknown) => e);
@@ -51,6 +51,18 @@ describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
     try {
       expect(model.layers.map(kindOf)).toEqual(golden.layers);
       golden.cases.forEach((c, k) => expectClose(model.forward(c.input).output, c.output, TOLERANCE, `${name} case ${k}`));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('embedding_lstm (a Gather of int64 ids) refuses ids its table has no row for with ERR_LSTM_INPUT', async () => {
+    const model = await loadModel(`${DIR}embedding_lstm.onnx`, { backend });
+    try {
+      const vocab = (model.layers[0] as Embedding).inputDim;
+      expect(vocab).toBe(30);
+      expect(model.forward([[0, vocab - 1]]).output.shape).toEqual([1, 3]);
+      for (const id of [vocab, -1, 2.5, NaN]) expect(() => model.forward([[0, id]]), `id ${id}`).toThrow(expect.objectContaining({ code: 'ERR_LSTM_INPUT' }));
     } finally {
       model.dispose();
     }
@@ -136,7 +148,8 @@ interface NodeSpec {
   attributes?: Attribute[];
 }
 interface ModelSpec {
-  inputs?: { name: string; shape: (number | string)[] }[];
+  /** type: the ONNX data type (default 1, float; 7 int64, 6 int32). */
+  inputs?: { name: string; shape: (number | string)[]; type?: number }[];
   output?: string;
   nodes: NodeSpec[];
   initializers?: Record<string, Tensor | { ints: number[]; shape: number[] }>;
@@ -165,7 +178,7 @@ function onnxModel(spec: ModelSpec): Uint8Array {
     name: 'g',
     node: spec.nodes.map((n, k) => ({ opType: n.op, input: n.inputs, output: n.outputs, name: n.name ?? `${n.op}_${k}`, attribute: (n.attributes ?? []).map(attribute) })),
     initializer,
-    input: (spec.inputs ?? [{ name: 'x', shape: ['batch', 'time', 3] }]).map((i) => ({ name: i.name, type: { tensorType: { elemType: 1, shape: { dim: i.shape.map(dim) } } } })),
+    input: (spec.inputs ?? [{ name: 'x', shape: ['batch', 'time', 3] }]).map((i) => ({ name: i.name, type: { tensorType: { elemType: i.type ?? 1, shape: { dim: i.shape.map(dim) } } } })),
     output: [{ name: spec.output ?? 'y', type: { tensorType: { elemType: 1 } } }],
   };
   const type = onnxType('ModelProto');
@@ -188,6 +201,20 @@ function lstmGraph(options: { direction?: string; activations?: string[]; alphas
     nodes: [
       { op: 'Transpose', inputs: ['x'], outputs: ['x_tbf'], attributes: [{ name: 'perm', ints: [1, 0, 2] }] },
       { op: 'LSTM', name: 'the_lstm', inputs: ['x_tbf', 'W', 'R', '', '', options.extra?.initial_h ?? ''], outputs: ['Y', 'Y_h'], attributes },
+    ] as NodeSpec[],
+  };
+}
+
+/** lstmGraph behind an embedding: ids [B,T] -> Gather from a [10, 3] table -> x [B,T,3]; Y_h squeezed to y. */
+function embeddingGraph(options: { type?: number; ids?: (number | string)[]; axis?: number; table?: string } = {}) {
+  const { initializers, nodes } = lstmGraph();
+  return {
+    inputs: [{ name: 'ids', shape: options.ids ?? ['batch', 'time'], type: options.type ?? 7 }],
+    initializers: { ...initializers, table: tensor([10, 3]) },
+    nodes: [
+      { op: 'Gather', name: 'the_embedding', inputs: [options.table ?? 'table', 'ids'], outputs: ['x'], attributes: [{ name: 'axis', i: options.axis ?? 0 }] },
+      ...nodes,
+      { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] },
     ] as NodeSpec[],
   };
 }
@@ -268,12 +295,41 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(/external file/);
   });
 
+  it('an embedding it cannot map: a Gather on axis 1 of the table, from a table that is not a constant, of the ids for anything else', async () => {
+    expect((await refusal(loadModel(onnxModel(embeddingGraph({ axis: 1 }))))).message).toMatch(/'the_embedding' \(Gather\).*on axis 0 of the table.*got axis 1/);
+    const fromInput = embeddingGraph({ table: 'table_in' });
+    fromInput.inputs.push({ name: 'table_in', shape: [10, 3], type: 1 });
+    expect((await refusal(loadModel(onnxModel(fromInput)))).message).toMatch(/constant table \[vocab, dim\], got a Gather from the graph input 'table_in'/);
+    // The last id taken before the lookup: Gather of the ids themselves.
+    const lastId = embeddingGraph();
+    lastId.nodes.unshift({ op: 'Gather', inputs: ['ids_all', 'last'], outputs: ['ids'], attributes: [{ name: 'axis', i: 1 }] });
+    lastId.inputs[0]!.name = 'ids_all';
+    expect((await refusal(loadModel(onnxModel(lastId)))).message).toMatch(/integer ids of the graph input 'ids_all' \[batch, time\], which only an embedding/);
+    expect((await refusal(loadModel(onnxModel(embeddingGraph({ ids: ['batch', 'time', 1] }))))).message).toMatch(/'ids' of integer ids of rank 3 \(a model of ids takes \[batch, time\]\)/);
+    expect((await refusal(loadModel(onnxModel(embeddingGraph({ type: 9 }))))).message).toMatch(/'ids' of data type 9/);
+  });
+
+  it('an embedding fed time-major to its LSTM, and the last step of the embedding itself', async () => {
+    const timeMajor = embeddingGraph();
+    timeMajor.nodes = timeMajor.nodes.filter((n) => n.op !== 'Transpose').map((n) => (n.op === 'LSTM' ? { ...n, inputs: ['x', 'W', 'R'] } : n));
+    expect((await refusal(loadModel(onnxModel(timeMajor)))).message).toMatch(/\[time, batch, features\] \(layout 0\), got \[batch, time, features\(3\)\]: the model takes its input time-major/);
+    const lastStep = embeddingGraph();
+    lastStep.nodes = [lastStep.nodes[0]!, { op: 'Gather', inputs: ['x', 'last'], outputs: ['y'], attributes: [{ name: 'axis', i: 1 }] }];
+    expect((await refusal(loadModel(onnxModel(lastStep)))).message).toMatch(/last timestep of the model input itself \(or of its embedding\)/);
+  });
+
   it('a model built here that it can map loads (the refusals above are about what they change)', async () => {
     const { initializers, nodes } = lstmGraph();
     const model = await loadModel(onnxModel({ initializers, nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] }));
     expect(model.layers.map(kindOf)).toEqual(['lstm']);
     expect(model.forward({ data: new Float32Array(2 * 5 * 3), shape: [2, 5, 3] }).output.shape).toEqual([2, 4]);
     model.dispose();
+    for (const type of [7, 6]) {
+      const ids = await loadModel(onnxModel(embeddingGraph({ type })));
+      expect(ids.layers.map(kindOf)).toEqual(['embedding', 'lstm']);
+      expect(ids.forward([[1, 9, 0], [4, 4, 2]]).output.shape).toEqual([2, 4]);
+      ids.dispose();
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 // file or a config can be wrong.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, detectFormat, Dense, Gru, Lstm, LstmError, loadModel, type LoadModelOptions, type SafetensorsConfig, type Tensor } from '../lib/index.js';
+import { Bidirectional, detectFormat, Dense, Embedding, Gru, Lstm, LstmError, loadModel, type LoadModelOptions, type SafetensorsConfig, type Tensor } from '../lib/index.js';
 import { expectClose, flat, implementations, rng, shapeOf, type Nested } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -15,7 +15,8 @@ interface GoldenCase {
   file: string;
   dtype: string;
   config?: SafetensorsConfig;
-  calls: { input: number[][][]; sequenceLengths?: number[]; expected: Nested; expected64: number[] }[];
+  /** input: [B, T, I], or ids [B, T] for a model that starts with an nn.Embedding. */
+  calls: { input: number[][][] | number[][]; sequenceLengths?: number[]; expected: Nested; expected64: number[] }[];
   tolerance: { abs: number; rel: number };
 }
 const GOLDEN = JSON.parse(readFileSync(new URL('golden.json', DIR), 'utf8')) as { cases: GoldenCase[] };
@@ -48,7 +49,7 @@ describe.each(IMPLEMENTATIONS)('backend %s', (backend) => {
 describe('the models as loaded', () => {
   const kinds = async (file: string, config?: SafetensorsConfig) => {
     const model = await loadModel(fixture(file), { backend: 'js', ...(config ? { config } : {}) });
-    const names = model.layers.map((l) => (l instanceof Bidirectional ? `bidirectional(${l.forwardLayer instanceof Gru ? 'gru' : 'lstm'})` : l instanceof Lstm ? 'lstm' : l instanceof Gru ? 'gru' : l instanceof Dense ? 'dense' : '?'));
+    const names = model.layers.map((l) => (l instanceof Bidirectional ? `bidirectional(${l.forwardLayer instanceof Gru ? 'gru' : 'lstm'})` : l instanceof Lstm ? 'lstm' : l instanceof Gru ? 'gru' : l instanceof Dense ? 'dense' : l instanceof Embedding ? 'embedding' : '?'));
     model.dispose();
     return names;
   };
@@ -58,6 +59,18 @@ describe('the models as loaded', () => {
     expect(await kinds('lstm_classifier.safetensors', config('lstm-2layer-last-softmax'))).toEqual(['lstm', 'lstm', 'dense']);
     expect(await kinds('bigru_tagger.safetensors')).toEqual(['bidirectional(gru)', 'bidirectional(gru)', 'dense']);
     expect(await kinds('lstm_nobias.safetensors', config('linear-relu-bilstm-nobias-final-sigmoid'))).toEqual(['dense', 'bidirectional(lstm)', 'dense']);
+  });
+
+  it('an nn.Embedding marked in the config is an Embedding layer first; ids outside its table are refused with ERR_LSTM_INPUT', async () => {
+    expect(await kinds('embedding_gru.safetensors')).toEqual(['embedding', 'gru', 'dense']);
+    const model = await loadModel(fixture('embedding_gru.safetensors'), { backend: 'js' });
+    try {
+      expect((model.layers[0] as Embedding).inputDim).toBe(25);
+      expect((model.layers[0] as Embedding).maskZero).toBe(false);
+      for (const id of [25, -1, 0.5]) expect(() => model.forward([[1, id]]), `id ${id}`).toThrow(expect.objectContaining({ code: 'ERR_LSTM_INPUT' }));
+    } finally {
+      model.dispose();
+    }
   });
 
   it('options.config takes precedence over the config in the file; lastStep of a bidirectional module is [forward final, backward final]', async () => {
@@ -142,9 +155,11 @@ function stateDict(tensors: Record<string, number[] | { shape: number[]; dtype: 
   return build(header, data);
 }
 
-/** nn.LSTM(2, 3) as 'rnn' and nn.Linear(3, 4) as 'head'. */
+/** nn.LSTM(2, 3) as 'rnn' and nn.Linear(3, 4) as 'head'; EMB_TENSORS adds nn.Embedding(10, 2) as 'emb' before them. */
 const LSTM_TENSORS = { 'rnn.weight_ih_l0': [12, 2], 'rnn.weight_hh_l0': [12, 3], 'rnn.bias_ih_l0': [12], 'rnn.bias_hh_l0': [12], 'head.weight': [4, 3], 'head.bias': [4] };
 const LSTM_CONFIG: SafetensorsConfig = { layers: [{ module: 'rnn', lastStep: true }, { module: 'head' }] };
+const EMB_TENSORS = { 'emb.weight': [10, 2], ...LSTM_TENSORS };
+const EMB_CONFIG: SafetensorsConfig = { layers: [{ module: 'emb', embedding: true }, ...LSTM_CONFIG.layers] };
 
 async function loadError(bytes: Uint8Array, config?: unknown, extra: LoadModelOptions = {}): Promise<LstmError> {
   try {
@@ -172,6 +187,35 @@ const loads = async (bytes: Uint8Array, config?: SafetensorsConfig) => {
 describe('modules and config', () => {
   it('the synthetic base model loads (so each case below fails for its own change)', async () => {
     expect(await loads(stateDict(LSTM_TENSORS), LSTM_CONFIG)).toBe(2);
+    expect(await loads(stateDict(EMB_TENSORS), EMB_CONFIG)).toBe(3);
+  });
+
+  it('embedding: true only on the first layer, without lastStep or activation (ERR_LSTM_CONFIG in options.config)', async () => {
+    const bytes = stateDict({ ...EMB_TENSORS, 'proj.weight': [2, 2] });
+    const cases: [unknown, RegExp][] = [
+      [{ layers: [{ module: 'proj' }, { module: 'emb', embedding: true }, ...LSTM_CONFIG.layers] }, /layers\[1\]\.embedding: expected an nn\.Embedding only on layers\[0\].*got one on layers\[1\]/],
+      [{ layers: [{ module: 'emb', embedding: 'yes' }, ...LSTM_CONFIG.layers] }, /layers\[0\]\.embedding: expected true or false, got "yes"/],
+      [{ layers: [{ module: 'emb', embedding: true, lastStep: true }, ...LSTM_CONFIG.layers] }, /layers\[0\]\.lastStep: expected no lastStep on an nn\.Embedding.*got true/],
+      [{ layers: [{ module: 'emb', embedding: true, activation: 'tanh' }, ...LSTM_CONFIG.layers] }, /layers\[0\]\.activation: expected no activation on an nn\.Embedding.*got "tanh"/],
+    ];
+    for (const [config, message] of cases) {
+      const error = await loadError(bytes, config);
+      expect(error.code, error.message).toBe('ERR_LSTM_CONFIG');
+      expect(error.message).toMatch(message);
+    }
+    // The same config in the file makes a bad file.
+    const inFile = stateDict(EMB_TENSORS, { lstm_runtime: JSON.stringify({ layers: [{ module: 'rnn', lastStep: true }, { module: 'emb', embedding: true }, { module: 'head' }] }) });
+    await expectModelError(inFile, undefined, /__metadata__\.lstm_runtime\.layers\[1\]\.embedding: expected an nn\.Embedding only on layers\[0\]/);
+  });
+
+  it('embedding: true on a module that is not an nn.Embedding, or on a weight that is not [num_embeddings, dim]', async () => {
+    await expectModelError(stateDict(EMB_TENSORS), { layers: [{ module: 'rnn', embedding: true }, { module: 'head' }], ignore: ['emb'] }, /module 'rnn'/, /layers\[0\]\.embedding: expected an nn\.Embedding/, /got 'rnn\.weight_ih_l0' of an nn\.LSTM\/nn\.GRU/);
+    await expectModelError(stateDict(EMB_TENSORS), { layers: [{ module: 'head', embedding: true }], ignore: ['emb', 'rnn'] }, /module 'head'/, /whose only tensor is weight/, /got 'head\.bias'/);
+    await expectModelError(stateDict({ ...EMB_TENSORS, 'emb.weight': [20] }), EMB_CONFIG, /module 'emb'/, /expected weight of shape \[num_embeddings, dim\], got \[20\]/);
+    // Its dim is the next module's input size.
+    await expectModelError(stateDict({ ...EMB_TENSORS, 'emb.weight': [10, 5] }), EMB_CONFIG, /'rnn\.weight_ih_l0'/, /input size 5 from module 'emb'/, /got \[12, 2\]/);
+    // Without the mark, its weight alone is an nn.Linear (the summary names both).
+    await expectModelError(stateDict(EMB_TENSORS), undefined, /'emb' \(nn\.Linear 2 -> 10 or nn\.Embedding\(10, 2\)\)/, /embedding: true/);
   });
 
   it('no config in the options or the file: says which modules the file holds and what config is expected', async () => {
@@ -193,7 +237,7 @@ describe('modules and config', () => {
       [null, /options\.config: expected a config/],
       [{ layers: [] }, /options\.config\.layers: expected a non-empty array/],
       [{ layer: LSTM_CONFIG.layers }, /options\.config\.layer: expected one of the known fields/],
-      [{ layers: [{ module: 'rnn', returnSequences: false }, { module: 'head' }] }, /options\.config\.layers\[0\]\.returnSequences: expected one of the known fields \(module, lastStep, activation\)/],
+      [{ layers: [{ module: 'rnn', returnSequences: false }, { module: 'head' }] }, /options\.config\.layers\[0\]\.returnSequences: expected one of the known fields \(module, embedding, lastStep, activation\)/],
       [{ layers: [{ module: 'rnn', lastStep: 'yes' }, { module: 'head' }] }, /layers\[0\]\.lastStep: expected true or false, got "yes"/],
       [{ layers: [{ module: 'rnn', lastStep: true }, { module: 'head', activation: 'gelu' }] }, /layers\[1\]\.activation: expected 'softmax'.*got "gelu"/],
       [{ layers: [{ module: 3 }] }, /layers\[0\]\.module: expected a module name/],

@@ -1,6 +1,7 @@
 // ONNX models: the LSTM / GRU / Gemm / MatMul path from the graph's input to its first output becomes
-// a Sequential (readOnnx), and every LSTM / GRU node anywhere in a model, subgraphs included, can be
-// read with its folded weights (readOnnxRecurrent) for models that are more than a Sequential.
+// a Sequential (readOnnx; a Gather of integer ids from a constant table first is an Embedding), and
+// every LSTM / GRU node anywhere in a model, subgraphs included, can be read with its folded weights
+// (readOnnxRecurrent) for models that are more than a Sequential.
 //
 // Exporters never hand over a clean layer list: weights come out of small constant computations
 // (Slice, Concat, Unsqueeze of initializers, even inside If branches), initial states out of
@@ -840,12 +841,18 @@ interface ShapeVector {
   dims: (number | Axis)[];
   scalar: boolean;
 }
+/** The graph's integer input [batch, time]: only an embedding (a Gather from a constant table) takes it. */
+interface Ids {
+  kind: 'ids';
+  source: string;
+  axes: Axis[];
+}
 /** Anything a Sequential cannot compute; why says what. */
 interface Blocked {
   kind: 'blocked';
   why: string;
 }
-type Value = Const | Flow | Stack | Zeros | ShapeVector | Blocked;
+type Value = Const | Flow | Ids | Stack | Zeros | ShapeVector | Blocked;
 
 const ONE: Atom = { role: '1', size: 1 };
 const isSingleton = (a: Atom) => a.role === '1' || (a.role === 'D' && a.size === 1);
@@ -864,6 +871,8 @@ function describeValue(v: Value | undefined): string {
       return v.layers.length === 0
         ? `the graph input '${v.source}'`
         : `data computed from the graph input '${v.source}' ${describeAxes(v.axes)}${v.half ? ` (direction ${v.half.direction} only)` : ''}`;
+    case 'ids':
+      return `the integer ids of the graph input '${v.source}' ${describeAxes(v.axes)}, which only an embedding (a Gather from a constant table on axis 0) takes`;
     case 'stack':
       return 'the outputs of several layers stacked by a Concat (a Sequential gives one layer\'s output)';
     case 'zeros':
@@ -939,13 +948,20 @@ class PathReader {
     return this.finish(output, this.lookup(output));
   }
 
-  /** Graph inputs: the data (assumed [batch, time, features], or [batch, features]) or something the path must not use. */
+  /**
+   * Graph inputs: the data (assumed [batch, time, features], or [batch, features]), integer ids
+   * (assumed [batch, time]), or something the path must not use.
+   */
   private inputValue(input: OnnxGraph['input'][number]): Value {
     const tensor = input.type?.tensorType;
     const dims = tensor?.shape?.dim;
     if (!tensor || !dims) return { kind: 'blocked', why: `the graph input '${input.name}', whose shape the model does not give` };
-    if (tensor.elemType !== DATA_TYPE.FLOAT) return { kind: 'blocked', why: `the graph input '${input.name}' of data type ${tensor.elemType} (a Sequential's input is float32)` };
     const sizes = dims.map((d) => (d.dimParam === '' && int(d.dimValue) > 0 ? int(d.dimValue) : null));
+    if (tensor.elemType === DATA_TYPE.INT64 || tensor.elemType === DATA_TYPE.INT32) {
+      if (sizes.length !== 2) return { kind: 'blocked', why: `the graph input '${input.name}' of integer ids of rank ${sizes.length} (a model of ids takes [batch, time])` };
+      return { kind: 'ids', source: input.name, axes: [[{ role: 'B', size: sizes[0]! }], [{ role: 'T', size: sizes[1]! }]] };
+    }
+    if (tensor.elemType !== DATA_TYPE.FLOAT) return { kind: 'blocked', why: `the graph input '${input.name}' of data type ${tensor.elemType} (a Sequential's input is float32, or int64/int32 ids)` };
     const roles: Role[] | undefined = ({ 3: ['B', 'T', 'F'], 2: ['B', 'F'] } as Record<number, Role[]>)[sizes.length];
     if (!roles) return { kind: 'blocked', why: `the graph input '${input.name}' of rank ${sizes.length} (a Sequential's input is [batch, time, features] or [batch, features])` };
     return { kind: 'flow', source: input.name, axes: roles.map((role, k) => [{ role, size: sizes[k]! }]), layers: [], reversed: false };
@@ -1045,7 +1061,7 @@ class PathReader {
       case 'Flatten':
         return [this.flatten(x, attrs.int('axis', 1), fail)];
       case 'Gather':
-        return [this.gather(x, inputs[1], attrs.int('axis', 0), fail)];
+        return [this.gather(x, inputs[1], attrs.int('axis', 0), node, fail)];
       case 'Slice':
         return [this.slice(x, inputs, attrs, fail)];
       case 'Concat':
@@ -1221,8 +1237,9 @@ class PathReader {
     return fail(`expected a Reshape that keeps the features on their own axis (or joins a bidirectional output's directions, then features), got one merging ${real.map(describeAtom).join(' and ')} of ${describeAxes(f.axes)}`);
   }
 
-  private gather(x: Value, indices: Value | undefined, axisAttr: number, fail: Fail): Value {
+  private gather(x: Value, indices: Value | undefined, axisAttr: number, node: OnnxNode, fail: Fail): Value {
     if (x.kind === 'zeros') return x;
+    if (indices?.kind === 'ids') return this.embedding(x, indices, axisAttr, node, fail);
     if (indices?.kind !== 'const') return fail(`expected Gather indices to be constants, got ${describeValue(indices)}`);
     const picked = intsOf(indices, 'Gather indices', fail);
     if (x.kind === 'shape') {
@@ -1234,6 +1251,16 @@ class PathReader {
     if (x.kind === 'stack') return this.pickFromStack(x, axisAttr, picked[0]!, keep, fail);
     const f = this.flowOf(x, 'the input of Gather', fail);
     return this.pick(f, axisOf(axisAttr, f.axes.length, 'Gather axis', fail), picked[0]!, keep, fail);
+  }
+
+  /** PyTorch's nn.Embedding: ids [batch, time] -> rows of a constant table [vocab, dim] -> [batch, time, dim], the model's first layer. */
+  private embedding(table: Value, ids: Ids, axisAttr: number, node: OnnxNode, fail: Fail): Flow {
+    if (table.kind !== 'const' || table.shape.length !== 2) return fail(`expected an embedding: Gather of the ids from a constant table [vocab, dim], got a Gather from ${describeValue(table)}`);
+    if (axisOf(axisAttr, 2, 'Gather axis', fail) !== 0) fail(`expected an embedding: Gather of the ids on axis 0 of the table (its rows), got axis ${axisAttr}`);
+    const embeddings = floatTensor(table, 'the embedding table', fail);
+    // ONNX and PyTorch have no masking (padding_idx only keeps a row out of training).
+    const spec: LayerSpec = { type: 'embedding', name: node.name || `Gather -> ${node.output[0]}`, options: { embeddings, maskZero: false } };
+    return { kind: 'flow', source: ids.source, axes: [...ids.axes, [{ role: 'F', size: table.shape[1]! }]], layers: [spec], reversed: false };
   }
 
   /** One element of one axis of the data (Gather or Slice): the last timestep, one direction, or a size-1 axis. */
@@ -1270,7 +1297,7 @@ class PathReader {
     let r = layers.length - 1;
     while (r >= 0 && layers[r]!.type === 'dense') r--; // a Dense works per timestep, so it may sit after the step is taken
     const spec = layers[r];
-    if (!spec) return fail('takes the last timestep of the model input itself; a Sequential can only end a recurrent layer there');
+    if (!spec || spec.type === 'embedding') return fail('takes the last timestep of the model input itself (or of its embedding); a Sequential can only end a recurrent layer there');
     if (spec.type === 'bidirectional') {
       fail(`takes the last timestep of bidirectional node '${spec.name}''s Y: there its backward direction has seen one step only, which is not what a Bidirectional layer with returnSequences false gives (the final state of both directions); export Y_h (h_n) instead`);
     }
@@ -1366,7 +1393,7 @@ class PathReader {
   }
 
   private shape(x: Value, attrs: Attributes, fail: Fail): Value {
-    const f = this.flowOf(x, 'the input of Shape', fail);
+    const f = x.kind === 'ids' ? x : this.flowOf(x, 'the input of Shape', fail);
     const rank = f.axes.length;
     const clampAxis = (a: number) => Math.min(Math.max(a < 0 ? a + rank : a, 0), rank);
     return { kind: 'shape', dims: f.axes.slice(clampAxis(attrs.int('start', 0)), clampAxis(attrs.int('end', rank))), scalar: false };
@@ -1391,7 +1418,7 @@ class PathReader {
     const [T, Bt, F] = parts.layout === 0 ? ['T', 'B', 'F'] : ['B', 'T', 'F'];
     const roles = x.axes.map((axis) => (axis.length === 1 ? axis[0]!.role : '?')).join(',');
     if (roles !== `${T},${Bt},${F}`) {
-      const timeMajor = roles === 'B,T,F' && parts.layout === 0 && x.layers.length === 0;
+      const timeMajor = roles === 'B,T,F' && parts.layout === 0 && x.layers.every((l) => l.type === 'embedding');
       fail(`expected X to hold ${parts.layout === 0 ? '[time, batch, features] (layout 0)' : '[batch, time, features] (layout 1)'}, got ${describeAxes(x.axes)}${timeMajor ? ': the model takes its input time-major, while a Sequential takes [batch, time, features] (export with batch_first=True, or build the layers with readOnnxRecurrent)' : ''}`);
     }
     const feature = x.axes[2]![0]!;

@@ -1,6 +1,7 @@
-// safetensors holding a PyTorch state dict: the nn.LSTM / nn.GRU / nn.Linear tensors become layer
-// specs. A state dict has no graph, so a small config names the modules that run, in order, and
-// what each one's output is; it comes from loadModel's options or from the file's own metadata.
+// safetensors holding a PyTorch state dict: the nn.Embedding / nn.LSTM / nn.GRU / nn.Linear tensors
+// become layer specs. A state dict has no graph, so a small config names the modules that run, in
+// order, and what each one's output is; it comes from loadModel's options or from the file's own
+// metadata.
 import { describe, fail } from '../errors.js';
 import type { PytorchWeights } from '../layouts.js';
 import { shapeText, sizeOf } from '../tensor.js';
@@ -23,6 +24,12 @@ export interface SafetensorsLayer {
    */
   module: string;
   /**
+   * true: the module is an nn.Embedding (its weight [num_embeddings, dim] alone looks like a
+   * bias-free nn.Linear, so the config says it). Only on the first layer: the model then takes
+   * ids [batch, steps]. Default false.
+   */
+  embedding?: boolean;
+  /**
    * nn.LSTM / nn.GRU only. false (default): the whole output sequence, as the module returns it.
    * true: only the final step, h_n of the last layer (with sequenceLengths, each entry's last
    * real step, as with packed sequences): `out[:, -1]` for one direction,
@@ -37,7 +44,8 @@ export interface SafetensorsLayer {
 /**
  * Which modules of a PyTorch state dict run, in order: loadModel's `config` option, else the
  * file's own, as JSON under `__metadata__.lstm_runtime`. Inputs are [batch, steps, features]
- * (batch_first=True); dropout is an inference no-op and needs no entry.
+ * (batch_first=True), or ids [batch, steps] when the first layer is an nn.Embedding; dropout is
+ * an inference no-op and needs no entry.
  */
 export interface SafetensorsConfig {
   layers: SafetensorsLayer[];
@@ -166,6 +174,7 @@ function readFloats(file: ModelFile, st: SafetensorsFile, t: TensorEntry): Float
 
 interface Layer {
   module: string;
+  embedding: boolean;
   lastStep: boolean | undefined;
   activation: LinearActivation | undefined;
   /** Where the entry is, for messages: "options.config.layers[1]". */
@@ -200,7 +209,7 @@ function moduleSummary(st: SafetensorsFile): string {
       const layers = leaves.filter((leaf) => /^weight_ih_l\d+$/.test(leaf)).length;
       kind = `${cell}, ${layers} layer${layers === 1 ? '' : 's'}${byLeaf.has('weight_ih_l0_reverse') ? ', bidirectional' : ''}`;
     } else if (weight && weight.length === 2 && leaves.every((leaf) => leaf === 'weight' || leaf === 'bias')) {
-      kind = `nn.Linear ${weight[1]} -> ${weight[0]}`;
+      kind = `nn.Linear ${weight[1]} -> ${weight[0]}${leaves.length === 1 ? ` or nn.Embedding(${weight[0]}, ${weight[1]})` : ''}`;
     }
     return `${quoted(prefix)} (${kind})`;
   });
@@ -208,7 +217,7 @@ function moduleSummary(st: SafetensorsFile): string {
   return listed.join(', ');
 }
 
-const CONFIG_SHAPE = `{ layers: [{ module, lastStep? } for nn.LSTM/nn.GRU, { module, activation? } for nn.Linear, ...], ignore?: [module, ...] }`;
+const CONFIG_SHAPE = `{ layers: [{ module, embedding: true } first for an nn.Embedding, { module, lastStep? } for nn.LSTM/nn.GRU, { module, activation? } for nn.Linear, ...], ignore?: [module, ...] }`;
 
 /** The config from the options, else from the file's metadata; checks its fields (not yet the modules). */
 function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Config {
@@ -239,14 +248,21 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
   if (!Array.isArray(config.layers) || config.layers.length === 0) bad(`${source}.layers`, 'a non-empty array of { module, ... }', describe(config.layers));
   const layers = (config.layers as unknown[]).map((entry, k): Layer => {
     const at = `${source}.layers[${k}]`;
-    if (!isObject(entry)) bad(at, '{ module, lastStep? } or { module, activation? }', describe(entry));
-    known(entry, ['module', 'lastStep', 'activation'], at);
+    if (!isObject(entry)) bad(at, '{ module, embedding: true }, { module, lastStep? } or { module, activation? }', describe(entry));
+    known(entry, ['module', 'embedding', 'lastStep', 'activation'], at);
     if (typeof entry.module !== 'string') bad(`${at}.module`, "a module name (a prefix of the state dict's names)", describe(entry.module));
+    if (entry.embedding !== undefined && typeof entry.embedding !== 'boolean') bad(`${at}.embedding`, 'true or false', describe(entry.embedding));
     if (entry.lastStep !== undefined && typeof entry.lastStep !== 'boolean') bad(`${at}.lastStep`, 'true or false', describe(entry.lastStep));
     if (entry.activation !== undefined && !LINEAR_ACTIVATIONS.includes(entry.activation as LinearActivation)) {
       bad(`${at}.activation`, LINEAR_ACTIVATIONS.map((a) => (a === null ? 'null' : `'${a}'`)).join(', '), describe(entry.activation));
     }
-    return { module: entry.module as string, lastStep: entry.lastStep as boolean | undefined, activation: entry.activation as LinearActivation | undefined, at };
+    if (entry.embedding === true) {
+      if (k > 0) bad(`${at}.embedding`, 'an nn.Embedding only on layers[0] (it takes the ids the model is given)', `one on layers[${k}]`);
+      for (const field of ['lastStep', 'activation'] as const) {
+        if (entry[field] !== undefined) bad(`${at}.${field}`, `no ${field} on an nn.Embedding (it passes on every step's vector)`, describe(entry[field]));
+      }
+    }
+    return { module: entry.module as string, embedding: entry.embedding === true, lastStep: entry.lastStep as boolean | undefined, activation: entry.activation as LinearActivation | undefined, at };
   });
   const ignore = config.ignore ?? [];
   if (!Array.isArray(ignore) || !ignore.every((m) => typeof m === 'string')) bad(`${source}.ignore`, 'an array of module names', describe(ignore));
@@ -359,6 +375,22 @@ function recurrentSpecs(r: Reader, layer: Layer, tensors: ModuleTensors, flow: F
   return specs;
 }
 
+/** nn.Embedding (first): ids [batch, steps] -> the rows of its weight [num_embeddings, dim]. */
+function embeddingSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow): LayerSpec {
+  const { module } = layer;
+  const wrong: (what: string) => never = (what) => modelError(r.file.name, `module ${quoted(module)}: ${what}`);
+  for (const [leaf, t] of tensors) {
+    if (leaf !== 'weight') wrong(`${layer.at}.embedding: expected an nn.Embedding, whose only tensor is weight [num_embeddings, dim], got '${t.name}'${RECURRENT_LEAF.test(leaf) ? ' of an nn.LSTM/nn.GRU' : ''}`);
+  }
+  const w = tensors.get('weight')!;
+  if (w.shape.length !== 2 || w.shape[0]! < 1 || w.shape[1]! < 1) wrong(`expected weight of shape [num_embeddings, dim], got ${shapeText(w.shape)}`);
+  r.used.add(w.name);
+  flow.features = w.shape[1]!;
+  flow.from = `module ${quoted(module)}`;
+  // PyTorch masks nothing (padding_idx only keeps a row out of training).
+  return { type: 'embedding', name: module, options: { embeddings: asTensor(r, w), maskZero: false } };
+}
+
 /** nn.Linear: a Dense with the transposed weight. */
 function linearSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow): LayerSpec {
   const { module } = layer;
@@ -397,7 +429,8 @@ export async function readSafetensors(file: ModelFile, config: SafetensorsConfig
     const tensors = moduleTensors(st, layer.module);
     if (tensors.size === 0) modelError(file.name, `${layer.at}.module: expected a module of the file, got ${quoted(layer.module)}; the file holds ${moduleSummary(st)}`);
     const leaves = [...tensors.keys()];
-    if (leaves.some((leaf) => RECURRENT_LEAF.test(leaf))) specs.push(...recurrentSpecs(r, layer, tensors, flow));
+    if (layer.embedding) specs.push(embeddingSpec(r, layer, tensors, flow));
+    else if (leaves.some((leaf) => RECURRENT_LEAF.test(leaf))) specs.push(...recurrentSpecs(r, layer, tensors, flow));
     else if (tensors.has('weight')) specs.push(linearSpec(r, layer, tensors, flow));
     else {
       modelError(file.name, `${layer.at}.module: expected an nn.LSTM, nn.GRU or nn.Linear, got ${quoted(layer.module)} holding ${leaves.slice(0, 8).join(', ')}${leaves.length > 8 ? ', ...' : ''}; the file holds ${moduleSummary(st)}`);
