@@ -15,6 +15,11 @@ export interface BidirectionalOptions {
   backwardWeights: LstmWeights | GruWeights;
   /** How the two directions combine (default 'concat'; null returns both). */
   mergeMode?: MergeMode;
+  /**
+   * Masked steps output zeros in both directions: by default when sequences are returned, as
+   * Keras does; false repeats each direction's previous output, as TF.js does.
+   */
+  zeroOutputForMask?: boolean;
 }
 
 export interface BidirectionalState {
@@ -53,7 +58,8 @@ export class Bidirectional {
 
   static async create(options: BidirectionalOptions): Promise<Bidirectional> {
     if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['layer', 'backwardWeights', 'mergeMode']), 'options');
+    checkKeys(options, new Set(['layer', 'backwardWeights', 'mergeMode', 'zeroOutputForMask']), 'options');
+    if (options.zeroOutputForMask !== undefined && typeof options.zeroOutputForMask !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.zeroOutputForMask', 'true or false', describe(options.zeroOutputForMask));
     const mergeMode = options.mergeMode === undefined ? 'concat' : options.mergeMode;
     if (!MERGE_MODES.includes(mergeMode)) fail('ERR_LSTM_CONFIG', 'options.mergeMode', "'concat', 'sum', 'mul', 'ave' or null", describe(mergeMode));
     if (typeof options.layer !== 'object' || options.layer === null) fail('ERR_LSTM_CONFIG', 'options.layer', 'the wrapped layer\'s options', describe(options.layer));
@@ -61,8 +67,9 @@ export class Bidirectional {
     const { type = 'lstm', ...layer } = options.layer as LstmOptions & { type?: string };
     if (type !== 'lstm' && type !== 'gru') fail('ERR_LSTM_CONFIG', 'options.layer.type', "'lstm' or 'gru'", describe(type));
     if (layer.goBackwards) fail('ERR_LSTM_CONFIG', 'options.layer.goBackwards', 'false (Bidirectional runs the backward direction itself)', 'true');
-    // As Keras does: masked steps output zeros in both directions exactly when sequences are returned.
-    const shared = { ...layer, zeroOutputForMask: layer.returnSequences ?? false };
+    // As Keras does unless told otherwise: masked steps output zeros in both directions exactly
+    // when sequences are returned (whatever the wrapped layer's own zeroOutputForMask says).
+    const shared = { ...layer, zeroOutputForMask: options.zeroOutputForMask ?? layer.returnSequences ?? false };
     const create = (o: object) => (type === 'gru' ? Gru.create(o as GruOptions) : Lstm.create(o as LstmOptions));
     const forward = await create(shared);
     try {

@@ -4,16 +4,20 @@ format, with Keras' own predictions, for test/load-keras.test.ts.
     KERAS_BACKEND=jax python3 scripts/gen_keras_models.py
 
 Writes test/fixtures/models/keras/: <name>.keras, <name>.h5, <name>.tfjs/model.json (+ shard) and
-golden.json ({ name: { input, output } }); options.tfjs-quantized holds the 'options' model's
-weights quantized as tensorflowjs_converter does (uint8, uint16, float16). The TF.js copies are written here by hand in the format
+golden.json ({ name: { input, output } }). The TF.js copies are written here by hand in the format
 tensorflowjs_converter produces (Keras 2 style topology, one weight group per layer), so their
 expected values are Keras' too; scripts/gen_tfjs_golden.mjs checks them with TF.js itself.
+options.tfjs-quantized holds the 'options' model's weights quantized as the converter does (uint8,
+uint16, float16); bidirectional_dropout.tfjs-v3 is what the converter makes of a Keras 3 .keras.
 """
+import io
 import json
 import os
 import shutil
+import zipfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -175,6 +179,37 @@ def write_tfjs(model, folder, quantize=False):
                    "modelTopology": keras2_topology(model), "weightsManifest": manifest}, f)
 
 
+def write_tfjs_v3(keras_file, folder):
+    """model.json as tensorflowjs_converter writes a Keras 3 .keras file
+    (h5_v3_merged_saved_model_to_tfjs_format): the config as saved, and each weight named by its
+    path in model.weights.h5 (layers/<class key>/cell/vars/0), not by its layer's name."""
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    with zipfile.ZipFile(keras_file) as z:
+        config = json.loads(z.read("config.json"))
+        metadata = json.loads(z.read("metadata.json"))
+        weights = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
+        entries, data = [], []
+
+        def walk(group, prefix):
+            for key in group.keys():
+                item = group[key]
+                if isinstance(item, h5py.Group):
+                    walk(item, prefix + key + "/")
+                else:
+                    value = np.asarray(item, "<f4")
+                    entries.append({"name": prefix + key, "shape": list(value.shape), "dtype": "float32"})
+                    data.append(value.tobytes())
+
+        walk(weights, "")
+    with open(os.path.join(folder, "group1-shard1of1.bin"), "wb") as f:
+        f.write(b"".join(data))
+    with open(os.path.join(folder, "model.json"), "w") as f:
+        json.dump({"format": "layers-model", "generatedBy": f"keras v{metadata['keras_version']}", "convertedBy": "scripts/gen_keras_models.py",
+                   "modelTopology": {"keras_version": metadata["keras_version"], "model_config": config},
+                   "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": entries}]}, f)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     golden = {}
@@ -188,6 +223,8 @@ def main():
             write_tfjs(model, os.path.join(OUT, f"{name}.tfjs"))
         if name == "options":
             write_tfjs(model, os.path.join(OUT, f"{name}.tfjs-quantized"), quantize=True)
+        if name == "bidirectional_dropout":
+            write_tfjs_v3(os.path.join(OUT, f"{name}.keras"), os.path.join(OUT, f"{name}.tfjs-v3"))
         golden[name] = {"input": x.tolist(), "output": y.tolist(), "keras_version": keras.__version__, "formats": formats}
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)

@@ -57,6 +57,27 @@ describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
     }
   });
 
+  it('a model.json converted from a Keras 3 .keras (weights named layers/<class key>/.../vars/<n>) matches Keras', async () => {
+    const model = await loadModel(`${DIR}keras/bidirectional_dropout.tfjs-v3/model.json`, { backend });
+    try {
+      expectClose(model.forward(keras.bidirectional_dropout!.input).output, keras.bidirectional_dropout!.output, TOL, 'tfjs-v3');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('a model saved by TF.js itself (masked through a Bidirectional, hard_sigmoid, goBackwards GRU) matches TF.js', async () => {
+    const golden = tfjs['tfjs-saved/model.json']!;
+    const model = await loadModel(`${DIR}tfjs-saved/model.json`, { backend });
+    try {
+      const { output } = model.forward(golden.input);
+      expect(output.shape).toEqual(golden.shape);
+      expectClose(output.data, golden.output, TOL, 'tfjs-saved');
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('the real Nietzsche model (TF.js, Keras 2.1.5, hard_sigmoid) gives TF.js\' next-character probabilities', async () => {
     const golden = tfjs.nietzsche!;
     const model = await loadModel(`${NIETZSCHE}model.json`, { backend });
@@ -154,6 +175,18 @@ describe('loadModel, Keras family', () => {
     await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files }), /\(masking\): expected it first in the model/);
   });
 
+  it('loads from file: URLs (a URL or its text), TF.js shards beside them; options.files must hold bytes', async () => {
+    const expected = keras.options!.output;
+    for (const source of [new URL('./fixtures/models/keras/options.keras', import.meta.url), new URL('./fixtures/models/keras/options.tfjs/model.json', import.meta.url).href]) {
+      const model = await loadModel(source);
+      const golden = typeof source === 'string' ? tfjs['keras/options.tfjs/model.json']!.output : flat(expected);
+      expectClose(model.forward(keras.options!.input).output.data, golden, TOL, String(source));
+      model.dispose();
+    }
+    await expect(loadModel(`${DIR}keras/options.keras`, { files: { 'w.bin': 244 } as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/options\.files\['w\.bin'\]: expected a Uint8Array or ArrayBuffer, got 244/) });
+    await expect(loadModel(`${DIR}keras/options.keras`, { files: 'w.bin' as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+  });
+
   it('streams a loaded model step by step with the same result as forward', async () => {
     const model = await loadModel(`${DIR}keras/lstm_gru_dense.keras`);
     const input = keras.lstm_gru_dense!.input as number[][][];
@@ -199,6 +232,24 @@ describe('loadModel, Keras family', () => {
     await expectModelError(variant((j) => j.weightsManifest[0].weights.pop()), /expected \d+ bytes for their weights/);
     await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [18, 3])), /layer 'gru_2' \(gru\)/);
     await expectModelError(loadModel(new TextEncoder().encode('{"modelTopology": 1')), /not JSON/);
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.return_sequences = 1)), /return_sequences: expected true or false, got 1/);
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[0] = { class_name: 'TimeDistributed', config: { name: 't', layer: null } })), /'t' \(TimeDistributed\)\.layer: expected the wrapped layer as \{ class_name, config \}, got null/);
+
+    // A Bidirectional whose backward_layer is configured unlike its forward layer.
+    const biFolder = `${DIR}keras/bidirectional_dropout.tfjs/`;
+    const bi = JSON.parse(readFileSync(`${biFolder}model.json`, 'utf8'));
+    const biFiles = Object.fromEntries(bi.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(biFolder + p))]));
+    const forward = bi.modelTopology.config.layers[0].config.layer;
+    bi.modelTopology.config.layers[0].config.backward_layer = { ...forward, config: { ...forward.config, recurrent_activation: 'hard_sigmoid' } };
+    await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(bi)), { files: biFiles }), /expected backward_layer configured as the forward one, got recurrentActivation \{"name":"hard_sigmoid"/);
+
+    // A functional config with two layers of one name, one reading the other: refused, not walked forever.
+    const chain = [
+      { class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: [null, 5, 3] }, inbound_nodes: [] },
+      { ...json.modelTopology.config.layers[0], inbound_nodes: [[['in', 0, 0, {}]]] },
+      { ...json.modelTopology.config.layers[0], inbound_nodes: [[[json.modelTopology.config.layers[0].config.name, 0, 0, {}]]] },
+    ];
+    await expectModelError(variant((j) => (j.modelTopology = { class_name: 'Model', config: { name: 'm', layers: chain } })), /distinct names.*twice/);
   });
 });
 

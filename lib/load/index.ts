@@ -83,6 +83,13 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   if (options.format !== undefined && !FORMATS.includes(options.format)) {
     fail('ERR_LSTM_CONFIG', 'options.format', FORMATS.map((f) => `'${f}'`).join(', '), describe(options.format));
   }
+  if (options.files !== undefined) {
+    const files = options.files as unknown;
+    if (typeof files !== 'object' || files === null || Array.isArray(files)) fail('ERR_LSTM_CONFIG', 'options.files', 'an object of file names to bytes', describe(files));
+    for (const [name, bytes] of Object.entries(files)) {
+      if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) fail('ERR_LSTM_CONFIG', `options.files['${name}']`, 'a Uint8Array or ArrayBuffer', describe(bytes));
+    }
+  }
   const file = await openModel(source, options.files);
   const format = options.format ?? detectFormat(file.bytes);
   if (format === null) {

@@ -22,6 +22,8 @@ export interface KerasModel {
   file: string;
   layers: readonly KerasLayerConfig[];
   hardSigmoid: HardSigmoid;
+  /** Which framework runs the file's format (masked steps of a Bidirectional differ). */
+  framework: 'keras' | 'tfjs';
   /** The layer's weights in get_weights() order (a Bidirectional's forward ones, then its backward ones). */
   weights(layer: KerasLayerConfig, index: number): Promise<Tensor[]>;
 }
@@ -82,24 +84,51 @@ export function modelLayers(file: string, modelConfig: unknown): KerasLayers {
   }
   const layers = layerList(file, (model.config as { layers?: unknown } | null)?.layers);
   const chain = new Map<string, KerasLayerConfig>(); // a layer by the layer it reads
+  const names = new Set<string>();
   let input: KerasLayerConfig | null = null;
-  for (const layer of layers) {
-    const name = layerName(layer, 0);
-    const { calls, names } = inboundNames(layer);
+  for (const [k, layer] of layers.entries()) {
+    const name = layerName(layer, k);
+    if (names.has(name)) modelError(file, `expected layers with distinct names (as Keras requires), got '${name}' twice`);
+    names.add(name);
+    const { calls, names: sources } = inboundNames(layer);
     if (layer.class_name === 'InputLayer' && calls === 0) {
       if (input) modelError(file, `expected a functional model with one input, got inputs '${layerName(input, 0)}' and '${name}'`);
       input = layer;
-    } else if (calls !== 1 || names.length !== 1 || chain.has(names[0]!)) {
-      modelError(file, `expected a functional model that is a chain of layers (each called once on the one before), got layer '${name}' called ${calls} time(s) on ${names.length ? names.map((n) => `'${n}'`).join(', ') : 'nothing'}${chain.has(names[0]!) ? ', a branch' : ''}`);
+    } else if (calls !== 1 || sources.length !== 1 || chain.has(sources[0]!)) {
+      modelError(file, `expected a functional model that is a chain of layers (each called once on the one before), got layer '${name}' called ${calls} time(s) on ${sources.length ? sources.map((n) => `'${n}'`).join(', ') : 'nothing'}${chain.has(sources[0]!) ? ', a branch' : ''}`);
     } else {
-      chain.set(names[0]!, layer);
+      chain.set(sources[0]!, layer);
     }
   }
   if (!input) return modelError(file, 'expected a functional model with an InputLayer, got none');
+  // Names are distinct, so the walk visits each layer at most once (a cycle ends it early).
   const ordered = [input];
-  for (let next = chain.get(layerName(input, 0)); next; next = chain.get(layerName(next, 0))) ordered.push(next);
-  if (ordered.length !== layers.length) modelError(file, `expected every layer of the functional model on the chain from its input, got ${layers.length - ordered.length} off it`);
+  for (let next = chain.get(layerName(input, 0)); next && ordered.length <= layers.length; next = chain.get(layerName(next, 0))) ordered.push(next);
+  if (ordered.length !== layers.length) return modelError(file, `expected every layer of the functional model on the chain from its input, got ${layers.length - ordered.length} off it`);
   return { layers: ordered, functional: true };
+}
+
+// (keras.src.utils.naming.to_snake_case, regex for regex)
+const snakeCase = (name: string) =>
+  name.replace(/\W+/g, '').replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+
+/**
+ * Where Keras 3 saves each layer's weights (model.weights.h5 in a .keras file, and the weight
+ * names tensorflowjs_converter makes of it): layers/<key>, the key the layer's class in
+ * snake_case, counted per key (lstm, lstm_1, dense), whatever the layer's own name. The count
+ * follows the model's layer list, which leaves out a Sequential's InputLayer.
+ */
+export function saveKeys(layers: readonly KerasLayerConfig[], functional: boolean): Map<KerasLayerConfig, string> {
+  const keys = new Map<KerasLayerConfig, string>();
+  const used = new Map<string, number>();
+  for (const layer of layers) {
+    if (layer.class_name === 'InputLayer' && !functional) continue;
+    const base = snakeCase(layer.class_name);
+    const count = used.get(base) ?? 0;
+    used.set(base, count + 1);
+    keys.set(layer, count === 0 ? base : `${base}_${count}`);
+  }
+  return keys;
 }
 
 function layerName(layer: KerasLayerConfig, index: number): string {
@@ -129,7 +158,21 @@ function activation(model: KerasModel, where: string, value: unknown, allowSoftm
   return modelError(model.file, `${where}: expected one of linear, tanh, sigmoid, hard_sigmoid, relu, softsign, elu${allowSoftmax ? ', softmax' : ''}, got activation ${describe(name)}`);
 }
 
-const bool = (value: unknown, fallback: boolean) => (typeof value === 'boolean' ? value : fallback);
+/** A boolean config value, its default when absent; anything else is a damaged config. */
+function flag(model: KerasModel, where: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'boolean') return modelError(model.file, `${where}: expected true or false, got ${describe(value)}`);
+  return value;
+}
+
+/** A wrapped layer's config (Bidirectional, TimeDistributed), checked like the model's own layers. */
+function wrapped(model: KerasModel, where: string, value: unknown): KerasLayerConfig {
+  const l = value as Partial<KerasLayerConfig> | null | undefined;
+  if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string' || typeof l.config !== 'object' || l.config === null) {
+    return modelError(model.file, `${where}: expected the wrapped layer as { class_name, config }, got ${describe(value)}`);
+  }
+  return l as KerasLayerConfig;
+}
 
 function expectWeights(model: KerasModel, where: string, weights: Tensor[], counts: readonly number[]): void {
   if (!counts.includes(weights.length)) {
@@ -145,17 +188,17 @@ function recurrent(model: KerasModel, where: string, layer: KerasLayerConfig, we
   const cudnn = layer.class_name.startsWith('CuDNN');
   const type = layer.class_name.endsWith('LSTM') ? 'lstm' : 'gru';
   if (c.time_major === true) modelError(model.file, `${where}: expected batch-major input, got time_major: true`);
-  const useBias = cudnn || bool(c.use_bias, true);
+  const useBias = cudnn || flag(model, `${where}.use_bias`, c.use_bias, true);
   expectWeights(model, where, weights, useBias ? [3] : [2]);
   const [kernel, recurrentKernel, bias] = weights as [Tensor, Tensor, Tensor | undefined];
   const options: Recurrent['options'] = {
     weights: bias ? { kernel, recurrentKernel, bias } : { kernel, recurrentKernel },
     weightLayout: cudnn ? 'cudnn' : 'keras',
     useBias,
-    returnSequences: bool(c.return_sequences, false),
-    goBackwards: bool(c.go_backwards, false),
-    stateful: bool(c.stateful, false),
-    zeroOutputForMask: bool(c.zero_output_for_mask, false),
+    returnSequences: flag(model, `${where}.return_sequences`, c.return_sequences, false),
+    goBackwards: flag(model, `${where}.go_backwards`, c.go_backwards, false),
+    stateful: flag(model, `${where}.stateful`, c.stateful, false),
+    zeroOutputForMask: flag(model, `${where}.zero_output_for_mask`, c.zero_output_for_mask, false),
   };
   if (typeof c.units === 'number') options.units = c.units;
   if (!cudnn) {
@@ -164,12 +207,12 @@ function recurrent(model: KerasModel, where: string, layer: KerasLayerConfig, we
     options.recurrentActivation = activation(model, `${where}.recurrent_activation`, c.recurrent_activation ?? (model.hardSigmoid === 'keras2' ? 'hard_sigmoid' : 'sigmoid'), false);
   }
   // GRU: Keras before 2.3 (and TF.js) had no reset_after and applied r before the product.
-  if (type === 'gru') options.resetAfter = cudnn || bool(c.reset_after, false);
+  if (type === 'gru') options.resetAfter = cudnn || flag(model, `${where}.reset_after`, c.reset_after, false);
   return { type, options };
 }
 
 function dense(model: KerasModel, where: string, name: string, c: Record<string, unknown>, weights: Tensor[]): LayerSpec {
-  const useBias = bool(c.use_bias, true);
+  const useBias = flag(model, `${where}.use_bias`, c.use_bias, true);
   expectWeights(model, where, weights, useBias ? [2] : [1]);
   const [kernel, bias] = weights as [Tensor, Tensor | undefined];
   return { type: 'dense', name, options: { kernel, ...(bias ? { bias } : {}), activation: activation(model, `${where}.activation`, c.activation, true) } };
@@ -193,9 +236,9 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       return { type, name, options } as LayerSpec;
     }
     case 'Bidirectional': {
-      const inner = c.layer as KerasLayerConfig | undefined;
-      if (!inner || !['LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU'].includes(inner.class_name)) {
-        return modelError(model.file, `${where}: expected it to wrap an LSTM or GRU, got ${describe(inner?.class_name)}`);
+      const inner = wrapped(model, `${where}.layer`, c.layer);
+      if (!['LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU'].includes(inner.class_name)) {
+        return modelError(model.file, `${where}: expected it to wrap an LSTM or GRU, got ${describe(inner.class_name)}`);
       }
       const mergeMode = c.merge_mode ?? null;
       if (!MERGE_MODES.has(mergeMode as string)) {
@@ -205,17 +248,28 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       if (weights.length % 2 !== 0) modelError(model.file, `${where}: expected as many backward weight arrays as forward ones, got ${weights.length} in all`);
       const half = weights.length / 2;
       const forward = recurrent(model, where, inner, weights.slice(0, half));
-      const backward = recurrent(model, where, (c.backward_layer as KerasLayerConfig | undefined) ?? inner, weights.slice(half));
+      const backwardConfig = c.backward_layer === undefined || c.backward_layer === null ? inner : wrapped(model, `${where}.backward_layer`, c.backward_layer);
+      const backward = recurrent(model, `${where}.backward_layer`, backwardConfig, weights.slice(half));
+      // One set of options runs both directions: a backward layer configured otherwise is refused.
+      for (const key of ['units', 'activation', 'recurrentActivation', 'useBias', 'resetAfter', 'weightLayout'] as const) {
+        const [f, b] = [JSON.stringify(forward.options[key]), JSON.stringify(backward.options[key])];
+        if (forward.type !== backward.type || f !== b) {
+          modelError(model.file, `${where}: expected backward_layer configured as the forward one, got ${forward.type !== backward.type ? `a ${backward.type} for a ${forward.type}` : `${key} ${b} against ${f}`}`);
+        }
+      }
+      // Keras zeroes masked steps of both directions when sequences are returned; TF.js repeats
+      // the previous output, as any of its recurrent layers does.
+      const zeroOutputForMask = model.framework === 'keras' && forward.options.returnSequences === true;
       return {
         type: 'bidirectional',
         name,
-        options: { layer: { ...forward.options, type: forward.type } as never, backwardWeights: backward.options.weights as never, mergeMode: mergeMode as 'concat' },
+        options: { layer: { ...forward.options, type: forward.type } as never, backwardWeights: backward.options.weights as never, mergeMode: mergeMode as 'concat', zeroOutputForMask },
       };
     }
     case 'TimeDistributed': {
       // Dense already runs per timestep on [B, T, F].
-      const inner = c.layer as KerasLayerConfig | undefined;
-      if (inner?.class_name !== 'Dense') return modelError(model.file, `${where}: expected it to wrap a Dense, got ${describe(inner?.class_name)}`);
+      const inner = wrapped(model, `${where}.layer`, c.layer);
+      if (inner.class_name !== 'Dense') return modelError(model.file, `${where}: expected it to wrap a Dense, got ${describe(inner.class_name)}`);
       return dense(model, where, name, inner.config, await model.weights(layer, index));
     }
     case 'Dense':
@@ -225,7 +279,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     case 'Embedding': {
       const weights = await model.weights(layer, index);
       expectWeights(model, where, weights, [1]);
-      return { type: 'embedding', name, options: { embeddings: weights[0]!, maskZero: bool(c.mask_zero, false) } };
+      return { type: 'embedding', name, options: { embeddings: weights[0]!, maskZero: flag(model, `${where}.mask_zero`, c.mask_zero, false) } };
     }
     case 'Masking': {
       const value = c.mask_value ?? 0;

@@ -4,7 +4,7 @@
 // h5wasm, which runs the HDF5 library itself in WebAssembly.
 import { describe } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { kerasLayerSpecs, modelLayers, type HardSigmoid, type KerasLayerConfig } from './keras-layers.js';
+import { kerasLayerSpecs, modelLayers, saveKeys, type HardSigmoid, type KerasLayerConfig } from './keras-layers.js';
 import { modelError, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
@@ -12,6 +12,7 @@ type H5 = typeof import('h5wasm');
 type Group = InstanceType<H5['Group']>;
 
 let opened = 0;
+let reading = 0; // reads in progress, which share h5wasm's error handler
 
 /** Runs `read` on the HDF5 file held in `bytes` (h5wasm opens files from its in-memory file system). */
 async function withHdf5<T>(file: string, bytes: Uint8Array, read: (root: Group, h5: H5) => Promise<T>): Promise<T> {
@@ -19,8 +20,9 @@ async function withHdf5<T>(file: string, bytes: Uint8Array, read: (root: Group, 
   const module = await h5.ready;
   const path = `/lstm-runtime-${++opened}.h5`;
   module.FS.writeFile(path, bytes);
-  // HDF5's errors become exceptions with their message, instead of a trace on stderr.
-  module.activate_throwing_error_handler();
+  // HDF5's errors become exceptions with their message, instead of a trace on stderr (until the
+  // last read in progress ends).
+  if (reading++ === 0) module.activate_throwing_error_handler();
   let root: InstanceType<H5['File']> | null = null;
   try {
     try {
@@ -30,17 +32,22 @@ async function withHdf5<T>(file: string, bytes: Uint8Array, read: (root: Group, 
     }
     return await read(root, h5);
   } finally {
-    root?.close();
-    module.deactivate_throwing_error_handler();
-    module.FS.unlink(path);
+    try {
+      root?.close();
+    } finally {
+      if (--reading === 0) module.deactivate_throwing_error_handler();
+      module.FS.unlink(path);
+    }
   }
 }
 
-function attribute(group: Group, name: string): unknown {
+/** An attribute's value, undefined when the group has none of that name; a damaged one throws. */
+function attribute(file: string, group: Group, name: string): unknown {
   try {
-    return group.attrs[name]?.value ?? undefined;
-  } catch {
-    return undefined;
+    const attrs = group.attrs;
+    return name in attrs ? (attrs[name]!.value ?? undefined) : undefined;
+  } catch (error) {
+    return modelError(file, `attribute '${name}' of '${group.path}' could not be read (a damaged file; HDF5's report is the cause)`, error);
   }
 }
 
@@ -75,9 +82,9 @@ const hardSigmoidOf = (version: unknown): HardSigmoid => (typeof version === 'st
 /** A Keras .h5 model file (model.save('m.h5') in Keras 2 or 3, keras.models.save_model in Keras 1-2). */
 export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
   return withHdf5(file.name, file.bytes, async (root, h5) => {
-    const config = attribute(root, 'model_config');
+    const config = attribute(file.name, root, 'model_config');
     if (config === undefined) {
-      const layers = attribute(root, 'layer_names');
+      const layers = attribute(file.name, root, 'layer_names');
       return modelError(
         file.name,
         `expected a whole model saved to HDF5 (with its model_config), got ${layers === undefined ? 'no model config' : 'weights only (save_weights): create the layers with their weights instead'}`,
@@ -85,16 +92,17 @@ export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
     }
     const weightsGroup = root.get('model_weights');
     if (!(weightsGroup instanceof h5.Group)) return modelError(file.name, `expected a model_weights group, got ${describe(weightsGroup)}`);
-    const version = attribute(root, 'keras_version') ?? attribute(weightsGroup, 'keras_version');
+    const version = attribute(file.name, root, 'keras_version') ?? attribute(file.name, weightsGroup, 'keras_version');
     return kerasLayerSpecs({
       file: file.name,
       layers: modelLayers(file.name, parseConfig(file.name, config, 'model_config')).layers,
       hardSigmoid: hardSigmoidOf(version),
+      framework: 'keras',
       async weights(layer: KerasLayerConfig) {
         const name = String(layer.config.name);
         const group = weightsGroup.get(name);
         if (!(group instanceof h5.Group)) return modelError(file.name, `expected the weights of layer '${name}' at model_weights/${name}, got nothing there`);
-        const names = attribute(group, 'weight_names');
+        const names = attribute(file.name, group, 'weight_names');
         const list = names === undefined ? [] : Array.isArray(names) ? names : typeof names === 'string' ? [names] : null;
         if (list === null || !list.every((n) => typeof n === 'string')) return modelError(file.name, `model_weights/${name}: expected weight_names as strings, got ${describe(names)}`);
         return list.map((n) => dataset(file.name, h5, group, n as string));
@@ -102,10 +110,6 @@ export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
     });
   });
 }
-
-// Keras 3 names a layer's weights group after its class, snake_case, counted per name:
-// layers/lstm, layers/lstm_1, layers/dense (whatever the layers' own names).
-const snakeCase = (name: string) => name.replace(/(.)([A-Z][a-z]+)/g, '$1_$2').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 
 /** Every variable under `group`: its own vars/0..n, then its sublayers' (forward before backward). */
 function variables(file: string, h5: H5, group: Group): Tensor[] {
@@ -140,24 +144,20 @@ export async function readKerasArchive(file: ModelFile): Promise<LayerSpec[]> {
   const metadata = entries['metadata.json'] ? (parseConfig(file.name, text('metadata.json'), 'metadata.json') as { keras_version?: unknown } | null) : null;
   const { layers, functional } = modelLayers(file.name, parseConfig(file.name, text('config.json'), 'config.json'));
   return withHdf5(file.name, entries['model.weights.h5']!, async (root, h5) => {
-    // The keys follow the model's layer list, which leaves out a Sequential's InputLayer.
-    const keys = new Map<KerasLayerConfig, string>();
-    const used = new Map<string, number>();
-    for (const layer of layers) {
-      if (layer.class_name === 'InputLayer' && !functional) continue;
-      const base = snakeCase(layer.class_name);
-      const count = used.get(base) ?? 0;
-      used.set(base, count + 1);
-      keys.set(layer, count === 0 ? base : `${base}_${count}`);
-    }
+    const keys = saveKeys(layers, functional);
     return kerasLayerSpecs({
       file: file.name,
       layers,
       hardSigmoid: hardSigmoidOf(metadata?.keras_version ?? '3'),
+      framework: 'keras',
       async weights(layer: KerasLayerConfig) {
         const key = keys.get(layer);
         const group = key === undefined ? null : root.get(`layers/${key}`);
-        if (!(group instanceof h5.Group)) return modelError(file.name, `expected the weights of layer '${String(layer.config.name)}' at layers/${key} of model.weights.h5, got nothing there`);
+        if (!(group instanceof h5.Group)) {
+          // tf.keras 2.13-2.15 wrote .keras files with another weight layout.
+          const older = root.get('_layer_checkpoint_dependencies') ? ' (this is a tf.keras 2.13-2.15 .keras file: save the model as .h5 there to load it here)' : '';
+          return modelError(file.name, `expected the weights of layer '${String(layer.config.name)}' at layers/${key} of model.weights.h5, got nothing there${older}`);
+        }
         return variables(file.name, h5, group);
       },
     });

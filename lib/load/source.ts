@@ -15,7 +15,7 @@ export interface ModelFile {
   sibling(relative: string): Promise<Uint8Array>;
 }
 
-type FileReader = (path: string) => Promise<Uint8Array>;
+type FileReader = (path: string | URL) => Promise<Uint8Array>;
 let readPath: FileReader | null = null;
 
 /** The Node entry reads paths with node:fs; elsewhere a string is a URL. */
@@ -34,12 +34,14 @@ async function fetchBytes(url: URL): Promise<Uint8Array> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-async function readNamed(name: string): Promise<Uint8Array> {
-  if (readPath && !/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) {
+/** A path, or a file: URL, where there is a file system; any other URL is fetched. */
+async function readNamed(name: string | URL): Promise<Uint8Array> {
+  const isUrl = name instanceof URL || /^[a-z][a-z0-9+.-]*:\/\//i.test(name);
+  if (readPath && (!isUrl || String(name).startsWith('file:'))) {
     try {
-      return await readPath(name);
+      return await readPath(isUrl ? new URL(name) : name);
     } catch (error) {
-      return modelError(name, `could not be read (${(error as Error).message})`, error);
+      return modelError(String(name), `could not be read (${(error as Error).message})`, error);
     }
   }
   return fetchBytes(new URL(name, typeof location === 'undefined' ? undefined : location.href));
@@ -67,9 +69,9 @@ export async function openModel(source: ModelSource, files?: Readonly<Record<str
   if (source instanceof URL) {
     return {
       name: source.href,
-      bytes: await fetchBytes(source),
+      bytes: await readNamed(source),
       async sibling(relative) {
-        return given(relative) ?? fetchBytes(new URL(relative, source));
+        return given(relative) ?? readNamed(new URL(relative, source));
       },
     };
   }

@@ -3,7 +3,7 @@
 import { describe } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { halfToFloat, readFloat32 } from './binary.js';
-import { kerasLayerSpecs, modelLayers, type KerasLayerConfig } from './keras-layers.js';
+import { kerasLayerSpecs, modelLayers, saveKeys, type KerasLayerConfig } from './keras-layers.js';
 import { modelError, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
@@ -89,39 +89,58 @@ async function readWeights(file: ModelFile, groups: ManifestGroup[]): Promise<Ma
   return weights;
 }
 
-// Within a layer: the forward direction before the backward one, then get_weights() order.
+// Within a layer: the forward direction before the backward one, then get_weights() order
+// (kernel, recurrent_kernel, bias by name, or vars/0, 1, 2 by number).
 const directionRank = (segment: string | undefined) => (segment?.startsWith('backward') ? 1 : 0);
 const WEIGHT_ORDER = ['kernel', 'recurrent_kernel', 'bias'];
-const weightRank = (name: string) => WEIGHT_ORDER.indexOf(name.replace(/:\d+$/, '').split('/').pop()!);
+function weightRank(path: readonly string[]): number {
+  const last = path[path.length - 1]!.replace(/:\d+$/, '');
+  return /^\d+$/.test(last) ? Number(last) : WEIGHT_ORDER.indexOf(last);
+}
+
+type Owner = { layer: KerasLayerConfig; path: string[] } | null;
+
+/**
+ * Which layer a weight belongs to. Converted from a Keras 3 .keras file, weights are named by where
+ * Keras saved them (layers/<key>/cell/vars/0, the key from the layer's class); otherwise by the
+ * first layer name in their path ('lstm_1/lstm_cell/kernel', 'sequential/dense/bias',
+ * 'bidirectional/forward_lstm/lstm_cell/kernel').
+ */
+function ownerOf(layers: KerasLayerConfig[], functional: boolean, names: readonly string[]): (path: string[]) => Owner {
+  if (names.some((n) => n.startsWith('layers/') && n.includes('/vars/'))) {
+    const byKey = new Map([...saveKeys(layers, functional)].map(([layer, key]) => [key, layer]));
+    return (path) => (path[0] === 'layers' && byKey.has(path[1]!) ? { layer: byKey.get(path[1]!)!, path: path.slice(2) } : null);
+  }
+  const byName = new Map(layers.map((layer) => [layer.config.name, layer]));
+  return (path) => {
+    const at = path.findIndex((segment) => byName.has(segment));
+    return at < 0 ? null : { layer: byName.get(path[at])!, path: path.slice(at + 1) };
+  };
+}
 
 export async function readTfjs(file: ModelFile): Promise<LayerSpec[]> {
   const json = parseJson(file);
   const topology = json.modelTopology as { model_config?: unknown } | null;
   // Converted from a Keras file, the topology wraps the model config; saved by TF.js, it is one.
-  const { layers } = modelLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
+  const { layers, functional } = modelLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
   const all = await readWeights(file, checkManifest(file.name, json.weightsManifest));
-
-  // A weight belongs to the first layer its name's path mentions ('lstm_1/lstm_cell/kernel',
-  // 'sequential/dense/bias', 'bidirectional/forward_lstm/lstm_cell/kernel').
-  const names = new Set(layers.map((l) => l.config.name).filter((n): n is string => typeof n === 'string'));
-  const byLayer = new Map<string, { path: string[]; tensor: Tensor }[]>();
+  const owner = ownerOf(layers, functional, [...all.keys()]);
+  const byLayer = new Map<KerasLayerConfig, { path: string[]; tensor: Tensor; k: number }[]>();
   for (const [name, tensor] of all) {
-    const path = name.split('/');
-    const at = path.findIndex((segment) => names.has(segment));
-    if (at < 0) continue;
-    const list = byLayer.get(path[at]!) ?? [];
-    list.push({ path: path.slice(at + 1), tensor });
-    byLayer.set(path[at]!, list);
+    const found = owner(name.split('/'));
+    if (!found) continue; // not a layer's (an optimizer's, say)
+    const list = byLayer.get(found.layer) ?? [];
+    list.push({ path: found.path, tensor, k: list.length });
+    byLayer.set(found.layer, list);
   }
   return kerasLayerSpecs({
     file: file.name,
     layers,
     hardSigmoid: 'keras2', // TF.js' own definition, whichever Keras wrote the model
+    framework: 'tfjs',
     async weights(layer: KerasLayerConfig) {
-      const list = byLayer.get(layer.config.name as string) ?? [];
-      return list
-        .map((w, k) => ({ ...w, k }))
-        .sort((a, b) => directionRank(a.path[0]) - directionRank(b.path[0]) || weightRank(a.path.join('/')) - weightRank(b.path.join('/')) || a.k - b.k)
+      return (byLayer.get(layer) ?? [])
+        .sort((a, b) => directionRank(a.path[0]) - directionRank(b.path[0]) || weightRank(a.path) - weightRank(b.path) || a.k - b.k)
         .map((w) => w.tensor);
     },
   });
