@@ -5,7 +5,7 @@ import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
 import type { RecurrentStream } from './recurrent.js';
-import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { readShaped, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 /** Embedding only first. */
 export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding;
@@ -13,7 +13,7 @@ export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding;
 export interface SequentialForwardOptions {
   /** Collect every recurrent layer's gates. */
   trace?: boolean;
-  /** [B,T] Keras mask, handed to every recurrent layer that sees the sequence. */
+  /** [B,T] Keras mask ([T,B] for a time-major model), handed to every recurrent layer that sees the sequence. */
   mask?: TensorLike | Uint8Array;
   sequenceLengths?: readonly number[] | Int32Array;
 }
@@ -24,12 +24,32 @@ export interface SequentialOptions {
    * masked for every recurrent layer (forward's `mask`, when given, takes its place).
    */
   maskValue?: number;
+  /**
+   * The model takes [steps, batch, features] (ids [steps, batch], masks [steps, batch]) and
+   * returns sequences as [steps, batch, units]: ONNX's default layout, PyTorch's
+   * batch_first=False. Traces stay [batch, steps, units].
+   */
+  timeMajor?: boolean;
 }
 
 export interface SequentialResult {
   output: Tensor;
   /** One entry per recurrent layer, in order. */
   trace?: unknown[];
+}
+
+/** [A, B, ...rest] -> [B, A, ...rest]: between time-major and batch-major. */
+function swapLeadingAxes(data: ArrayLike<number>, shape: readonly number[], what: string): Tensor {
+  if (shape.length < 2) fail('ERR_LSTM_SHAPE', what, 'at least two axes [steps, batch, ...] (time-major)', `shape ${shapeText(shape)}`);
+  const [A, B] = shape as [number, number];
+  const inner = shape.slice(2).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(A * B * inner);
+  for (let a = 0; a < A; a++) {
+    for (let b = 0; b < B; b++) {
+      for (let k = 0; k < inner; k++) out[(b * A + a) * inner + k] = data[(a * B + b) * inner + k]!;
+    }
+  }
+  return { data: out, shape: [B, A, ...shape.slice(2)] };
 }
 
 /** Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
@@ -53,7 +73,7 @@ const outputSize = (l: SequentialLayer) => (l instanceof Bidirectional ? l.outpu
 
 /** Layers run in order on one input: Keras' Sequential. */
 export class Sequential {
-  private constructor(readonly layers: readonly SequentialLayer[], readonly maskValue: number | undefined) {}
+  private constructor(readonly layers: readonly SequentialLayer[], readonly maskValue: number | undefined, readonly timeMajor: boolean) {}
 
   static async create(layers: SequentialLayer[], options: SequentialOptions = {}): Promise<Sequential> {
     if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
@@ -71,20 +91,32 @@ export class Sequential {
       if (layer instanceof Bidirectional && layer.mergeMode === null) fail('ERR_LSTM_CONFIG', `layers[${k}].mergeMode`, "a merge mode (a Sequential passes one tensor on)", 'null');
     });
     if (options.maskValue !== undefined && layers[0] instanceof Embedding) fail('ERR_LSTM_CONFIG', 'options.maskValue', 'no mask value for a model of ids (an Embedding masks with maskZero)', String(options.maskValue));
-    return new Sequential(layers, options.maskValue);
+    if (options.timeMajor !== undefined && typeof options.timeMajor !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.timeMajor', 'true or false', describe(options.timeMajor));
+    return new Sequential(layers, options.maskValue, options.timeMajor ?? false);
   }
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
     let x: TensorLike = input;
     let mask = options.mask;
-    if (mask === undefined && this.maskValue !== undefined) {
+    if (this.timeMajor) {
+      // The layers run batch-major: the input (and a given mask) turn around here, the output below.
       const t = readTensor(input, 'input');
+      x = swapLeadingAxes(t.data, t.shape ?? [t.data.length], 'input');
+      if (mask !== undefined && mask !== null) {
+        const [B, T] = x.shape as [number, number];
+        const m = mask instanceof Uint8Array ? mask : readShaped(mask, 'mask', [T, B]);
+        if (m.length !== T * B) fail('ERR_LSTM_SHAPE', 'mask', `${T * B} values (shape [${T}, ${B}], time-major)`, `${m.length} values`);
+        mask = Uint8Array.from(swapLeadingAxes(m, [T, B], 'mask').data, (v) => (v !== 0 ? 1 : 0));
+      }
+    }
+    if (mask === undefined && this.maskValue !== undefined) {
+      const t = readTensor(x, 'input');
       x = t as Tensor;
       mask = stepMask(t, this.maskValue);
     }
     const first = this.layers[0];
     if (first instanceof Embedding) {
-      const ids = first.ids(input);
+      const ids = first.ids(x);
       if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
       if (mask === undefined && first.maskZero) mask = first.mask(ids);
       x = ids;
@@ -99,7 +131,9 @@ export class Sequential {
       if (options.trace) traces.push(r.trace);
       x = r.output as Tensor;
     }
-    const result: SequentialResult = { output: x as Tensor };
+    let output = x as Tensor;
+    if (this.timeMajor && output.shape.length === 3) output = swapLeadingAxes(output.data, output.shape, 'output');
+    const result: SequentialResult = { output };
     if (options.trace) result.trace = traces;
     return result;
   }

@@ -172,7 +172,7 @@ describe('loadModel, Keras family', () => {
     const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
     const layers = json.modelTopology.config.layers;
     [layers[0], layers[1]] = [layers[1], layers[0]];
-    await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files }), /\(masking\): expected it first in the model/);
+    await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files }), /expected it first in the model \(it says how the model reads its input\)/);
   });
 
   it('loads from file: URLs (a URL or its text), TF.js shards beside them; options.files must hold bytes', async () => {

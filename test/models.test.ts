@@ -144,6 +144,29 @@ describe('model errors', () => {
     await expect(Embedding.create({ embeddings: [1, 2] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
     model.dispose();
   });
+  it('timeMajor: [steps, batch, ...] in (ids and masks too), sequences out the same way, equal to the batch-major model', async () => {
+    const lstm = await Lstm.create(lstmOptions());
+    const [batchMajor, timeMajor] = await Promise.all([Sequential.create([lstm]), Sequential.create([lstm], { timeMajor: true })]);
+    const x = [r.matrix(3, 2), r.matrix(3, 2)]; // [B=2][T=3][2]
+    const xT = [0, 1, 2].map((t) => x.map((row) => row[t]!)); // [T][B][2]
+    const mask = [[1, 0, 1], [1, 1, 0]];
+    const maskT = [0, 1, 2].map((t) => mask.map((row) => row[t]!));
+    const expected = batchMajor.forward(x, { mask }).output;
+    const got = timeMajor.forward(xT, { mask: maskT }).output;
+    expect(got.shape).toEqual([3, 2, 2]);
+    for (let t = 0; t < 3; t++) for (let b = 0; b < 2; b++) for (let j = 0; j < 2; j++) expect(got.data[(t * 2 + b) * 2 + j]).toBe(expected.data[(b * 3 + t) * 2 + j]);
+    expect(() => timeMajor.forward(xT, { mask: new Uint8Array(5) })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    // Ids [steps, batch] through an Embedding, the last step out as [batch, units].
+    const last = await Lstm.create({ ...lstmOptions(), returnSequences: false });
+    const table = r.matrix(4, 2);
+    const [ids, idsT] = [[[1, 2, 3], [0, 3, 1]], [[1, 0], [2, 3], [3, 1]]];
+    const a = (await Sequential.create([await Embedding.create({ embeddings: table }), last])).forward(ids).output;
+    const b = (await Sequential.create([await Embedding.create({ embeddings: table }), last], { timeMajor: true })).forward(idsT).output;
+    expect(b).toEqual(a);
+    await expect(Sequential.create([lstm], { timeMajor: 1 as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    lstm.dispose();
+    last.dispose();
+  });
   it('a GRU has no cell state and refuses LSTM-only options', async () => {
     const gruOptions = { weights: { kernel: r.matrix(2, 6), recurrentKernel: r.matrix(2, 6), bias: r.matrix(2, 6) }, backend: 'js' };
     await expect(Gru.create({ ...gruOptions, inputForget: true } as never)).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringMatching(/options.inputForget: expected one of the known options/) });

@@ -284,7 +284,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     case 'Masking': {
       const value = c.mask_value ?? 0;
       if (typeof value !== 'number') return modelError(model.file, `${where}: expected a numeric mask_value, got ${describe(value)}`);
-      return { type: 'masking', name, maskValue: value };
+      return { type: 'input', name, options: { maskValue: value } };
     }
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;

@@ -7,7 +7,7 @@ import { LstmError } from '../errors.js';
 import { Gru, type GruOptions } from '../gru.js';
 import { Lstm, type LstmOptions } from '../lstm.js';
 import type { RecurrentOptions } from '../recurrent.js';
-import { Sequential, type SequentialLayer } from '../sequential.js';
+import { Sequential, type SequentialLayer, type SequentialOptions } from '../sequential.js';
 
 /** One layer of a model file: its kind, the name the file gives it, and its create options. */
 export type LayerSpec =
@@ -16,8 +16,8 @@ export type LayerSpec =
   | { type: 'bidirectional'; name: string; options: BidirectionalOptions }
   | { type: 'dense'; name: string; options: DenseOptions }
   | { type: 'embedding'; name: string; options: EmbeddingOptions }
-  /** Keras' Masking, first in the model: steps whose features all equal maskValue are masked. */
-  | { type: 'masking'; name: string; maskValue: number };
+  /** How the model reads its input (first in the list): Keras' Masking value, ONNX's time-major layout. */
+  | { type: 'input'; name: string; options: SequentialOptions };
 
 /** Options applied to every recurrent layer of a loaded model. */
 export type RecurrentRunOptions = Pick<RecurrentOptions, 'backend' | 'threads' | 'weightPrecision'>;
@@ -27,7 +27,7 @@ export function modelError(file: string, what: string, cause?: unknown): never {
   throw new LstmError('ERR_LSTM_MODEL', `${file}: ${what}`, cause === undefined ? undefined : { cause });
 }
 
-function createLayer(spec: Exclude<LayerSpec, { type: 'masking' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
+function createLayer(spec: Exclude<LayerSpec, { type: 'input' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
   switch (spec.type) {
     case 'lstm':
       return Lstm.create({ ...spec.options, ...run });
@@ -55,16 +55,16 @@ async function asModelError<T>(file: string, what: string, make: () => Promise<T
 
 /** Creates each layer and the Sequential holding them (on a failure, the layers made so far are freed). */
 export async function buildSequential(file: string, specs: readonly LayerSpec[], run: RecurrentRunOptions): Promise<Sequential> {
-  const masking = specs[0]?.type === 'masking' ? specs[0] : null;
-  const rest = specs.slice(masking ? 1 : 0);
+  const input = specs[0]?.type === 'input' ? specs[0] : null;
+  const rest = specs.slice(input ? 1 : 0);
   if (rest.length === 0) modelError(file, 'expected at least one LSTM, GRU, Bidirectional or Dense layer, got none');
   const layers: SequentialLayer[] = [];
   try {
     for (const spec of rest) {
-      if (spec.type === 'masking') return modelError(file, `layer '${spec.name}' (masking): expected it first in the model, got it after '${layers.length ? rest[layers.length - 1]!.name : ''}'`);
+      if (spec.type === 'input') return modelError(file, `layer '${spec.name}': expected it first in the model (it says how the model reads its input), got it after '${layers.length ? rest[layers.length - 1]!.name : ''}'`);
       layers.push(await asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run)));
     }
-    return await asModelError(file, 'the layers do not chain', () => Sequential.create(layers, masking ? { maskValue: masking.maskValue } : {}));
+    return await asModelError(file, 'the layers do not chain', () => Sequential.create(layers, input?.options ?? {}));
   } catch (error) {
     for (const layer of layers) layer.dispose();
     throw error;
