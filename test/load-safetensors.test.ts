@@ -55,6 +55,24 @@ describe('the models as loaded', () => {
   };
   const config = (name: string) => CASES.find((c) => c.name === name)!.config;
 
+  it('timeMajor: true runs a batch_first=False model on [steps, batch, features], sequences out the same way', async () => {
+    const swap = (x: number[][][]) => x[0]!.map((_, t) => x.map((row) => row[t]!)); // [B][T][F] <-> [T][B][F]
+    const classifier = CASES.find((c) => c.name === 'lstm-2layer-last-softmax')!;
+    const tagger = CASES.find((c) => c.name === 'bigru-2layer-sequence-linear')!;
+    const taggerConfig = JSON.parse((parse(fixture(tagger.file)).header.__metadata__ as Record<string, string>).lstm_runtime!) as SafetensorsConfig;
+    for (const [c, config] of [[classifier, classifier.config!], [tagger, taggerConfig]] as const) {
+      const model = await loadModel(fixture(c.file), { backend: 'js', config: { ...config, timeMajor: true } });
+      expect(model.timeMajor).toBe(true);
+      const call = c.calls[0]!;
+      const out = model.forward(swap(call.input as number[][][])).output;
+      const expected = out.shape.length === 3 ? swap(call.expected as number[][][]) : call.expected;
+      expectClose(out, Float32Array.from(flat(expected as Nested)), c.tolerance, `${c.name} time-major`);
+      expect(out.shape).toEqual(shapeOf(expected as Nested));
+      model.dispose();
+    }
+    await expect(loadModel(fixture(classifier.file), { config: { ...classifier.config!, timeMajor: 'yes' } as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+  });
+
   it('one nn.LSTM of num_layers 2 is two layers; bidirectional modules are Bidirectional layers', async () => {
     expect(await kinds('lstm_classifier.safetensors', config('lstm-2layer-last-softmax'))).toEqual(['lstm', 'lstm', 'dense']);
     expect(await kinds('bigru_tagger.safetensors')).toEqual(['bidirectional(gru)', 'bidirectional(gru)', 'dense']);

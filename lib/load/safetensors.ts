@@ -55,6 +55,11 @@ export interface SafetensorsConfig {
    * silently skip part of the model.
    */
   ignore?: string[];
+  /**
+   * The model takes [steps, batch, features] and returns sequences the same way, as nn.LSTM /
+   * nn.GRU with batch_first=False (the default) do: the Sequential is made timeMajor.
+   */
+  timeMajor?: boolean;
 }
 
 // ------------------------------------------------------------------ the file format
@@ -184,6 +189,7 @@ interface Layer {
 interface Config {
   layers: Layer[];
   ignore: string[];
+  timeMajor: boolean;
   /** 'options.config' or "__metadata__.lstm_runtime". */
   source: string;
 }
@@ -244,7 +250,8 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
     for (const key of Object.keys(o)) if (!keys.includes(key)) bad(`${at}.${key}`, `one of the known fields (${keys.join(', ')})`, 'an unknown field');
   };
   const config = raw as Record<string, unknown>;
-  known(config, ['layers', 'ignore'], source);
+  known(config, ['layers', 'ignore', 'timeMajor'], source);
+  if (config.timeMajor !== undefined && typeof config.timeMajor !== 'boolean') bad(`${source}.timeMajor`, 'true or false', describe(config.timeMajor));
   if (!Array.isArray(config.layers) || config.layers.length === 0) bad(`${source}.layers`, 'a non-empty array of { module, ... }', describe(config.layers));
   const layers = (config.layers as unknown[]).map((entry, k): Layer => {
     const at = `${source}.layers[${k}]`;
@@ -266,7 +273,7 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
   });
   const ignore = config.ignore ?? [];
   if (!Array.isArray(ignore) || !ignore.every((m) => typeof m === 'string')) bad(`${source}.ignore`, 'an array of module names', describe(ignore));
-  return { layers, ignore: ignore as string[], source };
+  return { layers, ignore: ignore as string[], timeMajor: config.timeMajor === true, source };
 }
 
 // ------------------------------------------------------------------ modules -> layer specs
@@ -421,7 +428,7 @@ function linearSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow)
 /** The layer specs of a PyTorch state dict in safetensors, run as `config` (or the file's own config) says. */
 export async function readSafetensors(file: ModelFile, config: SafetensorsConfig | undefined): Promise<LayerSpec[]> {
   const st = parseSafetensors(file);
-  const { layers, ignore, source } = readConfig(file, st, config);
+  const { layers, ignore, timeMajor, source } = readConfig(file, st, config);
   const r: Reader = { file, st, used: new Set() };
   const flow: Flow = { features: null, sequence: true, from: 'the input' };
   const specs: LayerSpec[] = [];
@@ -446,5 +453,6 @@ export async function readSafetensors(file: ModelFile, config: SafetensorsConfig
   if (unused.length > 0) {
     modelError(file.name, `tensors no layer uses: ${unused.slice(0, 8).map((n) => `'${n}'`).join(', ')}${unused.length > 8 ? ` and ${unused.length - 8} more` : ''}; expected every tensor to run (list modules deliberately left out in ${source}.ignore)`);
   }
-  return specs;
+  // batch_first=False: the layers run batch-major, the Sequential turns input and output around.
+  return timeMajor ? [{ type: 'input', name: 'input', options: { timeMajor: true } }, ...specs] : specs;
 }
