@@ -17,11 +17,11 @@ const model = await loadModel(file);
 let seed = 7;
 const uniform = () => ((seed = (seed * 1664525 + 1013904223) >>> 0), seed / 2 ** 32);
 const first = model.layers[0];
-// A model of ids gets ids (0 is padding, so 1 up); any other a [1, steps, features] input in [-1, 1].
-const input =
-  first instanceof Embedding
-    ? [Array.from({ length: steps }, () => 1 + Math.floor(uniform() * (first.inputDim - 1)))]
-    : [Array.from({ length: steps }, () => Array.from({ length: first.inputSize }, () => 2 * uniform() - 1))];
+// A model of ids gets ids (0 is padding, so 1 up); any other features in [-1, 1]. One sequence:
+// [1, steps, ...], or [steps, 1, ...] for a time-major model.
+const step = () => (first instanceof Embedding ? 1 + Math.floor(uniform() * (first.inputDim - 1)) : Array.from({ length: first.inputSize }, () => 2 * uniform() - 1));
+const sequence = Array.from({ length: steps }, step);
+const input = model.timeMajor ? sequence.map((x) => [x]) : [sequence];
 
 const describe = (layer) => {
   if (layer instanceof Embedding) return `Embedding ${layer.inputDim} ids -> ${layer.units}${layer.maskZero ? ', id 0 masked' : ''}`;
@@ -29,7 +29,8 @@ const describe = (layer) => {
   if (layer instanceof Bidirectional) return `Bidirectional(${layer.forwardLayer.constructor.name} ${layer.forwardLayer.units}) ${layer.mergeMode}`;
   return `${layer.constructor.name} ${layer.inputSize} -> ${layer.units} on ${layer.backend}${layer.returnSequences ? ', sequences' : ''}`;
 };
-console.log(`${file}: ${model.layers.length} layers, input ${JSON.stringify([1, steps, ...(first instanceof Embedding ? [] : [first.inputSize])])}`);
+const inputShape = [...(model.timeMajor ? [steps, 1] : [1, steps]), ...(first instanceof Embedding ? [] : [first.inputSize])];
+console.log(`${file}: ${model.layers.length} layers, input ${JSON.stringify(inputShape)}${model.timeMajor ? ' (time-major)' : ''}`);
 model.layers.forEach((layer, k) => console.log(`  ${k}. ${describe(layer)}`));
 
 const { output, trace } = model.forward(input, { trace: true });
