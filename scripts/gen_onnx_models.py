@@ -1,8 +1,10 @@
 """Generate the ONNX model fixtures in test/fixtures/models/onnx/ and their golden outputs.
 
-Each model <name>.onnx comes with <name>.json: {model, made_by, oracle, layers, cases: [{input, output}]},
-input [batch, time, features] (embedding_lstm: int64 ids [batch, time]) and output as the ONNX graph
-computes them with onnxruntime (CPU).
+Each model <name>.onnx comes with <name>.json: {model, made_by, oracle, layers, cases: [{input, output}]}
+(time_major: true where the graph takes its input [time, batch, ...]),
+input [batch, time, features] (embedding_lstm: int64 ids [batch, time]; the *_time_major models take the
+graph's own [time, batch, features], ids [time, batch]) and output as the ONNX graph computes them with
+onnxruntime (CPU).
   lstm_last_softmax    torch: LSTM(batch_first) -> out[:, -1] -> Linear -> softmax
   gru2_sequences       torch: 2-layer GRU (linear_before_reset 1) returning every step
   bilstm_dense         torch: bidirectional LSTM, both directions concatenated, Linear + tanh per step
@@ -11,6 +13,9 @@ computes them with onnxruntime (CPU).
   lstm_slice_squeeze   torch: LSTM -> out[:, -1:, :] -> Linear -> squeeze(1) (an If on the size) -> tanh - 0.5
   bilstm2_hn_softmax   torch, opset 11: 2-layer bidirectional LSTM, h_n[-2:] -> transpose/reshape -> Linear -> softmax
   embedding_lstm       torch: Embedding (a Gather of int64 ids [batch, time]) -> LSTM(batch_first) -> out[:, -1] -> Linear
+  lstm2_time_major     torch: 2-layer LSTM (batch_first=False) -> out [time, batch, 5] -> Linear per step
+  bigru_time_major     torch: bidirectional GRU (batch_first=False) -> cat(h_n[-2], h_n[-1]) -> Linear -> softmax
+  embedding_time_major torch: Embedding (int64 ids [time, batch]) -> LSTM (batch_first=False) -> out[-1] -> Linear
   lstm_peepholes       onnx.helper: LSTM with peepholes, clip, input_forget, HardSigmoid/Softsign/Elu
   gru_reverse          onnx.helper: GRU direction reverse (linear_before_reset 0), Y[0] -> MatMul + Add -> Sigmoid
   lstm_layout1         onnx.helper: LSTM with layout 1 (batch-major X and Y)
@@ -62,7 +67,7 @@ def run_ort(model_bytes, feeds):
     return session.run(None, feeds)
 
 
-def write(name, model_bytes, cases, layers, description, note=None):
+def write(name, model_bytes, cases, layers, description, note=None, time_major=False):
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / f"{name}.onnx").write_bytes(model_bytes)
     doc = {
@@ -76,6 +81,8 @@ def write(name, model_bytes, cases, layers, description, note=None):
     }
     if note:
         doc["note"] = note
+    if time_major:
+        doc["time_major"] = True
     (OUT_DIR / f"{name}.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
@@ -91,10 +98,10 @@ def golden(model_bytes, shapes, seed, vocab=None):
     return cases
 
 
-def torch_export(module, example, dynamic, opset):
+def torch_export(module, example, dynamic, opset, time_major=False):
     module.eval()
     buffer = io.BytesIO()
-    axes = {"x": {0: "batch", 1: "time"}} if dynamic else None
+    axes = ({"x": {0: "time", 1: "batch"}} if time_major else {"x": {0: "batch", 1: "time"}}) if dynamic else None
     torch.onnx.export(module, (example,), buffer, input_names=["x"], output_names=["y"], opset_version=opset,
                       dynamic_axes=axes, dynamo=False)
     data = buffer.getvalue()
@@ -201,6 +208,39 @@ class EmbeddingLstm(torch.nn.Module):
         return self.fc(y[:, -1])
 
 
+class TimeMajorLstmSequence(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.LSTM(3, 5, num_layers=2)
+        self.fc = torch.nn.Linear(5, 3)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x)[0])
+
+
+class TimeMajorBiGruFinalStates(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = torch.nn.GRU(3, 4, bidirectional=True)
+        self.fc = torch.nn.Linear(8, 3)
+
+    def forward(self, x):
+        _, h = self.rnn(x)
+        return torch.softmax(self.fc(torch.cat([h[-2], h[-1]], dim=1)), dim=-1)
+
+
+class TimeMajorEmbeddingLstm(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(30, 8)
+        self.rnn = torch.nn.LSTM(8, 6)
+        self.fc = torch.nn.Linear(6, 3)
+
+    def forward(self, x):
+        y, _ = self.rnn(self.emb(x))
+        return self.fc(y[-1])
+
+
 def torch_models():
     specs = [
         ("lstm_last_softmax", LastStepSoftmax, True, SHAPES, ["lstm", "dense"],
@@ -227,6 +267,32 @@ def torch_models():
         cases = golden(data, shapes, 200 + seed)
         torch_check(module, data, cases)
         write(name, data, cases, layers, description)
+
+
+TIME_MAJOR_SHAPES = [(6, 2, 3), (1, 1, 3), (4, 3, 3)]
+
+
+def time_major_models():
+    """batch_first=False modules: the graph takes [time, batch, ...], as do the goldens."""
+    specs = [
+        ("lstm2_time_major", TimeMajorLstmSequence, TIME_MAJOR_SHAPES, None, ["lstm", "lstm", "dense"],
+         "torch LSTM(3, 5, num_layers=2) (batch_first=False) -> out [time, batch, 5] -> Linear(5, 3) per step: "
+         "input and output [time, batch, features]"),
+        ("bigru_time_major", TimeMajorBiGruFinalStates, TIME_MAJOR_SHAPES, None, ["bidirectional", "dense"],
+         "torch GRU(3, 4, bidirectional) (batch_first=False) -> cat(h_n[-2], h_n[-1]) -> Linear(8, 3) -> softmax: "
+         "input [time, batch, 3], output [batch, 3]"),
+        ("embedding_time_major", TimeMajorEmbeddingLstm, [(6, 2), (1, 1), (4, 3)], 30, ["embedding", "lstm", "dense"],
+         "torch Embedding(30, 8) -> LSTM(8, 6) (batch_first=False) -> out[-1] -> Linear(6, 3): "
+         "input int64 ids [time, batch], output [batch, 3]"),
+    ]
+    for seed, (name, make, shapes, vocab, layers, description) in enumerate(specs):
+        torch.manual_seed(130 + seed)
+        module = make()
+        example = torch.randint(0, vocab, shapes[0]) if vocab else torch.randn(*shapes[0])
+        data = torch_export(module, example, True, 17, time_major=True)
+        cases = golden(data, shapes, 230 + seed, vocab=vocab)
+        torch_check(module, data, cases)
+        write(name, data, cases, layers, description, time_major=True)
 
 
 def embedding_lstm():
@@ -430,6 +496,7 @@ def silero_lstm():
 if __name__ == "__main__":
     torch_models()
     embedding_lstm()
+    time_major_models()
     lstm_peepholes()
     gru_reverse()
     lstm_layout1()

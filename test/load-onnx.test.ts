@@ -1,7 +1,8 @@
 // ONNX models: small models exported by PyTorch or written with onnx.helper (scripts/gen_onnx_models.py)
 // load into a Sequential that gives onnxruntime's outputs, on every backend; the LSTM of the real
 // Silero VAD model (../shared) is found inside its If branches with the weights onnxruntime folds
-// from the model's constants, and runs as onnxruntime runs it; every model loadModel cannot map,
+// from the model's constants, and runs as onnxruntime runs it; time-major graphs (batch_first=False)
+// load as timeMajor models fed the graph's own [time, batch, ...]; every model loadModel cannot map,
 // and every file that is not a model, is refused with ERR_LSTM_MODEL saying why.
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -21,6 +22,8 @@ const IMPLEMENTATIONS = await implementations();
 interface Golden {
   model: string;
   layers: string[];
+  /** The graph takes [time, batch, ...] (and the cases are laid out so). */
+  time_major?: boolean;
   cases: { input: Nested; output: Nested }[];
 }
 const GOLDEN = readdirSync(DIR)
@@ -50,6 +53,7 @@ describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
     const model = await loadModel(`${DIR}${golden.model}`, { backend });
     try {
       expect(model.layers.map(kindOf)).toEqual(golden.layers);
+      expect(model.timeMajor).toBe(golden.time_major === true);
       golden.cases.forEach((c, k) => expectClose(model.forward(c.input).output, c.output, TOLERANCE, `${name} case ${k}`));
     } finally {
       model.dispose();
@@ -235,12 +239,6 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(/activation 'LeakyRelu'/);
   });
 
-  it('a time-major model (the LSTM takes the input as [time, batch, features])', async () => {
-    const { initializers, nodes } = lstmGraph();
-    const bytes = onnxModel({ initializers, nodes: [{ ...nodes[1]!, inputs: ['x', 'W', 'R'] }, { op: 'Squeeze', inputs: ['Y', 'axis1'], outputs: ['y'] }] });
-    expect((await refusal(loadModel(bytes))).message).toMatch(/time-major/);
-  });
-
   it('an initial state given as a graph input, and sequence_lens', async () => {
     const { initializers, nodes } = lstmGraph({ extra: { initial_h: 'h0' } });
     const bytes = onnxModel({
@@ -309,10 +307,7 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect((await refusal(loadModel(onnxModel(embeddingGraph({ type: 9 }))))).message).toMatch(/'ids' of data type 9/);
   });
 
-  it('an embedding fed time-major to its LSTM, and the last step of the embedding itself', async () => {
-    const timeMajor = embeddingGraph();
-    timeMajor.nodes = timeMajor.nodes.filter((n) => n.op !== 'Transpose').map((n) => (n.op === 'LSTM' ? { ...n, inputs: ['x', 'W', 'R'] } : n));
-    expect((await refusal(loadModel(onnxModel(timeMajor)))).message).toMatch(/\[time, batch, features\] \(layout 0\), got \[batch, time, features\(3\)\]: the model takes its input time-major/);
+  it('the last step of the embedding itself', async () => {
     const lastStep = embeddingGraph();
     lastStep.nodes = [lastStep.nodes[0]!, { op: 'Gather', inputs: ['x', 'last'], outputs: ['y'], attributes: [{ name: 'axis', i: 1 }] }];
     expect((await refusal(loadModel(onnxModel(lastStep)))).message).toMatch(/last timestep of the model input itself \(or of its embedding\)/);
@@ -329,6 +324,89 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
       expect(ids.layers.map(kindOf)).toEqual(['embedding', 'lstm']);
       expect(ids.forward([[1, 9, 0], [4, 4, 2]]).output.shape).toEqual([2, 4]);
       ids.dispose();
+    }
+  });
+});
+
+/** [A, B, ...rest] -> [B, A, ...rest], written out here (between time-major and batch-major). */
+function swapLeading(t: Tensor): Tensor {
+  const [A, B] = t.shape as [number, number];
+  const inner = t.shape.slice(2).reduce((a, b) => a * b, 1);
+  const data = new Float32Array(t.data.length);
+  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) data.set(t.data.subarray((a * B + b) * inner, (a * B + b + 1) * inner), (b * A + a) * inner);
+  return { data, shape: [B, A, ...t.shape.slice(2)] };
+}
+
+describe('time-major ONNX graphs (the input [time, batch, ...], as batch_first=False exports)', () => {
+  const squeeze = (from: string, axes: string, to: string): NodeSpec => ({ op: 'Squeeze', inputs: [from, axes], outputs: [to] });
+  const transpose = (from: string, to: string): NodeSpec => ({ op: 'Transpose', inputs: [from], outputs: [to], attributes: [{ name: 'perm', ints: [1, 0, 2] }] });
+  const TIME_MAJOR_X = [{ name: 'x', shape: ['time', 'batch', 3] }];
+
+  it('every time-major fixture is in the goldens above', () => {
+    expect(GOLDEN.filter(([, g]) => g.time_major).map(([name]) => name).sort()).toEqual(['bigru_time_major', 'embedding_time_major', 'lstm2_time_major']);
+  });
+
+  it("an LSTM taking the input itself loads as timeMajor and computes what the same LSTM between transposes does, for Y and Y_h", async () => {
+    const { initializers, nodes } = lstmGraph();
+    const [, lstm] = nodes as [NodeSpec, NodeSpec];
+    const direct = { ...lstm, inputs: ['x', 'W', 'R'] };
+    const pairs = [
+      // [time-major graph, the batch-major graph of the same weights, how its output is laid out against the time-major one's]
+      [[direct, squeeze('Y', 'axis1', 'y')], [...nodes, squeeze('Y', 'axis1', 'y_tbu'), transpose('y_tbu', 'y')], swapLeading],
+      [[direct, squeeze('Y_h', 'first_axis', 'y')], [...nodes, squeeze('Y_h', 'first_axis', 'y')], (t: Tensor) => t],
+    ] as const;
+    const x = tensor([5, 2, 3]);
+    for (const [timeMajorNodes, batchMajorNodes, layout] of pairs) {
+      const timeMajor = await loadModel(onnxModel({ inputs: TIME_MAJOR_X, initializers, nodes: [...timeMajorNodes] }));
+      const batchMajor = await loadModel(onnxModel({ initializers, nodes: [...batchMajorNodes] }));
+      try {
+        expect([timeMajor.timeMajor, batchMajor.timeMajor]).toEqual([true, false]);
+        expect(timeMajor.layers.map(kindOf)).toEqual(['lstm']);
+        const got = timeMajor.forward(x).output;
+        expect(got.shape).toEqual(layout === swapLeading ? [5, 2, 4] : [2, 4]);
+        expectClose(got, layout(batchMajor.forward(swapLeading(x)).output).data, TOLERANCE, 'time-major against batch-major');
+      } finally {
+        timeMajor.dispose();
+        batchMajor.dispose();
+      }
+    }
+  });
+
+  it('an embedding of ids [time, batch] fed straight to its LSTM loads as timeMajor, computing what the batch-major graph does', async () => {
+    const batchMajorGraph = embeddingGraph();
+    const timeMajorGraph = { ...batchMajorGraph, nodes: batchMajorGraph.nodes.filter((n) => n.op !== 'Transpose').map((n) => (n.op === 'LSTM' ? { ...n, inputs: ['x', 'W', 'R'] } : n)) };
+    const [timeMajor, batchMajor] = [await loadModel(onnxModel(timeMajorGraph)), await loadModel(onnxModel(batchMajorGraph))];
+    try {
+      expect([timeMajor.timeMajor, batchMajor.timeMajor]).toEqual([true, false]);
+      expect(timeMajor.layers.map(kindOf)).toEqual(['embedding', 'lstm']);
+      const got = timeMajor.forward([[1, 4], [9, 4], [0, 2]]).output;
+      expect(got.shape).toEqual([2, 4]);
+      expectClose(got, batchMajor.forward([[1, 9, 0], [4, 4, 2]]).output.data, TOLERANCE, 'time-major ids against batch-major ids');
+    } finally {
+      timeMajor.dispose();
+      batchMajor.dispose();
+    }
+  });
+
+  it('refuses a time-major input turned into a batch-major sequence, and the reverse, naming what it found', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const [transposeIn, lstm] = nodes as [NodeSpec, NodeSpec];
+    const toBatchMajor = onnxModel({ inputs: TIME_MAJOR_X, initializers, nodes: [{ ...lstm, inputs: ['x', 'W', 'R'] }, squeeze('Y', 'axis1', 'y_tbu'), transpose('y_tbu', 'y')] });
+    expect((await refusal(loadModel(toBatchMajor))).message).toMatch(/output 'y' to be a sequence laid out as the input 'x' is \(time-major\) or \[batch, features\], got \[batch, time, features\(4\)\]: a time-major input turned into a batch-major sequence/);
+    const toTimeMajor = onnxModel({ initializers, nodes: [transposeIn, lstm, squeeze('Y', 'axis1', 'y')] });
+    expect((await refusal(loadModel(toTimeMajor))).message).toMatch(/output 'y' to be a sequence laid out as the input 'x' is \(batch-major\) or \[batch, features\], got \[time, batch, features\(4\)\]: a batch-major input turned into a time-major sequence/);
+  });
+
+  it("refuses a second LSTM taking the first one's sequence with batch and time swapped, naming it, whichever way the input is laid out", async () => {
+    const { initializers, nodes } = lstmGraph();
+    const [transposeIn, lstm] = nodes as [NodeSpec, NodeSpec];
+    const second: NodeSpec = { op: 'LSTM', name: 'second_lstm', inputs: ['y_swapped', 'W2', 'R2'], outputs: ['Y2', 'Y2_h'], attributes: [{ name: 'hidden_size', i: 4 }] };
+    const rest = [squeeze('Y', 'axis1', 'y_tbu'), transpose('y_tbu', 'y_swapped'), second, squeeze('Y2_h', 'first_axis', 'y')];
+    const both = { ...initializers, W2: tensor([1, 16, 4]), R2: tensor([1, 16, 4]) };
+    const timeMajor = onnxModel({ inputs: TIME_MAJOR_X, initializers: both, nodes: [{ ...lstm, inputs: ['x', 'W', 'R'] }, ...rest] });
+    const batchMajor = onnxModel({ initializers: both, nodes: [transposeIn, lstm, ...rest] });
+    for (const bytes of [timeMajor, batchMajor]) {
+      expect((await refusal(loadModel(bytes))).message).toMatch(/'second_lstm' \(LSTM\): expected X to hold \[time, batch, features\] \(layout 0\), got \[batch, time, features\(4\)\]$/);
     }
   });
 });

@@ -8,7 +8,9 @@
 // Shape/ConstantOfShape/Expand chains, and the data is squeezed, transposed and reshaped between
 // layers. The reader folds the constants and follows the data through that plumbing, tracking what
 // each axis holds (batch, time, features, directions), and accepts a graph only when the Sequential
-// it builds computes the same thing; otherwise it names what it cannot map.
+// it builds computes the same thing; otherwise it names what it cannot map. A graph whose first
+// recurrent node takes the input as [time, batch, ...] is read again with the input time-major and
+// becomes a timeMajor Sequential.
 import type { Activation } from '../activations.js';
 import type { BidirectionalOptions } from '../bidirectional.js';
 import type { DenseOptions } from '../dense.js';
@@ -77,7 +79,14 @@ export interface OnnxRecurrentNode {
 /** Reads a model's path from its input to its first output as Sequential layers. */
 export async function readOnnx(file: ModelFile): Promise<LayerSpec[]> {
   const model = await decode(file.name, file.bytes);
-  return guarded(file.name, () => new PathReader(file.name, model).layers());
+  return guarded(file.name, () => {
+    try {
+      return new PathReader(file.name, model, false).layers();
+    } catch (error) {
+      if (!(error instanceof TimeMajorInput)) throw error;
+      return new PathReader(file.name, model, true).layers();
+    }
+  });
 }
 
 /**
@@ -916,6 +925,12 @@ function classifySlice(start: number, end: number, step: number, size: number | 
   return 'other';
 }
 
+/**
+ * The input, read as [batch, time, ...], reaches the first recurrent node with batch and time
+ * swapped: the model takes it time-major, and the path is read again that way.
+ */
+class TimeMajorInput extends Error {}
+
 class PathReader {
   private readonly opset: number;
   private readonly graph: OnnxGraph;
@@ -923,7 +938,8 @@ class PathReader {
   private readonly initializers = new Map<string, OnnxTensor>();
   private readonly unsupported = new Map<string, string[]>();
 
-  constructor(private readonly file: string, model: OnnxModel) {
+  /** timeMajor: the graph input is [time, batch, features] (ids [time, batch]). */
+  constructor(private readonly file: string, model: OnnxModel, private readonly timeMajor: boolean) {
     this.opset = defaultOpset(file, model);
     this.graph = model.graph!;
   }
@@ -949,8 +965,9 @@ class PathReader {
   }
 
   /**
-   * Graph inputs: the data (assumed [batch, time, features], or [batch, features]), integer ids
-   * (assumed [batch, time]), or something the path must not use.
+   * Graph inputs: the data (assumed [batch, time, features], [time, batch, features] when time-major,
+   * or [batch, features]), integer ids (assumed [batch, time], or [time, batch]), or something the
+   * path must not use.
    */
   private inputValue(input: OnnxGraph['input'][number]): Value {
     const tensor = input.type?.tensorType;
@@ -959,10 +976,11 @@ class PathReader {
     const sizes = dims.map((d) => (d.dimParam === '' && int(d.dimValue) > 0 ? int(d.dimValue) : null));
     if (tensor.elemType === DATA_TYPE.INT64 || tensor.elemType === DATA_TYPE.INT32) {
       if (sizes.length !== 2) return { kind: 'blocked', why: `the graph input '${input.name}' of integer ids of rank ${sizes.length} (a model of ids takes [batch, time])` };
-      return { kind: 'ids', source: input.name, axes: [[{ role: 'B', size: sizes[0]! }], [{ role: 'T', size: sizes[1]! }]] };
+      const roles: Role[] = this.timeMajor ? ['T', 'B'] : ['B', 'T'];
+      return { kind: 'ids', source: input.name, axes: roles.map((role, k) => [{ role, size: sizes[k]! }]) };
     }
     if (tensor.elemType !== DATA_TYPE.FLOAT) return { kind: 'blocked', why: `the graph input '${input.name}' of data type ${tensor.elemType} (a Sequential's input is float32, or int64/int32 ids)` };
-    const roles: Role[] | undefined = ({ 3: ['B', 'T', 'F'], 2: ['B', 'F'] } as Record<number, Role[]>)[sizes.length];
+    const roles: Role[] | undefined = ({ 3: this.timeMajor ? ['T', 'B', 'F'] : ['B', 'T', 'F'], 2: ['B', 'F'] } as Record<number, Role[]>)[sizes.length];
     if (!roles) return { kind: 'blocked', why: `the graph input '${input.name}' of rank ${sizes.length} (a Sequential's input is [batch, time, features] or [batch, features])` };
     return { kind: 'flow', source: input.name, axes: roles.map((role, k) => [{ role, size: sizes[k]! }]), layers: [], reversed: false };
   }
@@ -1418,8 +1436,9 @@ class PathReader {
     const [T, Bt, F] = parts.layout === 0 ? ['T', 'B', 'F'] : ['B', 'T', 'F'];
     const roles = x.axes.map((axis) => (axis.length === 1 ? axis[0]!.role : '?')).join(',');
     if (roles !== `${T},${Bt},${F}`) {
-      const timeMajor = roles === 'B,T,F' && parts.layout === 0 && x.layers.every((l) => l.type === 'embedding');
-      fail(`expected X to hold ${parts.layout === 0 ? '[time, batch, features] (layout 0)' : '[batch, time, features] (layout 1)'}, got ${describeAxes(x.axes)}${timeMajor ? ': the model takes its input time-major, while a Sequential takes [batch, time, features] (export with batch_first=True, or build the layers with readOnnxRecurrent)' : ''}`);
+      // Only layers that work per step (an embedding, a Dense) before the first recurrent node: they fit either layout.
+      if (!this.timeMajor && roles === `${Bt},${T},${F}` && x.layers.every((l) => l.type === 'embedding' || l.type === 'dense')) throw new TimeMajorInput();
+      fail(`expected X to hold ${parts.layout === 0 ? '[time, batch, features] (layout 0)' : '[batch, time, features] (layout 1)'}, got ${describeAxes(x.axes)}`);
     }
     const feature = x.axes[2]![0]!;
     if (feature.size !== null && feature.size !== parts.inputSize) fail(`expected X with ${parts.inputSize} features (W's input size), got ${feature.size}`);
@@ -1580,10 +1599,18 @@ class PathReader {
     if (v.reversed && atoms.some((a) => a.role === 'T')) {
       this.fail(`expected the output '${output}' in input order, got the Y of a reverse-direction node: ONNX keeps it in input order, an lstm-runtime layer with goBackwards in processing order`);
     }
-    if (roles !== 'B,T,F' && roles !== 'B,F') {
-      this.fail(`expected the output '${output}' to be [batch, time, features] or [batch, features] (a Sequential's output), got ${describeAxes(v.axes)}`);
+    const [sequence, swapped] = this.timeMajor ? ['T,B,F', 'B,T,F'] : ['B,T,F', 'T,B,F'];
+    if (roles === swapped) {
+      const [input, out] = this.timeMajor ? ['time-major', 'batch-major'] : ['batch-major', 'time-major'];
+      this.fail(`expected the output '${output}' to be a sequence laid out as the input '${v.source}' is (${input}) or [batch, features], got ${describeAxes(v.axes)}: ` +
+        `a ${input} input turned into a ${out} sequence, which no Sequential computes (its timeMajor option lays out both)`);
     }
-    return [...v.layers];
+    if (roles !== sequence && roles !== 'B,F') {
+      this.fail(this.timeMajor
+        ? `expected the output '${output}' to be [time, batch, features] or [batch, features] (a time-major Sequential's output), got ${describeAxes(v.axes)}`
+        : `expected the output '${output}' to be [batch, time, features] or [batch, features] (a Sequential's output), got ${describeAxes(v.axes)}`);
+    }
+    return this.timeMajor ? [{ type: 'input', name: v.source, options: { timeMajor: true } }, ...v.layers] : [...v.layers];
   }
 }
 
