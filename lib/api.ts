@@ -19,6 +19,8 @@ export { Bidirectional } from './bidirectional.js';
 export type { BidirectionalOptions, BidirectionalResult, BidirectionalState, BidirectionalForwardOptions, MergeMode } from './bidirectional.js';
 export { Dense } from './dense.js';
 export { Embedding } from './embedding.js';
+export { RepeatVector, Flatten, GlobalPooling1D } from './sequence-ops.js';
+export type { PoolingMode } from './sequence-ops.js';
 export type { EmbeddingOptions } from './embedding.js';
 export type { DenseOptions } from './dense.js';
 export { Sequential, SequentialStream } from './sequential.js';

@@ -4,11 +4,15 @@ import { Embedding } from './embedding.js';
 import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
+import { Flatten, GlobalPooling1D, RepeatVector } from './sequence-ops.js';
 import type { RecurrentStream } from './recurrent.js';
 import { readShaped, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 /** Embedding only first. */
-export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding;
+export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D;
+/** Layers that reshape the sequence (no weights, the whole sequence at once). */
+type SequenceOp = RepeatVector | Flatten | GlobalPooling1D;
+const isSequenceOp = (l: SequentialLayer): l is SequenceOp => l instanceof RepeatVector || l instanceof Flatten || l instanceof GlobalPooling1D;
 
 export interface SequentialForwardOptions {
   /** Collect every recurrent layer's gates. */
@@ -36,6 +40,13 @@ export interface SequentialResult {
   output: Tensor;
   /** One entry per recurrent layer, in order. */
   trace?: unknown[];
+}
+
+/** A mask given as a tensor, as bytes [B*T] for the pooling layer (the recurrent layers read it themselves). */
+function maskBytes(mask: TensorLike | Uint8Array | undefined, x: TensorLike): Uint8Array | undefined {
+  if (mask === undefined || mask === null || mask instanceof Uint8Array) return mask ?? undefined;
+  const shape = (x as Tensor).shape;
+  return Uint8Array.from(readShaped(mask, 'mask', [shape[0]!, shape[1]!]), (v) => (v !== 0 ? 1 : 0));
 }
 
 /** [A, B, ...rest] -> [B, A, ...rest]: between time-major and batch-major. */
@@ -69,7 +80,18 @@ function stepMask(t: { data: Float32Array; shape: number[] | null }, value: numb
   return mask;
 }
 
-const outputSize = (l: SequentialLayer) => (l instanceof Bidirectional ? l.outputSize : l.units);
+/**
+ * Features per step each layer passes on, for checking that layers chain: RepeatVector and
+ * pooling keep them, Flatten's depend on the number of steps (checked when the Dense after it runs).
+ */
+function chainedSizes(layers: readonly SequentialLayer[]): (number | null)[] {
+  let size: number | null = null;
+  return layers.map((l) => {
+    if (l instanceof Flatten) size = null;
+    else if (!(l instanceof RepeatVector || l instanceof GlobalPooling1D)) size = l instanceof Bidirectional ? l.outputSize : l.units;
+    return size;
+  });
+}
 
 /** Layers run in order on one input: Keras' Sequential. */
 export class Sequential {
@@ -82,11 +104,15 @@ export class Sequential {
     }
     if (!Array.isArray(layers) || layers.length === 0) fail('ERR_LSTM_CONFIG', 'layers', 'a non-empty array of layers', describe(layers));
     layers.forEach((layer, k) => {
-      if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense || (layer instanceof Embedding && k === 0))) {
-        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional or Dense layer${k === 0 ? ', or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
+      if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense || (k > 0 && isSequenceOp(layer)) || (layer instanceof Embedding && k === 0))) {
+        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional, Dense, RepeatVector, Flatten or GlobalPooling1D layer${k === 0 ? ' (not a reshaping one first), or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
       }
-      if (k > 0 && layer.inputSize !== outputSize(layers[k - 1]!)) {
-        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `input size ${outputSize(layers[k - 1]!)} (the previous layer's output)`, `input size ${layer.inputSize}`);
+    });
+    const sizes = chainedSizes(layers);
+    layers.forEach((layer, k) => {
+      const given = sizes[k - 1];
+      if (k > 0 && !isSequenceOp(layer) && given !== null && given !== undefined && layer.inputSize !== given) {
+        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `input size ${given} (the previous layer's output)`, `input size ${layer.inputSize}`);
       }
       if (layer instanceof Bidirectional && layer.mergeMode === null) fail('ERR_LSTM_CONFIG', `layers[${k}].mergeMode`, "a merge mode (a Sequential passes one tensor on)", 'null');
     });
@@ -122,14 +148,25 @@ export class Sequential {
       x = ids;
     }
     const traces: unknown[] = [];
+    let sequenceLengths = options.sequenceLengths;
     for (const layer of this.layers) {
       if (layer instanceof Dense || layer instanceof Embedding) {
         x = layer.forward(x).output;
         continue;
       }
-      const r = layer.forward(x, { trace: options.trace, mask, sequenceLengths: options.sequenceLengths });
-      if (options.trace) traces.push(r.trace);
-      x = r.output as Tensor;
+      if (isSequenceOp(layer)) {
+        x = layer instanceof GlobalPooling1D ? layer.forward(x, mask instanceof Uint8Array ? mask : maskBytes(mask, x)).output : layer.forward(x).output;
+      } else {
+        const r = layer.forward(x, { trace: options.trace, mask, sequenceLengths });
+        if (options.trace) traces.push(r.trace);
+        x = r.output as Tensor;
+      }
+      // The steps the mask and lengths describe end where a layer folds the sequence away (as
+      // Keras drops the mask); a RepeatVector's new steps have none.
+      if (isSequenceOp(layer) || (x as Tensor).shape.length === 2) {
+        mask = undefined;
+        sequenceLengths = undefined;
+      }
     }
     let output = x as Tensor;
     if (this.timeMajor && output.shape.length === 3) output = swapLeadingAxes(output.data, output.shape, 'output');
@@ -144,14 +181,14 @@ export class Sequential {
       throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Sequential.stream(): this model masks steps by value (maskValue or maskZero), which stepping does not do; use forward()');
     }
     const steps = this.layers.map((layer, k) => {
-      if (layer instanceof Bidirectional) throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is Bidirectional, which needs the whole sequence`);
+      if (layer instanceof Bidirectional || isSequenceOp(layer)) throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is ${layer.constructor.name}, which needs the whole sequence`);
       return layer instanceof Dense || layer instanceof Embedding ? layer : layer.stream(batch);
     });
-    return new SequentialStream(steps, batch, this.layers[0]!.inputSize);
+    return new SequentialStream(steps, batch, (this.layers[0] as Lstm | Gru | Dense | Embedding).inputSize);
   }
 
   resetStates(): void {
-    for (const l of this.layers) if (!(l instanceof Dense || l instanceof Embedding)) l.resetStates();
+    for (const l of this.layers) if (!(l instanceof Dense || l instanceof Embedding || isSequenceOp(l))) l.resetStates();
   }
 
   dispose(): void {

@@ -91,6 +91,34 @@ def models():
         L.GRU(4, reset_after=False),
         L.Dense(3),
     ]), ALL_FORMATS
+    # An LSTM autoencoder: the final state repeated for every step, decoded by a second LSTM.
+    yield "autoencoder", features(6, 3), keras.Sequential([
+        keras.Input((6, 3)),
+        L.LSTM(5),
+        L.RepeatVector(6),
+        L.LSTM(4, return_sequences=True),
+        L.TimeDistributed(L.Dense(3)),
+    ]), ALL_FORMATS
+    # Steps folded away: a masked average (Keras leaves masked steps out), a max, a Flatten.
+    yield "masked_average", features(7, 3, pad_some_steps), keras.Sequential([
+        keras.Input((7, 3)),
+        L.Masking(mask_value=0.0),
+        L.LSTM(5, return_sequences=True),
+        L.GlobalAveragePooling1D(),
+        L.Dense(2, activation="softmax"),
+    ]), ALL_FORMATS
+    yield "max_pool", features(5, 3), keras.Sequential([
+        keras.Input((5, 3)),
+        L.LSTM(4, return_sequences=True),
+        L.GlobalMaxPooling1D(),
+        L.Dense(2),
+    ]), ALL_FORMATS
+    yield "flatten", features(5, 3), keras.Sequential([
+        keras.Input((5, 3)),
+        L.GRU(4, reset_after=False, return_sequences=True),
+        L.Flatten(),
+        L.Dense(3),
+    ]), ALL_FORMATS
     # A functional model that is one chain of layers (written as .keras and .h5 only).
     inputs = keras.Input((6, 3))
     x = L.Bidirectional(L.GRU(5, return_sequences=True))(inputs)
@@ -186,7 +214,8 @@ def write_tfjs_v3(keras_file, folder):
     shutil.rmtree(folder, ignore_errors=True)
     os.makedirs(folder)
     with zipfile.ZipFile(keras_file) as z:
-        config = json.loads(z.read("config.json"))
+        # shared_object_id is a Python id(), different every run: dropped so the file is reproducible.
+        config = json.loads(z.read("config.json"), object_hook=lambda o: {k: v for k, v in o.items() if k != "shared_object_id"})
         metadata = json.loads(z.read("metadata.json"))
         weights = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
         entries, data = [], []

@@ -1,7 +1,7 @@
 // Bidirectional and Sequential models against Keras 3, PyTorch and onnxruntime (golden fixtures),
 // on every backend; Dense and Sequential streaming against the layers run by hand.
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Embedding, Gru, Lstm, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
+import { Bidirectional, Dense, Embedding, Flatten, GlobalPooling1D, Gru, Lstm, RepeatVector, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, readFixture, rng, type Nested } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -166,6 +166,36 @@ describe('model errors', () => {
     await expect(Sequential.create([lstm], { timeMajor: 1 as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
     lstm.dispose();
     last.dispose();
+  });
+  it('RepeatVector, Flatten and GlobalPooling1D reshape the sequence; the mask stops where the steps it describes end', async () => {
+    const x = [r.matrix(4, 2), r.matrix(4, 2)]; // [B=2][T=4][2]
+    const mask = [[1, 1, 0, 0], [1, 1, 1, 1]];
+    const encoder = await Lstm.create({ ...lstmOptions(), returnSequences: false });
+    const decoder = await Lstm.create(lstmOptions());
+    const autoencoder = await Sequential.create([encoder, await RepeatVector.create({ n: 3 }), decoder]);
+    // The encoder's final state, repeated 3 times, runs through the decoder unmasked (a mask of 4 steps no longer applies).
+    const h = encoder.forward(x, { mask }).output;
+    const repeated = (await RepeatVector.create({ n: 3 })).forward(h).output;
+    expect(repeated.shape).toEqual([2, 3, 2]);
+    expect(autoencoder.forward(x, { mask }).output).toEqual(decoder.forward(repeated).output);
+    expect(() => autoencoder.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringMatching(/RepeatVector/) }));
+    // A mask-aware average leaves masked steps out; max and a plain average take every step.
+    const seq = { data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), shape: [2, 2, 2] };
+    const stepMask = Uint8Array.from([1, 0, 1, 1]);
+    expect((await GlobalPooling1D.create({ mode: 'average' })).forward(seq, stepMask).output.data).toEqual(Float32Array.from([1, 2, 6, 7]));
+    expect((await GlobalPooling1D.create({ mode: 'average', maskAware: false })).forward(seq, stepMask).output.data).toEqual(Float32Array.from([2, 3, 6, 7]));
+    expect((await GlobalPooling1D.create({ mode: 'max' })).forward(seq, stepMask).output.data).toEqual(Float32Array.from([3, 4, 7, 8]));
+    expect((await Flatten.create()).forward(seq).output).toEqual({ data: seq.data, shape: [2, 4] });
+    // Flatten's width depends on the steps: the Dense after it checks it when it runs.
+    const pooled = await Sequential.create([decoder, await Flatten.create(), await Dense.create({ kernel: r.matrix(8, 1) })]);
+    expect(pooled.forward(x).output.shape).toEqual([2, 1]);
+    expect(() => pooled.forward([r.matrix(3, 2)])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    await expect(RepeatVector.create({ n: 0 })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expect(GlobalPooling1D.create({ mode: 'sum' as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expect(Sequential.create([await Flatten.create(), decoder])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    expect(() => (autoencoder.layers[1] as RepeatVector).forward(x)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    encoder.dispose();
+    decoder.dispose();
   });
   it('a GRU has no cell state and refuses LSTM-only options', async () => {
     const gruOptions = { weights: { kernel: r.matrix(2, 6), recurrentKernel: r.matrix(2, 6), bias: r.matrix(2, 6) }, backend: 'js' };

@@ -281,6 +281,20 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       expectWeights(model, where, weights, [1]);
       return { type: 'embedding', name, options: { embeddings: weights[0]!, maskZero: flag(model, `${where}.mask_zero`, c.mask_zero, false) } };
     }
+    case 'RepeatVector': {
+      if (!Number.isInteger(c.n) || (c.n as number) < 1) return modelError(model.file, `${where}: expected n, an integer >= 1, got ${describe(c.n)}`);
+      return { type: 'repeat-vector', name, options: { n: c.n as number } };
+    }
+    case 'Flatten':
+    case 'GlobalAveragePooling1D':
+    case 'GlobalMaxPooling1D': {
+      if ((c.data_format ?? 'channels_last') !== 'channels_last') return modelError(model.file, `${where}: expected data_format channels_last, got ${describe(c.data_format)}`);
+      if (layer.class_name === 'Flatten') return { type: 'flatten', name };
+      if (c.keepdims === true) return modelError(model.file, `${where}: expected keepdims false, got true`);
+      const mode = layer.class_name === 'GlobalMaxPooling1D' ? 'max' : 'average';
+      // Keras leaves masked steps out of the average; TF.js and both max poolings take every step.
+      return { type: 'global-pooling', name, options: { mode, maskAware: mode === 'average' && model.framework === 'keras' } };
+    }
     case 'Masking': {
       const value = c.mask_value ?? 0;
       if (typeof value !== 'number') return modelError(model.file, `${where}: expected a numeric mask_value, got ${describe(value)}`);
@@ -288,7 +302,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     }
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, Dropout or InputLayer, got an unsupported layer`);
+      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Dropout or InputLayer, got an unsupported layer`);
   }
 }
 

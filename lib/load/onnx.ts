@@ -1319,7 +1319,7 @@ class PathReader {
     if (spec.type === 'bidirectional') {
       fail(`takes the last timestep of bidirectional node '${spec.name}''s Y: there its backward direction has seen one step only, which is not what a Bidirectional layer with returnSequences false gives (the final state of both directions); export Y_h (h_n) instead`);
     }
-    if (spec.type === 'dense' || spec.type === 'input') return fail('internal: no recurrent layer');
+    if (spec.type !== 'lstm' && spec.type !== 'gru') return fail('internal: no recurrent layer');
     layers[r] = { ...spec, options: { ...spec.options, returnSequences: false } } as LayerSpec;
     return layers;
   }

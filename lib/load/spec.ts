@@ -7,6 +7,7 @@ import { LstmError } from '../errors.js';
 import { Gru, type GruOptions } from '../gru.js';
 import { Lstm, type LstmOptions } from '../lstm.js';
 import type { RecurrentOptions } from '../recurrent.js';
+import { Flatten, GlobalPooling1D, RepeatVector, type PoolingMode } from '../sequence-ops.js';
 import { Sequential, type SequentialLayer, type SequentialOptions } from '../sequential.js';
 
 /** One layer of a model file: its kind, the name the file gives it, and its create options. */
@@ -16,6 +17,9 @@ export type LayerSpec =
   | { type: 'bidirectional'; name: string; options: BidirectionalOptions }
   | { type: 'dense'; name: string; options: DenseOptions }
   | { type: 'embedding'; name: string; options: EmbeddingOptions }
+  | { type: 'repeat-vector'; name: string; options: { n: number } }
+  | { type: 'flatten'; name: string }
+  | { type: 'global-pooling'; name: string; options: { mode: PoolingMode; maskAware: boolean } }
   /** How the model reads its input (first in the list): Keras' Masking value, ONNX's time-major layout. */
   | { type: 'input'; name: string; options: SequentialOptions };
 
@@ -39,6 +43,12 @@ function createLayer(spec: Exclude<LayerSpec, { type: 'input' }>, run: Recurrent
       return Dense.create(spec.options);
     case 'embedding':
       return Embedding.create(spec.options);
+    case 'repeat-vector':
+      return RepeatVector.create(spec.options);
+    case 'flatten':
+      return Flatten.create();
+    case 'global-pooling':
+      return GlobalPooling1D.create(spec.options);
   }
 }
 

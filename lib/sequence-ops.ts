@@ -1,0 +1,95 @@
+// The shape-changing layers Keras models put between recurrent ones: RepeatVector (an LSTM
+// autoencoder's bridge), Flatten, and global pooling over the steps. None has weights; each needs
+// the whole sequence, so a Sequential holding one runs with forward() only.
+import { describe, fail } from './errors.js';
+import { checkKeys } from './recurrent.js';
+import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
+
+function threeAxes(input: TensorLike, what: string): { data: Float32Array; shape: [number, number, number] } {
+  const t = readTensor(input, 'input');
+  if (!t.shape || t.shape.length !== 3) fail('ERR_LSTM_SHAPE', 'input', `shape [batch, steps, features] (${what})`, t.shape ? `shape ${shapeText(t.shape)}` : 'a flat array');
+  return t as { data: Float32Array; shape: [number, number, number] };
+}
+
+/** Keras' RepeatVector: [batch, features] -> [batch, n, features]. */
+export class RepeatVector {
+  readonly kind = 'repeat-vector';
+  private constructor(readonly n: number) {}
+
+  static async create(options: { n: number }): Promise<RepeatVector> {
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    checkKeys(options, new Set(['n']), 'options');
+    if (!Number.isInteger(options.n) || options.n < 1) fail('ERR_LSTM_CONFIG', 'options.n', 'an integer >= 1', describe(options.n));
+    return new RepeatVector(options.n);
+  }
+
+  forward(input: TensorLike): { output: Tensor } {
+    const t = readTensor(input, 'input');
+    if (!t.shape || t.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'shape [batch, features] (RepeatVector)', t.shape ? `shape ${shapeText(t.shape)}` : 'a flat array');
+    const [B, F] = t.shape as [number, number];
+    const out = new Float32Array(B * this.n * F);
+    for (let b = 0; b < B; b++) for (let s = 0; s < this.n; s++) out.set(t.data.subarray(b * F, (b + 1) * F), (b * this.n + s) * F);
+    return { output: { data: out, shape: [B, this.n, F] } };
+  }
+
+  dispose(): void {}
+}
+
+/** Keras' Flatten on a sequence: [batch, steps, features] -> [batch, steps * features]. */
+export class Flatten {
+  readonly kind = 'flatten';
+
+  static async create(): Promise<Flatten> {
+    return new Flatten();
+  }
+
+  forward(input: TensorLike): { output: Tensor } {
+    const { data, shape } = threeAxes(input, 'Flatten');
+    return { output: { data, shape: [shape[0], shape[1] * shape[2]] } };
+  }
+
+  dispose(): void {}
+}
+
+export type PoolingMode = 'average' | 'max';
+
+/**
+ * Keras' GlobalAveragePooling1D / GlobalMaxPooling1D: [batch, steps, features] -> [batch, features].
+ * With `maskAware` (Keras' average) masked steps are left out of the average; Keras' max and
+ * TF.js' average take every step.
+ */
+export class GlobalPooling1D {
+  readonly kind = 'global-pooling-1d';
+  private constructor(readonly mode: PoolingMode, readonly maskAware: boolean) {}
+
+  static async create(options: { mode: PoolingMode; maskAware?: boolean }): Promise<GlobalPooling1D> {
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    checkKeys(options, new Set(['mode', 'maskAware']), 'options');
+    if (options.mode !== 'average' && options.mode !== 'max') fail('ERR_LSTM_CONFIG', 'options.mode', "'average' or 'max'", describe(options.mode));
+    if (options.maskAware !== undefined && typeof options.maskAware !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.maskAware', 'true or false', describe(options.maskAware));
+    return new GlobalPooling1D(options.mode, options.maskAware ?? options.mode === 'average');
+  }
+
+  /** `mask` [batch, steps] (1 = a real step) applies to a mask-aware average only. */
+  forward(input: TensorLike, mask?: Uint8Array): { output: Tensor } {
+    const { data, shape } = threeAxes(input, `global ${this.mode} pooling`);
+    const [B, T, F] = shape;
+    const out = new Float32Array(B * F);
+    const acc = new Float64Array(F);
+    for (let b = 0; b < B; b++) {
+      acc.fill(this.mode === 'max' ? -Infinity : 0);
+      let counted = 0;
+      for (let s = 0; s < T; s++) {
+        if (this.mode === 'average' && this.maskAware && mask && !mask[b * T + s]) continue;
+        counted++;
+        const row = data.subarray((b * T + s) * F, (b * T + s + 1) * F);
+        for (let f = 0; f < F; f++) acc[f] = this.mode === 'max' ? Math.max(acc[f]!, row[f]!) : acc[f]! + row[f]!;
+      }
+      // A row with every step masked averages 0 / 0, NaN, as Keras computes it.
+      for (let f = 0; f < F; f++) out[b * F + f] = this.mode === 'max' ? acc[f]! : acc[f]! / counted;
+    }
+    return { output: { data: out, shape: [B, F] } };
+  }
+
+  dispose(): void {}
+}
