@@ -4,15 +4,18 @@
 // in the file), runs it on a random input with every gate traced, and prints what each recurrent
 // layer does: how open its gates are on average, how often they saturate, and the units that
 // carry the most cell state at the last step.
-import { Bidirectional, Dense, Embedding, loadModel } from 'lstm-runtime';
+import { Bidirectional, Dense, Embedding, Flatten, GlobalPooling1D, Gru, loadModel, Lstm, RepeatVector } from 'lstm-runtime';
 
 const [file, stepsArg] = process.argv.slice(2);
 if (!file) {
   console.error('usage: node examples/inspect.mjs <model file> [steps]');
   process.exit(2);
 }
-const steps = Number(stepsArg ?? 20);
 const model = await loadModel(file);
+// A Flatten fixes the number of steps: the Dense after it takes steps * features.
+const flatten = model.layers.findIndex((l) => l instanceof Flatten);
+const fixedSteps = flatten > 0 ? model.layers[flatten + 1].inputSize / (model.layers[flatten - 1].outputSize ?? model.layers[flatten - 1].units) : null;
+const steps = fixedSteps ?? Number(stepsArg ?? 20);
 
 let seed = 7;
 const uniform = () => ((seed = (seed * 1664525 + 1013904223) >>> 0), seed / 2 ** 32);
@@ -27,6 +30,9 @@ const describe = (layer) => {
   if (layer instanceof Embedding) return `Embedding ${layer.inputDim} ids -> ${layer.units}${layer.maskZero ? ', id 0 masked' : ''}`;
   if (layer instanceof Dense) return `Dense ${layer.inputSize} -> ${layer.units}`;
   if (layer instanceof Bidirectional) return `Bidirectional(${layer.forwardLayer.constructor.name} ${layer.forwardLayer.units}) ${layer.mergeMode}`;
+  if (layer instanceof RepeatVector) return `RepeatVector ${layer.n} steps`;
+  if (layer instanceof Flatten) return 'Flatten';
+  if (layer instanceof GlobalPooling1D) return `Global ${layer.mode} pooling over the steps${layer.maskAware ? ' (masked steps left out)' : ''}`;
   return `${layer.constructor.name} ${layer.inputSize} -> ${layer.units} on ${layer.backend}${layer.returnSequences ? ', sequences' : ''}`;
 };
 const inputShape = [...(model.timeMajor ? [steps, 1] : [1, steps]), ...(first instanceof Embedding ? [] : [first.inputSize])];
@@ -64,7 +70,7 @@ function summarize(name, t) {
 console.log('gates, over every step and unit:');
 let r = 0;
 model.layers.forEach((layer, k) => {
-  if (layer instanceof Dense || layer instanceof Embedding) return;
+  if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional)) return; // no gates
   const t = trace[r++];
   if (layer instanceof Bidirectional) {
     summarize(`${k}. forward`, t.forward);

@@ -1,6 +1,6 @@
 // The package as users get it: the built dist/ through the exports map, from a separate process.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -54,7 +54,7 @@ describe('the published entry points', () => {
   it("the 'browser' entry loads a Keras model from bytes (HDF5 in WebAssembly, no file system)", () => {
     const out = runModule(`
       import { loadModel } from 'lstm-runtime';
-      import { readFileSync } from 'node:fs';
+      import { readdirSync, readFileSync } from 'node:fs';
       const model = await loadModel(readFileSync('test/fixtures/models/keras/options.keras'));
       const r = model.forward(JSON.parse(readFileSync('test/fixtures/models/keras/golden.json', 'utf8')).options.input);
       console.log(JSON.stringify({ backend: model.layers[0].backend, output: Array.from(r.output.data) }));`, ['--conditions=browser']);
@@ -70,5 +70,10 @@ describe('the published entry points', () => {
     expect(out).toMatch(/1\. Bidirectional\(Lstm 5\) concat/);
     expect(out.match(/forget gate +mean 0\.\d{3}/g)).toHaveLength(2);
     expect(out).toMatch(/update gate +mean 0\.\d{3}/);
+    // Every Keras fixture model, whatever layers it holds (RepeatVector, Flatten, pooling, ...).
+    for (const file of readdirSync(resolve(ROOT, 'test/fixtures/models/keras')).filter((f) => f.endsWith('.keras'))) {
+      const report = execFileSync(process.execPath, ['examples/inspect.mjs', `test/fixtures/models/keras/${file}`, '6'], { cwd: ROOT, encoding: 'utf8' });
+      expect(report, file).toMatch(/gates, over every step and unit:\n  \d/);
+    }
   });
 });
