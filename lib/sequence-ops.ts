@@ -5,11 +5,14 @@ import { describe, fail } from './errors.js';
 import { checkKeys } from './recurrent.js';
 import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
-function threeAxes(input: TensorLike, what: string): { data: Float32Array; shape: [number, number, number] } {
-  const t = readTensor(input, 'input');
+/** The input as [batch, steps, features], or ERR_LSTM_SHAPE saying what needs it. */
+export function threeAxes(t: { data: Float32Array; shape: number[] | null }, what: string): { data: Float32Array; shape: [number, number, number] } {
   if (!t.shape || t.shape.length !== 3) fail('ERR_LSTM_SHAPE', 'input', `shape [batch, steps, features] (${what})`, t.shape ? `shape ${shapeText(t.shape)}` : 'a flat array');
   return t as { data: Float32Array; shape: [number, number, number] };
 }
+
+/** Steps a RepeatVector makes at most: far beyond any decoder, and a bound on what one call allocates. */
+const MAX_REPEATS = 1 << 16;
 
 /** Keras' RepeatVector: [batch, features] -> [batch, n, features]. */
 export class RepeatVector {
@@ -19,7 +22,7 @@ export class RepeatVector {
   static async create(options: { n: number }): Promise<RepeatVector> {
     if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
     checkKeys(options, new Set(['n']), 'options');
-    if (!Number.isInteger(options.n) || options.n < 1) fail('ERR_LSTM_CONFIG', 'options.n', 'an integer >= 1', describe(options.n));
+    if (!Number.isInteger(options.n) || options.n < 1 || options.n > MAX_REPEATS) fail('ERR_LSTM_CONFIG', 'options.n', `an integer from 1 to ${MAX_REPEATS}`, describe(options.n));
     return new RepeatVector(options.n);
   }
 
@@ -39,13 +42,18 @@ export class RepeatVector {
 export class Flatten {
   readonly kind = 'flatten';
 
-  static async create(): Promise<Flatten> {
+  static async create(options: Record<string, never> = {}): Promise<Flatten> {
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    checkKeys(options, new Set(), 'options');
     return new Flatten();
   }
 
+  /** [batch, steps, features] -> [batch, steps * features]; [batch, features] stays as it is (as in Keras). */
   forward(input: TensorLike): { output: Tensor } {
-    const { data, shape } = threeAxes(input, 'Flatten');
-    return { output: { data, shape: [shape[0], shape[1] * shape[2]] } };
+    const t = readTensor(input, 'input');
+    if (t.shape?.length === 2) return { output: { data: t.data.slice(), shape: t.shape } };
+    const { data, shape } = threeAxes(t, 'Flatten');
+    return { output: { data: data.slice(), shape: [shape[0], shape[1] * shape[2]] } };
   }
 
   dispose(): void {}
@@ -72,7 +80,7 @@ export class GlobalPooling1D {
 
   /** `mask` [batch, steps] (1 = a real step) applies to a mask-aware average only. */
   forward(input: TensorLike, mask?: Uint8Array): { output: Tensor } {
-    const { data, shape } = threeAxes(input, `global ${this.mode} pooling`);
+    const { data, shape } = threeAxes(readTensor(input, 'input'), `global ${this.mode} pooling`);
     const [B, T, F] = shape;
     const out = new Float32Array(B * F);
     const acc = new Float64Array(F);
@@ -85,7 +93,8 @@ export class GlobalPooling1D {
         const row = data.subarray((b * T + s) * F, (b * T + s + 1) * F);
         for (let f = 0; f < F; f++) acc[f] = this.mode === 'max' ? Math.max(acc[f]!, row[f]!) : acc[f]! + row[f]!;
       }
-      // A row with every step masked averages 0 / 0, NaN, as Keras computes it.
+      // Keras averages a row with every step masked to 0 / 0: a NaN the next layer would choke on.
+      if (counted === 0) fail('ERR_LSTM_INPUT', `row ${b}`, 'at least one unmasked step to average', 'every step masked');
       for (let f = 0; f < F; f++) out[b * F + f] = this.mode === 'max' ? acc[f]! : acc[f]! / counted;
     }
     return { output: { data: out, shape: [B, F] } };

@@ -4,12 +4,14 @@ import { Embedding } from './embedding.js';
 import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
-import { Flatten, GlobalPooling1D, RepeatVector } from './sequence-ops.js';
-import type { RecurrentStream } from './recurrent.js';
+import { Flatten, GlobalPooling1D, RepeatVector, threeAxes } from './sequence-ops.js';
+import { checkKeys, type RecurrentStream } from './recurrent.js';
 import { readShaped, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 /** Embedding only first. */
 export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D;
+/** Layers without state: a Dense or Embedding works on each step alone. */
+const stateless = (l: unknown): l is Dense | Embedding => l instanceof Dense || l instanceof Embedding;
 /** Layers that reshape the sequence (no weights, the whole sequence at once). */
 type SequenceOp = RepeatVector | Flatten | GlobalPooling1D;
 const isSequenceOp = (l: SequentialLayer): l is SequenceOp => l instanceof RepeatVector || l instanceof Flatten || l instanceof GlobalPooling1D;
@@ -42,11 +44,21 @@ export interface SequentialResult {
   trace?: unknown[];
 }
 
-/** A mask given as a tensor, as bytes [B*T] for the pooling layer (the recurrent layers read it themselves). */
-function maskBytes(mask: TensorLike | Uint8Array | undefined, x: TensorLike): Uint8Array | undefined {
-  if (mask === undefined || mask === null || mask instanceof Uint8Array) return mask ?? undefined;
-  const shape = (x as Tensor).shape;
-  return Uint8Array.from(readShaped(mask, 'mask', [shape[0]!, shape[1]!]), (v) => (v !== 0 ? 1 : 0));
+/**
+ * The steps a pooling layer averages, [B*T] bytes: from the mask (a tensor, or bytes of the right
+ * size), else from the sequence lengths (steps past a row's length are padding), else none.
+ */
+function poolingMask(mask: TensorLike | Uint8Array | undefined, lengths: readonly number[] | Int32Array | undefined, x: TensorLike): Uint8Array | undefined {
+  const [B, T] = (x as Tensor).shape as [number, number];
+  if (mask instanceof Uint8Array) {
+    if (mask.length !== B * T) fail('ERR_LSTM_SHAPE', 'mask', `${B * T} values (shape [${B}, ${T}])`, `${mask.length} values`);
+    return mask;
+  }
+  if (mask !== undefined) return Uint8Array.from(readShaped(mask, 'mask', [B, T]), (v) => (v !== 0 ? 1 : 0));
+  if (lengths === undefined) return undefined;
+  const out = new Uint8Array(B * T);
+  for (let b = 0; b < B; b++) out.fill(1, b * T, b * T + Math.min(T, Math.max(0, lengths[b] ?? T)));
+  return out;
 }
 
 /** [A, B, ...rest] -> [B, A, ...rest]: between time-major and batch-major. */
@@ -65,8 +77,7 @@ function swapLeadingAxes(data: ArrayLike<number>, shape: readonly number[], what
 
 /** Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
 function stepMask(t: { data: Float32Array; shape: number[] | null }, value: number): Uint8Array {
-  if (!t.shape || t.shape.length !== 3) fail('ERR_LSTM_SHAPE', 'input', 'shape [batch, steps, features]', t.shape ? `shape ${shapeText(t.shape)}` : 'a flat array');
-  const [B, T, F] = t.shape as [number, number, number];
+  const [B, T, F] = threeAxes(t, 'masked by value').shape;
   const mask = new Uint8Array(B * T);
   value = Math.fround(value); // compared in float32, as Keras compares it with the input
   for (let s = 0; s < B * T; s++) {
@@ -122,6 +133,8 @@ export class Sequential {
   }
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
+    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    checkKeys(options, new Set(['trace', 'mask', 'sequenceLengths']), 'options');
     let x: TensorLike = input;
     let mask = options.mask;
     if (this.timeMajor) {
@@ -149,17 +162,23 @@ export class Sequential {
     }
     const traces: unknown[] = [];
     let sequenceLengths = options.sequenceLengths;
-    for (const layer of this.layers) {
-      if (layer instanceof Dense || layer instanceof Embedding) {
-        x = layer.forward(x).output;
-        continue;
-      }
-      if (isSequenceOp(layer)) {
-        x = layer instanceof GlobalPooling1D ? layer.forward(x, mask instanceof Uint8Array ? mask : maskBytes(mask, x)).output : layer.forward(x).output;
-      } else {
-        const r = layer.forward(x, { trace: options.trace, mask, sequenceLengths });
-        if (options.trace) traces.push(r.trace);
-        x = r.output as Tensor;
+    for (const [k, layer] of this.layers.entries()) {
+      try {
+        if (stateless(layer)) {
+          x = layer.forward(x).output;
+          continue;
+        }
+        if (isSequenceOp(layer)) {
+          x = layer instanceof GlobalPooling1D ? layer.forward(x, poolingMask(mask, sequenceLengths, x)).output : layer.forward(x).output;
+        } else {
+          const r = layer.forward(x, { trace: options.trace, mask, sequenceLengths });
+          if (options.trace) traces.push(r.trace);
+          x = r.output as Tensor;
+        }
+      } catch (error) {
+        // Past the first layer, "input" is what the layer before passed on: say which layer it was.
+        if (k === 0 || !(error instanceof LstmError)) throw error;
+        throw new LstmError(error.code, `layers[${k}] (${layer.constructor.name}): ${error.message}`, { cause: error });
       }
       // The steps the mask and lengths describe end where a layer folds the sequence away (as
       // Keras drops the mask); a RepeatVector's new steps have none.
@@ -182,13 +201,13 @@ export class Sequential {
     }
     const steps = this.layers.map((layer, k) => {
       if (layer instanceof Bidirectional || isSequenceOp(layer)) throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is ${layer.constructor.name}, which needs the whole sequence`);
-      return layer instanceof Dense || layer instanceof Embedding ? layer : layer.stream(batch);
+      return stateless(layer) ? layer : layer.stream(batch);
     });
     return new SequentialStream(steps, batch, (this.layers[0] as Lstm | Gru | Dense | Embedding).inputSize);
   }
 
   resetStates(): void {
-    for (const l of this.layers) if (!(l instanceof Dense || l instanceof Embedding || isSequenceOp(l))) l.resetStates();
+    for (const l of this.layers) if (!(stateless(l) || isSequenceOp(l))) l.resetStates();
   }
 
   dispose(): void {
@@ -197,7 +216,6 @@ export class Sequential {
 }
 
 type StreamStep = Dense | Embedding | RecurrentStream;
-const stateless = (s: StreamStep): s is Dense | Embedding => s instanceof Dense || s instanceof Embedding;
 
 export class SequentialStream {
   constructor(private readonly steps: StreamStep[], readonly batch: number, readonly inputSize: number) {}

@@ -190,6 +190,16 @@ describe('model errors', () => {
     const pooled = await Sequential.create([decoder, await Flatten.create(), await Dense.create({ kernel: r.matrix(8, 1) })]);
     expect(pooled.forward(x).output.shape).toEqual([2, 1]);
     expect(() => pooled.forward([r.matrix(3, 2)])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    // Lengths stand for a mask where none is given: padding steps stay out of the average.
+    const average = await Sequential.create([decoder, await GlobalPooling1D.create({ mode: 'average' })]);
+    expect(average.forward(x, { sequenceLengths: [2, 4] }).output).toEqual(average.forward(x, { mask }).output);
+    expect(() => average.forward(x, { mask: new Uint8Array(7) })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    // Every step of a row masked: Keras' 0/0 becomes a clear error, naming the layer.
+    expect(() => average.forward(x, { mask: [[0, 0, 0, 0], [1, 1, 1, 1]] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_INPUT', message: expect.stringMatching(/layers\[1\] \(GlobalPooling1D\): row 0: expected at least one unmasked step/) }));
+    expect(() => average.forward(x, { masks: mask } as never)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_CONFIG' }));
+    // Flatten of [batch, features] leaves it as it is, as in Keras.
+    expect((await Flatten.create()).forward([[1, 2]]).output).toEqual({ data: Float32Array.from([1, 2]), shape: [1, 2] });
+    await expect(RepeatVector.create({ n: 2 ** 20 })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
     await expect(RepeatVector.create({ n: 0 })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
     await expect(GlobalPooling1D.create({ mode: 'sum' as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
     await expect(Sequential.create([await Flatten.create(), decoder])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });

@@ -282,7 +282,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       return { type: 'embedding', name, options: { embeddings: weights[0]!, maskZero: flag(model, `${where}.mask_zero`, c.mask_zero, false) } };
     }
     case 'RepeatVector': {
-      if (!Number.isInteger(c.n) || (c.n as number) < 1) return modelError(model.file, `${where}: expected n, an integer >= 1, got ${describe(c.n)}`);
+      if (!Number.isInteger(c.n) || (c.n as number) < 1 || (c.n as number) > 1 << 16) return modelError(model.file, `${where}: expected n, an integer from 1 to 65536, got ${describe(c.n)}`);
       return { type: 'repeat-vector', name, options: { n: c.n as number } };
     }
     case 'Flatten':
