@@ -21,6 +21,22 @@ async function expectModelError(promise: Promise<unknown>, message: RegExp) {
   expect((error as LstmError).message).toMatch(message);
 }
 
+/**
+ * A TF.js model of the fixtures as JSON to edit, its shards as `files`, and a way to load an
+ * edited copy from bytes (so a test can vary the topology or manifest of a real model).
+ */
+function tfjsModel(name: string) {
+  const folder = `${DIR}keras/${name}.tfjs/`;
+  const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
+  const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
+  const load = (edit: (j: typeof json) => void = () => {}) => {
+    const copy = structuredClone(json);
+    edit(copy);
+    return loadModel(new TextEncoder().encode(JSON.stringify(copy)), { files });
+  };
+  return { json, files, load };
+}
+
 describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
   for (const name of Object.keys(keras)) {
     it.each(keras[name]!.formats.filter((f) => f !== '.tfjs'))(`${name}%s matches Keras`, async (ext) => {
@@ -120,17 +136,12 @@ describe('loadModel, Keras family', () => {
   it('reads a functional model that is a chain as Keras 2 and TF.js write it, and refuses one that branches', async () => {
     // The Sequential 'options' model rewritten as the functional config Keras 2 writes
     // (inbound_nodes [[[name, 0, 0, {}]]]): same layers, same weights, same result.
-    const folder = `${DIR}keras/options.tfjs/`;
-    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
-    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
+    const { json, load } = tfjsModel('options');
     const sequential = json.modelTopology.config.layers as { class_name: string; config: { name: string; batch_input_shape?: unknown } }[];
     const chain = [{ class_name: 'InputLayer', name: 'in', config: { name: 'in', batch_input_shape: sequential[0]!.config.batch_input_shape }, inbound_nodes: [] },
       ...sequential.map((l, k) => ({ ...l, name: l.config.name, inbound_nodes: [[[k === 0 ? 'in' : sequential[k - 1]!.config.name, 0, 0, {}]]] }))];
-    const functional = (layers: unknown[]) => {
-      const copy = structuredClone(json);
-      copy.modelTopology = { class_name: 'Model', config: { name: 'm', layers, input_layers: [['in', 0, 0]], output_layers: [[sequential[2]!.config.name, 0, 0]] } };
-      return loadModel(new TextEncoder().encode(JSON.stringify(copy)), { files });
-    };
+    const functional = (layers: unknown[]) =>
+      load((j) => (j.modelTopology = { class_name: 'Model', config: { name: 'm', layers, input_layers: [['in', 0, 0]], output_layers: [[sequential[2]!.config.name, 0, 0]] } }));
     const model = await functional([chain[0], chain[3], chain[1], chain[2]]); // listed out of order
     expectClose(model.forward(keras.options!.input).output.data, tfjs['keras/options.tfjs/model.json']!.output, TOL, 'functional');
     model.dispose();
@@ -167,12 +178,11 @@ describe('loadModel, Keras family', () => {
     expect(Math.max(...flat(output).map((v, k) => Math.abs(v - unmasked.data[k]!)))).toBeGreaterThan(1e-3);
     expect(() => model.stream(3)).toThrow(/maskValue/);
     model.dispose();
-    const folder = `${DIR}keras/masking.tfjs/`;
-    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
-    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
-    const layers = json.modelTopology.config.layers;
-    [layers[0], layers[1]] = [layers[1], layers[0]];
-    await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files }), /expected it first in the model \(it says how the model reads its input\)/);
+    const swapped = tfjsModel('masking').load((j) => {
+      const layers = j.modelTopology.config.layers;
+      [layers[0], layers[1]] = [layers[1], layers[0]];
+    });
+    await expectModelError(swapped, /expected it first in the model \(it says how the model reads its input\)/);
   });
 
   it('loads from file: URLs (a URL or its text), TF.js shards beside them; options.files must hold bytes', async () => {
@@ -215,14 +225,7 @@ describe('loadModel, Keras family', () => {
     );
 
     // model.json variations, written to bytes with the real shards beside them.
-    const folder = `${DIR}keras/options.tfjs/`;
-    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
-    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
-    const variant = (edit: (j: typeof json) => void) => {
-      const copy = structuredClone(json);
-      edit(copy);
-      return loadModel(new TextEncoder().encode(JSON.stringify(copy)), { files });
-    };
+    const { json, load: variant } = tfjsModel('options');
     await expectModelError(variant((j) => (j.modelTopology.config.layers[2].class_name = 'Conv1D')), /unsupported layer/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.activation = 'gelu')), /got activation "gelu"/);
     await expectModelError(variant((j) => (j.modelTopology.class_name = 'Subclassed')), /expected a Sequential or functional model, got a 'Subclassed'/);
@@ -236,12 +239,11 @@ describe('loadModel, Keras family', () => {
     await expectModelError(variant((j) => (j.modelTopology.config.layers[0] = { class_name: 'TimeDistributed', config: { name: 't', layer: null } })), /'t' \(TimeDistributed\)\.layer: expected the wrapped layer as \{ class_name, config \}, got null/);
 
     // A Bidirectional whose backward_layer is configured unlike its forward layer.
-    const biFolder = `${DIR}keras/bidirectional_dropout.tfjs/`;
-    const bi = JSON.parse(readFileSync(`${biFolder}model.json`, 'utf8'));
-    const biFiles = Object.fromEntries(bi.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(biFolder + p))]));
-    const forward = bi.modelTopology.config.layers[0].config.layer;
-    bi.modelTopology.config.layers[0].config.backward_layer = { ...forward, config: { ...forward.config, recurrent_activation: 'hard_sigmoid' } };
-    await expectModelError(loadModel(new TextEncoder().encode(JSON.stringify(bi)), { files: biFiles }), /expected backward_layer configured as the forward one, got recurrentActivation \{"name":"hard_sigmoid"/);
+    const unlikeBackward = tfjsModel('bidirectional_dropout').load((j) => {
+      const forward = j.modelTopology.config.layers[0].config.layer;
+      j.modelTopology.config.layers[0].config.backward_layer = { ...forward, config: { ...forward.config, recurrent_activation: 'hard_sigmoid' } };
+    });
+    await expectModelError(unlikeBackward, /expected backward_layer configured as the forward one, got recurrentActivation \{"name":"hard_sigmoid"/);
 
     // A functional config with two layers of one name, one reading the other: refused, not walked forever.
     const chain = [
