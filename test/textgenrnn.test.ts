@@ -2,10 +2,12 @@
 // loaded with weightLayout 'cudnn' give Keras' own next-character probabilities; skipping the
 // per-gate kernel re-layout (the import trap) runs without error and gives what Keras gives for
 // that mistake. Expected values: scripts/gen_textgenrnn_fixture.py (Keras 2's loader + predict).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
-import { describe, expect, it } from 'vitest';
-import { Dense, Lstm, type Tensor } from '../lib/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Dense, loadModel, Lstm, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, SHARED } from './helpers.js';
 
 interface TextgenCase {
@@ -82,4 +84,45 @@ describe.each(IMPLEMENTATIONS)('textgenrnn (CuDNNLSTM weights, Keras 2.1.5) on %
     expect(top1(probabilities)).toBe(c.wrong_import_top1[0]);
     expect(top1(probabilities)).not.toBe(c.expected.top5[0]![0]);
   });
+});
+
+// The same weights as a Keras 2.1.5 model file (model_config, model_weights/<layer>/<layer>/<name>:0,
+// as Keras 2 saved whole models): Embedding -> CuDNNLSTM -> CuDNNLSTM through loadModel gives
+// Keras 2's rnn_2 states. Written to a temporary file at test time: the shared weights are not copied
+// into the repository.
+describe('textgenrnn as a Keras 2 model file through loadModel', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lstm-runtime-textgenrnn-'));
+  const path = join(dir, 'textgenrnn-sequential.h5');
+  const out = new h5wasm.File(path, 'w');
+  const layers = [
+    { class_name: 'Embedding', config: { name: 'embedding', input_dim: 465, output_dim: 100, mask_zero: false, batch_input_shape: [null, 40] }, weights: { 'embeddings:0': W.embedding } },
+    ...[1, 2].map((n) => ({ class_name: 'CuDNNLSTM', config: { name: `rnn_${n}`, units: 128, return_sequences: true }, weights: { 'kernel:0': W.rnn[n - 1]!.kernel, 'recurrent_kernel:0': W.rnn[n - 1]!.recurrentKernel, 'bias:0': W.rnn[n - 1]!.bias } })),
+  ];
+  out.create_attribute('keras_version', '2.1.5');
+  out.create_attribute('backend', 'tensorflow');
+  out.create_attribute('model_config', JSON.stringify({ class_name: 'Sequential', config: layers.map(({ class_name, config }) => ({ class_name, config })) }));
+  const weights = out.create_group('model_weights');
+  weights.create_attribute('layer_names', layers.map((l) => l.config.name));
+  for (const layer of layers) {
+    const group = weights.create_group(layer.config.name);
+    const inner = group.create_group(layer.config.name);
+    group.create_attribute('weight_names', Object.keys(layer.weights).map((w) => `${layer.config.name}/${w}`));
+    for (const [name, t] of Object.entries(layer.weights)) inner.create_dataset({ name, data: t.data, shape: t.shape, dtype: '<f' });
+  }
+  out.close();
+
+  it.each(IMPLEMENTATIONS)('the last step of rnn_2 equals Keras 2 on %s', async (backend) => {
+    const model = await loadModel(path, { backend });
+    try {
+      expect(model.layers.map((l) => l.constructor.name)).toEqual(['Embedding', 'Lstm', 'Lstm']);
+      for (const c of fixture.cases) {
+        const y = model.forward([c.input_ids]).output;
+        expect(y.shape).toEqual([1, 40, 128]);
+        expectClose(y.data.subarray(39 * 128), c.expected.rnn_2_last_h, { abs: 1e-5, rel: 1e-5 }, `${c.name} rnn_2 last h`);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });
