@@ -2,11 +2,12 @@ import { describe, fail, LstmError } from './errors.js';
 import { Gru, type GruOptions, type GruResult } from './gru.js';
 import type { GruWeights, LstmWeights } from './layouts.js';
 import { Lstm, type LstmOptions, type LstmResult } from './lstm.js';
-import { checkKeys, type RecurrentState } from './recurrent.js';
+import { checkOptions, type RecurrentState } from './recurrent.js';
 import { readTensor, type Tensor, type TensorLike } from './tensor.js';
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave', null];
+const FORWARD_KEYS = ['initialState', 'mask', 'sequenceLengths', 'trace', 'shape'];
 
 export interface BidirectionalOptions {
   /** The wrapped layer's options (its weights run forward); `type: 'gru'` wraps a GRU. */
@@ -57,8 +58,7 @@ export class Bidirectional {
   }
 
   static async create(options: BidirectionalOptions): Promise<Bidirectional> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['layer', 'backwardWeights', 'mergeMode', 'zeroOutputForMask']), 'options');
+    checkOptions(options, ['layer', 'backwardWeights', 'mergeMode', 'zeroOutputForMask']);
     if (options.zeroOutputForMask !== undefined && typeof options.zeroOutputForMask !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.zeroOutputForMask', 'true or false', describe(options.zeroOutputForMask));
     const mergeMode = options.mergeMode === undefined ? 'concat' : options.mergeMode;
     if (!MERGE_MODES.includes(mergeMode)) fail('ERR_LSTM_CONFIG', 'options.mergeMode', "'concat', 'sum', 'mul', 'ave' or null", describe(mergeMode));
@@ -117,7 +117,7 @@ export class Bidirectional {
   }
 
   forward(input: TensorLike, options: BidirectionalForwardOptions = {}): BidirectionalResult {
-    checkKeys(options, new Set(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']), 'forward options');
+    checkOptions(options, FORWARD_KEYS, 'forward options');
     const x = Bidirectional.parsedOnce(input);
     const f = this.forwardLayer.forward(x, this.options(options, 'forward'));
     const b = this.backwardLayer.forward(x, this.options(options, 'backward'));
@@ -126,7 +126,7 @@ export class Bidirectional {
 
   /** Both directions at once (native: two threads of libuv's pool). */
   async forwardAsync(input: TensorLike, options: BidirectionalForwardOptions = {}): Promise<BidirectionalResult> {
-    checkKeys(options, new Set(['initialState', 'mask', 'sequenceLengths', 'trace', 'shape']), 'forward options');
+    checkOptions(options, FORWARD_KEYS, 'forward options');
     const x = Bidirectional.parsedOnce(input);
     const [f, b] = await Promise.all([
       this.forwardLayer.forwardAsync(x, this.options(options, 'forward')),

@@ -1,6 +1,6 @@
 import { activationFn, encodeActivation, type Activation } from './activations.js';
-import { describe, fail } from './errors.js';
-import { checkKeys } from './recurrent.js';
+import { fail } from './errors.js';
+import { checkOptions } from './recurrent.js';
 import { checkFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 export interface DenseOptions {
@@ -38,8 +38,7 @@ export class Dense {
   }
 
   static async create(options: DenseOptions): Promise<Dense> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['kernel', 'bias', 'activation']), 'options');
+    checkOptions(options, ['kernel', 'bias', 'activation']);
     const k = readTensor(options.kernel, 'kernel', 'ERR_LSTM_WEIGHTS');
     if (!k.shape || k.shape.length !== 2) fail('ERR_LSTM_WEIGHTS', 'kernel', 'a shaped [in, out] tensor', k.shape ? `shape ${shapeText(k.shape)}` : 'a flat array');
     const [inputSize, units] = k.shape as [number, number];

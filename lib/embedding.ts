@@ -1,5 +1,5 @@
 import { describe, fail } from './errors.js';
-import { checkKeys } from './recurrent.js';
+import { checkOptions } from './recurrent.js';
 import { checkFinite, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export interface EmbeddingOptions {
@@ -24,8 +24,7 @@ export class Embedding {
   }
 
   static async create(options: EmbeddingOptions): Promise<Embedding> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['embeddings', 'maskZero']), 'options');
+    checkOptions(options, ['embeddings', 'maskZero']);
     const e = readTensor(options.embeddings, 'embeddings', 'ERR_LSTM_WEIGHTS');
     if (!e.shape || e.shape.length !== 2 || e.shape[0]! < 1 || e.shape[1]! < 1) {
       fail('ERR_LSTM_WEIGHTS', 'embeddings', 'a shaped [inputDim, outputDim] tensor', e.shape ? `shape ${shapeText(e.shape)}` : 'a flat array');
@@ -48,11 +47,15 @@ export class Embedding {
 
   /** ids [...] -> [..., units]. */
   forward(input: TensorLike): { output: Tensor } {
-    const { data, shape } = this.ids(input);
+    return { output: this.lookup(this.ids(input)) };
+  }
+
+  /** Vectors of ids already checked by ids(). */
+  lookup({ data, shape }: { data: Float32Array; shape: number[] }): Tensor {
     const D = this.units;
     const out = new Float32Array(data.length * D);
     for (let k = 0; k < data.length; k++) out.set(this.table.subarray(data[k]! * D, (data[k]! + 1) * D), k * D);
-    return { output: { data: out, shape: [...shape, D] } };
+    return { data: out, shape: [...shape, D] };
   }
 
   /** With maskZero: 1 where the id is not 0 (the same shape as the ids). */

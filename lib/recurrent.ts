@@ -87,6 +87,21 @@ export function checkKeys(options: object, allowed: Set<string>, what: string): 
   }
 }
 
+/** A [rows, cols] mask as bytes, 1 where a step is real: given as bytes of that size, or as a tensor. */
+export function readMask(mask: TensorLike | Uint8Array, rows: number, cols: number): Uint8Array {
+  if (mask instanceof Uint8Array) {
+    if (mask.length !== rows * cols) fail('ERR_LSTM_SHAPE', 'mask', `${rows * cols} values (shape [${rows}, ${cols}])`, `${mask.length} values`);
+    return mask;
+  }
+  return Uint8Array.from(readShaped(mask, 'mask', [rows, cols]), (v) => (v !== 0 ? 1 : 0));
+}
+
+/** An options argument: an object holding none but the `allowed` keys. */
+export function checkOptions(options: unknown, allowed: Iterable<string>, what = 'options'): asserts options is object {
+  if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', what, 'an object', describe(options));
+  checkKeys(options, allowed instanceof Set ? allowed : new Set(allowed), what);
+}
+
 export function optionalInt(value: unknown, what: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail('ERR_LSTM_CONFIG', what, 'an integer >= 1', describe(value));
@@ -113,8 +128,7 @@ export interface LayerParts {
 
 /** Checks a layer's options, converts its weights, resolves the backend and uploads the weights. */
 export async function buildLayer(options: unknown, cell: CellKind): Promise<LayerParts> {
-  if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-  checkKeys(options, new Set([...COMMON_KEYS, ...CELL_KEYS[cell]]), 'options');
+  checkOptions(options, [...COMMON_KEYS, ...CELL_KEYS[cell]]);
   const o = options as Record<string, unknown>;
   const inputSize = optionalInt(o.inputSize, 'options.inputSize');
   const units = optionalInt(o.units, 'options.units');
@@ -232,8 +246,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
   /** Validates a call and lays out its buffers; shared by forward and forwardAsync. */
   private prepare(input: TensorLike, options: ForwardOptions<State> = {}): { buffers: ForwardBuffers; finish: () => Result } {
     const kernel = this.live();
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'forward options', 'an object', describe(options));
-    checkKeys(options, FORWARD_KEYS, 'forward options');
+    checkOptions(options, FORWARD_KEYS, 'forward options');
     const I = this.inputSize;
     const U = this.units;
     const t = readTensor(input, 'input');
@@ -277,16 +290,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     const h = startAt(out.h, initial?.h);
     const c = this.hasCell ? startAt(out.c, initial?.c) : null;
 
-    let mask: Uint8Array | null = null;
-    if (options.mask !== undefined && options.mask !== null) {
-      if (options.mask instanceof Uint8Array) {
-        if (options.mask.length !== B * T) fail('ERR_LSTM_SHAPE', 'mask', `${B * T} values (shape [${B}, ${T}])`, `${options.mask.length} values`);
-        mask = options.mask;
-      } else {
-        const m = readShaped(options.mask, 'mask', [B, T]);
-        mask = Uint8Array.from(m, (v) => (v !== 0 ? 1 : 0));
-      }
-    }
+    const mask = options.mask === undefined || options.mask === null ? null : readMask(options.mask, B, T);
     let lengths: Int32Array | null = null;
     if (options.sequenceLengths !== undefined && options.sequenceLengths !== null) {
       const l = options.sequenceLengths;

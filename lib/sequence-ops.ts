@@ -2,7 +2,7 @@
 // autoencoder's bridge), Flatten, and global pooling over the steps. None has weights; each needs
 // the whole sequence, so a Sequential holding one runs with forward() only.
 import { describe, fail } from './errors.js';
-import { checkKeys } from './recurrent.js';
+import { checkOptions } from './recurrent.js';
 import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 /** The input as [batch, steps, features], or ERR_LSTM_SHAPE saying what needs it. */
@@ -20,8 +20,7 @@ export class RepeatVector {
   private constructor(readonly n: number) {}
 
   static async create(options: { n: number }): Promise<RepeatVector> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['n']), 'options');
+    checkOptions(options, ['n']);
     if (!Number.isInteger(options.n) || options.n < 1 || options.n > MAX_REPEATS) fail('ERR_LSTM_CONFIG', 'options.n', `an integer from 1 to ${MAX_REPEATS}`, describe(options.n));
     return new RepeatVector(options.n);
   }
@@ -43,8 +42,7 @@ export class Flatten {
   readonly kind = 'flatten';
 
   static async create(options: Record<string, never> = {}): Promise<Flatten> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(), 'options');
+    checkOptions(options, []);
     return new Flatten();
   }
 
@@ -71,8 +69,7 @@ export class GlobalPooling1D {
   private constructor(readonly mode: PoolingMode, readonly maskAware: boolean) {}
 
   static async create(options: { mode: PoolingMode; maskAware?: boolean }): Promise<GlobalPooling1D> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['mode', 'maskAware']), 'options');
+    checkOptions(options, ['mode', 'maskAware']);
     if (options.mode !== 'average' && options.mode !== 'max') fail('ERR_LSTM_CONFIG', 'options.mode', "'average' or 'max'", describe(options.mode));
     if (options.maskAware !== undefined && typeof options.maskAware !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.maskAware', 'true or false', describe(options.maskAware));
     return new GlobalPooling1D(options.mode, options.maskAware ?? options.mode === 'average');

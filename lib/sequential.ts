@@ -5,8 +5,8 @@ import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
 import { Flatten, GlobalPooling1D, RepeatVector, threeAxes } from './sequence-ops.js';
-import { checkKeys, type RecurrentStream } from './recurrent.js';
-import { readShaped, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { checkOptions, readMask, type RecurrentStream } from './recurrent.js';
+import { readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 /** Embedding only first. */
 export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D;
@@ -50,11 +50,7 @@ export interface SequentialResult {
  */
 function poolingMask(mask: TensorLike | Uint8Array | undefined, lengths: readonly number[] | Int32Array | undefined, x: TensorLike): Uint8Array | undefined {
   const [B, T] = (x as Tensor).shape as [number, number];
-  if (mask instanceof Uint8Array) {
-    if (mask.length !== B * T) fail('ERR_LSTM_SHAPE', 'mask', `${B * T} values (shape [${B}, ${T}])`, `${mask.length} values`);
-    return mask;
-  }
-  if (mask !== undefined) return Uint8Array.from(readShaped(mask, 'mask', [B, T]), (v) => (v !== 0 ? 1 : 0));
+  if (mask !== undefined) return readMask(mask, B, T);
   if (lengths === undefined) return undefined;
   const out = new Uint8Array(B * T);
   for (let b = 0; b < B; b++) out.fill(1, b * T, b * T + Math.min(T, Math.max(0, lengths[b] ?? T)));
@@ -65,7 +61,7 @@ function poolingMask(mask: TensorLike | Uint8Array | undefined, lengths: readonl
 function swapLeadingAxes(data: ArrayLike<number>, shape: readonly number[], what: string): Tensor {
   if (shape.length < 2) fail('ERR_LSTM_SHAPE', what, 'at least two axes [steps, batch, ...] (time-major)', `shape ${shapeText(shape)}`);
   const [A, B] = shape as [number, number];
-  const inner = shape.slice(2).reduce((a, b) => a * b, 1);
+  const inner = sizeOf(shape.slice(2));
   const out = new Float32Array(A * B * inner);
   for (let a = 0; a < A; a++) {
     for (let b = 0; b < B; b++) {
@@ -109,7 +105,7 @@ export class Sequential {
   private constructor(readonly layers: readonly SequentialLayer[], readonly maskValue: number | undefined, readonly timeMajor: boolean) {}
 
   static async create(layers: SequentialLayer[], options: SequentialOptions = {}): Promise<Sequential> {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
+    checkOptions(options, ['maskValue', 'timeMajor']);
     if (options.maskValue !== undefined && (typeof options.maskValue !== 'number' || Number.isNaN(options.maskValue))) {
       fail('ERR_LSTM_CONFIG', 'options.maskValue', 'a number', describe(options.maskValue));
     }
@@ -133,8 +129,7 @@ export class Sequential {
   }
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
-    if (typeof options !== 'object' || options === null) fail('ERR_LSTM_CONFIG', 'options', 'an object', describe(options));
-    checkKeys(options, new Set(['trace', 'mask', 'sequenceLengths']), 'options');
+    checkOptions(options, ['trace', 'mask', 'sequenceLengths']);
     let x: TensorLike = input;
     let mask = options.mask;
     if (this.timeMajor) {
@@ -143,9 +138,7 @@ export class Sequential {
       x = swapLeadingAxes(t.data, t.shape ?? [t.data.length], 'input');
       if (mask !== undefined && mask !== null) {
         const [B, T] = x.shape as [number, number];
-        const m = mask instanceof Uint8Array ? mask : readShaped(mask, 'mask', [T, B]);
-        if (m.length !== T * B) fail('ERR_LSTM_SHAPE', 'mask', `${T * B} values (shape [${T}, ${B}], time-major)`, `${m.length} values`);
-        mask = Uint8Array.from(swapLeadingAxes(m, [T, B], 'mask').data, (v) => (v !== 0 ? 1 : 0));
+        mask = Uint8Array.from(swapLeadingAxes(readMask(mask, T, B), [T, B], 'mask').data);
       }
     }
     if (mask === undefined && this.maskValue !== undefined) {
@@ -158,11 +151,12 @@ export class Sequential {
       const ids = first.ids(x);
       if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
       if (mask === undefined && first.maskZero) mask = first.mask(ids);
-      x = ids;
+      x = first.lookup(ids);
     }
     const traces: unknown[] = [];
     let sequenceLengths = options.sequenceLengths;
     for (const [k, layer] of this.layers.entries()) {
+      if (k === 0 && first instanceof Embedding) continue; // looked up above, its ids checked once
       try {
         if (stateless(layer)) {
           x = layer.forward(x).output;

@@ -63,11 +63,18 @@ describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
     });
   }
 
-  it('a model.json with uint8, uint16 and float16 quantized weights matches TF.js', async () => {
-    const golden = tfjs['keras/options.tfjs-quantized/model.json']!;
-    const model = await loadModel(`${DIR}keras/options.tfjs-quantized/model.json`, { backend });
+  // Model files whose expected values TF.js itself computed (scripts/gen_tfjs_golden.mjs).
+  it.each([
+    ['a model.json with uint8, uint16 and float16 quantized weights', 'keras/options.tfjs-quantized/model.json', `${DIR}keras/options.tfjs-quantized/model.json`],
+    ['a model saved by TF.js itself (masked through a Bidirectional, hard_sigmoid, goBackwards GRU)', 'tfjs-saved/model.json', `${DIR}tfjs-saved/model.json`],
+    ["the real Nietzsche model (TF.js, Keras 2.1.5, hard_sigmoid): next-character probabilities", 'nietzsche', `${NIETZSCHE}model.json`],
+  ])('%s matches TF.js', async (_, key, path) => {
+    const golden = tfjs[key]!;
+    const model = await loadModel(path, { backend });
     try {
-      expectClose(model.forward(golden.input).output.data, golden.output, TOL, 'quantized');
+      const { output } = model.forward(golden.input);
+      expect(output.shape).toEqual(golden.shape);
+      expectClose(output.data, golden.output, TOL, key);
     } finally {
       model.dispose();
     }
@@ -82,29 +89,6 @@ describe.each(IMPLEMENTATIONS)('loadModel on %s', (backend) => {
     }
   });
 
-  it('a model saved by TF.js itself (masked through a Bidirectional, hard_sigmoid, goBackwards GRU) matches TF.js', async () => {
-    const golden = tfjs['tfjs-saved/model.json']!;
-    const model = await loadModel(`${DIR}tfjs-saved/model.json`, { backend });
-    try {
-      const { output } = model.forward(golden.input);
-      expect(output.shape).toEqual(golden.shape);
-      expectClose(output.data, golden.output, TOL, 'tfjs-saved');
-    } finally {
-      model.dispose();
-    }
-  });
-
-  it('the real Nietzsche model (TF.js, Keras 2.1.5, hard_sigmoid) gives TF.js\' next-character probabilities', async () => {
-    const golden = tfjs.nietzsche!;
-    const model = await loadModel(`${NIETZSCHE}model.json`, { backend });
-    try {
-      const { output } = model.forward(golden.input);
-      expect(output.shape).toEqual(golden.shape);
-      expectClose(output.data, golden.output, TOL, 'nietzsche');
-    } finally {
-      model.dispose();
-    }
-  });
 });
 
 describe('loadModel, Keras family', () => {
@@ -234,9 +218,9 @@ describe('loadModel, Keras family', () => {
     await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [40, 18])), /expected \d+ bytes/);
     await expectModelError(variant((j) => j.weightsManifest[0].weights.pop()), /expected \d+ bytes for their weights/);
     await expectModelError(variant((j) => (j.weightsManifest[0].weights[0].shape = [18, 3])), /layer 'gru_2' \(gru\)/);
-    await expectModelError(loadModel(new TextEncoder().encode('{"modelTopology": 1')), /not JSON/);
+    await expectModelError(loadModel(new TextEncoder().encode('{"modelTopology": 1')), /model\.json: expected JSON, got text that does not parse/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.return_sequences = 1)), /return_sequences: expected true or false, got 1/);
-    await expectModelError(variant((j) => (j.modelTopology.config.layers[0] = { class_name: 'TimeDistributed', config: { name: 't', layer: null } })), /'t' \(TimeDistributed\)\.layer: expected the wrapped layer as \{ class_name, config \}, got null/);
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[0] = { class_name: 'TimeDistributed', config: { name: 't', layer: null } })), /'t' \(TimeDistributed\)\.layer: expected a layer as \{ class_name, config \}, got null/);
 
     // A Bidirectional whose backward_layer is configured unlike its forward layer.
     const unlikeBackward = tfjsModel('bidirectional_dropout').load((j) => {

@@ -269,7 +269,7 @@ describe('modules and config', () => {
   });
 
   it('a malformed config in the file: ERR_LSTM_MODEL naming __metadata__.lstm_runtime', async () => {
-    await expectModelError(stateDict(LSTM_TENSORS, { lstm_runtime: '{"layers": [' }), undefined, /__metadata__\.lstm_runtime: expected a JSON config/);
+    await expectModelError(stateDict(LSTM_TENSORS, { lstm_runtime: '{"layers": [' }), undefined, /__metadata__\.lstm_runtime: expected JSON, got text that does not parse/);
     await expectModelError(stateDict(LSTM_TENSORS, { lstm_runtime: JSON.stringify({ layers: [{ module: 'rnn', last: true }] }) }), undefined, /__metadata__\.lstm_runtime\.layers\[0\]\.last: expected one of the known fields/);
     expect(await loads(stateDict(LSTM_TENSORS, { lstm_runtime: JSON.stringify(LSTM_CONFIG) }))).toBe(2);
   });

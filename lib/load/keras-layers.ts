@@ -37,15 +37,18 @@ export interface KerasLayers {
   functional: boolean;
 }
 
+/** A layer's config as the file holds it, checked: { class_name, config }. */
+function layerConfig(file: string, where: string, value: unknown): KerasLayerConfig {
+  const l = value as Partial<KerasLayerConfig> | null | undefined;
+  if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string' || typeof l.config !== 'object' || l.config === null) {
+    return modelError(file, `${where}: expected a layer as { class_name, config }, got ${describe(value)}`);
+  }
+  return l as KerasLayerConfig;
+}
+
 function layerList(file: string, list: unknown): KerasLayerConfig[] {
   if (!Array.isArray(list)) return modelError(file, `expected the model's layers as a list, got ${describe(list)}`);
-  return list.map((layer, k) => {
-    const l = layer as Partial<KerasLayerConfig> | null;
-    if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string' || typeof l.config !== 'object' || l.config === null) {
-      return modelError(file, `layers[${k}]: expected { class_name, config }, got ${describe(layer)}`);
-    }
-    return l as KerasLayerConfig;
-  });
+  return list.map((layer, k) => layerConfig(file, `layers[${k}]`, layer));
 }
 
 /** The layers feeding a functional model's layer: Keras 3 keeps them as keras_history in each call's args, Keras 2 and TF.js as [name, node, tensor, kwargs] lists. */
@@ -165,15 +168,6 @@ function flag(model: KerasModel, where: string, value: unknown, fallback: boolea
   return value;
 }
 
-/** A wrapped layer's config (Bidirectional, TimeDistributed), checked like the model's own layers. */
-function wrapped(model: KerasModel, where: string, value: unknown): KerasLayerConfig {
-  const l = value as Partial<KerasLayerConfig> | null | undefined;
-  if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string' || typeof l.config !== 'object' || l.config === null) {
-    return modelError(model.file, `${where}: expected the wrapped layer as { class_name, config }, got ${describe(value)}`);
-  }
-  return l as KerasLayerConfig;
-}
-
 function expectWeights(model: KerasModel, where: string, weights: Tensor[], counts: readonly number[]): void {
   if (!counts.includes(weights.length)) {
     modelError(model.file, `${where}: expected ${counts.join(' or ')} weight arrays, got ${weights.length}`);
@@ -236,7 +230,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       return { type, name, options } as LayerSpec;
     }
     case 'Bidirectional': {
-      const inner = wrapped(model, `${where}.layer`, c.layer);
+      const inner = layerConfig(model.file, `${where}.layer`, c.layer);
       if (!['LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU'].includes(inner.class_name)) {
         return modelError(model.file, `${where}: expected it to wrap an LSTM or GRU, got ${describe(inner.class_name)}`);
       }
@@ -248,7 +242,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       if (weights.length % 2 !== 0) modelError(model.file, `${where}: expected as many backward weight arrays as forward ones, got ${weights.length} in all`);
       const half = weights.length / 2;
       const forward = recurrent(model, where, inner, weights.slice(0, half));
-      const backwardConfig = c.backward_layer === undefined || c.backward_layer === null ? inner : wrapped(model, `${where}.backward_layer`, c.backward_layer);
+      const backwardConfig = c.backward_layer === undefined || c.backward_layer === null ? inner : layerConfig(model.file, `${where}.backward_layer`, c.backward_layer);
       const backward = recurrent(model, `${where}.backward_layer`, backwardConfig, weights.slice(half));
       // One set of options runs both directions: a backward layer configured otherwise is refused.
       for (const key of ['units', 'activation', 'recurrentActivation', 'useBias', 'resetAfter', 'weightLayout'] as const) {
@@ -268,7 +262,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     }
     case 'TimeDistributed': {
       // Dense already runs per timestep on [B, T, F].
-      const inner = wrapped(model, `${where}.layer`, c.layer);
+      const inner = layerConfig(model.file, `${where}.layer`, c.layer);
       if (inner.class_name !== 'Dense') return modelError(model.file, `${where}: expected it to wrap a Dense, got ${describe(inner.class_name)}`);
       return dense(model, where, name, inner.config, await model.weights(layer, index));
     }

@@ -5,7 +5,7 @@
 import { describe } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { kerasLayerSpecs, modelLayers, saveKeys, type HardSigmoid, type KerasLayerConfig } from './keras-layers.js';
-import { modelError, type LayerSpec } from './spec.js';
+import { modelError, parseJson, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
 type H5 = typeof import('h5wasm');
@@ -68,15 +68,6 @@ function dataset(file: string, h5: H5, group: Group, path: string): Tensor {
   return { data: value instanceof Float32Array ? value : Float32Array.from(value), shape };
 }
 
-function parseConfig(file: string, text: unknown, what: string): unknown {
-  if (typeof text !== 'string') return modelError(file, `expected ${what} as JSON text, got ${describe(text)}`);
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    return modelError(file, `${what} is not JSON (${(error as Error).message})`, error);
-  }
-}
-
 const hardSigmoidOf = (version: unknown): HardSigmoid => (typeof version === 'string' && /^[12]\./.test(version) ? 'keras2' : 'keras3');
 
 /** A Keras .h5 model file (model.save('m.h5') in Keras 2 or 3, keras.models.save_model in Keras 1-2). */
@@ -95,7 +86,7 @@ export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
     const version = attribute(file.name, root, 'keras_version') ?? attribute(file.name, weightsGroup, 'keras_version');
     return kerasLayerSpecs({
       file: file.name,
-      layers: modelLayers(file.name, parseConfig(file.name, config, 'model_config')).layers,
+      layers: modelLayers(file.name, parseJson(file.name, config, 'model_config')).layers,
       hardSigmoid: hardSigmoidOf(version),
       framework: 'keras',
       async weights(layer: KerasLayerConfig) {
@@ -141,8 +132,8 @@ export async function readKerasArchive(file: ModelFile): Promise<LayerSpec[]> {
     if (!entries[name]) modelError(file.name, `expected ${name} in the .keras archive, got only ${Object.keys(entries).join(', ') || 'none of the Keras files'}`);
   }
   const text = (name: string) => new TextDecoder().decode(entries[name]);
-  const metadata = entries['metadata.json'] ? (parseConfig(file.name, text('metadata.json'), 'metadata.json') as { keras_version?: unknown } | null) : null;
-  const { layers, functional } = modelLayers(file.name, parseConfig(file.name, text('config.json'), 'config.json'));
+  const metadata = entries['metadata.json'] ? (parseJson(file.name, text('metadata.json'), 'metadata.json') as { keras_version?: unknown } | null) : null;
+  const { layers, functional } = modelLayers(file.name, parseJson(file.name, text('config.json'), 'config.json'));
   return withHdf5(file.name, entries['model.weights.h5']!, async (root, h5) => {
     const keys = saveKeys(layers, functional);
     return kerasLayerSpecs({

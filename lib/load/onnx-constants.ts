@@ -36,7 +36,7 @@ export function readTensorProto(t: OnnxTensor, what: string, fail: Fail): Const 
   if (t.segment) fail(`${what} is one segment of a larger tensor, which lstm-runtime does not read`);
   const shape = t.dims.map(int);
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${what}: expected non-negative dimensions, got ${shapeText(shape)}`);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   checkCount(count, what, fail);
   const dtype = t.dataType;
   const size = BYTES[dtype];
@@ -211,7 +211,7 @@ export function constAxes(v: Value | undefined, attrs: Attributes, opset: number
 /** Squeeze/Unsqueeze/Reshape/Flatten output shapes for constants. */
 function reshapeTarget(input: readonly number[], target: number[], allowzero: boolean, fail: Fail): number[] {
   const out = target.map((d, i) => (d === 0 && !allowzero ? (input[i] ?? fail(`Reshape copies dimension ${i} of a rank-${input.length} tensor`)) : d));
-  const known = out.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const known = sizeOf(out.filter((d) => d !== -1));
   const total = sizeOf(input);
   const infer = out.indexOf(-1);
   if (infer >= 0) {

@@ -11,7 +11,7 @@ import { Attributes, DATA_TYPE, defaultOpset, int, isDefaultDomain, nodeLabel, t
 import { RECURRENT_OPS, recurrentParts } from './onnx-recurrent.js';
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx-schema.js';
 import {
-  describeAtom, describeAxes, describeValue, isSingleton, ONE, ROLE_NAMES, sameAtom, sameAxes, type Atom, type Axis, type Blocked, type Flow, type Ids, type Role, type Stack, type Value,
+  axisSize, describeAtom, describeAxes, describeValue, isSingleton, ONE, ROLE_NAMES, sameAtom, sameAxes, type Atom, type Axis, type Blocked, type Flow, type Ids, type Role, type Stack, type Value,
 } from './onnx-values.js';
 import { modelError, type LayerSpec } from './spec.js';
 
@@ -449,7 +449,7 @@ export class PathReader {
   private pickFromStack(s: Stack, axisAttr: number, index: number, keep: boolean, fail: Fail): Value {
     const rank = s.parts[0]!.axes.length;
     if (axisOf(axisAttr, rank, 'Gather/Slice axis', fail) !== s.axis) fail('expected Gather/Slice to pick from the axis a Concat stacked layers\' outputs on');
-    const sizes = s.parts.map((p) => p.axes[s.axis]!.reduce((n, a) => (a.size === null || n === null ? null : n * a.size), 1 as number | null));
+    const sizes = s.parts.map((p) => axisSize(p.axes[s.axis]!));
     if (sizes.some((n) => n === null)) fail('stacked outputs of unknown size');
     const total = (sizes as number[]).reduce((a, b) => a + b, 0);
     let i = index < 0 ? index + total : index;
@@ -470,7 +470,7 @@ export class PathReader {
     const rank = x.kind === 'stack' ? x.parts[0]!.axes.length : this.flowOf(x, 'the input of Slice', fail).axes.length;
     const s = sliceSpec(inputs, attrs, this.opset, rank, fail);
     if (x.kind === 'stack') {
-      const sizes = x.parts.map((p) => p.axes[x.axis]!.reduce((n, a) => n * (a.size ?? NaN), 1));
+      const sizes = x.parts.map((p) => axisSize(p.axes[x.axis]!) ?? NaN);
       const picked = s.axes.length === 1 && s.axes[0] === x.axis ? sliceIndices(s.starts[0]!, s.ends[0]!, s.steps[0]!, sizes.reduce((n, d) => n + d, 0)) : [];
       if (picked.length === 1) return this.pickFromStack(x, x.axis, picked[0]!, true, fail);
       // All of one layer's final states (PyTorch's h_n[-2:], both directions of the last layer).
@@ -484,7 +484,7 @@ export class PathReader {
     let f = this.flowOf(x, 'the input of Slice', fail);
     s.axes.forEach((axis, k) => {
       const atoms = f.axes[axis]!;
-      const size = atoms.reduce((n, a) => (a.size === null || n === null ? null : n * a.size), 1 as number | null);
+      const size = axisSize(atoms);
       const pick = classifySlice(s.starts[k]!, s.ends[k]!, s.steps[k]!, size);
       if (pick === 'all') return;
       if (pick === 'other') fail(`expected a Slice of the whole axis or one element of the time or directions axis, got [${s.starts[k]}:${s.ends[k]}:${s.steps[k]}] of axis ${axis} of ${describeAxes(f.axes)}`);
@@ -527,7 +527,7 @@ export class PathReader {
       return fail(`expected Equal of one entry of a shape and a constant, got ${describeValue(a)} and ${describeValue(b)}`);
     }
     const dim = entry.dims[0]!;
-    const size = typeof dim === 'number' ? dim : dim.reduce((n, atom) => (n === null || atom.size === null ? null : n * atom.size), 1 as number | null);
+    const size = typeof dim === 'number' ? dim : axisSize(dim);
     if (size === null) return { kind: 'blocked', why: `a comparison of the size of the ${(dim as Axis).map(describeAtom).join('*')} axis, known only at run time` };
     return { kind: 'const', dtype: DATA_TYPE.BOOL, shape: entry.scalar ? [] : [1], data: Float64Array.of(size === number.data[0] ? 1 : 0) };
   }

@@ -58,6 +58,8 @@ export const ONE: Atom = { role: '1', size: 1 };
 export const isSingleton = (a: Atom) => a.role === '1' || (a.role === 'D' && a.size === 1);
 export const sameAtom = (a: Atom, b: Atom) => a.role === b.role && (a.size === null || b.size === null || a.size === b.size);
 export const sameAxes = (a: Axis[], b: Axis[]) => a.length === b.length && a.every((x, k) => x.length === b[k]!.length && x.every((atom, j) => sameAtom(atom, b[k]![j]!)));
+/** How many values an axis holds: its atoms' sizes multiplied, null while one is unknown. */
+export const axisSize = (axis: Axis): number | null => axis.reduce<number | null>((n, a) => (n === null || a.size === null ? null : n * a.size), 1);
 export const ROLE_NAMES: Record<Role, string> = { B: 'batch', T: 'time', F: 'features', D: 'directions', '1': '1' };
 export const describeAtom = (a: Atom) => (a.role === 'F' || a.role === 'D' ? `${ROLE_NAMES[a.role]}(${a.size ?? '?'})` : ROLE_NAMES[a.role]);
 export const describeAxes = (axes: Axis[]) => `[${axes.map((axis) => axis.map(describeAtom).join('*')).join(', ')}]`;

@@ -6,7 +6,7 @@ import { describe, fail } from '../errors.js';
 import type { PytorchWeights } from '../layouts.js';
 import { shapeText, sizeOf } from '../tensor.js';
 import { bfloat16ToFloat, halfToFloat, readFloat32 } from './binary.js';
-import { modelError, type LayerSpec } from './spec.js';
+import { modelError, parseJson, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
 /** The `__metadata__` key under which a file may carry its own SafetensorsConfig, as a JSON string. */
@@ -239,11 +239,7 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
     if (text === undefined) {
       modelError(file.name, `a state dict does not say which modules run or in what order: expected a config ${CONFIG_SHAPE} in options.config or as JSON in the file's ${source}, got neither; the file holds ${moduleSummary(st)}`);
     }
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      return modelError(file.name, `${source}: expected a JSON config, got text that does not parse (${(error as Error).message})`, error);
-    }
+    raw = parseJson(file.name, text, source);
   }
   if (!isObject(raw)) bad(source, `a config ${CONFIG_SHAPE}`, describe(raw));
   const known = (o: Record<string, unknown>, keys: string[], at: string) => {

@@ -3,7 +3,7 @@
 import { Bidirectional, type BidirectionalOptions } from '../bidirectional.js';
 import { Dense, type DenseOptions } from '../dense.js';
 import { Embedding, type EmbeddingOptions } from '../embedding.js';
-import { LstmError } from '../errors.js';
+import { describe, LstmError } from '../errors.js';
 import { Gru, type GruOptions } from '../gru.js';
 import { Lstm, type LstmOptions } from '../lstm.js';
 import type { RecurrentOptions } from '../recurrent.js';
@@ -49,6 +49,16 @@ function createLayer(spec: Exclude<LayerSpec, { type: 'input' }>, run: Recurrent
       return Flatten.create();
     case 'global-pooling':
       return GlobalPooling1D.create(spec.options);
+  }
+}
+
+/** JSON text a model file holds (`what` names it in the message). */
+export function parseJson(file: string, text: unknown, what: string): unknown {
+  if (typeof text !== 'string') return modelError(file, `expected ${what} as JSON text, got ${describe(text)}`);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    return modelError(file, `${what}: expected JSON, got text that does not parse (${(error as Error).message})`, error);
   }
 }
 

@@ -1,10 +1,10 @@
 // TensorFlow.js layers models: model.json (a Keras topology and a weights manifest) and the
 // binary shards the manifest names, read relative to model.json.
 import { describe } from '../errors.js';
-import type { Tensor } from '../tensor.js';
+import { sizeOf, type Tensor } from '../tensor.js';
 import { halfToFloat, readFloat32 } from './binary.js';
 import { kerasLayerSpecs, modelLayers, saveKeys, type KerasLayerConfig } from './keras-layers.js';
-import { modelError, type LayerSpec } from './spec.js';
+import { modelError, parseJson, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
 interface ManifestWeight {
@@ -21,13 +21,8 @@ interface ManifestGroup {
 
 const STORED_BYTES: Record<string, number> = { float32: 4, uint8: 1, uint16: 2, float16: 2 };
 
-function parseJson(file: ModelFile): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(file.bytes));
-  } catch (error) {
-    return modelError(file.name, `expected TF.js model.json, got text that is not JSON (${(error as Error).message})`, error);
-  }
+function readModelJson(file: ModelFile): Record<string, unknown> {
+  const json = parseJson(file.name, new TextDecoder().decode(file.bytes), 'model.json');
   if (typeof json !== 'object' || json === null || !('modelTopology' in json) || !('weightsManifest' in json)) {
     return modelError(file.name, `expected TF.js model.json with modelTopology and weightsManifest, got ${describe(json)}`);
   }
@@ -76,7 +71,7 @@ async function readWeights(file: ModelFile, groups: ManifestGroup[]): Promise<Ma
       if (w.dtype !== 'float32' || !(stored in STORED_BYTES)) {
         modelError(file.name, `weight '${w.name}': expected float32 (stored as float32, float16, uint8 or uint16), got ${w.dtype} stored as ${stored}`);
       }
-      const count = w.shape.reduce((a, b) => a * b, 1);
+      const count = sizeOf(w.shape);
       const size = count * STORED_BYTES[stored]!;
       if (offset + size > bytes.length) {
         modelError(file.name, `weight '${w.name}' ${JSON.stringify(w.shape)}: expected ${size} bytes at offset ${offset} of shards ${group.paths.join(', ')}, got ${bytes.length - offset}`);
@@ -119,7 +114,7 @@ function ownerOf(layers: KerasLayerConfig[], functional: boolean, names: readonl
 }
 
 export async function readTfjs(file: ModelFile): Promise<LayerSpec[]> {
-  const json = parseJson(file);
+  const json = readModelJson(file);
   const topology = json.modelTopology as { model_config?: unknown } | null;
   // Converted from a Keras file, the topology wraps the model config; saved by TF.js, it is one.
   const { layers, functional } = modelLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
