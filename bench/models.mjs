@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { loadModel } from 'lstm-runtime';
+import { fromDisk } from './tfjs-from-disk.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const MODEL = path.join(here, '..', '..', 'shared', 'fixtures', 'models', 'tfjs_lstm_text_generation_nietzsche');
@@ -23,16 +24,6 @@ console.log = (...a) => (String(a[0]).includes('tfjs-node') ? undefined : log(..
 const tf = await import('@tensorflow/tfjs');
 await import('@tensorflow/tfjs-backend-wasm');
 console.log = log;
-
-/** TF.js reads model.json and its shards from disk through this handler (tfjs-node is not installable here). */
-const fromDisk = {
-  async load() {
-    const json = JSON.parse(fs.readFileSync(path.join(MODEL, 'model.json'), 'utf8'));
-    const shards = json.weightsManifest.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(MODEL, p))));
-    const bytes = Buffer.concat(shards);
-    return { modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g) => g.weights), weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) };
-  },
-};
 
 const chars = JSON.parse(fs.readFileSync(path.join(MODEL, 'char_indices.json'), 'utf8'));
 const V = Object.keys(chars).length;
@@ -59,7 +50,7 @@ for (const B of [1, 64]) {
   }
   for (const backend of ['wasm', 'cpu']) {
     await tf.setBackend(backend);
-    const model = await tf.loadLayersModel(fromDisk);
+    const model = await tf.loadLayersModel(fromDisk(path.join(MODEL, 'model.json')));
     const input = tf.tensor(x, shape);
     const out = model.predict(input).dataSync();
     const worst = out.reduce((w, v, k) => Math.max(w, Math.abs(v - reference[k])), 0);

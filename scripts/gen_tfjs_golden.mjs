@@ -13,24 +13,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(root, 'bench', 'package.json'));
 const tf = require('@tensorflow/tfjs');
+const { fromDisk } = await import(join(root, 'bench', 'tfjs-from-disk.mjs'));
 await tf.setBackend('cpu');
-
-/** An IOHandler reading model.json and its shards from disk (tfjs-node's file:// is not installed). */
-function fromDisk(modelJson) {
-  return {
-    async load() {
-      const json = JSON.parse(readFileSync(modelJson, 'utf8'));
-      const specs = [];
-      const buffers = [];
-      for (const group of json.weightsManifest) {
-        specs.push(...group.weights);
-        for (const path of group.paths) buffers.push(readFileSync(join(dirname(modelJson), path)));
-      }
-      const bytes = Buffer.concat(buffers);
-      return { modelTopology: json.modelTopology, weightSpecs: specs, weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) };
-    },
-  };
-}
 
 async function predict(modelJson, input) {
   const model = await tf.loadLayersModel(fromDisk(modelJson));
