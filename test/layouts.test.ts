@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Gru, Lstm, splitGates, toNested } from '../lib/index.js';
-import { expectClose, implementations, rng, SHARED } from './helpers.js';
+import { expectClose, implementations, rng, SHARED, sharedFor } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
 const I = 3;
@@ -86,7 +86,7 @@ const NODE_TESTS = [
   'test_gru_defaults', 'test_gru_with_initial_bias', 'test_gru_batchwise', 'test_gru_seq_length',
 ];
 
-describe.each(IMPLEMENTATIONS)("ONNX's LSTM and GRU node tests on %s", (backend) => {
+describe.skipIf(!sharedFor("ONNX's LSTM and GRU node tests (in ../shared/fixtures)")).each(IMPLEMENTATIONS)("ONNX's LSTM and GRU node tests on %s", (backend) => {
   it.each(NODE_TESTS)('%s', async (name) => {
     const d: Decoded = JSON.parse(readFileSync(`${SHARED}fixtures/onnx-node-tests/${name}/decoded.json`, 'utf8'));
     const byName = Object.fromEntries(Object.values(d.inputs).map((t) => [t.name, t.data]));

@@ -11,7 +11,7 @@ import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, type Sequential,
 import { loadModel } from '../lib/load/index.js';
 import { readOnnxRecurrent } from '../lib/load/onnx.js';
 import { onnxType } from '../lib/load/onnx-schema.js';
-import { expectClose, implementations, rng, SHARED, type Nested } from './helpers.js';
+import { expectClose, implementations, rng, SHARED, sharedFor, type Nested } from './helpers.js';
 
 /** SPEC's bound for every backend, here against onnxruntime: |ours - ort| <= 1e-5 + 1e-5 * |ort|. */
 const TOLERANCE = { abs: 1e-5, rel: 1e-5 };
@@ -36,6 +36,7 @@ interface SileroGolden {
   cases: { input: Nested; initialState: { h: Nested; c: Nested }; expected: { output: Nested; h: Nested; c: Nested } }[];
 }
 const SILERO = JSON.parse(readFileSync(`${DIR}silero_lstm.json`, 'utf8')) as SileroGolden;
+const HAVE_SILERO = sharedFor('the tests on the real Silero VAD model (in ../shared/fixtures)');
 const sileroBytes = () => new Uint8Array(readFileSync(SILERO_PATH));
 
 const kindOf = (layer: Sequential['layers'][number]) =>
@@ -72,7 +73,7 @@ describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
     }
   });
 
-  it("Silero VAD's LSTM, built from readOnnxRecurrent, runs as onnxruntime runs it from nonzero states", async () => {
+  it.skipIf(!HAVE_SILERO)("Silero VAD's LSTM, built from readOnnxRecurrent, runs as onnxruntime runs it from nonzero states", async () => {
     const [node] = await readOnnxRecurrent(sileroBytes());
     const layer = await Lstm.create({ weights: node!.weights, ...node!.options, returnSequences: true, backend });
     try {
@@ -89,7 +90,7 @@ describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
 });
 
 describe('readOnnxRecurrent', () => {
-  it("finds Silero VAD's LSTM in both If branches with the weights onnxruntime folds from its constants", async () => {
+  it.skipIf(!HAVE_SILERO)("finds Silero VAD's LSTM in both If branches with the weights onnxruntime folds from its constants", async () => {
     const nodes = await readOnnxRecurrent(sileroBytes());
     expect(nodes.map((n) => [n.name, n.graph.join(' > '), n.hiddenSize])).toEqual(SILERO.nodes.map((n) => [n.name, n.graph, n.hidden_size]));
     for (const node of nodes) {
@@ -224,7 +225,7 @@ function embeddingGraph(options: { type?: number; ids?: (number | string)[]; axi
 }
 
 describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential cannot compute', () => {
-  it('Silero VAD (convolutions, If on the sample rate, then an LSTM), naming the operators it cannot map', async () => {
+  it.skipIf(!HAVE_SILERO)('Silero VAD (convolutions, If on the sample rate, then an LSTM), naming the operators it cannot map', async () => {
     const error = await refusal(loadModel(SILERO_PATH));
     expect(error.message).toMatch(/\bIf \(/);
     expect(error.message).toMatch(/\bConv \(/);

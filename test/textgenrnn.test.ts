@@ -6,9 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dense, loadModel, Lstm, type Tensor } from '../lib/index.js';
-import { expectClose, implementations, SHARED } from './helpers.js';
+import { expectClose, implementations, SHARED, sharedFor } from './helpers.js';
 
 interface TextgenCase {
   name: string;
@@ -19,26 +19,32 @@ interface TextgenCase {
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/textgenrnn.json', import.meta.url), 'utf8')) as { cases: TextgenCase[] };
 const IMPLEMENTATIONS = await implementations();
 
-await h5wasm.ready;
-const file = new h5wasm.File(`${SHARED}fixtures/models/keras_textgenrnn_cudnnlstm_weights/textgenrnn_weights.hdf5`, 'r');
-const read = (path: string): Tensor => {
-  const ds = file.get(path) as unknown as { value: Float32Array; shape: number[] };
-  return { data: Float32Array.from(ds.value), shape: ds.shape };
-};
-const W = {
-  embedding: read('embedding/embedding/embeddings:0'),
-  rnn: [1, 2].map((n) => ({
-    kernel: read(`rnn_${n}/rnn_${n}/kernel:0`),
-    recurrentKernel: read(`rnn_${n}/rnn_${n}/recurrent_kernel:0`),
-    bias: read(`rnn_${n}/rnn_${n}/bias:0`),
-  })),
-  attention: read('attention/attention/attention_W:0'),
-  output: { kernel: read('output/output/kernel:0'), bias: read('output/output/bias:0') },
-};
-file.close();
+const HAVE_WEIGHTS = sharedFor("the textgenrnn tests (its CuDNNLSTM weights are in ../shared's fixtures)");
+
+async function readWeights() {
+  await h5wasm.ready;
+  const file = new h5wasm.File(`${SHARED}fixtures/models/keras_textgenrnn_cudnnlstm_weights/textgenrnn_weights.hdf5`, 'r');
+  const read = (path: string): Tensor => {
+    const ds = file.get(path) as unknown as { value: Float32Array; shape: number[] };
+    return { data: Float32Array.from(ds.value), shape: ds.shape };
+  };
+  const weights = {
+    embedding: read('embedding/embedding/embeddings:0'),
+    rnn: [1, 2].map((n) => ({
+      kernel: read(`rnn_${n}/rnn_${n}/kernel:0`),
+      recurrentKernel: read(`rnn_${n}/rnn_${n}/recurrent_kernel:0`),
+      bias: read(`rnn_${n}/rnn_${n}/bias:0`),
+    })),
+    attention: read('attention/attention/attention_W:0'),
+    output: { kernel: read('output/output/kernel:0'), bias: read('output/output/bias:0') },
+  };
+  file.close();
+  return weights;
+}
+const W = HAVE_WEIGHTS ? await readWeights() : (null as unknown as Awaited<ReturnType<typeof readWeights>>);
 
 /** textgenrnn: Embedding -> LSTM -> LSTM -> concat -> attention-weighted average -> Dense softmax. */
-async function predict(ids: number[], backend: string, rnnWeights: (w: (typeof W.rnn)[number]) => object, weightLayout: 'cudnn' | 'keras') {
+async function predict(ids: number[], backend: string, rnnWeights: (w: (typeof W)['rnn'][number]) => object, weightLayout: 'cudnn' | 'keras') {
   const T = ids.length;
   const E = W.embedding.shape[1]!;
   const embedded = new Float32Array(T * E);
@@ -69,7 +75,7 @@ async function predict(ids: number[], backend: string, rnnWeights: (w: (typeof W
 }
 const top1 = (p: Float32Array) => p.indexOf(Math.max(...p));
 
-describe.each(IMPLEMENTATIONS)('textgenrnn (CuDNNLSTM weights, Keras 2.1.5) on %s', (backend) => {
+describe.skipIf(!HAVE_WEIGHTS).each(IMPLEMENTATIONS)('textgenrnn (CuDNNLSTM weights, Keras 2.1.5) on %s', (backend) => {
   it.each(fixture.cases.map((c) => [c.name, c] as const))("weightLayout 'cudnn' reproduces Keras for %s", async (_, c) => {
     const { probabilities, lastH } = await predict(c.input_ids, backend, (w) => w, 'cudnn');
     expectClose(lastH[0]!, c.expected.rnn_1_last_h, { abs: 1e-5, rel: 1e-5 }, 'rnn_1 last h');
@@ -86,13 +92,8 @@ describe.each(IMPLEMENTATIONS)('textgenrnn (CuDNNLSTM weights, Keras 2.1.5) on %
   });
 });
 
-// The same weights as a Keras 2.1.5 model file (model_config, model_weights/<layer>/<layer>/<name>:0,
-// as Keras 2 saved whole models): Embedding -> CuDNNLSTM -> CuDNNLSTM through loadModel gives
-// Keras 2's rnn_2 states. Written to a temporary file at test time: the shared weights are not copied
-// into the repository.
-describe('textgenrnn as a Keras 2 model file through loadModel', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lstm-runtime-textgenrnn-'));
-  const path = join(dir, 'textgenrnn-sequential.h5');
+/** Writes the weights as Keras 2.1.5 wrote whole models. */
+function writeModelFile(path: string): void {
   const out = new h5wasm.File(path, 'w');
   const layers = [
     { class_name: 'Embedding', config: { name: 'embedding', input_dim: 465, output_dim: 100, mask_zero: false, batch_input_shape: [null, 40] }, weights: { 'embeddings:0': W.embedding } },
@@ -110,6 +111,16 @@ describe('textgenrnn as a Keras 2 model file through loadModel', () => {
     for (const [name, t] of Object.entries(layer.weights)) inner.create_dataset({ name, data: t.data, shape: t.shape, dtype: '<f' });
   }
   out.close();
+}
+
+// The same weights as a Keras 2.1.5 model file (model_config, model_weights/<layer>/<layer>/<name>:0,
+// as Keras 2 saved whole models): Embedding -> CuDNNLSTM -> CuDNNLSTM through loadModel gives
+// Keras 2's rnn_2 states. Written to a temporary file at test time: the shared weights are not copied
+// into the repository.
+describe.skipIf(!HAVE_WEIGHTS)('textgenrnn as a Keras 2 model file through loadModel', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lstm-runtime-textgenrnn-'));
+  const path = join(dir, 'textgenrnn-sequential.h5');
+  beforeAll(() => writeModelFile(path));
 
   it.each(IMPLEMENTATIONS)('the last step of rnn_2 equals Keras 2 on %s', async (backend) => {
     const model = await loadModel(path, { backend });
