@@ -92,8 +92,24 @@ export interface Backend {
   readonly implementation: string;
   /** Implementations that can be forced by name, e.g. ['native/avx2', 'native/scalar']. */
   readonly implementations: readonly string[];
+  /** The most threads one call may use (1 when absent). */
+  readonly maxThreads?: number;
+  /** Where its code came from, e.g. 'prebuilt' or 'compiled' for the native addon, and the file. */
+  readonly origin?: string;
+  readonly path?: string;
   /** Throws ERR_LSTM_UNSUPPORTED when the config asks for what this backend cannot do. */
   createRnn(config: RnnKernelConfig, weights: CanonicalWeights, implementation?: string): RnnKernel;
+}
+
+/** The most threads one call may be split across (the native team's 15 helpers and the caller). */
+export const MAX_THREADS = 16;
+
+/** Why a backend cannot load here, and what would make it load (`backends()` reports both). */
+export class BackendUnavailable extends Error {
+  constructor(message: string, readonly fix?: string) {
+    super(message);
+    this.name = 'BackendUnavailable';
+  }
 }
 
 /** The error of a backend that cannot store weights at the requested precision. */

@@ -2,7 +2,7 @@
 // state (stateful layers, initial states), streams, async calls and disposal.
 import { encodeActivation, type Activation } from './activations.js';
 import {
-  GO_BACKWARDS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
+  GO_BACKWARDS, MAX_THREADS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
   type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel, type WeightPrecision,
 } from './backend.js';
 import { describe, fail, LstmError } from './errors.js';
@@ -139,6 +139,7 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   const clip = o.clip ?? 0;
   if (typeof clip !== 'number' || !(clip >= 0) || !Number.isFinite(clip)) fail('ERR_LSTM_CONFIG', 'options.clip', 'a finite number > 0 (or 0 for none)', describe(o.clip));
   const threads = optionalInt(o.threads, 'options.threads') ?? 1;
+  if (threads > MAX_THREADS) fail('ERR_LSTM_CONFIG', 'options.threads', `an integer from 1 to ${MAX_THREADS}`, describe(threads));
   const precision = o.weightPrecision ?? 'f32';
   if (!['f32', 'f16', 'int8'].includes(precision as string)) fail('ERR_LSTM_CONFIG', 'options.weightPrecision', "'f32', 'f16' or 'int8'", describe(precision));
   const resetAfter = flag('resetAfter', true);
@@ -152,6 +153,9 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   };
   const weights = toCanonicalWeights(o.weights, o.weightLayout ?? 'keras', { inputSize, units, useBias: flag('useBias', true), cell, resetAfter });
   const { backend, implementation } = await resolveBackend(o.backend ?? defaultBackendRequest());
+  if (threads > (backend.maxThreads ?? 1)) {
+    throw new LstmError('ERR_LSTM_UNSUPPORTED', `options.threads: ${threads} is not supported by backend '${implementation ?? backend.implementation}', which runs one thread; use threads: 1, or backend 'native'`);
+  }
   const config: RnnKernelConfig = {
     cell,
     inputSize: weights.inputSize,

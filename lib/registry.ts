@@ -19,8 +19,14 @@ export interface BackendStatus {
   /** What 'auto' would run within it, e.g. 'native/avx2'. */
   implementation?: string;
   implementations?: readonly string[];
+  /** Where its code came from: 'prebuilt' (shipped in the package) or 'compiled' for the native addon. */
+  origin?: string;
+  /** The file it loaded from. */
+  path?: string;
   /** Why it cannot load. */
   reason?: string;
+  /** What would make it load on this machine. */
+  fix?: string;
 }
 
 const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm-simd', 'wasm', 'js'];
@@ -34,6 +40,22 @@ export function registerBackend(name: BackendName, priority: number, load: Regis
 
 const byPriority = () => [...registrations.values()].sort((a, b) => b.priority - a.priority);
 const reasonOf = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const fixOf = (e: unknown) => (e as { fix?: string } | null)?.fix;
+
+let warnedFallback = false;
+/**
+ * 'auto' passed over a faster backend that could not load: said once per process, never silently
+ * (Node: a process warning, which --no-warnings silences; elsewhere the console).
+ */
+function warnFallback(ran: BackendName, skipped: { name: BackendName; error: unknown }[]): void {
+  if (warnedFallback || skipped.length === 0) return;
+  warnedFallback = true;
+  const why = skipped.map(({ name, error }) => `${name}: ${reasonOf(error)}${fixOf(error) ? ` (fix: ${fixOf(error)})` : ''}`).join('; ');
+  const message = `lstm-runtime: backend 'auto' runs '${ran}', slower than the backends it passed over: ${why}`;
+  const process = (globalThis as { process?: { emitWarning?: (message: string, options: { code: string }) => void } }).process;
+  if (process?.emitWarning) process.emitWarning(message, { code: 'LSTM_RUNTIME_FALLBACK' });
+  else console.warn(message);
+}
 
 function load(reg: Registration): Promise<Backend> {
   let p = loads.get(reg.name);
@@ -62,15 +84,17 @@ export async function resolveBackend(request: unknown): Promise<{ backend: Backe
     throw unknownBackend(request);
   }
   if (request === 'auto') {
-    const skipped: string[] = [];
+    const skipped: { name: BackendName; error: unknown }[] = [];
     for (const reg of byPriority()) {
       try {
-        return { backend: await load(reg) };
-      } catch (e) {
-        skipped.push(`${reg.name}: ${reasonOf(e)}`);
+        const backend = await load(reg);
+        warnFallback(reg.name, skipped);
+        return { backend };
+      } catch (error) {
+        skipped.push({ name: reg.name, error });
       }
     }
-    throw new LstmError('ERR_LSTM_BACKEND', `no backend could load:\n  ${skipped.join('\n  ')}`);
+    throw new LstmError('ERR_LSTM_BACKEND', `no backend could load:\n  ${skipped.map(({ name, error }) => `${name}: ${reasonOf(error)}`).join('\n  ')}`);
   }
   const base = request.split('/')[0] as BackendName;
   if (!BACKEND_NAMES.includes(base)) {
@@ -97,9 +121,9 @@ export async function backends(): Promise<BackendStatus[]> {
     byPriority().map(async (reg): Promise<BackendStatus> => {
       try {
         const b = await load(reg);
-        return { name: reg.name, priority: reg.priority, available: true, implementation: b.implementation, implementations: b.implementations };
+        return { name: reg.name, priority: reg.priority, available: true, implementation: b.implementation, implementations: b.implementations, ...(b.origin && { origin: b.origin }), ...(b.path && { path: b.path }) };
       } catch (e) {
-        return { name: reg.name, priority: reg.priority, available: false, reason: reasonOf(e) };
+        return { name: reg.name, priority: reg.priority, available: false, reason: reasonOf(e), ...(fixOf(e) && { fix: fixOf(e) }) };
       }
     }),
   );

@@ -25,6 +25,20 @@ async function rejects(p: Promise<unknown> | (() => unknown), code: string, mess
 
 const create = (o: Record<string, unknown>) => Lstm.create({ weights, backend: 'js', ...o } as unknown as LstmOptions);
 
+describe('threads', () => {
+  // WebAssembly and js run one thread: more is refused, never silently ignored.
+  it.each(IMPLEMENTATIONS.filter((b) => !b.startsWith('native')))('threads: 2 on %s is ERR_LSTM_UNSUPPORTED', async (backend) => {
+    await rejects(create({ threads: 2, backend }), 'ERR_LSTM_UNSUPPORTED', new RegExp(`options.threads: 2 is not supported by backend '${backend}'.*'native'`));
+    (await create({ threads: 1, backend })).dispose();
+  });
+
+  it.each(IMPLEMENTATIONS.filter((b) => b.startsWith('native')))('threads is at most 16 on %s', async (backend) => {
+    (await create({ threads: 16, backend })).dispose();
+    await rejects(create({ threads: 17, backend }), 'ERR_LSTM_CONFIG', /options.threads: expected an integer from 1 to 16, got 17/);
+    await rejects(create({ threads: 2 ** 31, backend }), 'ERR_LSTM_CONFIG', /options.threads: expected an integer from 1 to 16/);
+  });
+});
+
 describe('configuration errors', () => {
   it.each([
     ['a zero size', { units: 0 }, 'ERR_LSTM_CONFIG', /options.units: expected an integer >= 1, got 0/],

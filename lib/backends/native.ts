@@ -1,7 +1,7 @@
 // The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
 import { firstNonFinite } from '../tensor.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
 
@@ -29,29 +29,51 @@ interface NativeAddon {
 
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
+/** Where the loaded addon came from: shipped with the package, compiled here, or named by LSTM_RUNTIME_ADDON. */
+export type AddonOrigin = 'prebuilt' | 'compiled' | 'explicit';
+
+/** e.g. 'linux-x64 (glibc)': what node-gyp-build matches prebuilds against. */
+function platformTag(): string {
+  if (process.platform !== 'linux') return `${process.platform}-${process.arch}`;
+  const { header } = process.report.getReport() as { header: { glibcVersionRuntime?: string } };
+  return `linux-${process.arch} (${header.glibcVersionRuntime ? 'glibc' : 'musl'})`;
+}
+
+/** How to get a native build where none fits: compile one from the sources the package ships. */
+const BUILD_FROM_SOURCE =
+  'compile it from the sources the package ships: install python3, make and a C++17 compiler, then run ' +
+  '`npm rebuild lstm-runtime --build-from-source --foreground-scripts` (npm 11 asks first: `npm approve-scripts lstm-runtime`); ' +
+  'offline, give node-gyp the Node headers with `npm_config_nodedir=/usr` (Debian/Ubuntu: apt-get install libnode-dev). ' +
+  "Until then the 'wasm-simd' backend runs.";
+
 /**
  * Loads the addon: LSTM_RUNTIME_ADDON (an explicit .node file, e.g. the sanitizer build), else
- * node-gyp-build's search (prebuilds/, then build/Release), with the fix in the message on failure.
+ * node-gyp-build's search (a build compiled here in build/Release, then the package's
+ * prebuilds/<platform>-<arch>), with the reason and the fix for this machine when nothing loads.
  */
-function loadAddon(): NativeAddon {
+function loadAddon(): { addon: NativeAddon; origin: AddonOrigin; path: string } {
   const require = createRequire(import.meta.url);
   const explicit = process.env.LSTM_RUNTIME_ADDON;
   if (explicit) {
     // An explicit choice is never silently replaced by another build.
     try {
-      return require(explicit) as NativeAddon;
+      return { addon: require(explicit) as NativeAddon, origin: 'explicit', path: explicit };
     } catch (e) {
-      throw new Error(`LSTM_RUNTIME_ADDON=${explicit} did not load: ${(e as Error).message.split('\n')[0]}`);
+      throw new BackendUnavailable(`LSTM_RUNTIME_ADDON=${explicit} did not load: ${(e as Error).message.split('\n')[0]}`, 'unset LSTM_RUNTIME_ADDON or point it at a .node file built for this Node');
     }
   }
+  const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+  let path: string;
   try {
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
-    return nodeGypBuild(packageRoot);
+    path = nodeGypBuild.resolve(packageRoot);
+  } catch {
+    throw new BackendUnavailable(`no prebuilt binary in lstm-runtime fits ${platformTag()} (Node ${process.versions.node}, N-API), and none was compiled here`, BUILD_FROM_SOURCE);
+  }
+  const origin: AddonOrigin = /[\\/]prebuilds[\\/]/.test(path) ? 'prebuilt' : 'compiled';
+  try {
+    return { addon: require(path) as NativeAddon, origin, path };
   } catch (e) {
-    throw new Error(
-      `the native addon did not load (node-gyp-build in ${packageRoot}: ${(e as Error).message.split('\n')[0]}). ` +
-        `Build it with \`npm rebuild lstm-runtime\` (needs python3, make and a C++17 compiler), or use the 'wasm-simd' backend.`,
-    );
+    throw new BackendUnavailable(`the ${origin} addon ${path} did not load: ${(e as Error).message.split('\n')[0]}`, BUILD_FROM_SOURCE);
   }
 }
 
@@ -120,13 +142,16 @@ class NativeRnn implements RnnKernel {
 }
 
 export function loadNativeBackend(): Backend {
-  const addon = loadAddon();
+  const { addon, origin, path } = loadAddon();
   const implementations = Object.keys(ISA_OF).filter((name) => addon.isaAvailable(ISA_OF[name]!));
   const best = Object.keys(ISA_OF).find((name) => ISA_OF[name] === addon.isaBest()) ?? 'native/scalar';
   return {
     name: 'native',
     implementation: best,
     implementations,
+    maxThreads: MAX_THREADS,
+    origin,
+    path,
     createRnn(config: RnnKernelConfig, w: CanonicalWeights, implementation?: string): RnnKernel {
       const isa = implementation ? ISA_OF[implementation]! : ISA.auto;
       const precision = PRECISION[config.weightPrecision as keyof typeof PRECISION];
@@ -154,6 +179,6 @@ export function loadNativeBackend(): Backend {
 
 /** How many forward calls each native instruction set has run (tests prove a forced one ran). */
 export function nativeKernelCalls(): Record<string, number> {
-  const addon = loadAddon();
+  const { addon } = loadAddon();
   return Object.fromEntries(Object.entries(ISA_OF).map(([name, isa]) => [name, addon.isaCalls(isa)]));
 }
