@@ -12,6 +12,8 @@ export type { WeightLayout, LstmWeights, GruWeights, KerasWeights, Keras1Weights
 export type { Activation, ActivationName } from './activations.js';
 export { backends, registerBackend } from './registry.js';
 export type { BackendStatus } from './registry.js';
+export { configureWasm } from './backends/wasm-source.js';
+export type { WasmInput, WasmOptions } from './backends/wasm-source.js';
 export type { BackendName, Backend } from './backend.js';
 export { toNested } from './tensor.js';
 export type { Tensor, TensorLike, NestedArray } from './tensor.js';

@@ -1,17 +1,16 @@
-// Browser, worker and edge entry: no Node built-ins. WebAssembly is fetched next to the package.
+// Browser, worker and edge entry: no Node built-ins. WebAssembly is fetched next to the package
+// (read from disk for file: URLs, in Deno, Bun and Node), or from where configureWasm() says.
 import { loadJsBackend } from './backends/js.js';
-import { loadWasmBackend } from './backends/wasm.js';
+import { registerWasmBackends } from './backends/wasm-source.js';
 import { registerBackend } from './registry.js';
 
-const wasmUrl = (name: string) => new URL(`../wasm/dist/${name}`, import.meta.url);
-const fetchWasm = (name: string) => async () => {
-  const response = await fetch(wasmUrl(name));
-  if (!response.ok) throw new Error(`fetching ${wasmUrl(name).href} failed: HTTP ${response.status}`);
-  return response.arrayBuffer();
-};
-
-registerBackend('wasm-simd', 30, () => loadWasmBackend('wasm-simd', fetchWasm('lstm-simd.wasm')));
-registerBackend('wasm', 20, () => loadWasmBackend('wasm', fetchWasm('lstm.wasm')));
+// Literal `new URL('...', import.meta.url)` expressions, so that Vite and webpack 5 emit the files
+// and rewrite the URLs; evaluated only when a backend loads, so that runtimes without
+// import.meta.url (Cloudflare's workerd) can import this module and pass the modules themselves.
+registerWasmBackends({
+  simd: () => new URL('../wasm/dist/lstm-simd.wasm', import.meta.url),
+  scalar: () => new URL('../wasm/dist/lstm.wasm', import.meta.url),
+});
 registerBackend('js', 10, loadJsBackend);
 
 export * from './api.js';

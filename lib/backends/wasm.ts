@@ -15,7 +15,22 @@ interface RnnWasmExports {
   rnn_layer_isa(layer: number): number;
 }
 
-export type WasmSource = () => Promise<BufferSource | WebAssembly.Module>;
+/** A module's bytes or the compiled module, with a name for messages (the URL it came from). */
+export type WasmSource = () => Promise<{ name: string; bytes: BufferSource } | { name: string; module: WebAssembly.Module }>;
+
+const REQUIRED_EXPORTS = ['memory', '_initialize', 'malloc', 'free', 'rnn_create', 'rnn_destroy', 'rnn_forward', 'rnn_layer_isa'] as const;
+
+/** Compiles the bytes, or says what they are when they are not a WebAssembly module. */
+async function compile(bytes: BufferSource, name: string): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes);
+  } catch (e) {
+    const view = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+    const head = new TextDecoder().decode(view.subarray(0, 64)).trimStart().toLowerCase();
+    const what = head.startsWith('<!doctype') || head.startsWith('<html') ? ': it starts like an HTML page (a server answering with its fallback page?)' : '';
+    throw new Error(`${name} is not a WebAssembly module${what} (${(e as Error).message})`);
+  }
+}
 
 /** The wasm32 heap of one instance, with typed views refreshed after memory growth. */
 class Heap {
@@ -213,12 +228,15 @@ class WasmRnn implements RnnKernel {
 }
 
 /**
- * A WebAssembly backend. `source` supplies the module's bytes (read from disk in Node, fetched
- * in browsers); the module is compiled and instantiated once, on first use.
+ * A WebAssembly backend. `source` supplies the module or its bytes (wasm-source.ts: the entry's
+ * default file or what configureWasm was given); it is compiled and instantiated once, on first use.
  */
 export async function loadWasmBackend(name: BackendName, source: WasmSource): Promise<Backend> {
-  const bytesOrModule = await source();
-  const module = bytesOrModule instanceof WebAssembly.Module ? bytesOrModule : await WebAssembly.compile(bytesOrModule);
+  const given = await source();
+  const module = 'module' in given ? given.module : await compile(given.bytes, given.name);
+  const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const missing = REQUIRED_EXPORTS.filter((e) => !exported.has(e));
+  if (missing.length) throw new Error(`${given.name} is not one of lstm-runtime's WebAssembly modules (it does not export ${missing.join(', ')})`);
   const instance = await WebAssembly.instantiate(module, {
     env: { emscripten_notify_memory_growth: () => {} },
     wasi_snapshot_preview1: {
