@@ -1,0 +1,82 @@
+// What the app runs, in the page and in the worker: every result goes back as plain arrays.
+import { goldenCases, makeCases, MODELS } from './cases.js';
+
+const plain = (t) => ({ data: Array.from(t.data), shape: t.shape });
+const message = (e) => `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(e)}`.slice(0, 400);
+
+/** True when the Content-Security-Policy forbids eval (as it must here). */
+export function evalBlocked() {
+  try {
+    new Function('');
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+async function fetchBytes(path) {
+  const response = await fetch(new URL(`/fixtures/${path}`, location.href));
+  if (!response.ok) throw new Error(`GET /fixtures/${path}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Only the first forward, timed (the runner loads the page with ?timing a few times, cold). */
+export async function firstForward(lib, times) {
+  const { lstm } = makeCases();
+  const created = performance.now();
+  const layer = await lib.Lstm.create({ weights: lstm.weights, returnSequences: true });
+  const ready = performance.now();
+  layer.forward(lstm.input);
+  const now = performance.now();
+  const result = { backend: layer.backend, totalMs: now - times.start, importMs: times.imported - times.start, createMs: ready - created, forwardMs: now - ready, sinceStartMs: now };
+  layer.dispose();
+  return result;
+}
+
+/**
+ * Runs every computation. `times.start` is when the app started importing lstm-runtime,
+ * `times.imported` when the import resolved.
+ */
+export async function runSuite(lib, times) {
+  const { Lstm, Gru, loadModel, backends } = lib;
+  const cases = makeCases();
+  const out = { evalBlocked: evalBlocked() };
+  const step = async (name, fn) => {
+    try {
+      out[name] = await fn();
+    } catch (e) {
+      out[name] = { error: message(e) };
+    }
+  };
+
+  // The first thing to touch WebAssembly: timed from the import to the forward's end
+  // (sinceStartMs: since navigation in the page, since new Worker in the worker).
+  await step('firstForward', () => firstForward(lib, times));
+  await step('lstm', async () => {
+    const layer = await Lstm.create({ weights: cases.lstm.weights, returnSequences: true });
+    const { output, h, c } = layer.forward(cases.lstm.input);
+    const result = { backend: layer.backend, output: plain(output), h: plain(h), c: plain(c) };
+    layer.dispose();
+    return result;
+  });
+  await step('gru', async () => {
+    const layer = await Gru.create({ weights: cases.gru.weights, returnSequences: true });
+    const { output, h } = layer.forward(cases.gru.input);
+    const result = { backend: layer.backend, output: plain(output), h: plain(h) };
+    layer.dispose();
+    return result;
+  });
+  await step('backends', async () => (await backends()).map(({ name, available, implementation, reason }) => ({ name, available, implementation, reason })));
+  for (const kind of ['onnx', 'keras']) {
+    await step(kind, async () => {
+      const { file, golden } = MODELS[kind];
+      const [bytes, goldenBytes] = await Promise.all([fetchBytes(file), fetchBytes(golden)]);
+      const model = await loadModel(bytes);
+      const layerBackends = model.layers.filter((l) => 'backend' in l).map((l) => l.backend);
+      const outputs = goldenCases(kind, JSON.parse(new TextDecoder().decode(goldenBytes))).map(({ input }) => plain(model.forward(input).output));
+      model.dispose?.();
+      return { backends: layerBackends, outputs };
+    });
+  }
+  return out;
+}
