@@ -3,7 +3,7 @@ import { checkOptions } from './recurrent.js';
 import { checkFinite, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export interface EmbeddingOptions {
-  /** [inputDim (the vocabulary), outputDim]: row k is the vector of id k. */
+  /** `[inputDim (the vocabulary), outputDim]`: row k is the vector of id k. */
   embeddings: TensorLike;
   /** Keras' mask_zero: id 0 is padding, and a Sequential masks its steps for the recurrent layers. */
   maskZero?: boolean;

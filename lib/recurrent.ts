@@ -52,7 +52,7 @@ export interface RecurrentState {
 
 export interface ForwardOptions<S = RecurrentState> {
   initialState?: S;
-  /** [B,T]: false/0 marks a step to skip (Keras masking). */
+  /** `[B,T]`: `false` or `0` marks a step to skip (Keras masking). */
   mask?: TensorLike | Uint8Array;
   /** Per batch entry, how many leading steps are real. */
   sequenceLengths?: readonly number[] | Int32Array;
@@ -187,6 +187,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
   private state: { h: Float32Array; c: Float32Array | null; batch: number } | null = null;
   private readonly streams = new Set<RecurrentStream<State>>();
 
+  /** @internal Layers are made by `Lstm.create` and `Gru.create`. */
   protected constructor(p: LayerParts) {
     this.kernel = p.kernel;
     this.cell = p.config.cell;
@@ -392,6 +393,7 @@ export class RecurrentStream<State extends RecurrentState = RecurrentState> {
   private kernel: StreamKernel | null;
   private readonly out: Tensor;
 
+  /** @internal Streams are made by `layer.stream()`. */
   constructor(
     kernel: StreamKernel,
     readonly batch: number,

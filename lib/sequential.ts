@@ -212,6 +212,7 @@ export class Sequential {
 type StreamStep = Dense | Embedding | RecurrentStream;
 
 export class SequentialStream {
+  /** @internal Streams are made by `model.stream()`. */
   constructor(private readonly steps: StreamStep[], readonly batch: number, readonly inputSize: number) {}
 
   /** x [batch, inputSize] (a model of ids: ids [batch]) -> the last layer's output [batch, out] for this timestep. */

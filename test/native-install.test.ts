@@ -6,9 +6,13 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runs an ES module as a new process importing the package; `env` on top of this one's. */
+/**
+ * Runs an ES module as a new process importing the package; `env` on top of this one's, less
+ * LSTM_RUNTIME_ADDON (the sanitizer run's explicit addon): these tests are about the package's own search.
+ */
 function run(code: string, env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LSTM_RUNTIME_BACKEND: '', ...env } });
+  const { LSTM_RUNTIME_ADDON: _, ...inherited } = process.env;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', env: { ...inherited, LSTM_RUNTIME_BACKEND: '', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
