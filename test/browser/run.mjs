@@ -49,6 +49,11 @@ function within(ms, what, promise) {
 }
 const reasonOf = (e) => String(e?.message ?? e).split('\n').slice(0, 4).join(' | ').slice(0, 600);
 
+if (!existsSync(join(HERE, 'node_modules/.package-lock.json'))) {
+  check(false, 'test/browser dependencies', 'not installed: run `npm --prefix test/browser ci` (after `npm install` at the root)');
+  finish();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The package as users get it: dist/ must be built, and not older than lib/.
 
@@ -65,8 +70,8 @@ if (newestLib > statSync(distEntry).mtimeMs) info('warning: lib/ is newer than d
 
 const BUNDLERS = {
   // Vite follows the package's `new URL('../wasm/dist/*.wasm', import.meta.url)` and emits the
-  // files itself; workers must be ES modules because the package splits its model readers into
-  // chunks (the default 'iife' worker format cannot split).
+  // files itself. Workers as ES modules: the default 'iife' worker format also works (Vite 8), but
+  // inlines every lazily imported reader (h5wasm's 4.7 MB) into the worker script.
   async vite(outDir) {
     const { build } = await import('vite');
     await build({
@@ -79,9 +84,9 @@ const BUNDLERS = {
     });
     return join(outDir, 'index.html');
   },
-  // webpack 5 follows the same `new URL(..., import.meta.url)` (asset/resource). A module worker
-  // needs ES module output (experiments.outputModule): a classic bundle keeps import.meta (a
-  // SyntaxError outside a module), and a module worker has no importScripts to load chunks with.
+  // webpack 5 follows the same `new URL(..., import.meta.url)` (asset/resource). Its default
+  // output turns `new Worker(url, { type: 'module' })` into a classic worker (type: undefined;
+  // chunks by importScripts), which works too; ES module output keeps it a module worker.
   async webpack(outDir) {
     const { default: webpack } = await import('webpack');
     rmSync(outDir, { recursive: true, force: true });
@@ -103,6 +108,8 @@ const BUNDLERS = {
   // esbuild leaves `new URL(..., import.meta.url)` alone: the .wasm files are imported with the
   // file loader and given to configureWasm (app/esbuild-wasm.js), and the worker is its own entry
   // point, written next to the page's where `new URL('./worker.js', import.meta.url)` finds it.
+  // Splitting (ESM only) keeps the lazily imported model readers out of the entry: without it
+  // h5wasm's 5.4 MB lands in both main.js and worker.js.
   async esbuild(outDir) {
     const esbuild = await import('esbuild');
     rmSync(outDir, { recursive: true, force: true });
@@ -132,8 +139,8 @@ function sizes(outDir, html) {
   const js = files.filter((f) => f.endsWith('.js'));
   const entry = [...readFileSync(html, 'utf8').matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => join(dirname(html), m[1]));
   const wasm = files.filter((f) => f.endsWith('.wasm'));
-  const big = js.filter((f) => statSync(f).size > 1e6);
-  return `JS ${kB(sum(js))} in ${js.length} files (index.html loads ${kB(sum(entry))}${big.length ? `; ${kB(sum(big))} is h5wasm, fetched only to read Keras files: ${big.map((f) => relative(outDir, f)).join(', ')}` : ''}), .wasm ${wasm.map((f) => `${relative(outDir, f)} ${kB(statSync(f).size)}`).join(', ') || 'none'}`;
+  const big = js.filter((f) => statSync(f).size > 1e6 && readFileSync(f, 'latin1').includes('hdf5'));
+  return `JS ${kB(sum(js))} in ${js.length} files (index.html loads ${kB(sum(entry))}${big.length ? `; ${kB(sum(big))} is h5wasm, fetched only to read Keras files, in ${big.map((f) => relative(outDir, f)).join(', ')}` : ''}), .wasm ${wasm.map((f) => `${relative(outDir, f)} ${kB(statSync(f).size)}`).join(', ') || 'none'}`;
 }
 
 // ---------------------------------------------------------------------------------------------
