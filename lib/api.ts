@@ -34,3 +34,8 @@ export type { SafetensorsConfig, SafetensorsLayer, LinearActivation } from './lo
 export { SAFETENSORS_CONFIG_KEY } from './load/safetensors.js';
 export { readOnnxRecurrent } from './load/onnx.js';
 export type { OnnxRecurrentNode, OnnxRecurrentOptions, OnnxWeightTensors } from './load/onnx.js';
+export { decodeNpy, encodeNpy, decodeNpz, encodeNpz, isNpy } from './io/npy.js';
+export { decodeCsv } from './io/csv.js';
+export { decodeJsonTensor, encodeJsonTensors, shortFloat32 } from './io/json.js';
+export { decodeTensor, encodeTensors, sniffTensorFormat, tensorFormatOf, TENSOR_FORMATS } from './io/tensor-file.js';
+export type { TensorFormat } from './io/tensor-file.js';
