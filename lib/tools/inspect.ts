@@ -1,0 +1,59 @@
+// What a loaded model is and what its gates do: its layers, then a random input run with every
+// gate traced and summarised (lib/explain/gate-summary.ts). `lstm-runtime inspect` prints it.
+import { Bidirectional } from '../bidirectional.js';
+import { Dense } from '../dense.js';
+import { Embedding } from '../embedding.js';
+import { gateSummary, type GateSummary } from '../explain/gate-summary.js';
+import { Flatten, GlobalPooling1D, RepeatVector } from '../sequence-ops.js';
+import type { Sequential, SequentialLayer } from '../sequential.js';
+import type { Tensor } from '../tensor.js';
+import { modelInput, randomInput } from './model-input.js';
+
+/** One line about a layer, e.g. 'Lstm 3 -> 8 on native/avx2, sequences'. */
+export function describeLayer(layer: SequentialLayer): string {
+  if (layer instanceof Embedding) return `Embedding ${layer.inputDim} ids -> ${layer.units}${layer.maskZero ? ', id 0 masked' : ''}`;
+  if (layer instanceof Dense) return `Dense ${layer.inputSize} -> ${layer.units}`;
+  if (layer instanceof Bidirectional) return `Bidirectional(${layer.forwardLayer.constructor.name} ${layer.forwardLayer.units}) ${layer.mergeMode}`;
+  if (layer instanceof RepeatVector) return `RepeatVector ${layer.n} steps`;
+  if (layer instanceof Flatten) return 'Flatten';
+  if (layer instanceof GlobalPooling1D) return `Global ${layer.mode} pooling over the steps${layer.maskAware ? ' (masked steps left out)' : ''}`;
+  return `${layer.constructor.name} ${layer.inputSize} -> ${layer.units} on ${layer.backend}${layer.returnSequences ? ', sequences' : ''}`;
+}
+
+export interface Inspection {
+  /** One line per layer (describeLayer). */
+  layers: string[];
+  input: Tensor;
+  timeMajor: boolean;
+  output: Tensor;
+  /** Each recurrent layer's gates (a Bidirectional: forward, then backward). */
+  gates: GateSummary[];
+}
+
+/**
+ * Runs the model on a random input of one sequence ([1, steps, ...]; ids for a model of ids)
+ * with every gate traced, and summarises each recurrent layer's gates.
+ */
+export function inspectModel(model: Sequential, options: { steps?: number; seed?: number } = {}): Inspection {
+  const input = randomInput(model, { steps: options.steps ?? 20, seed: options.seed });
+  const { output, trace } = model.forward(input, { trace: true });
+  return { layers: model.layers.map(describeLayer), input, timeMajor: modelInput(model).timeMajor, output, gates: gateSummary(model, trace ?? []) };
+}
+
+const percent = (x: number) => (100 * x).toFixed(1).padStart(5) + '%';
+
+/** The inspection as text; `name` (the model file) heads it. */
+export function formatInspection(inspection: Inspection, name = 'model'): string {
+  const { layers, input, output, gates, timeMajor } = inspection;
+  const lines = [`${name}: ${layers.length} layers, input ${JSON.stringify(input.shape)}${timeMajor ? ' (time-major)' : ''}`];
+  layers.forEach((d, k) => lines.push(`  ${k}. ${d}`));
+  lines.push(`output shape ${JSON.stringify(output.shape)}, first values ${Array.from(output.data.slice(0, 5), (v) => v.toFixed(4)).join(', ')}`);
+  lines.push('gates, over every step and unit:');
+  for (const g of gates) {
+    const title = g.direction ? `${g.layer}. ${g.direction}` : `${g.layer}. ${g.cell === 'lstm' ? 'Lstm' : 'Gru'}`;
+    lines.push(`  ${title}`);
+    for (const s of g.gates) lines.push(`    ${s.label.padEnd(12)} mean ${s.mean.toFixed(3)}   shut ${percent(s.shut)}   open ${percent(s.open)}`);
+    if (g.largestCell) lines.push(`    largest |c| at the last step: ${g.largestCell.map(({ unit, value }) => `unit ${unit} ${value.toFixed(3)}`).join(', ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
