@@ -219,7 +219,10 @@ function checkSuite(label, r, ref) {
   check(
     simd?.available && used.length > 0 && used.every((b) => b === 'wasm-simd'),
     `${label}: auto backend is wasm-simd`,
-    r.backends?.error ?? (simd?.available ? `layers on ${[...new Set(used)].join(', ') || 'nothing'}` : `wasm-simd unavailable: ${simd?.reason ?? 'not listed'}`),
+    r.backends?.error ??
+      (simd?.available
+        ? `backends() ${r.backends.map((b) => `${b.name}${b.available ? '' : ' (unavailable)'}`).join(', ')}; layers on ${[...new Set(used)].join(', ') || 'nothing'}`
+        : `wasm-simd unavailable: ${simd?.reason ?? 'not listed'}`),
   );
   for (const kind of ['lstm', 'gru']) {
     const got = r[kind];
@@ -295,7 +298,7 @@ async function runPage(browser, name, port, ref) {
   const f = (n) => n.toFixed(1);
   const at = (key) => f(median(cold.map((t) => t[key])));
   if (cold.length) {
-    info(`${name} first forward, page (median of ${cold.length} cold loads): ${at('totalMs')} ms after import() (import ${at('importMs')}, create ${at('createMs')}, forward ${at('forwardMs')}; ${at('sinceStartMs')} ms after navigation; runs ${cold.map((t) => f(t.totalMs)).join(', ')})`);
+    info(`${name} first forward, page (median of ${cold.length} cold loads): ${at('totalMs')} ms after import() (import ${at('importMs')}, create ${at('createMs')} of which .wasm fetched ${at('fetchedMs')}, first forward ${at('forwardMs')}; ${at('sinceStartMs')} ms after navigation; runs ${cold.map((t) => f(t.totalMs)).join(', ')})`);
     const l = cold[0].loaded;
     info(`${name} fetched for it: JS ${kB(l.js)} in ${l.jsFiles} files, wasm ${kB(l.wasm)} in ${l.wasmFiles}`);
   }

@@ -28,7 +28,10 @@ export async function firstForward(lib, times) {
   const ready = performance.now();
   layer.forward(lstm.input);
   const now = performance.now();
-  const result = { backend: layer.backend, totalMs: now - times.start, importMs: times.imported - times.start, createMs: ready - created, forwardMs: now - ready, sinceStartMs: now };
+  // Of create: until the .wasm file had arrived, and the compile and instantiation after it.
+  const wasm = performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm') && e.startTime >= created);
+  const fetchedMs = wasm ? wasm.responseEnd - created : NaN;
+  const result = { backend: layer.backend, totalMs: now - times.start, importMs: times.imported - times.start, createMs: ready - created, fetchedMs, forwardMs: now - ready, sinceStartMs: now };
   layer.dispose();
   return result;
 }
