@@ -1,0 +1,68 @@
+// What this machine and this copy of lstm-runtime can run: the package version, the CPU, every
+// backend with what it runs (or why it cannot load, and the fix), and the threads available.
+// No Node built-in is imported (the browser entry exports this too): under Node the facts come
+// from process.getBuiltinModule (Node >= 20.16), elsewhere from navigator where it says them.
+import { defaultBackendRequest, backends, type BackendStatus } from '../registry.js';
+
+/** A backend's status with the fields the native backend may add (origin, path, fix). */
+export type BackendReport = BackendStatus & { origin?: string; path?: string; fix?: string };
+
+export interface SystemInfo {
+  /** lstm-runtime's version (from its package.json), or null where no file system is at hand. */
+  version: string | null;
+  /** e.g. 'Node v20.20.2 linux x64', or the browser's user agent. */
+  runtime: string;
+  cpu: {
+    /** e.g. 'AMD EPYC 7B13', or null where the runtime does not say. */
+    model: string | null;
+    /** What the native backend can run here, the one 'auto' picks first (e.g. native/avx2, native/scalar); [] without it. */
+    nativeImplementations: string[];
+  };
+  /** Threads this process may use: os.availableParallelism() or navigator.hardwareConcurrency. */
+  threads: number | null;
+  /** What backend 'auto' means here: LSTM_RUNTIME_BACKEND, or 'auto'. */
+  defaultBackend: string;
+  /** Every registered backend, in the order 'auto' tries them. */
+  backends: BackendReport[];
+}
+
+/** A backend's implementations, the one 'auto' picks (the best here) first. */
+export const bestFirst = (implementation: string, implementations: readonly string[] = []): string[] => [implementation, ...implementations.filter((i) => i !== implementation)];
+
+interface NodeLike {
+  versions?: { node?: string };
+  platform?: string;
+  arch?: string;
+  getBuiltinModule?: (name: string) => unknown;
+}
+
+const nodeProcess = () => (globalThis as { process?: NodeLike }).process;
+const builtin = <T>(name: string): T | undefined => nodeProcess()?.getBuiltinModule?.(name) as T | undefined;
+
+/** lstm-runtime's version from its package.json (two levels above lib/tools and dist/tools). */
+export function packageVersion(): string | null {
+  const fs = builtin<{ readFileSync(path: URL, encoding: 'utf8'): string }>('node:fs');
+  if (!fs || !import.meta.url.startsWith('file:')) return null;
+  try {
+    return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Everything `lstm-runtime info` prints. Loads every backend (see backends()). */
+export async function systemInfo(): Promise<SystemInfo> {
+  const process = nodeProcess();
+  const os = builtin<{ cpus(): { model: string }[]; availableParallelism?(): number }>('node:os');
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number; userAgent?: string } }).navigator;
+  const statuses = (await backends()) as BackendReport[];
+  const native = statuses.find((b) => b.name === 'native' && b.available);
+  return {
+    version: packageVersion(),
+    runtime: process?.versions?.node ? `Node v${process.versions.node} ${process.platform} ${process.arch}` : (nav?.userAgent ?? 'unknown'),
+    cpu: { model: os?.cpus()[0]?.model.trim() ?? null, nativeImplementations: native ? bestFirst(native.implementation!, native.implementations) : [] },
+    threads: os ? (os.availableParallelism?.() ?? os.cpus().length) : (nav?.hardwareConcurrency ?? null),
+    defaultBackend: defaultBackendRequest(),
+    backends: statuses,
+  };
+}
