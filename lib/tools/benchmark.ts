@@ -244,7 +244,7 @@ function measure(subject: Subject, mode: BenchMode): BenchCell {
     return performance.now() - t;
   };
   const first = time();
-  if (first > mode.skipMs) return { status: 'skipped', note: `skipped (one call took ${(first / 1000).toFixed(2)} s)` };
+  if (first > mode.skipMs) return { status: 'skipped', note: `one call took ${(first / 1000).toFixed(2)} s, over ${mode.skipMs / 1000} s` };
   for (let k = 1; k < mode.warmups; k++) time();
   const samples: number[] = [];
   const start = performance.now();
@@ -271,7 +271,7 @@ async function runGrid(columns: BenchColumn[], targets: BenchTarget[], mode: Ben
       } catch (e) {
         const unsupported = e instanceof LstmError && e.code === 'ERR_LSTM_UNSUPPORTED';
         rows[k]!.cells[column.id] = { status: unsupported ? 'unsupported' : 'error', note: errorLine(e) };
-        onProgress(`${column.id} ${target.backend}: ${errorLine(e)}`);
+        onProgress(`${column.id} ${target.backend}: ${rows[k]!.cells[column.id]!.status}: ${errorLine(e)}`);
         continue;
       }
       let cell: BenchCell;
@@ -287,7 +287,7 @@ async function runGrid(columns: BenchColumn[], targets: BenchTarget[], mode: Ben
         subject.dispose();
       }
       rows[k]!.cells[column.id] = cell;
-      onProgress(`${column.id} ${target.backend}: ${cell.status === 'ok' ? `${formatMicroseconds(cell.medianUs!)} per call${cell.gflops ? `, ${cell.gflops.toFixed(2)} GFLOP/s` : ''} (${cell.samples} calls)` : cell.note}`);
+      onProgress(`${column.id} ${target.backend}: ${cell.status === 'ok' ? `${formatMicroseconds(cell.medianUs!)} per call${cell.gflops ? `, ${cell.gflops.toFixed(2)} GFLOP/s` : ''} (${cell.samples} calls)` : `${cell.status}: ${cell.note}`}`);
     }
   }
   for (const column of columns) {
