@@ -50,3 +50,4 @@ export type { BackendReport, SystemInfo } from './tools/system.js';
 export { BENCH_CONFIGS, BENCH_MODES, FLOPS_FORMULA, STANDARD_CONFIGS, benchData, benchmarkModel, benchTargets, createBenchLayer, flopsPerCall, runBenchmark } from './tools/benchmark.js';
 export type { BenchCell, BenchColumn, BenchConfig, BenchData, BenchKind, BenchLayerOptions, BenchMode, BenchOptions, BenchReport, BenchRow, BenchTarget } from './tools/benchmark.js';
 export { benchmarkSvg, formatBenchmarkTable, formatMicroseconds } from './tools/benchmark-report.js';
+export { resultTensors } from './tools/run.js';

@@ -64,15 +64,19 @@ describe('the published entry points', () => {
     output.forEach((v: number, k: number) => expect(Math.abs(v - expected[k])).toBeLessThan(1e-5));
   });
 
-  it('examples/inspect.mjs prints the layers and gates of a loaded model', () => {
-    const out = execFileSync(process.execPath, ['examples/inspect.mjs', 'test/fixtures/models/keras/embedding_mask_zero.keras', '12'], { cwd: ROOT, encoding: 'utf8' });
+  it('lstm-runtime inspect (and examples/inspect.mjs) prints the layers and gates of a loaded model', () => {
+    const cli = (args: string[]) => execFileSync(process.execPath, ['dist/cli/main.js', 'inspect', ...args], { cwd: ROOT, encoding: 'utf8' });
+    const out = cli(['test/fixtures/models/keras/embedding_mask_zero.keras', '--steps', '12']);
     expect(out).toMatch(/0\. Embedding 20 ids -> 6, id 0 masked/);
     expect(out).toMatch(/1\. Bidirectional\(Lstm 5\) concat/);
     expect(out.match(/forget gate +mean 0\.\d{3}/g)).toHaveLength(2);
     expect(out).toMatch(/update gate +mean 0\.\d{3}/);
+    // The example prints the same report through the library.
+    const example = execFileSync(process.execPath, ['examples/inspect.mjs', 'test/fixtures/models/keras/embedding_mask_zero.keras', '12'], { cwd: ROOT, encoding: 'utf8' });
+    expect(example).toBe(out);
     // Every Keras fixture model, whatever layers it holds (RepeatVector, Flatten, pooling, ...).
     for (const file of readdirSync(resolve(ROOT, 'test/fixtures/models/keras')).filter((f) => f.endsWith('.keras'))) {
-      const report = execFileSync(process.execPath, ['examples/inspect.mjs', `test/fixtures/models/keras/${file}`, '6'], { cwd: ROOT, encoding: 'utf8' });
+      const report = cli([`test/fixtures/models/keras/${file}`, '--steps', '6']);
       expect(report, file).toMatch(/gates, over every step and unit:\n  \d/);
     }
   });
