@@ -51,3 +51,4 @@ export { BENCH_CONFIGS, BENCH_MODES, FLOPS_FORMULA, STANDARD_CONFIGS, benchData,
 export type { BenchCell, BenchColumn, BenchConfig, BenchData, BenchKind, BenchLayerOptions, BenchMode, BenchOptions, BenchReport, BenchRow, BenchTarget } from './tools/benchmark.js';
 export { benchmarkSvg, formatBenchmarkTable, formatMicroseconds } from './tools/benchmark-report.js';
 export { resultTensors } from './tools/run.js';
+export { bestFirst, formatSystemInfo, packageVersion, systemInfo } from './tools/system.js';

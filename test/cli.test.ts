@@ -23,8 +23,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function cli(args: string[], input?: string | Uint8Array) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, LSTM_RUNTIME_BACKEND: '' }, maxBuffer: 64 << 20 });
+function cli(args: string[], input?: string | Uint8Array, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, input, encoding: 'utf8', env: { ...process.env, LSTM_RUNTIME_BACKEND: '', ...env }, maxBuffer: 64 << 20 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 /** Runs a command that must succeed and returns its stdout. */
@@ -130,6 +130,16 @@ describe('lstm-runtime info', () => {
     expect(text).toMatch(/^lstm-runtime \d+\.\d+\.\d+ on Node v/);
     expect(text).toMatch(/threads available/);
     for (const name of ['native', 'wasm-simd', 'wasm', 'js']) expect(text).toMatch(new RegExp(`^  ${name} +(available: runs|unavailable: )`, 'm'));
+  });
+
+  it('a backend that cannot load: why, and the fix', () => {
+    const env = { LSTM_RUNTIME_ADDON: join(dir, 'absent.node') };
+    const r = cli(['info'], undefined, env);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^  native +unavailable: LSTM_RUNTIME_ADDON=.*absent\.node did not load.*\n +fix: unset LSTM_RUNTIME_ADDON/m);
+    expect(r.stdout).toMatch(/native implementations: none/);
+    const native = JSON.parse(cli(['info', '--json'], undefined, env).stdout).backends[0];
+    expect(native).toMatchObject({ name: 'native', available: false, reason: expect.stringMatching(/absent\.node/), fix: expect.any(String) });
   });
 });
 

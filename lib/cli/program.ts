@@ -9,9 +9,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, formatBenchmarkTable, formatInspection, inspectModel, loadModel,
+  backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel, loadModel,
   LstmError, packageVersion, readModelInput, resultTensors, runBenchmark, STANDARD_CONFIGS, systemInfo, tensorFormatOf, type BenchOptions,
-  type LoadModelOptions, type SystemInfo,
+  type LoadModelOptions,
 } from '../index.js';
 
 /** Where a run's text goes (process.stdout/stderr/stdin, or buffers in tests). */
@@ -52,28 +52,10 @@ async function checkBackend(name: string | undefined, command: Command): Promise
   if (!names.includes(name.split('/')[0]!)) command.error(`error: --backend ${name}: expected ${names.join(', ')} or an implementation such as native/scalar`, { exitCode: 2 });
 }
 
-function formatInfo(info: SystemInfo): string {
-  const L = [`lstm-runtime ${info.version ?? '(version unknown)'} on ${info.runtime}`];
-  L.push(`CPU: ${info.cpu.model ?? 'unknown'}, ${info.threads ?? 'unknown'} threads available`);
-  L.push(`  native implementations: ${info.cpu.nativeImplementations.length ? info.cpu.nativeImplementations.join(', ') : 'none (the native backend did not load)'}`);
-  L.push(`backends (default '${info.defaultBackend}'${info.defaultBackend === 'auto' ? ': the first available, in this order' : ', from LSTM_RUNTIME_BACKEND'}):`);
-  const width = Math.max(...info.backends.map((b) => b.name.length));
-  for (const b of info.backends) {
-    if (b.available) {
-      const others = (b.implementations ?? []).filter((i) => i !== b.implementation);
-      L.push(`  ${b.name.padEnd(width)}  available: runs ${b.implementation}${others.length ? ` (also ${others.join(', ')})` : ''}${b.origin ? `; ${b.origin}` : ''}${b.path ? ` ${b.path}` : ''}`);
-    } else {
-      L.push(`  ${b.name.padEnd(width)}  unavailable: ${b.reason}`);
-      if (b.fix) L.push(`  ${' '.repeat(width)}  fix: ${b.fix}`);
-    }
-  }
-  return L.join('\n') + '\n';
-}
-
 function buildProgram(io: CliIo): Command {
   const program = new Command('lstm-runtime');
-  const elapsed = () => ((performance.now() - started) / 1000).toFixed(1).padStart(5);
   const started = performance.now();
+  const elapsed = () => ((performance.now() - started) / 1000).toFixed(1).padStart(5);
   program
     .description('LSTM and GRU inference from the command line: run trained models, inspect their gates, benchmark the backends.')
     .version(packageVersion() ?? 'unknown', '-V, --version', 'print the version')
@@ -96,7 +78,7 @@ Exit status: 0 success; 1 an error of the library or of a file (one line: lstm-r
     .option('--json', 'print JSON (the object systemInfo() returns)')
     .action(async (opts: { json?: boolean }) => {
       const info = await systemInfo();
-      io.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatInfo(info));
+      io.stdout.write(opts.json ? JSON.stringify(info, null, 2) + '\n' : formatSystemInfo(info));
     });
 
   program

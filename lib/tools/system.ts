@@ -66,3 +66,22 @@ export async function systemInfo(): Promise<SystemInfo> {
     backends: statuses,
   };
 }
+
+/** systemInfo() as the text `lstm-runtime info` prints. */
+export function formatSystemInfo(info: SystemInfo): string {
+  const L = [`lstm-runtime ${info.version ?? '(version unknown)'} on ${info.runtime}`];
+  L.push(`CPU: ${info.cpu.model ?? 'unknown'}, ${info.threads ?? 'unknown'} threads available`);
+  L.push(`  native implementations: ${info.cpu.nativeImplementations.length ? info.cpu.nativeImplementations.join(', ') : 'none (the native backend did not load)'}`);
+  L.push(`backends (default '${info.defaultBackend}'${info.defaultBackend === 'auto' ? ': the first available, in this order' : ', from LSTM_RUNTIME_BACKEND'}):`);
+  const width = Math.max(...info.backends.map((b) => b.name.length));
+  for (const b of info.backends) {
+    if (b.available) {
+      const others = (b.implementations ?? []).filter((i) => i !== b.implementation);
+      L.push(`  ${b.name.padEnd(width)}  available: runs ${b.implementation}${others.length ? ` (also ${others.join(', ')})` : ''}${b.path ? `; loaded from ${b.path}` : ''}${b.origin ? ` (${b.origin})` : ''}`);
+    } else {
+      L.push(`  ${b.name.padEnd(width)}  unavailable: ${b.reason}`);
+      if (b.fix) L.push(`  ${' '.repeat(width)}  fix: ${b.fix}`);
+    }
+  }
+  return L.join('\n') + '\n';
+}
