@@ -45,10 +45,9 @@ export { fitInput, inputShape, modelInput, randomInput, readModelInput, seededRa
 export type { ModelInput, RandomInputOptions } from './tools/model-input.js';
 export { describeLayer, formatInspection, inspectModel } from './tools/inspect.js';
 export type { Inspection } from './tools/inspect.js';
-export { bestFirst, packageVersion, systemInfo } from './tools/system.js';
+export { bestFirst, formatSystemInfo, packageVersion, systemInfo } from './tools/system.js';
 export type { BackendReport, SystemInfo } from './tools/system.js';
 export { BENCH_CONFIGS, BENCH_MODES, FLOPS_FORMULA, STANDARD_CONFIGS, benchData, benchmarkModel, benchTargets, createBenchLayer, flopsPerCall, runBenchmark } from './tools/benchmark.js';
 export type { BenchCell, BenchColumn, BenchConfig, BenchData, BenchKind, BenchLayerOptions, BenchMode, BenchOptions, BenchReport, BenchRow, BenchTarget } from './tools/benchmark.js';
 export { benchmarkSvg, formatBenchmarkTable, formatMicroseconds } from './tools/benchmark-report.js';
 export { resultTensors } from './tools/run.js';
-export { bestFirst, formatSystemInfo, packageVersion, systemInfo } from './tools/system.js';
