@@ -70,6 +70,14 @@ node -e '
   if (JSON.stringify(r) !== JSON.stringify(want)) { console.error("got", r, "expected", want); process.exit(1); }' "$result"
 check "ESM import runs the prebuilt addon: $result"
 
+# The same program on arm64: Debian's arm64 Node under qemu loads the linux-arm64 prebuild.
+arm64=$(cd "$consumer" && "$root/scripts/arm64-node.sh" check.mjs)
+node -e '
+  const r = JSON.parse(process.argv[1]);
+  const want = { backend: "native/neon", origin: "prebuilt", h: [0, 4, 0], c: [0, 4, 1] };
+  if (JSON.stringify(r) !== JSON.stringify(want)) { console.error("got", r, "expected", want); process.exit(1); }' "$arm64"
+check "on arm64 (Node $("$root/scripts/arm64-node.sh" -p process.version) under qemu) the prebuilt addon runs NEON: $arm64"
+
 cat >"$consumer/check.cjs" <<'JS'
 const { Lstm } = require('lstm-runtime');
 Lstm.create({ inputSize: 1, units: 1, weights: { kernel: [[1, 1, 1, 1]], recurrentKernel: [[0, 0, 0, 0]], bias: [0, 0, 0, 0] } })

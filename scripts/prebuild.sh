@@ -14,7 +14,7 @@ prebuild() { # arch, then the environment that selects its compiler
   rm -rf "$dir" "prebuilds/linux-$arch"
   mkdir -p "$dir"
   cp -r binding.gyp package.json native "$dir/"
-  (cd "$dir" && env PREBUILD_NODE_GYP="$root/node_modules/.bin/node-gyp" "$@" "$root/node_modules/.bin/prebuildify" --napi --tag-libc --strip --arch "$arch" --target "node@$(node -p process.versions.node)" --out "$root" >"$dir.log" 2>&1) || { tail -30 "$dir.log" >&2; exit 1; }
+  (cd "$dir" && env PREBUILD_NODE_GYP="$root/node_modules/.bin/node-gyp" "$@" "$root/node_modules/.bin/prebuildify" --napi --tag-libc --strip --arch "$arch" --target "node@$(node -p process.versions.node)" --out "$root" >"$root/$dir.log" 2>&1) || { tail -30 "$root/$dir.log" >&2; exit 1; }
 }
 
 prebuild x64
