@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
 import { loadModel } from '../lib/load/index.js';
 import { readOnnxRecurrent } from '../lib/load/onnx.js';
-import { onnxType } from '../lib/load/onnx-schema.js';
+import { encode, writeModelProto, writeTensorProto } from '../lib/load/onnx-proto.generated.js';
 import { expectClose, implementations, rng, SHARED, sharedFor, type Nested } from './helpers.js';
 
 /** SPEC's bound for every backend, here against onnxruntime: |ours - ort| <= 1e-5 + 1e-5 * |ort|. */
@@ -186,8 +186,7 @@ function onnxModel(spec: ModelSpec): Uint8Array {
     input: (spec.inputs ?? [{ name: 'x', shape: ['batch', 'time', 3] }]).map((i) => ({ name: i.name, type: { tensorType: { elemType: i.type ?? 1, shape: { dim: i.shape.map(dim) } } } })),
     output: [{ name: spec.output ?? 'y', type: { tensorType: { elemType: 1 } } }],
   };
-  const type = onnxType('ModelProto');
-  return type.encode(type.fromObject({ irVersion: 8, producerName: 'load-onnx.test.ts', opsetImport: [{ domain: '', version: 17 }], graph })).finish();
+  return encode({ irVersion: 8, producerName: 'load-onnx.test.ts', opsetImport: [{ domain: '', version: 17 }], graph }, writeModelProto);
 }
 
 const random = rng(20261123);
@@ -435,11 +434,9 @@ describe('ONNX files that are not models', () => {
   });
 
   it('a protobuf message that is not a ModelProto, and a model without a graph', async () => {
-    const tensorType = onnxType('TensorProto');
-    const notAModel = tensorType.encode(tensorType.fromObject({ dims: [2], dataType: 1, floatData: [1, 2], name: 'w' })).finish();
+    const notAModel = encode({ dims: [2], dataType: 1, floatData: [1, 2], name: 'w' }, writeTensorProto);
     await both(notAModel);
-    const modelType = onnxType('ModelProto');
-    const noGraph = modelType.encode(modelType.fromObject({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }] })).finish();
+    const noGraph = encode({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }] }, writeModelProto);
     for (const error of await both(noGraph)) expect(error.message).toMatch(/expected an ONNX model with a graph.*got no graph/);
   });
 });

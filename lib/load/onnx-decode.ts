@@ -1,7 +1,8 @@
-// Decoding an ONNX model: the ModelProto (protobufjs and the schema load with the first model read),
-// the protobuf enum values the readers use, and a node's label, domain and type-checked attributes.
+// Decoding an ONNX model: the ModelProto (the decoder generated from onnx.proto, static code that
+// compiles nothing at run time, loads with the first model read), the protobuf enum values the
+// readers use, and a node's label, domain and type-checked attributes.
 import { LstmError } from '../errors.js';
-import type { Int64, OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx-schema.js';
+import type { OnnxAttribute, OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx-schema.js';
 import { modelError } from './spec.js';
 
 /** AttributeProto.AttributeType values. */
@@ -23,16 +24,14 @@ export function guarded<T>(file: string, read: () => T): T {
   }
 }
 
-/** Decodes the ModelProto (the protobuf schema, and protobufjs, load with the first model read). */
+/** Decodes the ModelProto: bytes that are not one (cut short, damaged, absurdly nested) are ERR_LSTM_MODEL. */
 export async function decode(file: string, bytes: Uint8Array): Promise<OnnxModel> {
   const { decodeModelProto } = await import('./onnx-schema.js');
   let model: OnnxModel;
   try {
     model = decodeModelProto(bytes);
   } catch (error) {
-    // protobufjs compiles its decoders with new Function(), which a Content-Security-Policy may forbid.
-    if (error instanceof EvalError) throw new LstmError('ERR_LSTM_UNSUPPORTED', `${file}: reading ONNX needs protobufjs, which cannot compile its decoders here (${error.message})`, { cause: error });
-    return modelError(file, `expected an ONNX model (a ModelProto), got ${bytes.length} bytes that are not one (${(error as Error).message})`, error);
+    return modelError(file, `expected an ONNX model (a ModelProto), got ${bytes.length} bytes that are not one (${(error as Error)?.message ?? String(error)})`, error);
   }
   if (!model.graph || model.graph.node.length === 0 || model.graph.output.length === 0) {
     modelError(file, `expected an ONNX model with a graph of nodes and outputs, got ${model.graph ? `a graph with ${model.graph.node.length} nodes and ${model.graph.output.length} outputs` : 'no graph'}`);
@@ -40,7 +39,8 @@ export async function decode(file: string, bytes: Uint8Array): Promise<OnnxModel
   return model;
 }
 
-export const int = (v: Int64): number => (typeof v === 'number' ? v : v.toNumber());
+/** An int64 field's value: the decoder reads int64 as a number already (exact up to 2^53). */
+export const int = (v: number): number => v;
 const utf8 = new TextDecoder();
 
 /** The version of the default (ai.onnx) operator set the model imports. */
