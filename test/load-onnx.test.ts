@@ -4,13 +4,16 @@
 // from the model's constants, and runs as onnxruntime runs it; time-major graphs (batch_first=False)
 // load as timeMajor models fed the graph's own [time, batch, ...]; every model loadModel cannot map,
 // and every file that is not a model, is refused with ERR_LSTM_MODEL saying why.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
 import { loadModel } from '../lib/load/index.js';
 import { readOnnxRecurrent } from '../lib/load/onnx.js';
-import { encode, writeModelProto, writeTensorProto } from '../lib/load/onnx-proto.generated.js';
+import { PbfWriter } from 'pbf';
+import { decode, encode, readAttributeProto, readTensorProto, writeModelProto, writeTensorProto } from '../lib/load/onnx-proto.generated.js';
+import { decodeModelProto } from '../lib/load/onnx-schema.js';
 import { expectClose, implementations, rng, SHARED, sharedFor, type Nested } from './helpers.js';
 
 /** SPEC's bound for every backend, here against onnxruntime: |ours - ort| <= 1e-5 + 1e-5 * |ort|. */
@@ -438,5 +441,124 @@ describe('ONNX files that are not models', () => {
     await both(notAModel);
     const noGraph = encode({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }] }, writeModelProto);
     for (const error of await both(noGraph)) expect(error.message).toMatch(/expected an ONNX model with a graph.*got no graph/);
+  });
+
+  it('lengths past the end, field number 0, a group, an 11-byte varint: refused at once, saying what', async () => {
+    const ir = [0x08, 0x08]; // ir_version 8
+    const cases: [string, number[], RegExp][] = [
+      ['a graph of 2^31 bytes', [...ir, 0x3a, 0x80, 0x80, 0x80, 0x80, 0x08, 0x0a, 0x00], /a field of 2147483648 bytes at byte 3 runs past the end of its message \(byte 10\)/],
+      ['a producer name longer than the file', [...ir, 0x12, 0x40, 0x61, 0x62], /runs past the end of its message \(byte 6\) to byte 68/],
+      ['a raw_data longer than its tensor', [...ir, 0x3a, 0x06, 0x2a, 0x04, 0x4a, 0x10, 0x00, 0x00], /a field runs past the end of its message \(byte 10\) to byte 24/],
+      ['field number 0', [...ir, 0x00, 0x01], /invalid field number 0 at byte 3/],
+      ['a group (wire type 3)', [...ir, 0x0b, 0x0c], /Unimplemented type: 3/],
+      ['an 11-byte varint', [0x08, ...new Array<number>(10).fill(0xff), 0x01], /Expected varint not more than 10 bytes/],
+    ];
+    for (const [what, bytes, message] of cases) {
+      for (const error of await both(Uint8Array.from(bytes))) {
+        expect(error.message, what).toMatch(/expected an ONNX model \(a ModelProto\), got \d+ bytes that are not one/);
+        expect(error.message, what).toMatch(message);
+      }
+    }
+  });
+
+  it('a graph attribute nested 100000 deep (past the stack) is refused, 1000 deep is read (and its If refused): no crash', async () => {
+    const started = performance.now();
+    for (const error of await both(nestedGraphs(100_000))) expect(error.message).toMatch(/got \d+ bytes that are not one \(Maximum call stack size exceeded\)/);
+    const bytes = nestedGraphs(1000);
+    expect((await refusal(loadModel(bytes))).message).toMatch(/\bIf\b/);
+    expect(await readOnnxRecurrent(bytes)).toEqual([]); // every branch walked: no LSTM or GRU in any
+    expect(performance.now() - started).toBeLessThan(20_000);
+  });
+
+  it('reading a model leaves its bytes unchanged, and the model keeps no view of them', async () => {
+    const golden = GOLDEN.find(([name]) => name === 'lstm_last_softmax')![1];
+    const bytes = new Uint8Array(readFileSync(`${DIR}${golden.model}`));
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    const model = await loadModel(bytes);
+    try {
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(hash);
+      const before = model.forward(golden.cases[0]!.input).output;
+      bytes.fill(0); // the raw_data the weights came from
+      expect(model.forward(golden.cases[0]!.input).output.data).toEqual(before.data);
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+/**
+ * A model whose graph holds an If node whose then_branch holds an If node ... `depth` graphs deep,
+ * written outside in (each length is known before its bytes: the sizes are summed inside out first).
+ */
+function nestedGraphs(depth: number): Uint8Array {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    for (; n > 0x7f; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+    return out;
+  };
+  const attributeHead = [0x0a, 0x0b, ...new TextEncoder().encode('then_branch'), 0xa0, 0x01, 5]; // name, type GRAPH
+  const nodeHead = [0x22, 2, 0x49, 0x66, 0x12, 1, 0x79]; // op_type 'If', output 'y'
+  const sizes = [{ graph: 0, node: 0, attribute: 0 }]; // the innermost graph is empty
+  for (let k = 1; k <= depth; k++) {
+    const inner = sizes[k - 1]!.graph;
+    const attribute = attributeHead.length + 1 + varint(inner).length + inner;
+    const node = nodeHead.length + 1 + varint(attribute).length + attribute;
+    sizes.push({ graph: 1 + varint(node).length + node, node, attribute });
+  }
+  const output = [0x62, 3, 0x0a, 1, 0x79]; // the outer graph's output 'y'
+  const out: number[] = [0x08, 0x08, 0x42, 2, 0x10, 17, 0x3a, ...varint(sizes[depth]!.graph + output.length)]; // ir_version, opset 17, graph
+  for (let k = depth; k >= 1; k--) {
+    const { node, attribute } = sizes[k]!;
+    out.push(0x0a, ...varint(node), ...nodeHead, 0x2a, ...varint(attribute), ...attributeHead, 0x32, ...varint(sizes[k - 1]!.graph));
+  }
+  out.push(...output);
+  return Uint8Array.from(out);
+}
+
+describe('the ONNX decoder (lib/load/onnx-proto.generated.ts)', () => {
+  it('is what scripts/gen-onnx-decoder.mjs generates from lib/load/onnx.proto (after editing either: npm run gen:onnx)', () => {
+    const generated = execFileSync(process.execPath, ['scripts/gen-onnx-decoder.mjs', '--stdout'], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
+    expect(generated).toBe(readFileSync(new URL('../lib/load/onnx-proto.generated.ts', import.meta.url), 'utf8'));
+  });
+
+  it('reads every repeated number packed or one field per value, whichever onnx.proto declares', () => {
+    const values = { dims: [2, 300], floatData: [1.5, -2.25], int32Data: [-7, 70000], int64Data: [-1, 2 ** 40], doubleData: [Math.PI, -0.5], uint64Data: [0, 2 ** 52 + 1] };
+    type Field = keyof typeof values;
+    const fields: [Field, number, 'Varint' | 'Float' | 'Double'][] = [['dims', 1, 'Varint'], ['floatData', 4, 'Float'], ['int32Data', 5, 'Varint'], ['int64Data', 7, 'Varint'], ['doubleData', 10, 'Double'], ['uint64Data', 11, 'Varint']];
+    for (const packed of [true, false]) {
+      const pbf = new PbfWriter();
+      for (const [name, tag, type] of fields) {
+        if (packed) pbf[`writePacked${type}`](tag, values[name]);
+        else for (const v of values[name]) pbf[`write${type}Field`](tag, v);
+      }
+      pbf.writeVarintField(2, 1);
+      const tensor = decode(pbf.finish(), readTensorProto);
+      expect(tensor, packed ? 'packed' : 'unpacked').toMatchObject({ ...values, dataType: 1, floatData: values.floatData, rawData: new Uint8Array(0), segment: null, name: '' });
+      // An attribute's ints (a perm, axes) and floats (activation_alpha) likewise.
+      const attribute = new PbfWriter();
+      if (packed) {
+        attribute.writePackedVarint(8, [1, 0, -1]);
+        attribute.writePackedFloat(7, [0.5, 2]);
+      } else {
+        for (const v of [1, 0, -1]) attribute.writeVarintField(8, v);
+        for (const v of [0.5, 2]) attribute.writeFloatField(7, v);
+      }
+      expect(decode(attribute.finish(), readAttributeProto)).toMatchObject({ ints: [1, 0, -1], floats: [0.5, 2], t: null, g: null, s: new Uint8Array(0) });
+    }
+  });
+
+  it("gives absent fields protobuf's defaults, skips fields it does not know, and reads a field of the wrong wire type as unknown", () => {
+    const empty = decodeModelProto(new Uint8Array(0));
+    expect(empty).toEqual({ irVersion: 0, opsetImport: [], producerName: '', producerVersion: '', graph: null });
+    const pbf = new PbfWriter();
+    pbf.writeVarintField(1, 9); // ir_version
+    pbf.writeStringField(4, 'ai.example'); // domain, not in the subset
+    pbf.writeVarintField(5, 3); // model_version, not in the subset
+    pbf.writeVarintField(7, 12); // graph as a varint: not a GraphProto
+    pbf.writeFloatField(2, 1); // producer_name as a float: not a string
+    pbf.writeStringField(2, 'exporter'); // producer_name
+    pbf.writeDoubleField(14, 1); // metadata_props, not in the subset, as a double
+    expect(decodeModelProto(pbf.finish())).toEqual({ irVersion: 9, opsetImport: [], producerName: 'exporter', producerVersion: '', graph: null });
   });
 });
