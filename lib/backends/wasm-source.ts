@@ -155,7 +155,7 @@ function defaultUrl(variant: Variant): URL {
     url = defaults?.[variant]();
   } catch (e) {
     // workerd and other runtimes without import.meta.url: nothing to resolve the default against.
-    throw new Error(`the default location of ${file} is unknown here (${(e as Error).message}): give the module with configureWasm({ ${variant}: ... })`);
+    throw new Error(`the default location of ${file} (beside the package, from import.meta.url) cannot be resolved here (${(e as Error).message}): give the module with configureWasm({ ${variant}: ... })`);
   }
   if (!url) throw new Error(`no default location for ${file}: give the module with configureWasm({ ${variant}: ... })`);
   return url;
