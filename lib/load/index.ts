@@ -5,7 +5,11 @@ import { checkOptions } from '../recurrent.js';
 import type { Sequential } from '../sequential.js';
 import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
 import { openModel, type ModelFile, type ModelSource } from './source.js';
+import type { OnnxRecurrentNode } from './onnx.js';
 import type { SafetensorsConfig } from './safetensors.js';
+
+/** The `__metadata__` key under which a safetensors file may carry its own SafetensorsConfig, as a JSON string. */
+export const SAFETENSORS_CONFIG_KEY = 'lstm_runtime';
 
 export type ModelFormat = 'tfjs' | 'keras' | 'h5' | 'onnx' | 'safetensors';
 const FORMATS: readonly ModelFormat[] = ['tfjs', 'keras', 'h5', 'onnx', 'safetensors'];
@@ -51,7 +55,7 @@ async function readSpecs(file: ModelFile, format: ModelFormat, options: LoadMode
     return await readFormat(file, format, options);
   } catch (error) {
     // A reader's own checks throw LstmError; anything else a damaged file set off (in HDF5, in
-    // protobufjs, in unzip) is still the file's fault, not a crash.
+    // unzip, in the protobuf decoder) is still the file's fault, not a crash.
     if (error instanceof LstmError) throw error;
     return modelError(file.name, `could not be read as ${format} (${error instanceof Error ? error.message : String(error)})`, error);
   }
@@ -104,4 +108,13 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   if (threads !== undefined) run.threads = threads;
   if (weightPrecision !== undefined) run.weightPrecision = weightPrecision;
   return buildSequential(file.name, specs, run);
+}
+
+/**
+ * Every LSTM and GRU node of an ONNX model, subgraphs included, with its weights folded from the
+ * model's constants and its attributes as `Lstm.create` / `Gru.create` options: for models that
+ * are more than `loadModel` runs whole. (The reader loads with the first call.)
+ */
+export async function readOnnxRecurrent(bytes: Uint8Array | ArrayBuffer, name?: string): Promise<OnnxRecurrentNode[]> {
+  return (await import('./onnx.js')).readOnnxRecurrent(bytes, name);
 }

@@ -6,11 +6,9 @@ import { describe, fail } from '../errors.js';
 import type { PytorchWeights } from '../layouts.js';
 import { shapeText, sizeOf } from '../tensor.js';
 import { bfloat16ToFloat, halfToFloat, readFloat32 } from './binary.js';
+import { SAFETENSORS_CONFIG_KEY } from './index.js';
 import { modelError, parseJson, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
-
-/** The `__metadata__` key under which a file may carry its own SafetensorsConfig, as a JSON string. */
-export const SAFETENSORS_CONFIG_KEY = 'lstm_runtime';
 
 /** What an nn.Linear's output goes through (torch.softmax(dim=-1), torch.sigmoid, nn.Hardsigmoid = 'hard_sigmoid', ...). */
 export type LinearActivation = 'softmax' | 'sigmoid' | 'tanh' | 'relu' | 'elu' | 'softsign' | 'hard_sigmoid' | 'linear' | null;
