@@ -254,14 +254,14 @@ function checkSuite(label, r, ref) {
 }
 
 /** Opens the page in a fresh context (a cold cache and renderer), until it says it is done. */
-async function openPage(browser, url, onError) {
+async function openPage(browser, url, onError, timeout = PAGE_MS) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     page.on('pageerror', (e) => onError(`page error: ${reasonOf(e)}`));
     page.on('console', (m) => m.type() === 'error' && onError(`console: ${m.text().slice(0, 300)}`));
     await page.goto(url, { timeout: 15_000 });
-    await page.waitForFunction(() => document.title === 'done', null, { timeout: PAGE_MS, polling: 50 });
+    await page.waitForFunction(() => document.title === 'done', null, { timeout, polling: 50 });
     return await page.evaluate(() => window.__result);
   } finally {
     await context.close().catch(() => {});
@@ -291,19 +291,19 @@ async function runPage(browser, name, port, ref) {
   const cold = [];
   for (let k = 0; k < TIMING_RUNS; k++) {
     try {
-      const t = await openPage(browser, `${url}?timing`, () => {});
+      const t = await openPage(browser, `${url}?timing`, () => {}, 15_000);
       if (t?.totalMs !== undefined) cold.push(t);
     } catch {}
   }
   const f = (n) => n.toFixed(1);
   const at = (key) => f(median(cold.map((t) => t[key])));
   if (cold.length) {
-    info(`${name} first forward, page (median of ${cold.length} cold loads): ${at('totalMs')} ms after import() (import ${at('importMs')}, create ${at('createMs')} of which .wasm fetched ${at('fetchedMs')}, first forward ${at('forwardMs')}; ${at('sinceStartMs')} ms after navigation; runs ${cold.map((t) => f(t.totalMs)).join(', ')})`);
+    info(`${name} first forward (${cold[0].backend}), page (median of ${cold.length} cold loads): ${at('totalMs')} ms after import() (import ${at('importMs')}, create ${at('createMs')} of which .wasm fetched ${at('fetchedMs')}, first forward ${at('forwardMs')}; ${at('sinceStartMs')} ms after navigation; runs ${cold.map((t) => f(t.totalMs)).join(', ')})`);
     const l = cold[0].loaded;
     info(`${name} fetched for it: JS ${kB(l.js)} in ${l.jsFiles} files, wasm ${kB(l.wasm)} in ${l.wasmFiles}`);
   }
   const w = inWorker?.firstForward;
-  if (w && !w.error) info(`${name} first forward, worker (module already compiled): ${f(w.totalMs)} ms after import() (import ${f(w.importMs)}, create ${f(w.createMs)}, forward ${f(w.forwardMs)}; ${f(w.sinceStartMs)} ms after new Worker)`);
+  if (w && !w.error) info(`${name} first forward (${w.backend}), worker (module already compiled in the process): ${f(w.totalMs)} ms after import() (import ${f(w.importMs)}, create ${f(w.createMs)}, forward ${f(w.forwardMs)}; ${f(w.sinceStartMs)} ms after new Worker)`);
 }
 
 // ---------------------------------------------------------------------------------------------
