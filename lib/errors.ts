@@ -7,7 +7,9 @@ export type LstmErrorCode =
   | 'ERR_LSTM_UNSUPPORTED'
   | 'ERR_LSTM_BACKEND'
   | 'ERR_LSTM_DISPOSED'
-  | 'ERR_LSTM_MODEL';
+  | 'ERR_LSTM_MODEL'
+  /** Memory, threads or another resource ran out or would exceed a bound (a huge batch, a WebAssembly heap that cannot grow). */
+  | 'ERR_LSTM_RESOURCES';
 
 export class LstmError extends Error {
   readonly code: LstmErrorCode;

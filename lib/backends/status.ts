@@ -6,7 +6,7 @@ const STATUS: Record<number, [LstmError['code'], string]> = {
   2: ['ERR_LSTM_WEIGHTS', 'the kernel is missing a weight tensor'],
   3: ['ERR_LSTM_SHAPE', 'batch, steps or a sequence length is out of the range the kernel accepts'],
   4: ['ERR_LSTM_UNSUPPORTED', 'the requested instruction set is not available on this CPU'],
-  5: ['ERR_LSTM_BACKEND', 'out of memory for this batch and sequence length'],
+  5: ['ERR_LSTM_RESOURCES', 'out of memory for this batch and sequence length'],
   6: ['ERR_LSTM_WEIGHTS', "a weight does not fit weightPrecision 'f16' (|w| <= 65504), or is not finite"],
   [-1]: ['ERR_LSTM_DISPOSED', 'the layer has been disposed'],
   [-2]: ['ERR_LSTM_SHAPE', 'a buffer passed to the native kernel has the wrong type or length'],
