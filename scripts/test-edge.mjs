@@ -63,9 +63,19 @@ function installTools() {
   writeFileSync(join(TOOLS, 'package.json'), `${JSON.stringify({ private: true, description: 'scripts/test-edge.mjs: the edge runtimes it tests with', dependencies: PINS }, null, 2)}\n`);
   // bun's install script puts its binary in place; deno, workerd and esbuild come in platform packages.
   const r = run('npm', ['install', '--prefix', TOOLS, '--no-audit', '--no-fund'], { timeout: 300_000, env: { npm_config_nodedir: '/usr' } });
+  // Each package's install script puts the native binary where its bin is (bun has no other way
+  // to run; the others would run through a node wrapper whose binary a timeout could orphan).
+  // Where npm held the scripts back, run them.
   const runs = (name) => run(join(BIN, name), ['--version'], { timeout: 30_000 }).ok;
-  // Where npm holds install scripts back, put bun's binary in place with its own script.
-  if (r.ok && !runs('bun')) run(process.execPath, ['install.js'], { cwd: join(TOOLS, 'node_modules/bun'), timeout: 120_000 });
+  for (const name of Object.keys(PINS)) {
+    let head = '';
+    try {
+      head = readFileSync(join(BIN, name)).subarray(0, 2).toString();
+    } catch {}
+    const pkg = join(TOOLS, 'node_modules', name);
+    const script = r.ok && JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')).scripts?.postinstall;
+    if (script && (head === '#!' || !runs(name))) run('sh', ['-c', script], { cwd: pkg, timeout: 120_000 });
+  }
   const missing = Object.entries(PINS).filter(([name, version]) => installedVersion(name) !== version || !runs(name));
   return check(r.ok && missing.length === 0, `tools: npm install ${Object.entries(PINS).map(([n, v]) => `${n}@${v}`).join(' ')} into build/edge-tools`, r.ok ? (missing.length ? `missing ${missing.map(([n]) => n).join(', ')}` : '') : `${r.why}: ${tail(r.output)}`);
 }
@@ -181,7 +191,9 @@ async function runWorkerd(runtime) {
   check(wasm.length === 1 && wasm[0] === join(ROOT, 'wasm/dist/lstm-simd.wasm'), `${runtime}: 'lstm-runtime/wasm/lstm-simd.wasm' resolves through the exports map to wasm/dist/lstm-simd.wasm`, wasm.join(', '));
 
   const port = await freePort();
-  const child = spawn(join(BIN, 'workerd'), ['serve', 'config.capnp', '--socket-addr', `http=127.0.0.1:${port}`], { cwd: out, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The binary itself (not a wrapper), so that killing it stops the server.
+  const workerd = createRequire(join(TOOLS, 'package.json'))('workerd').default;
+  const child = spawn(workerd, ['serve', 'config.capnp', '--socket-addr', `http=127.0.0.1:${port}`], { cwd: out, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let log = '';
   child.stdout.on('data', (d) => (log += d));
