@@ -71,8 +71,12 @@ const unknownBackend = (request: unknown) =>
 
 /** The environment's default (LSTM_RUNTIME_BACKEND), read without touching Node built-ins. */
 export function defaultBackendRequest(): string {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return env?.LSTM_RUNTIME_BACKEND || 'auto';
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+    return env?.LSTM_RUNTIME_BACKEND || 'auto';
+  } catch {
+    return 'auto'; // Deno without --allow-env throws on reading the environment
+  }
 }
 
 /**

@@ -243,8 +243,8 @@ const toolsOk = installTools();
 buildDist();
 runScriptRuntime(`node ${process.version} --conditions=worker`, process.execPath, ['--conditions=worker']);
 if (toolsOk) {
-  // Deno: --allow-read for the package's files, --allow-env for LSTM_RUNTIME_BACKEND (registry.ts reads it).
-  runScriptRuntime(`deno ${version(join(BIN, 'deno')).replace(/^deno /, '').split(' ')[0]}`, join(BIN, 'deno'), ['run', '--allow-read', '--allow-env=LSTM_RUNTIME_BACKEND', '--conditions=worker']);
+  // Deno: --allow-read for the package's files; no --allow-env (LSTM_RUNTIME_BACKEND is then unset).
+  runScriptRuntime(`deno ${version(join(BIN, 'deno')).replace(/^deno /, '').split(' ')[0]}`, join(BIN, 'deno'), ['run', '--allow-read', '--conditions=worker']);
   runScriptRuntime(`bun ${version(join(BIN, 'bun'))}`, join(BIN, 'bun'), ['--conditions=worker']);
   await runWorkerd(`workerd ${version(join(BIN, 'workerd')).replace(/^workerd /, '')}`);
 }

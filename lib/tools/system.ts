@@ -43,8 +43,10 @@ const builtin = <T>(name: string): T | undefined => nodeProcess()?.getBuiltinMod
 export function packageVersion(): string | null {
   const fs = builtin<{ readFileSync(path: URL, encoding: 'utf8'): string }>('node:fs');
   if (!fs || !import.meta.url.startsWith('file:')) return null;
+  // Not `new URL('...', import.meta.url)` written out: bundlers would ship package.json as an asset.
+  const here = import.meta.url;
   try {
-    return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? null;
+    return (JSON.parse(fs.readFileSync(new URL('../../package.json', here), 'utf8')) as { version?: string }).version ?? null;
   } catch {
     return null;
   }
