@@ -200,6 +200,15 @@ const reasonOf = (e: unknown) => {
 
 async function readResponse(response: Response, name: string): Promise<Resolved> {
   if (!response.ok) throw new Error(`fetching ${name} failed: HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  // Served as application/wasm, the module compiles while it downloads; otherwise from its bytes,
+  // which also lets compile() say what the bytes are when they are not a module.
+  if (typeof WebAssembly.compileStreaming === 'function' && response.headers.get('content-type')?.split(';')[0]?.trim() === 'application/wasm') {
+    try {
+      return { module: await WebAssembly.compileStreaming(response), name };
+    } catch (e) {
+      throw new Error(`${name} is not a WebAssembly module (${reasonOf(e)})`);
+    }
+  }
   return { bytes: await response.arrayBuffer(), name };
 }
 
