@@ -148,14 +148,14 @@ function sizes(outDir, html) {
 
 const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json' };
 
-function serve(outDir) {
+function serve(outDir, { blockWasm = false } = {}) {
   const missing = [];
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     const [base, rest] = path.startsWith('/fixtures/') ? [FIXTURES, path.slice('/fixtures/'.length)] : [outDir, path.slice(1) || 'index.html'];
     const file = resolve(base, rest);
     const headers = { 'Content-Security-Policy': CSP, 'Cache-Control': 'no-store' };
-    if ((file === base || file.startsWith(base + sep)) && existsSync(file) && statSync(file).isFile()) {
+    if ((file === base || file.startsWith(base + sep)) && existsSync(file) && statSync(file).isFile() && !(blockWasm && file.endsWith('.wasm'))) {
       res.writeHead(200, { ...headers, 'Content-Type': MIME[extname(file)] ?? 'application/octet-stream' });
       res.end(readFileSync(file));
     } else {
@@ -254,17 +254,38 @@ function checkSuite(label, r, ref) {
 }
 
 /** Opens the page in a fresh context (a cold cache and renderer), until it says it is done. */
-async function openPage(browser, url, onError, timeout = PAGE_MS) {
+async function openPage(browser, url, onError, timeout = PAGE_MS, onWarning = () => {}) {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     page.on('pageerror', (e) => onError(`page error: ${reasonOf(e)}`));
     page.on('console', (m) => m.type() === 'error' && onError(`console: ${m.text().slice(0, 300)}`));
+    page.on('console', (m) => m.type() === 'warning' && onWarning(m.text()));
     await page.goto(url, { timeout: 15_000 });
     await page.waitForFunction(() => document.title === 'done', null, { timeout, polling: 50 });
     return await page.evaluate(() => window.__result);
   } finally {
     await context.close().catch(() => {});
+  }
+}
+
+/** The same build served without its .wasm files: 'auto' runs js, never silently. */
+async function checkFallback(browser, name, port) {
+  const { server, port: blockedPort } = await serve(join(OUT, name), { blockWasm: true });
+  const warnings = [];
+  try {
+    const r = await openPage(browser, `http://127.0.0.1:${blockedPort}/index.html?fallback`, () => {}, 15_000, (w) => warnings.push(w));
+    const ours = warnings.filter((w) => w.includes('lstm-runtime'));
+    check(
+      r?.backends?.every((b) => b === 'js') && ours.length === 1 && /backend 'auto' runs 'js'.*wasm-simd: .*HTTP 404/.test(ours[0]) && /HTTP 404/.test(r.simdReason ?? ''),
+      `${name} page without its .wasm files: auto runs js with one console warning naming the cause`,
+      `backends ${r?.backends?.join(', ')}; ${ours.length} warning(s): ${ours[0]?.slice(0, 160) ?? 'none'}; backends() says ${r?.simdReason?.slice(0, 100)}`,
+    );
+  } catch (e) {
+    check(false, `${name} page without its .wasm files`, reasonOf(e));
+  } finally {
+    server.closeAllConnections();
+    server.close();
   }
 }
 
@@ -302,6 +323,7 @@ async function runPage(browser, name, port, ref) {
     const l = cold[0].loaded;
     info(`${name} fetched for it: JS ${kB(l.js)} in ${l.jsFiles} files, wasm ${kB(l.wasm)} in ${l.wasmFiles}`);
   }
+  await checkFallback(browser, name, port);
   const w = inWorker?.firstForward;
   if (w && !w.error) info(`${name} first forward (${w.backend}), worker (module already compiled in the process): ${f(w.totalMs)} ms after import() (import ${f(w.importMs)}, create ${f(w.createMs)}, forward ${f(w.forwardMs)}; ${f(w.sinceStartMs)} ms after new Worker)`);
 }

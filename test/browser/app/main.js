@@ -27,6 +27,13 @@ function loaded() {
   return sum;
 }
 
+async function fallback(lib) {
+  const weights = { kernel: [[0.1, 0.2, 0.3, 0.4]], recurrentKernel: [[0.5, 0.6, 0.7, 0.8]], bias: [0, 1, 0, 0] };
+  const layers = [await lib.Lstm.create({ weights }), await lib.Lstm.create({ weights })];
+  const simd = (await lib.backends()).find((b) => b.name === 'wasm-simd');
+  return { backends: layers.map((l) => l.backend), simdReason: simd?.reason ?? null };
+}
+
 async function main() {
   const result = { evalBlocked: evalBlocked() };
   const start = performance.now();
@@ -39,6 +46,8 @@ async function main() {
   const times = { start, imported: performance.now() };
   // ?timing: only the time to the first forward, on a cold page.
   if (location.search === '?timing') return lib ? { ...(await firstForward(lib, times)), loaded: loaded() } : result.page;
+  // ?fallback: served without its .wasm files, 'auto' must say why it runs js (the runner counts the console's warnings).
+  if (location.search === '?fallback') return lib ? await fallback(lib) : result.page;
   if (lib) result.page = await runSuite(lib, times);
   result.worker = await inWorker();
   return result;
