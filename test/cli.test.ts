@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeCsv, decodeJsonTensor, decodeNpy, decodeNpz, decodeTensor, encodeJsonTensors, encodeNpy, encodeNpz, fitInput, loadModel, LstmError, shortFloat32,
+  decodeCsv, decodeJsonTensor, decodeNpy, decodeNpz, decodeTensor, encodeJsonTensors, encodeNpy, encodeNpz, loadModel, LstmError,
 } from '../lib/index.js';
+import { shortFloat32 } from '../lib/io/json.js';
+import { fitInput } from '../lib/tools/model-input.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
