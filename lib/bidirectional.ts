@@ -3,7 +3,7 @@ import { Gru, type GruOptions, type GruResult } from './gru.js';
 import type { GruWeights, LstmWeights } from './layouts.js';
 import { Lstm, type LstmOptions, type LstmResult } from './lstm.js';
 import { checkOptions, type RecurrentState } from './recurrent.js';
-import { readTensor, type Tensor, type TensorLike } from './tensor.js';
+import { checkAllocation, readTensor, type Tensor, type TensorLike } from './tensor.js';
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave', null];
@@ -63,7 +63,9 @@ export class Bidirectional {
     const mergeMode = options.mergeMode === undefined ? 'concat' : options.mergeMode;
     if (!MERGE_MODES.includes(mergeMode)) fail('ERR_LSTM_CONFIG', 'options.mergeMode', "'concat', 'sum', 'mul', 'ave' or null", describe(mergeMode));
     if (typeof options.layer !== 'object' || options.layer === null) fail('ERR_LSTM_CONFIG', 'options.layer', 'the wrapped layer\'s options', describe(options.layer));
-    if (options.backwardWeights === undefined) fail('ERR_LSTM_WEIGHTS', 'options.backwardWeights', 'the backward direction\'s weights', 'nothing');
+    if (options.backwardWeights === undefined || options.backwardWeights === null) {
+      fail('ERR_LSTM_WEIGHTS', 'options.backwardWeights', 'the backward direction\'s weights', options.backwardWeights === null ? 'null' : 'nothing');
+    }
     const { type = 'lstm', ...layer } = options.layer as LstmOptions & { type?: string };
     if (type !== 'lstm' && type !== 'gru') fail('ERR_LSTM_CONFIG', 'options.layer.type', "'lstm' or 'gru'", describe(type));
     if (layer.goBackwards) fail('ERR_LSTM_CONFIG', 'options.layer.goBackwards', 'false (Bidirectional runs the backward direction itself)', 'true');
@@ -74,6 +76,12 @@ export class Bidirectional {
     const forward = await create(shared);
     try {
       const backward = await create({ ...shared, weights: options.backwardWeights, goBackwards: true });
+      // Both directions read the same input and their outputs merge step by step: other sizes
+      // would run and merge garbage (or read past a row), so they are the weights' error.
+      if (backward.units !== forward.units || backward.inputSize !== forward.inputSize) {
+        backward.dispose();
+        fail('ERR_LSTM_WEIGHTS', 'options.backwardWeights', `weights for ${forward.units} units and input size ${forward.inputSize} (the forward layer's)`, `weights for ${backward.units} units and input size ${backward.inputSize}`);
+      }
       return new Bidirectional(forward, backward, mergeMode);
     } catch (e) {
       forward.dispose();
@@ -165,7 +173,7 @@ function merge(f: Tensor, b: Tensor, mode: Exclude<MergeMode, null>): Tensor {
   const U = f.shape[f.shape.length - 1]!;
   if (mode === 'concat') {
     const rows = f.data.length / U;
-    const out = new Float32Array(2 * f.data.length);
+    const out = new Float32Array(checkAllocation('Bidirectional concat', 2 * f.data.length));
     for (let r = 0; r < rows; r++) {
       out.set(f.data.subarray(r * U, (r + 1) * U), 2 * r * U);
       out.set(b.data.subarray(r * U, (r + 1) * U), (2 * r + 1) * U);

@@ -1,7 +1,7 @@
 import { activationFn, encodeActivation, type Activation } from './activations.js';
 import { fail } from './errors.js';
-import { checkOptions } from './recurrent.js';
-import { checkFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
+import { checkOptions, refuseNull } from './recurrent.js';
+import { checkAllocation, checkFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 export interface DenseOptions {
   /** [in, out]. */
@@ -39,10 +39,11 @@ export class Dense {
 
   static async create(options: DenseOptions): Promise<Dense> {
     checkOptions(options, ['kernel', 'bias', 'activation']);
+    refuseNull(options, 'options', ['activation']); // a null activation is linear; a null bias is a bug, not "none"
     const k = readTensor(options.kernel, 'kernel', 'ERR_LSTM_WEIGHTS');
     if (!k.shape || k.shape.length !== 2) fail('ERR_LSTM_WEIGHTS', 'kernel', 'a shaped [in, out] tensor', k.shape ? `shape ${shapeText(k.shape)}` : 'a flat array');
     const [inputSize, units] = k.shape as [number, number];
-    const bias = options.bias === undefined || options.bias === null ? null : readShaped(options.bias, 'bias', [units], 'ERR_LSTM_WEIGHTS');
+    const bias = options.bias === undefined ? null : readShaped(options.bias, 'bias', [units], 'ERR_LSTM_WEIGHTS');
     checkFinite(k.data, 'kernel');
     if (bias) checkFinite(bias, 'bias');
     const activation = options.activation === undefined ? 'linear' : options.activation;
@@ -54,13 +55,13 @@ export class Dense {
   forward(input: TensorLike): { output: Tensor } {
     const t = readTensor(input, 'input');
     const shape = t.shape;
-    if (!shape || shape.length < 2 || shape[shape.length - 1] !== this.inputSize) {
+    if (!shape || shape.length < 2 || shape.length > 3 || shape[shape.length - 1] !== this.inputSize) {
       fail('ERR_LSTM_SHAPE', 'input', `shape [..., ${this.inputSize}] (2-D or 3-D)`, shape ? `shape ${shapeText(shape)}` : 'a flat array');
     }
     checkFinite(t.data, 'input', 'ERR_LSTM_INPUT');
     const rows = sizeOf(shape) / this.inputSize;
     const { inputSize: I, units: O, kernel, bias } = this;
-    const out = new Float32Array(rows * O);
+    const out = new Float32Array(checkAllocation(`Dense output for input ${shapeText(shape)}`, rows * O));
     const acc = new Float64Array(O);
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < O; j++) acc[j] = bias ? bias[j]! : 0;

@@ -1,6 +1,6 @@
 import { describe, fail } from './errors.js';
 import { checkOptions } from './recurrent.js';
-import { checkFinite, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { checkAllocation, checkFinite, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export interface EmbeddingOptions {
   /** `[inputDim (the vocabulary), outputDim]`: row k is the vector of id k. */
@@ -53,7 +53,7 @@ export class Embedding {
   /** Vectors of ids already checked by ids(). */
   lookup({ data, shape }: { data: Float32Array; shape: number[] }): Tensor {
     const D = this.units;
-    const out = new Float32Array(data.length * D);
+    const out = new Float32Array(checkAllocation(`Embedding output for ids ${shapeText(shape)}`, data.length * D));
     for (let k = 0; k < data.length; k++) out.set(this.table.subarray(data[k]! * D, (data[k]! + 1) * D), k * D);
     return { data: out, shape: [...shape, D] };
   }

@@ -186,15 +186,20 @@ function fromKeras1(w: Fields, c: Ctx): Parsed {
   const { G } = c;
   const first = names[0];
   const { I, U } = sizes(c.inputSize, c.units, dims(field(w, [`W_${first}`], '[inputSize, units]', true), `weights.W_${first}`)?.[0], dims(field(w, [`U_${first}`], '[units, units]', true), `weights.U_${first}`)?.[0]);
+  // Every gate's tensors are read and checked before the joined ones are allocated: sizes the
+  // tensors do not hold (a huge options.units) are the weights' error, not an allocation's.
+  const gates = names.map((g) => ({
+    W: readShaped(field(w, [`W_${g}`], '[inputSize, units]', true), `weights.W_${g}`, [I, U], 'ERR_LSTM_WEIGHTS'),
+    U: readShaped(field(w, [`U_${g}`], '[units, units]', true), `weights.U_${g}`, [U, U], 'ERR_LSTM_WEIGHTS'),
+    b: c.useBias ? readShaped(field(w, [`b_${g}`], '[units]', true), `weights.b_${g}`, [U], 'ERR_LSTM_WEIGHTS') : null,
+  }));
   const kernel = new Float32Array(I * G * U);
   const recurrentKernel = new Float32Array(U * G * U);
   const bias = c.useBias ? new Float32Array(G * U) : null;
-  names.forEach((g, gate) => {
-    const Wg = readShaped(field(w, [`W_${g}`], '[inputSize, units]', true), `weights.W_${g}`, [I, U], 'ERR_LSTM_WEIGHTS');
-    const Ug = readShaped(field(w, [`U_${g}`], '[units, units]', true), `weights.U_${g}`, [U, U], 'ERR_LSTM_WEIGHTS');
+  gates.forEach(({ W: Wg, U: Ug, b }, gate) => {
     for (let k = 0; k < I; k++) kernel.set(Wg.subarray(k * U, (k + 1) * U), k * G * U + gate * U);
     for (let k = 0; k < U; k++) recurrentKernel.set(Ug.subarray(k * U, (k + 1) * U), k * G * U + gate * U);
-    if (bias) bias.set(readShaped(field(w, [`b_${g}`], '[units]', true), `weights.b_${g}`, [U], 'ERR_LSTM_WEIGHTS'), gate * U);
+    if (bias && b) bias.set(b, gate * U);
   });
   return { I, U, kernel, recurrentKernel, bias, recurrentBias: null };
 }

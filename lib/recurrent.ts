@@ -2,13 +2,13 @@
 // state (stateful layers, initial states), streams, async calls and disposal.
 import { encodeActivation, type Activation } from './activations.js';
 import {
-  GO_BACKWARDS, MAX_THREADS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
+  GO_BACKWARDS, gatesOf, MAX_THREADS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
   type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel, type WeightPrecision,
 } from './backend.js';
 import { describe, fail, LstmError } from './errors.js';
 import { toCanonicalWeights, type WeightLayout } from './layouts.js';
 import { defaultBackendRequest, resolveBackend } from './registry.js';
-import { firstNonFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
+import { checkAllocation, checkShape, firstNonFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 /** Options every recurrent layer takes. */
 export interface RecurrentOptions {
@@ -87,13 +87,47 @@ export function checkKeys(options: object, allowed: Set<string>, what: string): 
   }
 }
 
-/** A [rows, cols] mask as bytes, 1 where a step is real: given as bytes of that size, or as a tensor. */
+/**
+ * A [rows, cols] mask as bytes, 1 where a step is real: given as bytes of that size, or as a tensor.
+ * Every value must be a boolean or exactly 0 or 1: NaN, -1 or 0.5 are no answer to "is this step
+ * real?", and counting them as real steps would give a result without a word.
+ */
 export function readMask(mask: TensorLike | Uint8Array, rows: number, cols: number): Uint8Array {
+  let bytes: Uint8Array | null = null;
+  let values: ArrayLike<number>;
   if (mask instanceof Uint8Array) {
     if (mask.length !== rows * cols) fail('ERR_LSTM_SHAPE', 'mask', `${rows * cols} values (shape [${rows}, ${cols}])`, `${mask.length} values`);
-    return mask;
+    bytes = values = mask;
+  } else {
+    values = readShaped(mask, 'mask', [rows, cols]);
   }
-  return Uint8Array.from(readShaped(mask, 'mask', [rows, cols]), (v) => (v !== 0 ? 1 : 0));
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    if (v !== 0 && v !== 1) fail('ERR_LSTM_INPUT', 'mask', 'booleans, or the numbers 0 or 1 exactly (0 masks the step)', `${v} at [${Math.floor(k / cols)}, ${k % cols}]`);
+  }
+  return bytes ?? Uint8Array.from(values);
+}
+
+/** The typed array a mask was given in (bytes, or a tensor's data), for the overlap checks. */
+function maskMemory(mask: unknown): ArrayBufferView | null {
+  if (ArrayBuffer.isView(mask)) return mask;
+  const data = typeof mask === 'object' && mask !== null && !Array.isArray(mask) ? (mask as { data?: unknown }).data : undefined;
+  return ArrayBuffer.isView(data) ? data : null;
+}
+
+/** Whether two typed arrays share any byte of memory. */
+export function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteLength > 0 && b.byteLength > 0 && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Refuses null for any option but those where it means something (`nullable`): left out, an
+ * option takes its default; null in its place is more likely a bug than a wish for the default.
+ */
+export function refuseNull(options: object, what: string, nullable: readonly string[] = []): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (value === null && !nullable.includes(key)) fail('ERR_LSTM_CONFIG', `${what}.${key}`, 'a value (leave the option out for its default)', 'null');
+  }
 }
 
 /** An options argument: an object holding none but the `allowed` keys. */
@@ -104,7 +138,7 @@ export function checkOptions(options: unknown, allowed: Iterable<string>, what =
 
 export function optionalInt(value: unknown, what: string): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail('ERR_LSTM_CONFIG', what, 'an integer >= 1', describe(value));
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) fail('ERR_LSTM_CONFIG', what, 'an integer >= 1', describe(value));
   return value;
 }
 
@@ -129,6 +163,8 @@ export interface LayerParts {
 /** Checks a layer's options, converts its weights, resolves the backend and uploads the weights. */
 export async function buildLayer(options: unknown, cell: CellKind): Promise<LayerParts> {
   checkOptions(options, [...COMMON_KEYS, ...CELL_KEYS[cell]]);
+  // null activations are documented as linear; null weights get the weights' own message.
+  refuseNull(options, 'options', ['activation', 'recurrentActivation', 'cellActivation', 'weights']);
   const o = options as Record<string, unknown>;
   const inputSize = optionalInt(o.inputSize, 'options.inputSize');
   const units = optionalInt(o.units, 'options.units');
@@ -137,7 +173,11 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   const cellActivation = o.cellActivation === undefined ? activation : encodeActivation(o.cellActivation, 'options.cellActivation');
   const recurrentActivation = encodeActivation(o.recurrentActivation === undefined ? 'sigmoid' : o.recurrentActivation, 'options.recurrentActivation');
   const clip = o.clip ?? 0;
-  if (typeof clip !== 'number' || !(clip >= 0) || !Number.isFinite(clip)) fail('ERR_LSTM_CONFIG', 'options.clip', 'a finite number > 0 (or 0 for none)', describe(o.clip));
+  // Every backend clamps in float32: a clip below float32's smallest normal would round to 0 (no
+  // clip) in the kernels and clamp in plain JS, so backends would disagree; no model needs one.
+  if (typeof clip !== 'number' || !Number.isFinite(clip) || !(clip === 0 || clip >= FLOAT32_MIN_NORMAL)) {
+    fail('ERR_LSTM_CONFIG', 'options.clip', `a finite number >= ${FLOAT32_MIN_NORMAL} (float32's smallest normal), or 0 for none`, describe(o.clip));
+  }
   const threads = optionalInt(o.threads, 'options.threads') ?? 1;
   if (threads > MAX_THREADS) fail('ERR_LSTM_CONFIG', 'options.threads', `an integer from 1 to ${MAX_THREADS}`, describe(threads));
   const precision = o.weightPrecision ?? 'f32';
@@ -171,6 +211,9 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   };
   return { kernel: backend.createRnn(config, weights, implementation), config, ...parts };
 }
+
+/** float32's smallest normal number, 2^-126: the smallest clip every backend applies alike. */
+const FLOAT32_MIN_NORMAL = 2 ** -126;
 
 /** The layer facade both cells share; Lstm and Gru only add their create() and types. */
 export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State extends RecurrentState> {
@@ -240,24 +283,33 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     const arrays = [['input', input], ...given] as [string, Float32Array][];
     arrays.forEach(([name, a], i) =>
       arrays.slice(i + 1).forEach(([other, b]) => {
-        if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
-          fail('ERR_LSTM_CONFIG', `forward options.out.${other}`, `memory of its own`, `an array overlapping ${name === 'input' ? 'the input' : `out.${name}`}`);
-        }
+        if (overlaps(a, b)) fail('ERR_LSTM_CONFIG', `forward options.out.${other}`, `memory of its own`, `an array overlapping ${name === 'input' ? 'the input' : `out.${name}`}`);
       }),
     );
     return value as { output?: Float32Array; h?: Float32Array; c?: Float32Array };
+  }
+
+  /** A mask's memory may not be the input's or any of out's (the kernels read the mask while they write). */
+  private static checkMaskApart(mask: unknown, input: Float32Array, out: { output?: Float32Array; h?: Float32Array; c?: Float32Array }): void {
+    const memory = maskMemory(mask);
+    if (!memory) return;
+    const others = [['the input', input], ...Object.entries(out).map(([name, a]) => [`out.${name}`, a])] as [string, Float32Array | undefined][];
+    for (const [name, a] of others) {
+      if (a && overlaps(memory, a)) fail('ERR_LSTM_CONFIG', 'forward options.mask', 'memory of its own', `an array overlapping ${name}`);
+    }
   }
 
   /** Validates a call and lays out its buffers; shared by forward and forwardAsync. */
   private prepare(input: TensorLike, options: ForwardOptions<State> = {}): { buffers: ForwardBuffers; finish: () => Result } {
     const kernel = this.live();
     checkOptions(options, FORWARD_KEYS, 'forward options');
+    refuseNull(options, 'forward options', ['initialState']);
     const I = this.inputSize;
     const U = this.units;
     const t = readTensor(input, 'input');
     let shape = t.shape;
     if (options.shape !== undefined) {
-      const given = Array.from(options.shape);
+      const given = checkShape(options.shape, 'options.shape', 'ERR_LSTM_SHAPE');
       if (t.shape && shapeText(t.shape) !== shapeText(given)) fail('ERR_LSTM_SHAPE', 'options.shape', `the input's own shape ${shapeText(t.shape)}`, shapeText(given));
       if (sizeOf(given) !== t.data.length) fail('ERR_LSTM_SHAPE', 'options.shape', `a shape with ${t.data.length} values`, shapeText(given));
       shape = given;
@@ -268,6 +320,11 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     }
     const [B, T] = shape as [number, number, number];
     const data = t.data;
+    const outShape = this.returnSequences ? [B, T, U] : [B, U];
+    const tracing = bool(options.trace, 'forward options.trace', false);
+    const traceNames = TRACE_NAMES[this.cell];
+    // What the call holds at once: its output, trace and state, and the kernel's gates for a step.
+    checkAllocation(`forward on input ${shapeText(shape)}`, sizeOf(outShape) + (tracing ? traceNames.length * B * T * U : 0) + (this.hasCell ? 2 : 1) * B * U + gatesOf(this.cell) * B * U);
     if (!this.allowNonFinite) {
       const bad = kernel.firstNonFinite ? kernel.firstNonFinite(data) : firstNonFinite(data);
       if (bad >= 0) {
@@ -276,8 +333,8 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
       }
     }
 
-    const outShape = this.returnSequences ? [B, T, U] : [B, U];
     const out = this.readOut(options.out, data, sizeOf(outShape), B);
+    RecurrentLayer.checkMaskApart(options.mask, data, out);
     // The initial state is read before out.h and out.c are written: they may be the same arrays.
     let initial: { h: Float32Array; c: Float32Array | null } | null = null;
     if (options.initialState !== undefined) {
@@ -295,9 +352,9 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     const h = startAt(out.h, initial?.h);
     const c = this.hasCell ? startAt(out.c, initial?.c) : null;
 
-    const mask = options.mask === undefined || options.mask === null ? null : readMask(options.mask, B, T);
+    const mask = options.mask === undefined ? null : readMask(options.mask, B, T);
     let lengths: Int32Array | null = null;
-    if (options.sequenceLengths !== undefined && options.sequenceLengths !== null) {
+    if (options.sequenceLengths !== undefined) {
       const l = options.sequenceLengths;
       if (!(Array.isArray(l) || l instanceof Int32Array) || l.length !== B) fail('ERR_LSTM_SHAPE', 'sequenceLengths', `${B} integers (one per batch entry)`, describe(l));
       for (let b = 0; b < B; b++) {
@@ -306,8 +363,6 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
       }
       lengths = Int32Array.from(l);
     }
-    const tracing = bool(options.trace, 'forward options.trace', false);
-    const traceNames = TRACE_NAMES[this.cell];
     const buffers: ForwardBuffers = {
       batch: B,
       steps: T,
@@ -336,30 +391,63 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
 
   /** Runs the layer on [batch, steps, inputSize]; synchronous, for latency. */
   forward(input: TensorLike, options?: ForwardOptions<State>): Result {
+    if (this.queued > 0) {
+      // Its state is where the pending calls will leave it, which is not known yet.
+      throw new LstmError('ERR_LSTM_CONFIG', `forward(): this stateful layer has ${this.queued} forwardAsync call(s) pending, and a stateful layer runs its calls in order: await them first, or use forwardAsync`);
+    }
     const { buffers, finish } = this.prepare(input, options);
     this.live().forward(buffers);
     return finish();
   }
 
-  /** The same as forward, off the JS thread where the backend allows it (native: libuv's pool). */
+  /**
+   * The same as forward, off the JS thread where the backend allows it (native: libuv's pool). A
+   * stateful layer runs its calls one after another in the order they were made (each starts from
+   * the state the one before left), so concurrent calls end as the same calls awaited in turn.
+   */
   async forwardAsync(input: TensorLike, options?: ForwardOptions<State>): Promise<Result> {
+    if (!this.stateful) return this.runAsync(input, options);
+    return this.inOrder(() => this.runAsync(input, options));
+  }
+
+  private async runAsync(input: TensorLike, options?: ForwardOptions<State>): Promise<Result> {
     const { buffers, finish } = this.prepare(input, options);
     await this.live().forwardAsync(buffers);
     return finish();
   }
 
-  /** Stateful layers: forget the carried state (or set it). */
+  /** A stateful layer's pending async work, in call order; a failure does not stop what follows. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+
+  private inOrder<T>(work: () => Promise<T> | T): Promise<T> {
+    this.queued++;
+    const result = this.queue.then(work);
+    this.queue = result.then(
+      () => this.queued--,
+      () => this.queued--,
+    );
+    return result;
+  }
+
+  /**
+   * Stateful layers: forget the carried state (or set it). With forwardAsync calls pending, it
+   * takes its place after them, as if they had been awaited.
+   */
   resetStates(state?: State): void {
     this.live();
     if (!state) {
-      this.state = null;
+      if (this.queued > 0) void this.inOrder(() => (this.state = null));
+      else this.state = null;
       return;
     }
     const h = readTensor((state as RecurrentState).h, 'resetStates(state).h');
     const B = h.shape?.[0] ?? h.data.length / this.units;
     if (!Number.isInteger(B) || B < 1) fail('ERR_LSTM_SHAPE', 'resetStates(state).h', `shape [batch, ${this.units}]`, describe((state as RecurrentState).h));
     const s = this.readState(state, 'resetStates(state)', B);
-    this.state = { h: s.h.slice(), c: s.c ? s.c.slice() : null, batch: B };
+    const next = { h: s.h.slice(), c: s.c ? s.c.slice() : null, batch: B };
+    if (this.queued > 0) void this.inOrder(() => (this.state = next));
+    else this.state = next;
   }
 
   /** The state a stateful layer carries into its next call, or null. */
@@ -374,6 +462,8 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
   /** A session that runs one timestep per call with no allocation per step. */
   stream(batch = 1): RecurrentStream<State> {
     optionalInt(batch, 'stream(batch)');
+    // The stream's input and state, the result it hands back and the kernel's gates, per batch entry.
+    checkAllocation(`stream(batch) of ${batch}`, batch * (this.inputSize + (gatesOf(this.cell) + 4) * this.units));
     const s: RecurrentStream<State> = new RecurrentStream<State>(this.live().stream(batch), batch, this.inputSize, this.units, this.allowNonFinite, (state, what) => this.readState(state, what, batch), () => this.streams.delete(s));
     this.streams.add(s);
     return s;

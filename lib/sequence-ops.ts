@@ -3,7 +3,7 @@
 // the whole sequence, so a Sequential holding one runs with forward() only.
 import { describe, fail } from './errors.js';
 import { checkOptions } from './recurrent.js';
-import { readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { checkAllocation, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 /** The input as [batch, steps, features], or ERR_LSTM_SHAPE saying what needs it. */
 export function threeAxes(t: { data: Float32Array; shape: number[] | null }, what: string): { data: Float32Array; shape: [number, number, number] } {
@@ -29,7 +29,7 @@ export class RepeatVector {
     const t = readTensor(input, 'input');
     if (!t.shape || t.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'shape [batch, features] (RepeatVector)', t.shape ? `shape ${shapeText(t.shape)}` : 'a flat array');
     const [B, F] = t.shape as [number, number];
-    const out = new Float32Array(B * this.n * F);
+    const out = new Float32Array(checkAllocation(`RepeatVector output for input ${shapeText(t.shape)}`, B * this.n * F));
     for (let b = 0; b < B; b++) for (let s = 0; s < this.n; s++) out.set(t.data.subarray(b * F, (b + 1) * F), (b * this.n + s) * F);
     return { output: { data: out, shape: [B, this.n, F] } };
   }

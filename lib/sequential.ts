@@ -5,7 +5,7 @@ import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
 import { Flatten, GlobalPooling1D, RepeatVector, threeAxes } from './sequence-ops.js';
-import { checkOptions, readMask, type RecurrentStream } from './recurrent.js';
+import { checkOptions, readMask, refuseNull, type RecurrentStream } from './recurrent.js';
 import { readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 /** Embedding only first. */
@@ -130,13 +130,14 @@ export class Sequential {
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
     checkOptions(options, ['trace', 'mask', 'sequenceLengths']);
+    refuseNull(options, 'forward options');
     let x: TensorLike = input;
     let mask = options.mask;
     if (this.timeMajor) {
       // The layers run batch-major: the input (and a given mask) turn around here, the output below.
       const t = readTensor(input, 'input');
       x = swapLeadingAxes(t.data, t.shape ?? [t.data.length], 'input');
-      if (mask !== undefined && mask !== null) {
+      if (mask !== undefined) {
         const [B, T] = x.shape as [number, number];
         mask = Uint8Array.from(swapLeadingAxes(readMask(mask, T, B), [T, B], 'mask').data);
       }

@@ -15,6 +15,37 @@ export type TensorLike = Tensor | { data: ArrayLike<number>; shape: readonly num
 export const shapeText = (shape: readonly (number | string)[]): string => `[${shape.join(', ')}]`;
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * The most bytes the facade allocates for one request (a call's results, a stream's buffers, a
+ * converted weight, a layer's output): 2 GiB, 2^29 float32 values. Past it a request is refused with
+ * ERR_LSTM_RESOURCES before anything is allocated, instead of a RangeError or an exhausted heap.
+ */
+export const MAX_BUFFER_BYTES = 2 ** 31;
+
+/**
+ * Throws ERR_LSTM_RESOURCES unless `count` values of `bytesPer` bytes (float32 by default) are a
+ * safe integer count within MAX_BUFFER_BYTES; returns `count`. `what` names the request.
+ */
+export function checkAllocation(what: string, count: number, bytesPer = 4): number {
+  if (!Number.isSafeInteger(count) || count < 0 || count * bytesPer > MAX_BUFFER_BYTES) {
+    const bytes = Number.isFinite(count) ? `${count * bytesPer} bytes` : 'an unbounded number of bytes';
+    fail('ERR_LSTM_RESOURCES', what, `at most ${MAX_BUFFER_BYTES} bytes (2 GiB) of buffers`, `a request for ${Number.isSafeInteger(count) ? count : String(count)} values of ${bytesPer} bytes (${bytes})`);
+  }
+  return count;
+}
+
+/**
+ * Checks a shape given by the caller: every dimension an integer >= 1 and their product a safe
+ * integer (the number of values). Returns the shape as a plain array.
+ */
+export function checkShape(shape: unknown, what: string, code: LstmErrorCode): number[] {
+  if (!Array.isArray(shape) && !ArrayBuffer.isView(shape)) fail(code, what, 'an array of dimensions (integers >= 1)', describe(shape));
+  const dims = Array.from(shape as ArrayLike<unknown>);
+  if (!dims.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 1)) fail(code, what, 'dimensions that are integers >= 1', describe(dims));
+  if (!Number.isSafeInteger(sizeOf(dims as number[]))) fail(code, what, `dimensions whose product (the number of values) is at most ${Number.MAX_SAFE_INTEGER}`, shapeText(dims as number[]));
+  return dims as number[];
+}
+
 function isTensorObject(value: unknown): value is { data: ArrayLike<number>; shape: readonly number[] } {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !ArrayBuffer.isView(value) && 'data' in value && 'shape' in value;
 }
@@ -31,7 +62,7 @@ function nestedShape(value: NestedArray, what: string, code: LstmErrorCode): num
 }
 
 function flattenNested(value: NestedArray, shape: number[], what: string, code: LstmErrorCode): Float32Array {
-  const out = new Float32Array(sizeOf(shape));
+  const out = new Float32Array(checkAllocation(what, sizeOf(shape)));
   let n = 0;
   const walk = (node: NestedArray, depth: number, path: string): void => {
     if (depth === shape.length) {
@@ -56,12 +87,15 @@ function flattenNested(value: NestedArray, shape: number[], what: string, code: 
 export function readTensor(value: unknown, what: string, code: LstmErrorCode = 'ERR_LSTM_SHAPE'): { data: Float32Array; shape: number[] | null } {
   if (value instanceof Float32Array) return { data: value, shape: null };
   if (isTensorObject(value)) {
-    const shape = Array.from(value.shape);
-    if (!shape.every((d) => Number.isInteger(d) && d >= 0)) fail(code, `${what}.shape`, 'non-negative integers', describe(value.shape));
-    const data = value.data instanceof Float32Array ? value.data : Float32Array.from(value.data as ArrayLike<number>);
-    if (data.length !== sizeOf(shape)) {
-      fail(code, what, `${sizeOf(shape)} values for shape ${shapeText(shape)}`, `${data.length} values`);
+    const shape = checkShape(value.shape, `${what}.shape`, code);
+    const given = value.data as unknown;
+    const length = typeof given === 'object' && given !== null ? (given as { length?: unknown }).length : undefined;
+    if (typeof length !== 'number' || !(Array.isArray(given) || ArrayBuffer.isView(given)) || given instanceof DataView) {
+      fail(code, `${what}.data`, 'a Float32Array, another typed array or an array of numbers', describe(given));
     }
+    // The length is checked before anything is copied: a shape that the data does not hold is refused without allocating.
+    if (length !== sizeOf(shape)) fail(code, what, `${sizeOf(shape)} values for shape ${shapeText(shape)}`, `${length} values`);
+    const data = given instanceof Float32Array ? given : Float32Array.from(given as ArrayLike<number>);
     return { data, shape };
   }
   if (Array.isArray(value)) {
@@ -69,6 +103,7 @@ export function readTensor(value: unknown, what: string, code: LstmErrorCode = '
     return { data: flattenNested(value as NestedArray, shape, what, code), shape };
   }
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    checkAllocation(what, (value as unknown as ArrayLike<number>).length);
     return { data: Float32Array.from(value as unknown as ArrayLike<number>), shape: null };
   }
   return fail(code, what, 'a tensor ({ data, shape }), nested arrays or a Float32Array', describe(value));
