@@ -3,7 +3,7 @@
 import type { Activation } from '../activations.js';
 import type { BidirectionalOptions } from '../bidirectional.js';
 import type { DenseOptions } from '../dense.js';
-import { shapeText, type Tensor } from '../tensor.js';
+import { checkAllocation, shapeText, type Tensor } from '../tensor.js';
 import {
   axisOf, checkPermutation, constAxes, floatTensor, FOLDABLE, foldNode, intsOf, range, readTensorProto, sliceIndices, sliceSpec, transposeConst, type Const,
 } from './onnx-constants.js';
@@ -737,7 +737,7 @@ export class PathReader {
 }
 
 function identity(n: number): Tensor {
-  const data = new Float32Array(n * n);
+  const data = new Float32Array(checkAllocation(`the identity kernel [${n}, ${n}] of a bias on ${n} features`, n * n));
   for (let i = 0; i < n; i++) data[i * n + i] = 1;
   return { data, shape: [n, n] };
 }

@@ -69,6 +69,8 @@ async function asModelError<T>(file: string, what: string, make: () => Promise<T
     return await make();
   } catch (error) {
     if (!(error instanceof LstmError) || error.code === 'ERR_LSTM_BACKEND' || error.code === 'ERR_LSTM_UNSUPPORTED') throw error;
+    // A size past what fits is a bound of this machine, not a fault of the file: the code stays, the layer is named.
+    if (error.code === 'ERR_LSTM_RESOURCES') throw new LstmError(error.code, `${file}: ${what}: ${error.message}`, { cause: error });
     return modelError(file, `${what}: ${error.message}`, error);
   }
 }

@@ -1,7 +1,7 @@
 // TensorFlow.js layers models: model.json (a Keras topology and a weights manifest) and the
 // binary shards the manifest names, read relative to model.json.
 import { describe } from '../errors.js';
-import { sizeOf, type Tensor } from '../tensor.js';
+import { MAX_BUFFER_BYTES, sizeOf, type Tensor } from '../tensor.js';
 import { halfToFloat, readFloat32 } from './binary.js';
 import { kerasLayerSpecs, modelLayers, saveKeys, type KerasLayerConfig } from './keras-layers.js';
 import { modelError, parseJson, type LayerSpec } from './spec.js';
@@ -58,11 +58,34 @@ function decode(file: string, w: ManifestWeight, bytes: Uint8Array, offset: numb
   return out;
 }
 
+/** The bytes a group's weights declare, checked to be a count a model may hold here before any shard is read. */
+function declaredBytes(file: string, group: ManifestGroup): number {
+  let total = 0;
+  for (const w of group.weights) {
+    const stored = w.quantization?.dtype ?? w.dtype;
+    const size = sizeOf(w.shape) * (STORED_BYTES[stored] ?? 4);
+    total += size;
+    if (!Number.isSafeInteger(size) || total > MAX_BUFFER_BYTES) {
+      modelError(file, `weight '${w.name}' ${JSON.stringify(w.shape)}: its group's weights declare ${Number.isSafeInteger(total) ? total : 'more than 2^53'} bytes, more than the ${MAX_BUFFER_BYTES} a model may hold here`);
+    }
+  }
+  return total;
+}
+
 /** Every weight of the manifest by name: each group's shards joined, its weights one after another. */
 async function readWeights(file: ModelFile, groups: ManifestGroup[]): Promise<Map<string, Tensor>> {
   const weights = new Map<string, Tensor>();
   for (const group of groups) {
-    const shards = await Promise.all(group.paths.map((path) => file.sibling(path)));
+    // The shards are read one by one, none past the bytes the group's weights still declare: a
+    // shard that is an endless device or a huge file is refused before it is read.
+    const declared = declaredBytes(file.name, group);
+    const shards: Uint8Array[] = [];
+    let read = 0;
+    for (const path of group.paths) {
+      const shard = await file.sibling(path, Math.max(0, declared - read));
+      shards.push(shard);
+      read += shard.length;
+    }
     const bytes = new Uint8Array(shards.reduce((n, s) => n + s.length, 0));
     shards.reduce((at, s) => (bytes.set(s, at), at + s.length), 0);
     let offset = 0;
