@@ -2,7 +2,7 @@
 // and a message naming what was expected and what was given; never a crash, a hang, a RangeError,
 // a silent NaN or a wrong answer. Run on every implementation where the case reaches the backend.
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, RepeatVector, Sequential, type LstmErrorCode } from '../lib/index.js';
+import { Bidirectional, Dense, Embedding, Gru, loadModel, Lstm, LstmError, RepeatVector, Sequential, type LstmErrorCode } from '../lib/index.js';
 import { implementations, rng } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -189,6 +189,9 @@ describe('wrong error types', () => {
     await expectError(() => model.forward(input(1, 2, 2), { mask: null } as never), 'ERR_LSTM_CONFIG', /mask/, /null/);
     await expectError(() => model.forward(input(1, 2, 2), { sequenceLengths: null } as never), 'ERR_LSTM_CONFIG', /sequenceLengths/, /null/);
     await expectError(() => Dense.create({ kernel: r.matrix(2, 3), bias: null } as never), 'ERR_LSTM_CONFIG', /options\.bias/, /null/);
+    for (const key of ['backend', 'threads', 'weightPrecision', 'format', 'files']) {
+      await expectError(() => loadModel(new URL('./fixtures/models/keras/options.keras', import.meta.url), { [key]: null } as never), 'ERR_LSTM_CONFIG', new RegExp(`options\\.${key}`), /null/);
+    }
     lstm.dispose();
   });
 

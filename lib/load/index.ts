@@ -1,7 +1,7 @@
 // loadModel: a Sequential from the files trained models come in. The format is told by the bytes
 // (or options.format); each reader turns its file into layer specs, built here the same way.
 import { describe, fail, LstmError } from '../errors.js';
-import { checkOptions } from '../recurrent.js';
+import { checkOptions, refuseNull } from '../recurrent.js';
 import type { Sequential } from '../sequential.js';
 import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
 import { openModel, type ModelFile, type ModelSource } from './source.js';
@@ -83,6 +83,7 @@ async function readFormat(file: ModelFile, format: ModelFormat, options: LoadMod
  */
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Sequential> {
   checkOptions(options, ['format', 'config', 'files', 'backend', 'threads', 'weightPrecision']);
+  refuseNull(options, 'options'); // checked here: inside a layer it would read as the file's fault
   if (options.format !== undefined && !FORMATS.includes(options.format)) {
     fail('ERR_LSTM_CONFIG', 'options.format', FORMATS.map((f) => `'${f}'`).join(', '), describe(options.format));
   }
