@@ -32,7 +32,7 @@ const threadsModule = (): WorkerThreads | undefined =>
 
 /** Set once a worker failed to start here (a bundle without hdf5-snapshot.js): parse inline from then on. */
 let workersUnavailable = false;
-let idle: { worker: Worker; timer: ReturnType<typeof setTimeout> } | null = null;
+let idle: { worker: Worker; timer: ReturnType<typeof setTimeout>; onExit: () => void } | null = null;
 let requests = 0;
 
 /**
@@ -69,9 +69,10 @@ function newWorker(threads: WorkerThreads): Worker {
 /** A worker ready to start on a file: the idle one, or a new one (not yet known to run). */
 function takeWorker(threads: WorkerThreads): { worker: Worker; fresh: boolean } {
   if (idle) {
-    const { worker, timer } = idle;
+    const { worker, timer, onExit } = idle;
     idle = null;
     clearTimeout(timer);
+    worker.off('exit', onExit);
     worker.ref();
     return { worker, fresh: false };
   }
@@ -91,7 +92,14 @@ function release(worker: Worker): void {
     void worker.terminate();
   }, IDLE_MS);
   (timer as { unref?: () => void }).unref?.();
-  idle = { worker, timer };
+  // A worker that dies while idle is not handed the next file.
+  const onExit = () => {
+    if (idle?.worker !== worker) return;
+    clearTimeout(idle.timer);
+    idle = null;
+  };
+  worker.once('exit', onExit);
+  idle = { worker, timer, onExit };
 }
 
 type Answer = Hdf5Snapshot | { error: string };
