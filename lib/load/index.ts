@@ -83,7 +83,7 @@ async function readFormat(file: ModelFile, format: ModelFormat, options: LoadMod
  */
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Sequential> {
   checkOptions(options, ['format', 'config', 'files', 'backend', 'threads', 'weightPrecision']);
-  refuseNull(options, 'options'); // checked here: inside a layer it would read as the file's fault
+  refuseNull(options, 'options', ['config']); // here: inside a layer it would read as the file's fault (a null config has its own message)
   if (options.format !== undefined && !FORMATS.includes(options.format)) {
     fail('ERR_LSTM_CONFIG', 'options.format', FORMATS.map((f) => `'${f}'`).join(', '), describe(options.format));
   }
