@@ -2,7 +2,7 @@
 // the state carried from call to call in the caller's h and c, with resets, states set from the
 // bytes, masked steps and many steps. Every step runs on two layers with the same weights, one
 // with threads = 1 and one with threads = 2 (the build has threads: each step is split across
-// the helper thread), which must give the same status and the same bits. A burst of single steps
+// the helper thread), which must give the same status and the same bits (any NaN for a NaN). A burst of single steps
 // must also give the same bits as one call over the same steps.
 #include "fuzz_common.h"
 
@@ -20,9 +20,17 @@ rnn_status step(rnn_layer* layer, int B, int flags, const float* x, State& s, co
   return rnn_forward(layer, B, 1, flags, x, s.h.data(), s.c.data(), s.out.data(), mask, lengths, nullptr);
 }
 
+// The same bits, except that any NaN equals any NaN: a NaN's sign and payload depend on which
+// operand of an operation was NaN, and a split call groups the blocks of units differently
+// (found: GRU, int8, a NaN state: nan on one thread, -nan on two).
+bool same_floats(const std::vector<float>& a, const std::vector<float>& b, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    if (!(isnan(a[i]) && isnan(b[i])) && memcmp(&a[i], &b[i], 4) != 0) return false;
+  return true;
+}
+
 bool same(const State& a, const State& b) {
-  return memcmp(a.h.data(), b.h.data(), a.h.size() * 4) == 0 && memcmp(a.c.data(), b.c.data(), a.c.size() * 4) == 0 &&
-         memcmp(a.out.data(), b.out.data(), a.out.size() * 4) == 0;
+  return same_floats(a.h, b.h, a.h.size()) && same_floats(a.c, b.c, a.c.size()) && same_floats(a.out, b.out, a.out.size());
 }
 
 }  // namespace
@@ -71,9 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           FUZZ_CHECK(step(two, B, 0, x.data(), b, nullptr, nullptr) == RNN_OK);
           FUZZ_CHECK(same(a, b));
         }
-        FUZZ_CHECK(memcmp(whole.h.data(), a.h.data(), B * U * 4) == 0);
-        FUZZ_CHECK(memcmp(whole.c.data(), a.c.data(), B * U * 4) == 0);
-        FUZZ_CHECK(memcmp(whole.out.data(), a.out.data(), B * U * 4) == 0);
+        FUZZ_CHECK(same(whole, a));
         break;
       }
       default: {  // one step, with any input values, flags, mask and lengths
