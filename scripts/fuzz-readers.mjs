@@ -3,7 +3,7 @@
 // .keras zips via fflate, Keras .h5 via h5wasm). Jazzer.js cannot run here (its 4.0 prebuilt addon
 // needs glibc 2.38, Debian 12 has 2.36, and its npm package ships no sources to build), so this is a
 // mutation fuzzer of its own: each input is one of the committed fixture files of that reader
-// (test/fixtures/models/), mutated 1 to 4 times by a seeded RNG (bit flips, bytes set, 2/4/8-byte
+// (test/fixtures/models/), mutated 1 to 4 times (once in 60%) by a seeded RNG (bit flips, bytes set, 2/4/8-byte
 // length fields set to extremes in either byte order, truncation, splicing with another fixture,
 // chunks inserted, deleted or repeated, and the JSON inside - a TF.js model.json, a safetensors
 // header, a .keras config.json - changed node by node), then read with
@@ -85,6 +85,17 @@ function offset(r, length, front) {
   return front && r.next() < 0.6 ? r.int(Math.min(length, 4096)) : r.int(length);
 }
 
+/** The byte arrays one after another. */
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 function mutateBytes(r, bytes, others, front) {
   const b = Uint8Array.from(bytes);
   const kind = r.int(8);
@@ -112,27 +123,27 @@ function mutateBytes(r, bytes, others, front) {
   if (kind === 4) {
     // Spliced: a prefix of this file and a suffix of another of the same reader.
     const other = r.pick(others);
-    return Uint8Array.from([...b.subarray(0, r.int(b.length + 1)), ...other.subarray(r.int(other.length + 1))]);
+    return concat(b.subarray(0, r.int(b.length + 1)), other.subarray(r.int(other.length + 1)));
   }
   if (kind === 5 && b.length) {
     // A chunk deleted.
     const at = offset(r, b.length, front);
     const n = 1 + r.int(Math.min(64, b.length - at));
-    return Uint8Array.from([...b.subarray(0, at), ...b.subarray(at + n)]);
+    return concat(b.subarray(0, at), b.subarray(at + n));
   }
   if (kind === 6 && b.length) {
     // A chunk repeated in place or copied elsewhere.
     const from = r.int(b.length), n = 1 + r.int(Math.min(256, b.length - from));
     const chunk = b.slice(from, from + n);
     const at = offset(r, b.length, front);
-    if (r.next() < 0.5) return Uint8Array.from([...b.subarray(0, at), ...chunk, ...b.subarray(at)]);
+    if (r.next() < 0.5) return concat(b.subarray(0, at), chunk, b.subarray(at));
     b.set(chunk.subarray(0, Math.max(0, b.length - at)), at);
     return b;
   }
   // Random bytes inserted.
   const at = offset(r, b.length, front);
-  const insert = Array.from({ length: 1 + r.int(16) }, () => r.int(256));
-  return Uint8Array.from([...b.subarray(0, at), ...insert, ...b.subarray(at)]);
+  const insert = Uint8Array.from({ length: 1 + r.int(16) }, () => r.int(256));
+  return concat(b.subarray(0, at), insert, b.subarray(at));
 }
 
 /** One node of a JSON document changed (a value replaced, a key removed, an array cut or grown, deep nesting). */
@@ -205,7 +216,8 @@ export function makeInput(reader, fixtures, seed, k, fflate) {
   let main = base.main;
   let files = base.files ? { ...base.files } : undefined;
   const front = reader === 'h5' || reader === 'onnx';
-  for (let n = 1 + r.int(4); n > 0; n--) {
+  const stacked = r.next();
+  for (let n = stacked < 0.6 ? 1 : stacked < 0.85 ? 2 : 3 + r.int(2); n > 0; n--) {
     const choice = r.next();
     if (reader === 'tfjs' && files && choice < 0.25) {
       // A weight shard changed instead of model.json.
