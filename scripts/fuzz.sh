@@ -9,6 +9,7 @@
 #   scripts/fuzz.sh [seconds per harness, default 10] [harness ...]
 #   FUZZ_RUNS=1000000 scripts/fuzz.sh 0 fuzz_forward    # a number of executions instead of a time
 #   FUZZ_READERS=0 scripts/fuzz.sh 30                     # the C harnesses only
+#   FUZZ_ARGS=-max_len=64 scripts/fuzz.sh 30 fuzz_stream  # more libFuzzer flags
 #
 # Prints the executions of each harness and, last, "fuzz: N passed, M failed" (N = harnesses that ran
 # clean). A finding leaves its input in build/fuzz/artifacts/<harness>/ and the report in
@@ -97,7 +98,8 @@ for name in "${harnesses[@]}"; do
   bound=(-max_total_time="$seconds")
   [ -n "${FUZZ_RUNS:-}" ] && bound=(-runs="$FUZZ_RUNS")
   start=$(date +%s%N)
-  "$out/$name" "${bound[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # shellcheck disable=SC2086  # FUZZ_ARGS: more libFuzzer flags, word-split on purpose
+  "$out/$name" "${bound[@]}" ${FUZZ_ARGS:-} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$out/artifacts/$name/" "$out/work/$name" "native/fuzz/corpus/$name" >"$out/$name.log" 2>&1
   status=$?
   wall=$((($(date +%s%N) - start) / 1000000000))
