@@ -12,7 +12,8 @@
 // dying (out of memory) is a finding, saved with its input under build/fuzz/readers/<reader>/.
 //
 // Each reader runs in a worker thread that publishes the input it is on in a SharedArrayBuffer; the
-// main thread terminates a worker stuck on one input past --deadline and starts another after it.
+// main thread terminates a worker stuck on one input past --deadline seconds of CPU time (or six
+// times that of wall time) and starts another after it.
 // Input k of a reader is a function of (--seed, k) alone: `--replay <reader>:<k>` reads it again.
 //
 //   node scripts/fuzz-readers.mjs [--seconds 10 | --runs N] [--reader safetensors,onnx,...]
@@ -297,6 +298,11 @@ if (!isMainThread) {
 
 // ---- the main thread: one reader after another, a worker each, restarted after a hang or a crash ----
 
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
 function option(args, name, fallback) {
   const at = args.indexOf(`--${name}`);
   return at < 0 ? fallback : args[at + 1];
@@ -342,6 +348,11 @@ async function fuzzReader(reader, opts) {
       worker.on('exit', (code) => done({ exit: code }));
     });
     let outcome = null;
+    // The deadline is CPU time (the process's: this thread only polls), so that a worker starved by
+    // other processes on a busy machine is not taken for a hang; one that waits without computing is
+    // caught by wall time, at six times the deadline (a minute at least).
+    let on = -1;
+    let cpuAtStart = 0;
     for (;;) {
       const finished = await Promise.race([ended, new Promise((w) => setTimeout(() => w(null), 200))]);
       if (finished) {
@@ -349,8 +360,15 @@ async function fuzzReader(reader, opts) {
         break;
       }
       if (Date.now() >= endAt) state[2] = 1; // stop after the current input
-      if (state[1] > 0 && Date.now() - state[1] > opts.deadline * 1000) {
-        outcome = { hang: state[0] };
+      const busy = state[1] > 0;
+      if (state[0] !== on || !busy) {
+        on = busy ? state[0] : -1;
+        cpuAtStart = cpuSeconds();
+        continue;
+      }
+      const cpu = cpuSeconds() - cpuAtStart, wall = (Date.now() - state[1]) / 1000;
+      if (cpu > opts.deadline || wall > Math.max(60, 6 * opts.deadline)) {
+        outcome = { hang: state[0], cpu, wall };
         await worker.terminate();
         break;
       }
@@ -359,7 +377,7 @@ async function fuzzReader(reader, opts) {
     read += state[4];
     refused += state[5];
     if (outcome.hang !== undefined) {
-      save(outcome.hang, 'hang', `no result after ${opts.deadline} s`);
+      save(outcome.hang, 'hang', `no result after ${outcome.cpu.toFixed(1)} s of CPU time (${outcome.wall.toFixed(1)} s)`);
       next = outcome.hang + 1;
       executed++;
     } else if (outcome.crash !== undefined || (outcome.exit !== 0 && outcome.exit !== undefined)) {
