@@ -16,7 +16,7 @@
 // times that of wall time) and starts another after it.
 // Input k of a reader is a function of (--seed, k) alone: `--replay <reader>:<k>` reads it again.
 //
-//   node scripts/fuzz-readers.mjs [--seconds 10 | --runs N] [--reader safetensors,onnx,...]
+//   node scripts/fuzz-readers.mjs [--seconds 10 | --runs N [--start K]] [--reader safetensors,onnx,...]
 //        [--seed 1] [--deadline 20] [--dist dist] [--out build/fuzz/readers] [--replay h5:123]
 //
 // Prints one line per reader (executions, time, outcomes) and last "fuzz-readers: N passed, M failed".
@@ -316,7 +316,8 @@ async function fuzzReader(reader, opts) {
   const signatures = new Set();
   const began = Date.now();
   const endAt = opts.runs ? Infinity : began + opts.seconds * 1000;
-  let next = 0;
+  let next = opts.start;
+  const stop = opts.runs ? opts.start + opts.runs : 2 ** 52;
   let executed = 0, read = 0, refused = 0;
   const save = (k, kind, text) => {
     const sig = `${kind}: ${text.split('\n')[0].replace(/\d+/g, 'N').slice(0, 160)}`;
@@ -329,11 +330,11 @@ async function fuzzReader(reader, opts) {
     if (input.files) for (const [name, bytes] of Object.entries(input.files)) writeFileSync(join(outDir, `${kind}-${k}.${name}`), bytes);
     writeFileSync(join(outDir, `${kind}-${k}.txt`), `reader ${reader}, seed ${opts.seed}, input ${k} (from ${input.base})\n${text}\nreplay: node scripts/fuzz-readers.mjs --seed ${opts.seed} --replay ${reader}:${k}\n`);
   };
-  while (next < (opts.runs || Infinity) && Date.now() < endAt) {
+  while (next < stop && Date.now() < endAt) {
     const shared = new SharedArrayBuffer(8 * 6);
     const state = new Float64Array(shared);
     const worker = new Worker(fileURLToPath(import.meta.url), {
-      workerData: { dist: opts.dist, reader, seed: opts.seed, start: next, stop: opts.runs || 2 ** 52, shared },
+      workerData: { dist: opts.dist, reader, seed: opts.seed, start: next, stop, shared },
       resourceLimits: { maxOldGenerationSizeMb: 2048 },
       stdout: true,
       stderr: true,
@@ -407,6 +408,7 @@ async function main() {
   const opts = {
     seconds: Number(option(args, 'seconds', 10)),
     runs: Number(option(args, 'runs', 0)),
+    start: Number(option(args, 'start', 0)), // the first input: inputs [start, start + runs)
     seed: Number(option(args, 'seed', 1)),
     deadline: Number(option(args, 'deadline', 20)), // past lib/load's own HDF5 time budget (10 s), so that budget is what answers
     dist: resolve(option(args, 'dist', join(ROOT, 'dist'))),
