@@ -34,11 +34,11 @@ fi
 
 # The kernel sources (FUZZ_NATIVE=dir builds another copy of native/, e.g. a commit's).
 native=${FUZZ_NATIVE:-native}
-# Every check stops the run, except float-cast-overflow, which stays recoverable only so that
-# native/fuzz/known-findings.supp can name a reported finding (with halt_on_error, an unlisted one
-# still stops the run).
+# Every check stops the run; float-cast-overflow and signed-integer-overflow stay recoverable only
+# so that native/fuzz/known-findings.supp can name a reported finding (with halt_on_error, an
+# unlisted one still stops the run).
 flags=(-std=c++17 -g -O1 -fno-omit-frame-pointer -pthread -DRNN_HAVE_THREADS -DRNN_HAVE_AVX2
-  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize-recover=float-cast-overflow)
+  -fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize-recover=float-cast-overflow,signed-integer-overflow)
 build() { # object, source, extra flags...: compiled again only when a source or header is newer
   local obj=$1 src=$2
   shift 2

@@ -43,21 +43,23 @@ void run_once(Bytes& in, rnn_layer* layer, const rnn_config& c) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes in(data, size);
   const uint8_t mode = in.u8();
-  const bool raw = mode & 1;  // any int32 for the enums and sizes, else values near their range
+  // Any int32 for the sizes (and threads), and apart from them for the enums, else values near
+  // their range: a config with huge sizes and every other field valid must be reachable.
+  const bool raw_sizes = mode & 1, raw_enums = mode & 4;
   rnn_config c;
   memset(&c, 0, sizeof c);
-  c.cell = raw ? in.i32() : in.range(-1, 2);
-  c.input_size = raw ? in.i32() : in.range(-1, 40);
-  c.units = raw ? in.i32() : in.range(-1, 40);
-  c.activation = any_activation(in, raw);
-  c.cell_activation = any_activation(in, raw);
-  c.recurrent_activation = any_activation(in, raw);
+  c.cell = raw_enums ? in.i32() : in.range(-1, 2);
+  c.input_size = raw_sizes ? in.i32() : in.range(-1, 40);
+  c.units = raw_sizes ? (in.bit() ? in.i32() : INT32_MAX - in.range(0, 16)) : in.range(-1, 40);
+  c.activation = any_activation(in, raw_enums);
+  c.cell_activation = any_activation(in, raw_enums);
+  c.recurrent_activation = any_activation(in, raw_enums);
   c.clip = in.bit() ? in.any_float() : 0.0f;
   c.input_forget = in.i32();
   c.reset_after = in.i32();
-  c.isa = raw ? in.i32() : in.range(-1, RNN_ISA_COUNT);
-  c.threads = raw ? in.i32() : in.range(-1, 4);
-  c.weight_precision = raw ? in.i32() : in.range(-1, 3);
+  c.isa = raw_enums ? in.i32() : in.range(-1, RNN_ISA_COUNT);
+  c.threads = raw_sizes ? in.i32() : in.range(-1, 4);
+  c.weight_precision = raw_enums ? in.i32() : in.range(-1, 3);
 
   // Which pointers are given (the kernel and recurrent kernel are required, the rest optional).
   const uint8_t given = in.u8();

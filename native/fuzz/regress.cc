@@ -39,13 +39,39 @@ bool f1_int8_tiny_state() {
   return ok;
 }
 
+// F2: rnn_create with units within W - 1 of INT32_MAX (W = 8 lanes on AVX2): the blocks of units
+// were counted as (U + W - 1) / W in int, a signed overflow (undefined behaviour; UBSan:
+// signed-integer-overflow at rnn_runtime.cc:381). The config must be refused, without it.
+bool f2_units_near_int_max() {
+  bool ok = true;
+  for (int32_t isa : {RNN_ISA_AUTO, RNN_ISA_SCALAR, RNN_ISA_AVX2}) {
+    if (isa != RNN_ISA_AUTO && !rnn_isa_available(isa)) continue;
+    for (int32_t units : {INT32_MAX, INT32_MAX - 1, INT32_MAX - 7, INT32_MAX - 8}) {
+      rnn_config c;
+      memset(&c, 0, sizeof c);
+      c.cell = RNN_CELL_LSTM;
+      c.input_size = 1;
+      c.units = units;
+      c.activation = c.cell_activation = {RNN_ACT_TANH, 0, 0};
+      c.recurrent_activation = {RNN_ACT_SIGMOID, 0, 0};
+      c.isa = isa;
+      c.threads = 1;
+      const float one[1] = {0.0f};
+      rnn_layer* layer = reinterpret_cast<rnn_layer*>(uintptr_t(1));
+      ok = ok && rnn_create(&c, one, one, nullptr, nullptr, nullptr, &layer) == RNN_ERR_CONFIG && layer == nullptr;
+    }
+  }
+  return ok;
+}
+
 }  // namespace
 
 int main() {
   struct Case {
     const char* name;
     bool (*run)();
-  } cases[] = {{"F1 int8 weights, a state below 2^-114", f1_int8_tiny_state}};
+  } cases[] = {{"F1 int8 weights, a state below 2^-114", f1_int8_tiny_state},
+               {"F2 units near INT32_MAX", f2_units_near_int_max}};
   int passed = 0, failed = 0;
   for (const Case& c : cases) {
     const bool ok = c.run();
