@@ -16,7 +16,7 @@
 // times that of wall time) and starts another after it.
 // Input k of a reader is a function of (--seed, k) alone: `--replay <reader>:<k>` reads it again.
 //
-//   node scripts/fuzz-readers.mjs [--seconds 10 | --runs N [--start K]] [--reader safetensors,onnx,...]
+//   node scripts/fuzz-readers.mjs [--seconds 10] [--runs N [--start K]] [--reader safetensors,onnx,...]
 //        [--seed 1] [--deadline 20] [--dist dist] [--out build/fuzz/readers] [--replay h5:123]
 //
 // Prints one line per reader (executions, time, outcomes) and last "fuzz-readers: N passed, M failed".
@@ -315,7 +315,8 @@ async function fuzzReader(reader, opts) {
   const findings = [];
   const signatures = new Set();
   const began = Date.now();
-  const endAt = opts.runs ? Infinity : began + opts.seconds * 1000;
+  // --runs alone: no time bound; --seconds (default 10 without --runs) bounds the time, with --runs too.
+  const endAt = opts.seconds === null ? (opts.runs ? Infinity : began + 10_000) : began + opts.seconds * 1000;
   let next = opts.start;
   const stop = opts.runs ? opts.start + opts.runs : 2 ** 52;
   let executed = 0, read = 0, refused = 0;
@@ -406,7 +407,7 @@ async function fuzzReader(reader, opts) {
 async function main() {
   const args = process.argv.slice(2);
   const opts = {
-    seconds: Number(option(args, 'seconds', 10)),
+    seconds: option(args, 'seconds', null) === null ? null : Number(option(args, 'seconds', null)),
     runs: Number(option(args, 'runs', 0)),
     start: Number(option(args, 'start', 0)), // the first input: inputs [start, start + runs)
     seed: Number(option(args, 'seed', 1)),
