@@ -118,7 +118,9 @@ done
 
 if [ "${FUZZ_READERS:-1}" != 0 ] && [ ${#wanted[@]} -eq 0 ]; then
   # The readers' fuzzer prints "fuzz-readers: N passed, M failed": counted with the harnesses above.
-  node scripts/fuzz-readers.mjs --seconds "$seconds" | tee "$out/readers.log"
+  reader_bound=(--seconds "$seconds")
+  [ -n "${FUZZ_RUNS:-}" ] && reader_bound=(--runs "$FUZZ_RUNS")
+  node scripts/fuzz-readers.mjs "${reader_bound[@]}" --out "$out/readers" | tee "$out/readers.log"
   counts=$(grep -Eo '^fuzz-readers: [0-9]+ passed, [0-9]+ failed' "$out/readers.log" | tail -1)
   if [ -n "$counts" ]; then
     passed=$((passed + $(echo "$counts" | sed -E 's/.*: ([0-9]+) passed.*/\1/')))

@@ -64,6 +64,32 @@ bool f2_units_near_int_max() {
   return ok;
 }
 
+// F3: int8 weights whose column's largest |w| is so small that max|w| / 127 is a subnormal float:
+// the scale loses its precision, w / scale reaches 190 (w = 190 * 2^-149: the scale rounds to
+// 2^-149), and the conversion to int8_t in interleave_pairs is undefined (UBSan:
+// float-cast-overflow at rnn_runtime.cc:152); x86 and js' Int8Array wrap it to -66. The layer must
+// be created, and its weights stay in [-127, 127].
+bool f3_int8_subnormal_column() {
+  rnn_config c;
+  memset(&c, 0, sizeof c);
+  c.cell = RNN_CELL_LSTM;
+  c.input_size = 1;
+  c.units = 1;
+  c.activation = c.cell_activation = {RNN_ACT_TANH, 0, 0};
+  c.recurrent_activation = {RNN_ACT_SIGMOID, 0, 0};
+  c.isa = RNN_ISA_SCALAR;
+  c.threads = 1;
+  c.weight_precision = RNN_PRECISION_I8;
+  const float w = ldexpf(190.0f, -149);
+  const float kernel[4] = {0.1f, 0.1f, 0.1f, 0.1f}, recurrent[4] = {w, w, w, -w};
+  rnn_layer* layer = nullptr;
+  if (rnn_create(&c, kernel, recurrent, nullptr, nullptr, nullptr, &layer) != RNN_OK) return false;
+  float x[1] = {1.0f}, h[1] = {1.0f}, cs[1] = {0.0f};
+  const bool ok = rnn_forward(layer, 1, 1, 0, x, h, cs, nullptr, nullptr, nullptr, nullptr) == RNN_OK && isfinite(h[0]);
+  rnn_destroy(layer);
+  return ok;
+}
+
 }  // namespace
 
 int main() {
@@ -71,7 +97,8 @@ int main() {
     const char* name;
     bool (*run)();
   } cases[] = {{"F1 int8 weights, a state below 2^-114", f1_int8_tiny_state},
-               {"F2 units near INT32_MAX", f2_units_near_int_max}};
+               {"F2 units near INT32_MAX", f2_units_near_int_max},
+               {"F3 int8 weights, a column below 127 * 2^-126", f3_int8_subnormal_column}};
   int passed = 0, failed = 0;
   for (const Case& c : cases) {
     const bool ok = c.run();
