@@ -58,7 +58,7 @@ struct Workspace {
   float* xproj;    // [T][blocks][B][G][W]: input projection plus bias (see xproj_row)
   float* h_prev;   // [B][blocks*W]
   float* h_next;   // [B][blocks*W]
-  float* c;        // [B][blocks*W]   LSTM cell state
+  float* c;        // [B][blocks*W]   LSTM cell state; GRU without reset_after: z's pre-activation
   float* gate;     // [B][blocks*W]   GRU without reset_after: z between the two passes
   float* reset_h;  // [B][blocks*W]   GRU without reset_after: r * h_prev
   int32_t* rows;   // [parts][B]: rows that take a real step this timestep

@@ -408,6 +408,96 @@ static inline void trace_store(const Step& s, const Cell& cell, int index, V v) 
   if (float* t = s.trace_at((size_t)cell.batch_index, index, cell.off)) store_lanes(t, v, s.lanes(cell.off));
 }
 
+// ---- sigmoid gates are positive -------------------------------------------------------------
+//
+// A sigmoid is above 0 and below 1 for every pre-activation short of -inf and +inf, but in float32
+// (and in tanh_'s saturation) it rounds to exactly 0 or 1 once |x| passes about 16. A gate rounded
+// to 0 (or a 1 - gate rounded to 0) times a state or candidate that overflowed to +-inf gives NaN
+// where the cell's arithmetic, done with the true gate, gives that infinity (as the js backend's
+// float64 sigmoid does). The passes compute as usual; only where a result came out NaN (one test
+// per vector, almost never taken) are those lanes done again with gate_times.
+
+// gate * x, where gate = sigmoid(pre) (upper: 1 - sigmoid(pre)) and pre is the clipped
+// pre-activation: an infinite x stays infinite unless pre is the infinity that zeroes the gate.
+static inline float gate_times(float gate, float pre, float x, bool upper) {
+  const float p = gate * x;
+  if (p == p || !isinf(x) || gate != gate) return p;
+  return (upper ? pre < INFINITY : pre > -INFINITY) ? x : p;
+}
+
+static inline float clip_scalar(float x, float clip) {
+  if (clip <= 0.0f) return x;
+  return x < -clip ? -clip : x > clip ? clip : x;  // NaN stays NaN
+}
+
+// a * b + c rounded as V::fma rounds it.
+static inline float fma_like(float a, float b, float c) { return V::fused_fma ? fmaf(a, b, c) : a * b + c; }
+
+// One vector's lanes, to redo some of them one at a time.
+struct Lanes {
+  float v[W];
+  explicit Lanes(V x) { V::store(v, x); }
+  V get() const { return V::load(v); }
+};
+
+static inline bool sigmoid_gates(const PackedRnn& L) { return L.recurrent_activation.kind == RNN_ACT_SIGMOID; }
+
+#if defined(__GNUC__)
+#define RNN_RARE __attribute__((noinline, cold))
+#else
+#define RNN_RARE
+#endif
+
+// An LSTM cell again where c or h came out NaN: c = f * c_prev + i * g and h = o * act(c) with
+// gate_times. z holds the gates' sums before the peepholes; o is recomputed when a peephole reads
+// a c that changed.
+RNN_RARE static void lstm_keep_infinities(const PackedRnn& L, const V* z, const float* peep, V c_prev, V i, V f, V g,
+                                          V& o, V& c_new, V& c_act, V& h) {
+  const Lanes zi(z[0]), zf(z[1]), cp(c_prev), gi(i), gf(f), gg(g);
+  Lanes c(c_new);
+  for (int l = 0; l < W; ++l) {
+    if (c.v[l] == c.v[l]) continue;
+    const float pre_i = clip_scalar(peep ? fma_like(peep[l], cp.v[l], zi.v[l]) : zi.v[l], L.clip);
+    const float pre_f = clip_scalar(peep ? fma_like(peep[W + l], cp.v[l], zf.v[l]) : zf.v[l], L.clip);
+    const float kept = L.input_forget ? gate_times(gf.v[l], pre_i, cp.v[l], true) : gate_times(gf.v[l], pre_f, cp.v[l], false);
+    c.v[l] = kept + gate_times(gi.v[l], pre_i, gg.v[l], false);
+  }
+  c_new = c.get();
+  const V pre_o = clip_to(peep ? V::fma(V::load(peep + 2 * W), c_new, z[3]) : z[3], L.clip);
+  if (peep) o = activate(L.recurrent_activation, pre_o);
+  c_act = activate(L.cell_activation, c_new);
+  const Lanes po(pre_o), go(o), ca(c_act);
+  Lanes hv(V::mul(o, c_act));
+  for (int l = 0; l < W; ++l)
+    if (hv.v[l] != hv.v[l]) hv.v[l] = gate_times(go.v[l], po.v[l], ca.v[l], false);
+  h = hv.get();
+}
+
+// h = z * h_prev + (1 - z) * h~, the form whose every product is a gate times a value (so an
+// infinite h_prev or h~ stays infinite, as in the js backend; z * (h_prev - h~) + h~ gave NaN).
+static inline V gru_blend(V z, V h_prev, V candidate) {
+  return V::fma(z, h_prev, V::mul(V::sub(V::set1(1.0f), z), candidate));
+}
+
+// The blend again where it came out NaN, with gate_times; pre_z is z's clipped pre-activation.
+RNN_RARE static V gru_blend_keep_infinities(V blended, V z, V pre_z, V h_prev, V candidate) {
+  const Lanes zv(z), pz(pre_z), hp(h_prev), hh(candidate);
+  Lanes out(blended);
+  for (int l = 0; l < W; ++l)
+    if (out.v[l] != out.v[l])
+      out.v[l] = gate_times(zv.v[l], pz.v[l], hp.v[l], false) + gate_times(1.0f - zv.v[l], pz.v[l], hh.v[l], true);
+  return out.get();
+}
+
+// r * x again where it came out NaN (x: the GRU's h_prev, or its recurrent sum with reset_after).
+RNN_RARE static V gru_reset_keep_infinities(V product, V r, V pre_r, V x) {
+  const Lanes rv(r), pr(pre_r), xv(x);
+  Lanes out(product);
+  for (int l = 0; l < W; ++l)
+    if (out.v[l] != out.v[l]) out.v[l] = gate_times(rv.v[l], pr.v[l], xv.v[l], false);
+  return out.get();
+}
+
 // Each pass of a cell computes a block's G gate sums for R rows (product), then updates the
 // cells of several products at once (update), so their activations run side by side.
 
@@ -451,9 +541,14 @@ struct LstmPass {
     }
     activate_cells(L.recurrent_activation, L.clip, o);
     activate_cells(L.cell_activation, 0.0f, c_act);
+    const bool sigmoid = sigmoid_gates(L);
     for (int n = 0; n < N; ++n) {
+      V h = V::mul(o[n], c_act[n]);
+      if (sigmoid && V::any_nan(V::add(c_new[n], h)))
+        lstm_keep_infinities(L, z[n], L.peep ? L.peep + cells[n].off * 3 : nullptr, c_prev[n], i[n], f[n], g[n], o[n],
+                             c_new[n], c_act[n], h);
       V::store(s.ws.c + cells[n].at(s), c_new[n]);
-      V::store(s.h_next + cells[n].at(s), V::mul(o[n], c_act[n]));
+      V::store(s.h_next + cells[n].at(s), h);
       trace_store(s, cells[n], 0, i[n]);
       trace_store(s, cells[n], 1, f[n]);
       trace_store(s, cells[n], 2, g[n]);
@@ -461,9 +556,6 @@ struct LstmPass {
     }
   }
 };
-
-// h = z * h_prev + (1 - z) * h~
-static inline V gru_blend(V z, V h_prev, V candidate) { return V::fma(z, V::sub(h_prev, candidate), candidate); }
 
 // GRU with reset_after (Keras' default, PyTorch, ONNX linear_before_reset): one pass,
 // h~ = act(x_h + r * (h.U_h + b_rh)).
@@ -490,8 +582,22 @@ struct GruResetAfterPass {
     activate_cells(L.recurrent_activation, L.clip, r);
     for (int n = 0; n < N; ++n) hh[n] = V::fma(r[n], acc[n][2], V::load(cells[n].xproj + 2 * W));
     activate_cells(L.activation, L.clip, hh);
+    const bool sigmoid = sigmoid_gates(L);
     for (int n = 0; n < N; ++n) {
-      V::store(s.h_next + cells[n].at(s), gru_blend(z[n], V::load(s.h_prev + cells[n].at(s)), hh[n]));
+      const V h_prev = V::load(s.h_prev + cells[n].at(s));
+      if (sigmoid && V::any_nan(hh[n])) {
+        const V pre_r = clip_to(V::add(V::load(cells[n].xproj + W), acc[n][1]), L.clip);
+        const V rh = gru_reset_keep_infinities(V::mul(r[n], acc[n][2]), r[n], pre_r, acc[n][2]);
+        const Lanes fixed(activate(L.activation, clip_to(V::add(rh, V::load(cells[n].xproj + 2 * W)), L.clip)));
+        Lanes out(hh[n]);
+        for (int l = 0; l < W; ++l)
+          if (out.v[l] != out.v[l]) out.v[l] = fixed.v[l];
+        hh[n] = out.get();
+      }
+      V h = gru_blend(z[n], h_prev, hh[n]);
+      if (sigmoid && V::any_nan(h))
+        h = gru_blend_keep_infinities(h, z[n], clip_to(V::add(V::load(cells[n].xproj), acc[n][0]), L.clip), h_prev, hh[n]);
+      V::store(s.h_next + cells[n].at(s), h);
       trace_store(s, cells[n], 0, z[n]);
       trace_store(s, cells[n], 1, r[n]);
       trace_store(s, cells[n], 2, hh[n]);
@@ -499,7 +605,8 @@ struct GruResetAfterPass {
   }
 };
 
-// GRU without reset_after, first pass: z and r for every block, and r * h_prev for the second.
+// GRU without reset_after, first pass: z and r for every block, and r * h_prev for the second
+// (and z's clipped pre-activation in ws.c, which a GRU does not use otherwise, for the NaN path).
 template <class WT>
 struct GruGatesPass {
   static constexpr int G = 2;
@@ -518,9 +625,14 @@ struct GruGatesPass {
     }
     activate_cells(s.L.recurrent_activation, s.L.clip, z);
     activate_cells(s.L.recurrent_activation, s.L.clip, r);
+    const bool sigmoid = sigmoid_gates(s.L);
     for (int n = 0; n < N; ++n) {
+      const V h_prev = V::load(s.h_prev + cells[n].at(s));
+      V rh = V::mul(r[n], h_prev);
+      if (sigmoid && V::any_nan(rh)) rh = gru_reset_keep_infinities(rh, r[n], clip_to(acc[n][1], s.L.clip), h_prev);
       V::store(s.ws.gate + cells[n].at(s), z[n]);
-      V::store(s.ws.reset_h + cells[n].at(s), V::mul(r[n], V::load(s.h_prev + cells[n].at(s))));
+      V::store(s.ws.c + cells[n].at(s), clip_to(acc[n][0], s.L.clip));
+      V::store(s.ws.reset_h + cells[n].at(s), rh);
       trace_store(s, cells[n], 0, z[n]);
       trace_store(s, cells[n], 1, r[n]);
     }
@@ -542,9 +654,13 @@ struct GruCandidatePass {
     V hh[N];
     for (int n = 0; n < N; ++n) hh[n] = acc[n][0];
     activate_cells(s.L.activation, s.L.clip, hh);
+    const bool sigmoid = sigmoid_gates(s.L);
     for (int n = 0; n < N; ++n) {
       const V z = V::load(s.ws.gate + cells[n].at(s));
-      V::store(s.h_next + cells[n].at(s), gru_blend(z, V::load(s.h_prev + cells[n].at(s)), hh[n]));
+      const V h_prev = V::load(s.h_prev + cells[n].at(s));
+      V h = gru_blend(z, h_prev, hh[n]);
+      if (sigmoid && V::any_nan(h)) h = gru_blend_keep_infinities(h, z, V::load(s.ws.c + cells[n].at(s)), h_prev, hh[n]);
+      V::store(s.h_next + cells[n].at(s), h);
       trace_store(s, cells[n], 2, hh[n]);
     }
   }

@@ -46,6 +46,8 @@ struct F32Avx2 {
   static F32Avx2 min(F32Avx2 a, F32Avx2 b) { return {_mm256_min_ps(b.v, a.v)}; }
   static F32Avx2 max(F32Avx2 a, F32Avx2 b) { return {_mm256_max_ps(b.v, a.v)}; }
   static F32Avx2 abs(F32Avx2 a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)}; }
+  // Whether any lane is NaN: the kernel's rare paths start from this one test.
+  static bool any_nan(F32Avx2 a) { return _mm256_movemask_ps(_mm256_cmp_ps(a.v, a.v, _CMP_UNORD_Q)) != 0; }
   static F32Avx2 round_nearest(F32Avx2 a) {
     return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)};
   }

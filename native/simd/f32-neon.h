@@ -49,6 +49,7 @@ struct F32Neon {
   static F32Neon min(F32Neon a, F32Neon b) { return {vminq_f32(a.v, b.v)}; }
   static F32Neon max(F32Neon a, F32Neon b) { return {vmaxq_f32(a.v, b.v)}; }
   static F32Neon abs(F32Neon a) { return {vabsq_f32(a.v)}; }
+  static bool any_nan(F32Neon a) { return vmaxvq_u32(vmvnq_u32(vceqq_f32(a.v, a.v))) != 0; }
   static F32Neon round_nearest(F32Neon a) { return {vrndnq_f32(a.v)}; }
   static F32Neon ldexp_int(F32Neon a, F32Neon n) {
     const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n.v), vdupq_n_s32(127)), 23);

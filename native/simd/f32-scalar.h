@@ -37,6 +37,7 @@ struct F32Scalar {
   static F32Scalar min(F32Scalar a, F32Scalar b) { return {b.v < a.v ? b.v : a.v}; }
   static F32Scalar max(F32Scalar a, F32Scalar b) { return {b.v > a.v ? b.v : a.v}; }
   static F32Scalar abs(F32Scalar a) { return {fabsf(a.v)}; }
+  static bool any_nan(F32Scalar a) { return a.v != a.v; }
   static F32Scalar exp(F32Scalar a) { return {expf(a.v)}; }
 };
 

@@ -48,6 +48,7 @@ struct F32WasmSimd {
   static F32WasmSimd min(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmin(a.v, b.v)}; }
   static F32WasmSimd max(F32WasmSimd a, F32WasmSimd b) { return {wasm_f32x4_pmax(a.v, b.v)}; }
   static F32WasmSimd abs(F32WasmSimd a) { return {wasm_f32x4_abs(a.v)}; }
+  static bool any_nan(F32WasmSimd a) { return wasm_v128_any_true(wasm_f32x4_ne(a.v, a.v)); }
   // Rounding and the float-to-int conversion go through 1.5 * 2^23, which puts the integer in the
   // low mantissa bits: exact for |x| < 2^22 (exp's are within +-128), and a few instructions
   // where V8 expands nearest and trunc_sat into a dozen.

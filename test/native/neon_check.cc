@@ -37,6 +37,47 @@ int main() {
               for (size_t i = 0; i < tr[0].size(); ++i) { double d = std::fabs(tr[0][i] - tr[1][i]); if (d > tol + tol * std::fabs(tr[1][i])) { printf("TRACE MISMATCH cell %d U %d\n", cell, U); return 1; } }
               ++cases;
             }
-  printf("neon vs scalar: %d cases agree, worst output difference %.3g (isa best %d)\n", cases, worst, rnn_isa_best());
+  // Cells that overflow float32 while a sigmoid gate sits at -30 (rounded to 0 in float32): NaN
+  // and infinities must come out where the scalar kernel has them (rnn_kernel.inl, gate_times).
+  int overflow_cases = 0;
+  for (int cell = 0; cell < 2; ++cell)
+    for (int reset_after = 0; reset_after < 2; ++reset_after)
+      for (int act : {RNN_ACT_LINEAR, RNN_ACT_RELU}) {
+        const int U = 6, I = 1, T = 2, G = cell == 0 ? 4 : 3;
+        std::vector<float> k(I * G * U, 0), r(U * G * U, 0), b(G * U, 0), x(T * I, 1);
+        for (int u = 0; u < U; ++u) {
+          const float sign = u % 2 ? -1.0f : 1.0f;
+          if (cell == 0) {  // i, f at 30; c~ 3e38; o at -30 for half the units
+            b[u] = b[U + u] = 30;
+            b[2 * U + u] = sign * 3e38f;
+            b[3 * U + u] = u < 3 ? -30 : 30;
+          } else {  // z at -30 for half the units, and h~ = 4 h
+            b[u] = u < 3 ? -30 : 0;
+            r[(size_t)u * G * U + 2 * U + u] = 4;
+          }
+        }
+        std::vector<float> out[2], hs[2];
+        for (int which = 0; which < 2; ++which) {
+          rnn_config cfg{cell, I, U, {act, 0, 0}, {act, 0, 0}, {1, 0, 0}, 0, 0, reset_after, which == 0 ? RNN_ISA_NEON : RNN_ISA_SCALAR, 1, RNN_PRECISION_F32};
+          rnn_layer* layer = nullptr;
+          if (rnn_create(&cfg, k.data(), r.data(), b.data(), nullptr, nullptr, &layer) != RNN_OK) { printf("create failed\n"); return 1; }
+          out[which].assign(T * U, 0);
+          hs[which].assign(U, 0);
+          std::vector<float> c(U);
+          for (int u = 0; u < U; ++u) hs[which][u] = c[u] = (u % 2 ? -3e38f : 3e38f);
+          if (rnn_forward(layer, 1, T, RNN_RETURN_SEQUENCES, x.data(), hs[which].data(), cell == 0 ? c.data() : nullptr, out[which].data(), nullptr, nullptr, nullptr) != RNN_OK) { printf("forward failed\n"); return 1; }
+          rnn_destroy(layer);
+        }
+        bool overflowed = false;
+        for (size_t i = 0; i < out[0].size(); ++i) {
+          const float a = out[0][i], e = out[1][i];
+          overflowed |= !std::isfinite(e);
+          const bool same = std::isnan(a) ? std::isnan(e) : std::isinf(a) ? a == e : std::isfinite(e) && std::fabs(a - e) <= 1e-5 * std::fmax(1.0, std::fabs(e));
+          if (!same) { printf("OVERFLOW MISMATCH cell %d reset_after %d act %d at %zu: %g vs %g\n", cell, reset_after, act, i, a, e); return 1; }
+        }
+        if (!overflowed) { printf("OVERFLOW CASE did not overflow: cell %d act %d\n", cell, act); return 1; }
+        ++overflow_cases;
+      }
+  printf("neon vs scalar: %d cases agree, worst output difference %.3g (isa best %d); %d overflowing cases alike\n", cases, worst, rnn_isa_best(), overflow_cases);
   return 0;
 }

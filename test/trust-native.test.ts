@@ -1,0 +1,127 @@
+// What a hostile caller or a busy server does to the native and WebAssembly backends: buffers that
+// change under a running forwardAsync, arrays over SharedArrayBuffer, cells that overflow float32,
+// a WebAssembly heap that runs out, and threads: 2 on a machine whose other cores are taken. Each
+// gives a result or an LstmError, and leaves every layer working. Scenarios that crashed the
+// process run in a child process (test/native/*.mjs on dist/). npm run test:sanitize runs this
+// file against the ASan/UBSan addon.
+import { describe, expect, it } from 'vitest';
+import { Gru, Lstm, type Tensor } from '../lib/index.js';
+import { implementations } from './helpers.js';
+
+const IMPLEMENTATIONS = await implementations();
+const COMPILED = IMPLEMENTATIONS.filter((b) => b !== 'js');
+
+// ---------------------------------------------------------------- overflow
+
+/** NaN, +inf, -inf, or the value: what two backends must agree on. */
+const kind = (v: number) => (Number.isNaN(v) ? 'NaN' : v === Infinity ? '+inf' : v === -Infinity ? '-inf' : 'finite');
+
+function expectSameIeee(actual: Tensor, expected: Tensor, what: string): void {
+  expect(Array.from(actual.data, kind), `${what}: NaN and infinities`).toEqual(Array.from(expected.data, kind));
+  actual.data.forEach((v, k) => {
+    const e = expected.data[k]!;
+    if (Number.isFinite(e)) expect(Math.abs(v - e), `${what}[${k}]: ${v} vs ${e}`).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(e)));
+  });
+}
+
+const zeros = (n: number) => new Array(n).fill(0);
+/** Recurrent weights [U, GU] with `value` on the diagonal of gate `gate` and 0 elsewhere. */
+const diagonal = (U: number, G: number, gate: number, value: number) =>
+  Array.from({ length: U }, (_, k) => Array.from({ length: G * U }, (_, j) => (j === gate * U + k ? value : 0)));
+
+// Each case overflows float32 in the state or the candidate while some sigmoid gate sits far in
+// its saturated tail (pre-activation -30: 9e-14 in float64, exactly 0 in the kernels' float32),
+// which the kernels turned into NaN (0 * inf, or inf - inf in the GRU's blend) and js into +-inf.
+const OVERFLOWS = [
+  {
+    // Step 1: c~ = 3e38 (linear) pushes c past float32 to +-inf, h = o * tanh(c) stays finite.
+    // Step 2: the forget gate's input drives it to -30, so f * c_prev is a tiny gate times inf.
+    name: 'LSTM, linear candidate: a forget gate rounded to 0 keeps c = inf',
+    cell: 'lstm',
+    options: { activation: 'linear', cellActivation: 'tanh' },
+    weights: { kernel: [[0, 0, -30, -30, 0, 0, 0, 0]], recurrentKernel: [zeros(8), zeros(8)], bias: [30, 30, 0, 0, 3e38, -3e38, 30, 30] },
+    input: [[[0], [1]]],
+    initialState: { h: [[0, 0]], c: [[3e38, -3e38]] },
+  },
+  {
+    // c overflows while the output gate sits at -30: h = o * c is a tiny gate times inf.
+    name: 'LSTM, linear: an output gate rounded to 0 keeps h = inf as c overflows',
+    cell: 'lstm',
+    options: { activation: 'linear' },
+    weights: { kernel: [zeros(8)], recurrentKernel: [zeros(8), zeros(8)], bias: [30, 30, 30, 30, 3e38, -3e38, -30, -30] },
+    input: [[[0]]],
+    initialState: { h: [[0, 0]], c: [[3e38, -3e38]] },
+  },
+  {
+    name: 'LSTM, relu: as linear, and relu(-inf) = 0',
+    cell: 'lstm',
+    options: { activation: 'relu' },
+    weights: { kernel: [zeros(8)], recurrentKernel: [zeros(8), zeros(8)], bias: [30, 30, 30, 30, 3e38, 0, -30, -30] },
+    input: [[[0]]],
+    initialState: { h: [[0, 0]], c: [[3e38, -Infinity]] },
+  },
+  {
+    // h~ = h.U overflows to +-inf with z = 0.5: the blend z * (h - h~) + h~ gave inf - inf.
+    name: 'GRU (resetAfter), linear: h and h~ overflowing together blend to inf',
+    cell: 'gru',
+    options: { activation: 'linear' },
+    weights: { kernel: [zeros(6)], recurrentKernel: diagonal(2, 3, 2, 4), bias: [zeros(6), zeros(6)] },
+    input: [[[0]]],
+    initialState: { h: [[3e38, -3e38]] },
+  },
+  {
+    name: 'GRU (resetAfter: false), linear: the same',
+    cell: 'gru',
+    options: { activation: 'linear', resetAfter: false },
+    weights: { kernel: [zeros(6)], recurrentKernel: diagonal(2, 3, 2, 8), bias: zeros(6) },
+    input: [[[0]]],
+    initialState: { h: [[3e38, -3e38]] },
+  },
+  {
+    name: 'GRU (resetAfter), relu: the same, and relu(-inf) = 0',
+    cell: 'gru',
+    options: { activation: 'relu' },
+    weights: { kernel: [zeros(6)], recurrentKernel: diagonal(2, 3, 2, 4), bias: [zeros(6), zeros(6)] },
+    input: [[[0]]],
+    initialState: { h: [[3e38, -3e38]] },
+  },
+  {
+    // z at -30: the new h is almost all h~ = +-inf, z * h_prev is a gate rounded to 0 times 3e38.
+    name: 'GRU (resetAfter), linear: an update gate rounded to 0 keeps h~ = inf',
+    cell: 'gru',
+    options: { activation: 'linear' },
+    weights: { kernel: [zeros(6)], recurrentKernel: diagonal(2, 3, 2, 4), bias: [[-30, -30, 0, 0, 0, 0], zeros(6)] },
+    input: [[[0]]],
+    initialState: { h: [[3e38, -3e38]] },
+  },
+  {
+    // 1 - z at 9e-14 times an h~ so large that even that overflows (float64 sums in js, +-inf in
+    // float32): z rounded to 1 gave 0 * inf.
+    name: 'GRU (resetAfter), linear: an update gate rounded to 1 keeps a huge h~ = inf',
+    cell: 'gru',
+    options: { activation: 'linear' },
+    weights: { kernel: [zeros(6)], recurrentKernel: diagonal(2, 3, 2, 1e14), bias: [[30, 30, 0, 0, 0, 0], zeros(6)] },
+    input: [[[0]]],
+    initialState: { h: [[3e38, -3e38]] },
+  },
+] as const;
+
+describe('overflowing cells: every backend gives the IEEE result js gives', () => {
+  const create = (c: (typeof OVERFLOWS)[number], backend: string) =>
+    (c.cell === 'lstm' ? Lstm : Gru).create({ ...c.options, weights: c.weights, backend, returnSequences: true, allowNonFinite: true } as never);
+
+  it.each(COMPILED.flatMap((b) => OVERFLOWS.map((c) => [b, c.name, c] as const)))('%s: %s', async (backend, _, c) => {
+    const [reference, layer] = await Promise.all([create(c, 'js'), create(c, backend)]);
+    const options = { initialState: c.initialState, trace: true } as never;
+    const expected = reference.forward(c.input as never, options) as { output: Tensor; h: Tensor; c?: Tensor; trace: Record<string, Tensor> };
+    // Each case overflows somewhere (else it tests nothing).
+    const all = [expected.output, expected.h, ...(expected.c ? [expected.c] : [])].flatMap((t) => Array.from(t.data));
+    expect(all.some((v) => !Number.isFinite(v)), 'js overflows').toBe(true);
+    for (const result of [layer.forward(c.input as never, options), await layer.forwardAsync(c.input as never, options)] as (typeof expected)[]) {
+      expectSameIeee(result.output, expected.output, 'output');
+      expectSameIeee(result.h, expected.h, 'h');
+      if (expected.c) expectSameIeee(result.c!, expected.c, 'c');
+      for (const [gate, t] of Object.entries(expected.trace)) expectSameIeee(result.trace[gate]!, t, `trace.${gate}`);
+    }
+  });
+});
