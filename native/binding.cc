@@ -262,6 +262,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("isaCalls", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), rnn_isa_calls(info[0].As<Napi::Number>().Int32Value()));
               }));
+  exports.Set("threadStats", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                uint32_t stats[3];
+                rnn_threads_stats(stats);
+                Napi::Object out = Napi::Object::New(info.Env());
+                out.Set("split", stats[0]);
+                out.Set("late", stats[1]);
+                out.Set("alone", stats[2]);
+                return out;
+              }));
   exports.Set("firstNonFinite", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 // Anything but a Float32Array answers -2, never a read of the wrong memory.
                 float* data;

@@ -9,9 +9,10 @@
 #include <atomic>
 #include <new>
 
+#include <algorithm>
+
 #if defined(RNN_HAVE_THREADS)
 #include <pthread.h>
-#include <sched.h>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -28,6 +29,7 @@ namespace {
 constexpr size_t kMaxFloats = size_t(1) << 30;
 
 std::atomic<uint32_t> g_calls[RNN_ISA_COUNT];
+std::atomic<uint32_t> g_threads_split{0}, g_threads_late{0}, g_threads_alone{0};
 
 #if defined(RNN_HAVE_AVX2)
 bool cpu_has_avx2_fma() {
@@ -171,32 +173,156 @@ void pack_gates(const float* src, int rows, int units, int gates, int first, int
 
 namespace lstm_runtime {
 
-// Parts of one call meet here once per step: a hand-off costs about 0.1 us, far less than
-// waking a sleeping thread, so waiting parts spin.
-struct SpinBarrier {
-  std::atomic<int> arrived{0};
-  std::atomic<unsigned> generation{0};
-  int parts = 1;
-};
-
-void barrier_wait(SpinBarrier* barrier) {
-  if (!barrier || barrier->parts <= 1) return;
-  const unsigned generation = barrier->generation.load(std::memory_order_acquire);
-  if (barrier->arrived.fetch_add(1, std::memory_order_acq_rel) == barrier->parts - 1) {
-    barrier->arrived.store(0, std::memory_order_relaxed);
-    barrier->generation.store(generation + 1, std::memory_order_release);
-    return;
-  }
-  for (unsigned spin = 1; barrier->generation.load(std::memory_order_acquire) == generation; ++spin) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
 #if defined(RNN_HAVE_THREADS)
-    // A part that was descheduled (more busy threads than cores) is let back in sooner.
-    if ((spin & 1023) == 0) sched_yield();
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+inline void cpu_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
 #endif
+}
+
+// Spins until done() holds or about `nanos` have passed; whether done() holds. The clock is read
+// only after the first 64 pauses (a microsecond or two): most waits end before.
+template <class Done>
+bool spin_until(const Done& done, int64_t nanos) {
+  for (int spin = 0; spin < 64; ++spin) {
+    if (done()) return true;
+    cpu_pause();
+  }
+  const auto until = Clock::now() + std::chrono::nanoseconds(nanos);
+  for (unsigned spin = 1;; ++spin) {
+    if (done()) return true;
+    cpu_pause();
+    if ((spin & 63) == 0 && Clock::now() > until) return done();
   }
 }
+
+inline uint64_t tag(uint32_t call, uint32_t value) { return (uint64_t)call << 32 | value; }
+
+constexpr int kMaxParts = 16;
+// How long a waiting part spins before it sleeps, at least: a phase of a step takes microseconds
+// to milliseconds, an interrupt or a cache miss storm delays one by tens of microseconds, a
+// wake-up through the kernel takes tens of them, and a helper descheduled on a busy machine
+// milliseconds. A part also spins as long as its own share took (a helper: four times), so shares
+// that differ by a block (5 blocks against 4) are not taken for a late helper.
+constexpr int64_t kSpinNanos = 100000;
+// How long part 0 lets a helper that has not started its share of a phase keep it, before taking
+// it over: a running helper starts within a microsecond of the release; at phase 0 it may be
+// waking up (or starting) first.
+constexpr int64_t kGraceNanos = 3000;
+constexpr int64_t kWakeNanos = 200000;
+
+inline int64_t nanos_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+// The state of one split call, owned by the Team. A helper's slot holds (call, 2k) while phase k
+// awaits it, (call, 2k + 1) while it runs it and (call, 2k + 2) once it is done (by the helper,
+// or by part 0, which took it); `go` holds (call, k) once part 0 released phase k, or (call,
+// kLeave). Every value carries the call, so a helper that wakes after its call ended finds
+// nothing to claim. Each waited-on value has a cache line of its own: a handoff between cores
+// costs a transfer of the line (about 0.2 us each way on the development VM), a few per phase.
+struct PartSync {
+  static constexpr uint32_t kLeave = 0xffffffffu;
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> state{0};
+  };
+  alignas(64) std::atomic<uint64_t> go{0};
+  // Written by part 0 with `go` (the same line): how long its share of a phase took, which tells
+  // the helpers how long to wait before sleeping. Measured every 8th phase (a clock read costs
+  // 30 ns, a step's phase can take under a microsecond, and one step's shares are like the next's).
+  std::atomic<int64_t> share_nanos{0};
+  Clock::time_point released_at{};  // part 0's: when it released a phase it measures
+  bool measuring = false;
+  Slot slots[kMaxParts];
+  alignas(64) std::atomic<int> helpers_asleep{0};
+  std::atomic<int> main_asleep{0};
+  std::mutex mutex;
+  std::condition_variable helpers_wake, main_wake;
+  bool late = false;  // part 0's: the helpers fell behind and the call ended alone
+};
+
+SyncClaim sync_claim(PartSync* sync, int part, uint32_t call, int phase) {
+  PartSync::Slot& slot = sync->slots[part];
+  const uint64_t before = tag(call, (uint32_t)phase - 1);
+  const auto moved = [&] { return sync->go.load(std::memory_order_seq_cst) != before; };
+  if (!spin_until(moved, std::max(kSpinNanos, 4 * sync->share_nanos.load(std::memory_order_relaxed)))) {
+    std::unique_lock<std::mutex> lock(sync->mutex);
+    sync->helpers_asleep.fetch_add(1, std::memory_order_seq_cst);
+    sync->helpers_wake.wait(lock, moved);
+    sync->helpers_asleep.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  // Released: this phase, or a later one when part 0 took this one (this helper was late).
+  const uint64_t go = sync->go.load(std::memory_order_acquire);
+  if (go >> 32 != call || (uint32_t)go == PartSync::kLeave) return kSyncLeave;
+  uint64_t ready = tag(call, 2u * phase);
+  return slot.state.compare_exchange_strong(ready, tag(call, 2u * phase + 1), std::memory_order_acq_rel) ? kSyncRun : kSyncSkip;
+}
+
+void sync_done(PartSync* sync, int part, uint32_t call, int phase) {
+  sync->slots[part].state.store(tag(call, 2u * phase + 2), std::memory_order_seq_cst);
+  if (sync->main_asleep.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lock(sync->mutex);
+    sync->main_wake.notify_all();
+  }
+}
+
+void sync_release(PartSync* sync, uint32_t call, int phase) {
+  if ((phase & 7) == 1) {
+    sync->released_at = Clock::now();
+    sync->measuring = true;
+  }
+  sync->go.store(tag(call, (uint32_t)phase), std::memory_order_seq_cst);
+  if (sync->helpers_asleep.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> lock(sync->mutex);
+    sync->helpers_wake.notify_all();
+  }
+}
+
+void sync_leave(PartSync* sync, uint32_t call) {
+  sync->late = true;
+  sync_release(sync, call, (int)PartSync::kLeave);
+}
+
+SyncCollect sync_collect(PartSync* sync, int part, uint32_t call, int phase) {
+  // How long part 0's own share took (the first collect of a phase comes right after it).
+  if (sync->measuring) {
+    sync->measuring = false;
+    sync->share_nanos.store(nanos_since(sync->released_at), std::memory_order_relaxed);
+  }
+  const int64_t own = sync->share_nanos.load(std::memory_order_relaxed);
+  std::atomic<uint64_t>& state = sync->slots[part].state;
+  const uint64_t ready = tag(call, 2u * phase), done = tag(call, 2u * phase + 2);
+  if (!spin_until([&] { return state.load(std::memory_order_acquire) != ready; }, phase == 0 ? kWakeNanos : kGraceNanos)) {
+    uint64_t expected = ready;
+    if (state.compare_exchange_strong(expected, done, std::memory_order_acq_rel)) return kSyncTaken;
+  }
+  const auto finished = [&] { return state.load(std::memory_order_seq_cst) == done; };
+  if (spin_until(finished, std::max(kSpinNanos, own))) return kSyncDone;
+  // Running but slow: it was descheduled mid-phase. Sleep until it is done.
+  std::unique_lock<std::mutex> lock(sync->mutex);
+  sync->main_asleep.fetch_add(1, std::memory_order_seq_cst);
+  sync->main_wake.wait(lock, finished);
+  sync->main_asleep.fetch_sub(1, std::memory_order_seq_cst);
+  return kSyncSlow;
+}
+
+#else
+// One thread per call: no split call ever reaches these.
+struct PartSync {};
+SyncClaim sync_claim(PartSync*, int, uint32_t, int) { return kSyncLeave; }
+void sync_done(PartSync*, int, uint32_t, int) {}
+void sync_release(PartSync*, uint32_t, int) {}
+void sync_leave(PartSync*, uint32_t) {}
+SyncCollect sync_collect(PartSync*, int, uint32_t, int) { return kSyncDone; }
+#endif
 
 }  // namespace lstm_runtime
 
@@ -207,14 +333,25 @@ namespace {
 // claims the team for its duration; one that finds it busy (another layer's call on another
 // thread) runs on its own thread instead, which gives the same bits. Between calls a helper spins
 // for a short while (streaming steps come microseconds apart), then sleeps.
+//
+// On a busy machine a helper can be descheduled for milliseconds, and a call that waited for it
+// at every step ran slower than one thread. So part 0 takes over a helper's share when the helper
+// has not started it in time, and runs the rest of the call alone after a few such shares or one
+// long wait (see Phases in rnn_kernel.inl); after such a call the team lets calls run on their own
+// thread for a while before it tries again (see kLastBackoffCalls).
 class Team {
  public:
-  // Runs a call split into up to `parts` parts; false (nothing run) if the team is busy or has
-  // no helper to give.
+  // Runs a call split into up to `parts` parts; false (nothing run) if the team is busy, has no
+  // helper to give, or lets calls run alone for now.
   bool try_run(const KernelInfo* kernel, const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args,
                int parts) {
     std::unique_lock<std::mutex> claim(busy_, std::try_to_lock);
     if (!claim.owns_lock()) return false;
+    if (calls_alone_ > 0 || (backoff_.count() > 0 && Clock::now() < alone_until_)) {
+      if (calls_alone_ > 0) --calls_alone_;
+      g_threads_alone.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     for (; started_ < parts - 1 && started_ < kMaxHelpers; ++started_) {
       // The epoch before this call: a helper that starts late must still see it.
       slots_[started_] = {this, started_ + 1, epoch_.load(std::memory_order_acquire)};
@@ -222,26 +359,53 @@ class Team {
     }
     if (parts > started_ + 1) parts = started_ + 1;
     if (parts < 2) return false;
-    barrier_.parts = parts;
+    if (++call_ == 0) ++call_;  // 0 is the state before any call
+    for (int p = 1; p < parts; ++p) sync_.slots[p].state.store(tag(call_, 0), std::memory_order_relaxed);
+    sync_.go.store(tag(call_, 0), std::memory_order_relaxed);
+    sync_.late = false;
+    sync_.released_at = Clock::now();
+    sync_.measuring = true;
     {
       // The job and its epoch change together, under the lock the helpers read them with.
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = {kernel, &layer, &ws, &args, parts};
+      job_ = {kernel, &layer, &ws, &args, parts, call_};
       epoch_.fetch_add(1, std::memory_order_release);
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-    kernel->forward(layer, ws, args, Split{0, parts, &barrier_});  // returns once every part is done
+    kernel->forward(layer, ws, args, Split{0, parts, &sync_, call_});  // returns once every part is done
+    g_threads_split.fetch_add(1, std::memory_order_relaxed);
+    if (sync_.late) {
+      g_threads_late.fetch_add(1, std::memory_order_relaxed);
+      backoff_ = backoff_.count() == 0 ? kFirstBackoff : std::min(2 * backoff_, kLastBackoff);
+      backoff_calls_ = std::min(2 * backoff_calls_ + 1, kLastBackoffCalls);
+      alone_until_ = Clock::now() + backoff_;
+      calls_alone_ = backoff_calls_;
+    } else {
+      backoff_ = std::chrono::milliseconds(0);
+      backoff_calls_ = 0;
+    }
     return true;
   }
 
-  static Team& shared() {
-    static Team* team = new Team();  // lives as long as the process, like its threads
-    return *team;
+  // Joins the helpers; no call may be running.
+  ~Team() {
+    std::lock_guard<std::mutex> claim(busy_);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      epoch_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (int k = 0; k < started_; ++k) pthread_join(threads_[k], nullptr);
   }
 
  private:
-  static constexpr int kMaxHelpers = 15;
-  static constexpr int64_t kSpinNanos = 50000;  // then sleep: an idle helper must not hold a core
+  static constexpr int kMaxHelpers = kMaxParts - 1;
+  static constexpr int64_t kIdleSpinNanos = 50000;  // then sleep: an idle helper must not hold a core
+  // After a call whose helpers fell behind, the next calls run alone: the next 1, 3, 7, 15 calls
+  // and for 2, 4, ... 256 ms, whichever ends later (both double while helpers stay late).
+  static constexpr std::chrono::milliseconds kFirstBackoff{2}, kLastBackoff{256};
+  static constexpr int kLastBackoffCalls = 15;
   struct Slot {
     Team* team;
     int part;
@@ -253,6 +417,7 @@ class Team {
     const Workspace* ws;
     const ForwardArgs* args;
     int parts;
+    uint32_t call;
   };
 
   static void* main(void* arg) {
@@ -260,13 +425,7 @@ class Team {
     Team* team = slot->team;
     unsigned seen = slot->first_epoch;
     for (;;) {
-      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kSpinNanos);
-      for (int spin = 0; team->epoch_.load(std::memory_order_acquire) == seen; ++spin) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-        if ((spin & 63) == 63 && std::chrono::steady_clock::now() > spin_until) break;
-      }
+      spin_until([&] { return team->epoch_.load(std::memory_order_acquire) != seen; }, kIdleSpinNanos);
       Job job{};
       {
         std::unique_lock<std::mutex> lock(team->mutex_);
@@ -275,14 +434,20 @@ class Team {
           team->wake_.wait(lock, [&] { return team->epoch_.load(std::memory_order_acquire) != seen; });
           team->sleeping_.fetch_sub(1, std::memory_order_acq_rel);
         }
+        if (team->stop_) return nullptr;
         // Read together: a helper that sat out a call (its part beyond that call's parts) can
         // wake after the next call was published, and must take that job once, not the next
         // job under the last epoch (then again under its own, on a layer freed meanwhile).
         seen = team->epoch_.load(std::memory_order_acquire);
         job = team->job_;
       }
-      if (slot->part < job.parts)
-        job.kernel->forward(*job.layer, *job.ws, *job.args, Split{slot->part, job.parts, &team->barrier_});
+      if (slot->part >= job.parts) continue;
+      // Phase 0 is claimed before the call's memory is read: part 0 may have taken it (this
+      // helper was late) and returned already.
+      uint64_t ready = tag(job.call, 0);
+      if (!team->sync_.slots[slot->part].state.compare_exchange_strong(ready, tag(job.call, 1), std::memory_order_acq_rel))
+        continue;
+      job.kernel->forward(*job.layer, *job.ws, *job.args, Split{slot->part, job.parts, &team->sync_, job.call});
     }
   }
 
@@ -290,13 +455,28 @@ class Team {
   pthread_t threads_[kMaxHelpers];
   Slot slots_[kMaxHelpers];
   int started_ = 0;
-  SpinBarrier barrier_;
+  PartSync sync_;
+  uint32_t call_ = 0;
+  std::chrono::milliseconds backoff_{0};
+  Clock::time_point alone_until_{};
+  int backoff_calls_ = 0, calls_alone_ = 0;
   Job job_{};
+  bool stop_ = false;
   std::atomic<unsigned> epoch_{0};
   std::atomic<int> sleeping_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
 };
+
+// The team, started with the first split call.
+std::mutex g_team_mutex;
+Team* g_team = nullptr;
+
+Team& team() {
+  std::lock_guard<std::mutex> lock(g_team_mutex);
+  if (!g_team) g_team = new Team();
+  return *g_team;
+}
 #endif
 
 }  // namespace
@@ -487,6 +667,13 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
 
 void rnn_destroy(rnn_layer* layer) { delete layer; }
 
+void rnn_threads_stats(uint32_t out[3]) {
+  out[0] = g_threads_split.load(std::memory_order_relaxed);
+  out[1] = g_threads_late.load(std::memory_order_relaxed);
+  out[2] = g_threads_alone.load(std::memory_order_relaxed);
+}
+
+
 rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t flags, const float* input, float* h,
                        float* c, float* output, const uint8_t* mask, const int32_t* sequence_lengths, float* trace) {
   if (!layer) return RNN_ERR_CONFIG;
@@ -530,11 +717,11 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
 
   ForwardArgs args{batch, steps, flags, input, h, c, output, mask, sequence_lengths, trace};
 #if defined(RNN_HAVE_THREADS)
-  const bool split = layer->parts > 1 && Team::shared().try_run(layer->kernel, L, ws, args, layer->parts);
+  const bool split = layer->parts > 1 && team().try_run(layer->kernel, L, ws, args, layer->parts);
 #else
   const bool split = false;
 #endif
-  if (!split) layer->kernel->forward(L, ws, args, Split{0, 1, nullptr});
+  if (!split) layer->kernel->forward(L, ws, args, Split{0, 1, nullptr, 0});
   g_calls[layer->kernel->isa].fetch_add(1, std::memory_order_relaxed);
   return RNN_OK;
 }

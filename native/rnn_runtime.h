@@ -119,6 +119,13 @@ void rnn_destroy(rnn_layer* layer);
 rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t flags, const float* input, float* h,
                        float* c, float* output, const uint8_t* mask, const int32_t* sequence_lengths, float* trace);
 
+/*
+ * What calls with threads > 1 did so far: out[0] calls split across threads, out[1] of those in
+ * which part 0 took over from a late helper and finished alone, out[2] calls run on one thread
+ * because helpers had been late just before (see Team in rnn_runtime.cc).
+ */
+void rnn_threads_stats(uint32_t out[3]);
+
 /* How many [B,T,U] tensors a trace of this layer holds (6 for an LSTM, 4 for a GRU). */
 int32_t rnn_trace_count(const rnn_layer* layer);
 

@@ -4,12 +4,15 @@
 // gives a result or an LstmError, and leaves every layer working. Scenarios that crashed the
 // process run in a child process (test/native/*.mjs on dist/). npm run test:sanitize runs this
 // file against the ASan/UBSan addon.
-import { describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nativeThreadStats } from '../lib/backends/native.js';
 import { Gru, Lstm, type Tensor } from '../lib/index.js';
 import { implementations } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
 const COMPILED = IMPLEMENTATIONS.filter((b) => b !== 'js');
+const NATIVE = IMPLEMENTATIONS.some((b) => b.startsWith('native/'));
 
 // ---------------------------------------------------------------- overflow
 
@@ -123,5 +126,45 @@ describe('overflowing cells: every backend gives the IEEE result js gives', () =
       if (expected.c) expectSameIeee(result.c!, expected.c, 'c');
       for (const [gate, t] of Object.entries(expected.trace)) expectSameIeee(result.trace[gate]!, t, `trace.${gate}`);
     }
+  });
+});
+
+// ---------------------------------------------------------------- threads under load
+
+describe.skipIf(!NATIVE)('native threads: 2 and 3 while other processes hold the cores', () => {
+  const busy: ChildProcess[] = [];
+  beforeAll(() => {
+    // One busy loop per core: every helper thread gets descheduled now and then.
+    for (let k = 0; k < 2; k++) busy.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  });
+  afterAll(() => {
+    for (const p of busy) p.kill('SIGKILL');
+  });
+
+  it('give the bits of threads: 1 (helpers that fall behind are taken over), and say so in the counts', async () => {
+    const I = 64, U = 256, T = 40;
+    const fill = (n: number, s: number) => Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.61 + s) * 0.15);
+    const weights = { kernel: { data: fill(I * 4 * U, 1), shape: [I, 4 * U] }, recurrentKernel: { data: fill(U * 4 * U, 2), shape: [U, 4 * U] }, bias: fill(4 * U, 3) };
+    const gruWeights = { kernel: { data: fill(I * 3 * U, 1), shape: [I, 3 * U] }, recurrentKernel: { data: fill(U * 3 * U, 2), shape: [U, 3 * U] }, bias: fill(3 * U, 3) };
+    const input = { data: fill(2 * T * I, 4), shape: [2, T, I] };
+    const before = nativeThreadStats();
+    for (const [Cell, w, extra] of [[Lstm, weights, {}], [Gru, gruWeights, { resetAfter: false }]] as const) {
+      const one = await Cell.create({ weights: w, ...extra, backend: 'native', returnSequences: true } as never);
+      const expected = one.forward(input, { trace: true });
+      for (const threads of [2, 3]) {
+        const layer = await Cell.create({ weights: w, ...extra, backend: 'native', threads, returnSequences: true } as never);
+        for (let k = 0; k < 20; k++) {
+          const r = k % 2 ? await layer.forwardAsync(input, { trace: true }) : layer.forward(input, { trace: true });
+          for (const [what, t] of [['output', expected.output], ...Object.entries(expected.trace!).map(([g, t]) => [`trace.${g}`, t] as const)] as const) {
+            const got = what === 'output' ? r.output.data : r.trace![what.slice(6)]!.data;
+            expect(got.findIndex((v, i) => !Object.is(v, t.data[i])), `threads: ${threads} call ${k} ${what}: first bit that differs`).toBe(-1);
+          }
+        }
+      }
+    }
+    const after = nativeThreadStats();
+    // Some calls ran split, and the team noticed helpers falling behind.
+    expect(after.split).toBeGreaterThan(before.split);
+    expect(after.late + after.alone).toBeGreaterThan(before.late + before.alone);
   });
 });

@@ -25,7 +25,19 @@ interface NativeAddon {
   precisionAvailable(isa: number, precision: number): boolean;
   isaCalls(isa: number): number;
   firstNonFinite(data: Float32Array): number;
+  threadStats(): NativeThreadStats;
 }
+
+/** What calls with `threads` > 1 did in this process (native/rnn_runtime.h, rnn_threads_stats). */
+export interface NativeThreadStats {
+  /** Calls split across threads. */
+  split: number;
+  /** Of those, calls in which a helper fell behind (a busy machine) and the calling thread finished alone. */
+  late: number;
+  /** Calls run on one thread because helpers had just fallen behind. */
+  alone: number;
+}
+
 
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -181,4 +193,9 @@ export function loadNativeBackend(): Backend {
 export function nativeKernelCalls(): Record<string, number> {
   const { addon } = loadAddon();
   return Object.fromEntries(Object.entries(ISA_OF).map(([name, isa]) => [name, addon.isaCalls(isa)]));
+}
+
+/** What calls with `threads` > 1 did so far (tests and measurements of the helper team). */
+export function nativeThreadStats(): NativeThreadStats {
+  return loadAddon().addon.threadStats();
 }

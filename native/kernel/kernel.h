@@ -82,15 +82,36 @@ struct ForwardArgs {
   float* trace;
 };
 
-// One thread's share of a call: blocks [part * blocks / parts, (part + 1) * blocks / parts) of
-// units. Parts meet at `barrier` wherever a step needs every unit of the previous one.
-struct SpinBarrier;
-void barrier_wait(SpinBarrier* barrier);  // rnn_runtime.cc; a no-op for null
+// One thread's share of a call. A call split across parts runs in phases (the input projection,
+// each step, or each of a GRU step's two passes, and the final copies); each phase's blocks of
+// units are split across the parts, part `part` taking [part * blocks / parts, (part + 1) *
+// blocks / parts), and a phase starts once every part has finished the previous one. Part 0 runs
+// on the calling thread: it releases each phase, runs its share, then collects the others'. A
+// helper that has not started its share by then (descheduled on a busy machine, or still waking)
+// loses that share to part 0 and joins again at a later phase; after a few such phases, or after
+// a long wait for a helper descheduled in the middle of its share, part 0 runs every block itself
+// for the rest of the call. A helper touches the call's memory only between claiming a phase and
+// marking it done: part 0 may return as soon as every claimed phase is done.
+struct PartSync;  // rnn_runtime.cc
+
+enum SyncClaim { kSyncRun, kSyncSkip, kSyncLeave };
+// Helper part `part`: waits until phase `phase` of call `call` is released and claims it; kSyncSkip
+// when part 0 took it, kSyncLeave when part 0 runs the rest of the call alone.
+SyncClaim sync_claim(PartSync* sync, int part, uint32_t call, int phase);
+void sync_done(PartSync* sync, int part, uint32_t call, int phase);
+// Part 0: releases phase `phase` to the helpers, or tells them to leave the call.
+void sync_release(PartSync* sync, uint32_t call, int phase);
+void sync_leave(PartSync* sync, uint32_t call);
+enum SyncCollect { kSyncDone, kSyncTaken, kSyncSlow };
+// Part 0: waits for helper `part` to finish `phase`. kSyncTaken: the helper had not started it,
+// and part 0 now owns it (and must run it); kSyncSlow: done, after part 0 waited long for it.
+SyncCollect sync_collect(PartSync* sync, int part, uint32_t call, int phase);
 
 struct Split {
   int part;
   int parts;
-  SpinBarrier* barrier;
+  PartSync* sync;  // null when the call runs as one part
+  uint32_t call;   // the call's tag in sync
 };
 
 struct KernelInfo {

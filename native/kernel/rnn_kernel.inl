@@ -750,10 +750,78 @@ static int plan_step(const ForwardArgs& a, const Workspace& ws, int step) {
   return active;
 }
 
+// How this thread runs the phases of one call (see Split in kernel.h).
+class Phases {
+ public:
+  Phases(const Split& split, int blocks)
+      : split_(split), blocks_(blocks), jb_(first(split.part)), je_(first(split.part + 1)) {}
+
+  // One phase: `prelude` once on this thread (a helper runs it only once it holds the phase),
+  // then `work` on this part's blocks [jb, je), and on part 0 on the blocks of any helper it
+  // takes over. False: this helper leaves the call (part 0 runs the rest).
+  template <class Prelude, class Work>
+  bool run(const Prelude& prelude, const Work& work) {
+    PartSync* sync = solo_ ? nullptr : split_.sync;
+    if (!sync) {
+      prelude();
+      work(jb_, je_);
+      ++phase_;
+      return true;
+    }
+    if (split_.part > 0) {
+      // Phase 0 was claimed before the call's memory was first read (Team in rnn_runtime.cc).
+      const SyncClaim claim = phase_ > 0 ? sync_claim(sync, split_.part, split_.call, phase_) : kSyncRun;
+      if (claim == kSyncLeave) return false;
+      if (claim == kSyncRun) {
+        prelude();
+        work(jb_, je_);
+        sync_done(sync, split_.part, split_.call, phase_);
+      }
+      ++phase_;
+      return true;
+    }
+    if (phase_ > 0) sync_release(sync, split_.call, phase_);
+    prelude();
+    work(jb_, je_);
+    bool slow = false;
+    for (int p = 1; p < split_.parts; ++p) {
+      const SyncCollect got = sync_collect(sync, p, split_.call, phase_);
+      if (got == kSyncTaken) {
+        work(first(p), first(p + 1));
+        ++taken_;
+      }
+      slow |= got == kSyncSlow;
+    }
+    if (slow || taken_ >= kTakenAlone) {
+      // The helpers are not keeping up (the machine is busy): the rest of the call runs here alone.
+      sync_leave(sync, split_.call);
+      solo_ = true;
+      jb_ = 0;
+      je_ = blocks_;
+    }
+    ++phase_;
+    return true;
+  }
+
+ private:
+  // Shares part 0 may take over in one call before it runs the rest alone.
+  static constexpr int kTakenAlone = 3;
+  int first(int part) const { return part * blocks_ / split_.parts; }
+  const Split split_;
+  const int blocks_;
+  int jb_, je_;
+  int phase_ = 0;
+  int taken_ = 0;
+  bool solo_ = false;
+};
+
 template <class WT>
 static void forward_with(const PackedRnn& L, const Workspace& shared, const ForwardArgs& a, const Split& split) {
+  // A helper part enters holding phase 0, so it may read the call's memory here; between phases
+  // it only reads its own locals (part 0 may return once every claimed phase is done).
   const int B = a.batch, T = a.steps, U = L.units;
   const bool lstm = L.cell == RNN_CELL_LSTM;
+  const bool two_pass = !lstm && !L.reset_after;
   const size_t padded = (size_t)L.blocks * W;
   const bool sequences = (a.flags & RNN_RETURN_SEQUENCES) != 0;
   const bool zero_masked = (a.flags & RNN_ZERO_OUTPUT_FOR_MASK) != 0;
@@ -761,10 +829,7 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
   // Traced tensors: the cell's gates, then (LSTM) c, then h.
   const int trace_h = lstm ? 5 : 3;
 
-  // This part's blocks and units; its own step plan.
-  const int jb = split.part * L.blocks / split.parts, je = (split.part + 1) * L.blocks / split.parts;
-  const int p0 = jb * W, p1 = je * W;  // padded lanes
-  const int u0 = p0 < U ? p0 : U, u1 = p1 < U ? p1 : U, n = u1 - u0;
+  // This thread's step plan.
   Workspace ws = shared;
   ws.rows += (size_t)split.part * B;
   ws.times += (size_t)split.part * B;
@@ -774,76 +839,113 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
     ws.state_q += (size_t)split.part * B * 2 * state_pairs(L);
     ws.state_scale += (size_t)split.part * B;
   }
+  // The units of blocks [jb, je): padded lanes [p0, p1), real units [u0, u1).
+  struct Units {
+    int p0, p1, u0, u1, n;
+  };
+  const auto units = [U](int jb, int je) {
+    const int p0 = jb * W, p1 = je * W, u0 = p0 < U ? p0 : U, u1 = p1 < U ? p1 : U;
+    return Units{p0, p1, u0, u1, u1 - u0};
+  };
+  const auto nothing = [] {};
+  Phases phases(split, L.blocks);
 
-  if (lstm)
-    project_inputs<4>(L, ws, a, jb, je);
-  else
-    project_inputs<3>(L, ws, a, jb, je);
+  // (1) The input projection and the initial state.
+  if (!phases.run(nothing, [&](int jb, int je) {
+        if (lstm)
+          project_inputs<4>(L, ws, a, jb, je);
+        else
+          project_inputs<3>(L, ws, a, jb, je);
+        const Units u = units(jb, je);
+        for (int b = 0; b < B; ++b) {
+          fill_floats(ws.h_prev + b * padded + u.p0, 0.0f, u.p1 - u.p0);
+          copy_floats(ws.h_prev + b * padded + u.u0, a.h + (size_t)b * U + u.u0, u.n);
+          if (lstm) {
+            fill_floats(ws.c + b * padded + u.p0, 0.0f, u.p1 - u.p0);
+            copy_floats(ws.c + b * padded + u.u0, a.c + (size_t)b * U + u.u0, u.n);
+          }
+        }
+      }))
+    return;
 
-  for (int b = 0; b < B; ++b) {
-    fill_floats(ws.h_prev + b * padded + p0, 0.0f, p1 - p0);
-    copy_floats(ws.h_prev + b * padded + u0, a.h + (size_t)b * U + u0, n);
-    if (lstm) {
-      fill_floats(ws.c + b * padded + p0, 0.0f, p1 - p0);
-      copy_floats(ws.c + b * padded + u0, a.c + (size_t)b * U + u0, n);
-    }
-  }
-  barrier_wait(split.barrier);  // every part's h before the first product
-
+  // (2) The steps.
   float* h_prev = ws.h_prev;
   float* h_next = ws.h_next;
   for (int s = 0; s < T; ++s) {
-    const int active = plan_step(a, ws, s);
+    int active = 0;
     const Step step{L, ws, a, h_prev, h_next, s};
-    if (quantized) quantize_state(L, ws, active, h_prev);
+    const auto plan = [&] {
+      active = plan_step(a, ws, s);
+      if (quantized) quantize_state(L, ws, active, h_prev);
+    };
+    // The step's outputs, traced state and skipped rows for blocks [jb, je).
+    const auto finish = [&](int jb, int je) {
+      const Units u = units(jb, je);
+      for (int b = 0; b < B; ++b) {
+        float* hn = h_next + b * padded;
+        if (ws.skip[b]) copy_floats(hn + u.p0, h_prev + b * padded + u.p0, u.p1 - u.p0);
+        if (sequences && a.output) {
+          float* out = a.output + ((size_t)b * T + s) * U + u.u0;
+          if (ws.skip[b] == 2 || (ws.skip[b] == 1 && zero_masked))
+            fill_floats(out, 0.0f, u.n);
+          else
+            copy_floats(out, hn + u.u0, u.n);
+        }
+        if (a.trace) {
+          float* tr = a.trace + ((size_t)b * T + s) * U + u.u0;
+          if (ws.skip[b])
+            for (int g = 0; g < L.gates; ++g) fill_floats(tr + g * trace_stride, 0.0f, u.n);
+          if (lstm) copy_floats(tr + 4 * trace_stride, ws.c + b * padded + u.u0, u.n);
+          copy_floats(tr + trace_h * trace_stride, hn + u.u0, u.n);
+        }
+      }
+    };
+    bool stay;
     if (lstm) {
-      for_active_rows(LstmPass<WT>{step}, step, active, jb, je);
-    } else if (L.reset_after) {
-      for_active_rows(GruResetAfterPass<WT>{step}, step, active, jb, je);
+      stay = phases.run(plan, [&](int jb, int je) {
+        for_active_rows(LstmPass<WT>{step}, step, active, jb, je);
+        finish(jb, je);
+      });
+    } else if (!two_pass) {
+      stay = phases.run(plan, [&](int jb, int je) {
+        for_active_rows(GruResetAfterPass<WT>{step}, step, active, jb, je);
+        finish(jb, je);
+      });
     } else {
-      for_active_rows(GruGatesPass<WT>{step}, step, active, jb, je);
-      barrier_wait(split.barrier);  // the candidate's product reads r * h of every unit
-      if (quantized) quantize_state(L, ws, active, ws.reset_h);
-      for_active_rows(GruCandidatePass<WT>{step}, step, active, jb, je);
+      // The candidate's product reads r * h of every unit: a phase of its own.
+      stay = phases.run(plan, [&](int jb, int je) { for_active_rows(GruGatesPass<WT>{step}, step, active, jb, je); }) &&
+             phases.run(
+                 [&] {
+                   if (quantized) quantize_state(L, ws, active, ws.reset_h);
+                 },
+                 [&](int jb, int je) {
+                   for_active_rows(GruCandidatePass<WT>{step}, step, active, jb, je);
+                   finish(jb, je);
+                 });
     }
-    for (int b = 0; b < B; ++b) {
-      float* hn = h_next + b * padded;
-      if (ws.skip[b]) copy_floats(hn + p0, h_prev + b * padded + p0, p1 - p0);
-      if (sequences && a.output) {
-        float* out = a.output + ((size_t)b * T + s) * U + u0;
-        if (ws.skip[b] == 2 || (ws.skip[b] == 1 && zero_masked))
-          fill_floats(out, 0.0f, n);
-        else
-          copy_floats(out, hn + u0, n);
-      }
-      if (a.trace) {
-        float* tr = a.trace + ((size_t)b * T + s) * U + u0;
-        if (ws.skip[b])
-          for (int g = 0; g < L.gates; ++g) fill_floats(tr + g * trace_stride, 0.0f, n);
-        if (lstm) copy_floats(tr + 4 * trace_stride, ws.c + b * padded + u0, n);
-        copy_floats(tr + trace_h * trace_stride, hn + u0, n);
-      }
-    }
+    if (!stay) return;
     float* swap = h_prev;
     h_prev = h_next;
     h_next = swap;
-    barrier_wait(split.barrier);  // the next step's product reads every unit of h
   }
 
-  for (int b = 0; b < B; ++b) {
-    copy_floats(a.h + (size_t)b * U + u0, h_prev + b * padded + u0, n);
-    if (lstm) copy_floats(a.c + (size_t)b * U + u0, ws.c + b * padded + u0, n);
-    if (!sequences && a.output) {
-      // The last step's output: the final h, or zeros when that step was masked and masked
-      // steps output zeros. Rows that ended early (sequence lengths) report their final h.
-      float* out = a.output + (size_t)b * U + u0;
-      if (ws.skip[b] == 1 && zero_masked)
-        fill_floats(out, 0.0f, n);
-      else
-        copy_floats(out, h_prev + b * padded + u0, n);
+  // (3) The final state, and the last step's output.
+  phases.run(nothing, [&](int jb, int je) {
+    const Units u = units(jb, je);
+    for (int b = 0; b < B; ++b) {
+      copy_floats(a.h + (size_t)b * U + u.u0, h_prev + b * padded + u.u0, u.n);
+      if (lstm) copy_floats(a.c + (size_t)b * U + u.u0, ws.c + b * padded + u.u0, u.n);
+      if (!sequences && a.output) {
+        // The last step's output: the final h, or zeros when that step was masked and masked
+        // steps output zeros. Rows that ended early (sequence lengths) report their final h.
+        float* out = a.output + (size_t)b * U + u.u0;
+        if (ws.skip[b] == 1 && zero_masked)
+          fill_floats(out, 0.0f, u.n);
+        else
+          copy_floats(out, h_prev + b * padded + u.u0, u.n);
+      }
     }
-  }
-  barrier_wait(split.barrier);  // the call returns only once every part has written its units
+  });
 }
 
 constexpr int kHasHalf = V::has_half;
