@@ -8,7 +8,9 @@
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fno-exceptions", "-Wall", "-Wextra"],
     "cflags_cc!": ["-fno-rtti"],
-    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+    # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: in an environment being torn down (a worker
+    # terminated mid-call) node-addon-api drops an error it cannot throw instead of aborting.
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
     "xcode_settings": {
       "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
       "GCC_ENABLE_CPP_EXCEPTIONS": "NO",

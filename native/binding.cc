@@ -1,7 +1,16 @@
 // N-API binding: a thin shell around rnn_runtime.h. The TypeScript facade validates every
 // argument and owns every buffer; this file re-checks buffer lengths, calls the C API and hands
 // the status code back, so errors become LstmError in one place (lib/backends/status.ts).
+//
+// The addon is context-aware: the main thread and every worker_threads Worker that loads it get
+// their own instance data, and the helper threads of `threads > 1` are joined when the last of
+// those environments is torn down (Node unloads the addon with a worker's environment). An async
+// call runs on memory the binding owns, so a caller's buffer detached, transferred or shrunk
+// while the call runs cannot be reached from the thread pool, and its completion never throws
+// into an environment that is being torn down (worker.terminate() mid-call).
 #include <napi.h>
+
+#include <string.h>
 
 #include <memory>
 #include <mutex>
@@ -20,19 +29,40 @@ struct SharedLayer {
 
 constexpr int32_t kStatusDisposed = -1;
 constexpr int32_t kStatusBadBuffer = -2;
+// forwardAsync: a result buffer was detached or shrunk while the call ran (lib/backends/native.ts
+// names it).
+constexpr int32_t kStatusBufferGone = -3;
+
+template <typename T>
+constexpr napi_typedarray_type typed_array_kind() {
+  return std::is_same<T, float>::value ? napi_float32_array : std::is_same<T, int32_t>::value ? napi_int32_array : napi_uint8_array;
+}
+
+// A typed array's elements as they are now: the data pointer from napi_get_typedarray_info, which
+// is also right for arrays over a SharedArrayBuffer (Napi::TypedArray::ArrayBuffer() is not: it
+// fails there, and the failure aborted the process); a detached array, or one past the end of a
+// shrunk resizable buffer, has length 0. False when `value` is not a typed array of type T.
+template <typename T>
+bool typed_view(napi_env env, napi_value value, T** data, size_t* length) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, value, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
+  if (type != typed_array_kind<T>()) return false;
+  *data = static_cast<T*>(raw);
+  return true;
+}
 
 // Float32Array/Uint8Array/Int32Array argument, or null when absent; checks the element count.
 template <typename T>
 bool typed_arg(const Napi::Value& value, size_t need, bool optional, T** out) {
   *out = nullptr;
   if (value.IsNull() || value.IsUndefined()) return optional;
-  if (!value.IsTypedArray()) return false;
-  Napi::TypedArray array = value.As<Napi::TypedArray>();
-  const napi_typedarray_type want = std::is_same<T, float>::value     ? napi_float32_array
-                                    : std::is_same<T, int32_t>::value ? napi_int32_array
-                                                                      : napi_uint8_array;
-  if (array.TypedArrayType() != want || array.ElementLength() < need) return false;
-  *out = reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  size_t length = 0;
+  T* data = nullptr;
+  if (!typed_view(value.Env(), value, &data, &length) || length < need || !data) return false;
+  *out = data;
   return true;
 }
 
@@ -49,6 +79,8 @@ struct ForwardCall {
   float *h = nullptr, *c = nullptr, *output = nullptr, *trace = nullptr;
   const uint8_t* mask = nullptr;
   const int32_t* lengths = nullptr;
+  // Elements each buffer has in this call (the C contract's sizes).
+  size_t n_input = 0, n_state = 0, n_output = 0, n_mask = 0, n_lengths = 0, n_trace = 0;
 
   // (batch, steps, flags, input, h, c, output, mask, sequenceLengths, trace)
   bool parse(const Napi::CallbackInfo& info, int32_t input_size, int32_t units, bool has_cell, int32_t trace_count) {
@@ -58,14 +90,19 @@ struct ForwardCall {
     flags = info[2].As<Napi::Number>().Int32Value();
     if (batch < 1 || steps < 1) return false;
     const size_t B = batch, T = steps, I = input_size, U = units;
-    const size_t out_len = (flags & RNN_RETURN_SEQUENCES) ? B * T * U : B * U;
+    n_input = B * T * I;
+    n_state = B * U;
+    n_output = (flags & RNN_RETURN_SEQUENCES) ? B * T * U : B * U;
+    n_mask = B * T;
+    n_lengths = B;
+    n_trace = trace_count * B * T * U;
     float* in = nullptr;
     uint8_t* m = nullptr;
     int32_t* len = nullptr;
-    bool ok = typed_arg(info[3], B * T * I, false, &in) && typed_arg(info[4], B * U, false, &h) &&
-              typed_arg(info[5], B * U, !has_cell, &c) && typed_arg(info[6], out_len, true, &output) &&
-              typed_arg(info[7], B * T, true, &m) && typed_arg(info[8], B, true, &len) &&
-              typed_arg(info[9], trace_count * B * T * U, true, &trace);
+    bool ok = typed_arg(info[3], n_input, false, &in) && typed_arg(info[4], n_state, false, &h) &&
+              typed_arg(info[5], n_state, !has_cell, &c) && typed_arg(info[6], n_output, true, &output) &&
+              typed_arg(info[7], n_mask, true, &m) && typed_arg(info[8], n_lengths, true, &len) &&
+              typed_arg(info[9], n_trace, true, &trace);
     input = in;
     mask = m;
     lengths = len;
@@ -77,31 +114,139 @@ struct ForwardCall {
   }
 };
 
-class ForwardWorker : public Napi::AsyncWorker {
+// One forwardAsync call. The thread pool works on copies the binding owns: the inputs are copied
+// in before the call is queued, and the results out on the JS thread once it is done, into the
+// caller's arrays if they are still attached and long enough (else kStatusBufferGone, and none
+// is written). Raw N-API, so that nothing on the completion path can throw: a worker being
+// terminated completes its pending calls while JS can no longer run, and napi_throw then aborted.
+class ForwardWork {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<SharedLayer> layer, const ForwardCall& call,
-                const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), layer_(std::move(layer)), call_(call) {
-    // Keep every buffer alive until the call ends.
-    Napi::Array buffers = Napi::Array::New(env, 7);
-    for (uint32_t i = 0; i < 7; ++i) buffers.Set(i, info[3 + i]);
-    keep_ = Napi::Persistent(static_cast<Napi::Object>(buffers));
+  // Queues the call and returns its promise; null when the environment cannot run JS any more
+  // (a worker being terminated). A call that cannot be set up resolves with RNN_ERR_ALLOC.
+  static napi_value Start(napi_env env, std::shared_ptr<SharedLayer> layer, const ForwardCall& call,
+                          const Napi::CallbackInfo& info) {
+    napi_deferred deferred;
+    napi_value promise;
+    if (napi_create_promise(env, &deferred, &promise) != napi_ok) return nullptr;
+    std::unique_ptr<ForwardWork> work(new (std::nothrow) ForwardWork());
+    if (!work) {
+      napi_value status;
+      if (napi_create_int32(env, RNN_ERR_ALLOC, &status) == napi_ok) napi_resolve_deferred(env, deferred, status);
+      return promise;
+    }
+    work->env_ = env;
+    work->deferred_ = deferred;
+    if (!work->Prepare(env, std::move(layer), call, info)) {
+      work->Settle(env, RNN_ERR_ALLOC);
+      return promise;
+    }
+    napi_value name;
+    if (napi_create_string_utf8(env, "lstm-runtime:forwardAsync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_async_work(env, nullptr, name, &ForwardWork::Execute, &ForwardWork::Complete, work.get(),
+                               &work->work_) != napi_ok ||
+        napi_queue_async_work(env, work->work_) != napi_ok) {
+      work->Settle(env, RNN_ERR_ALLOC);
+      return promise;
+    }
+    work.release();  // Complete deletes it
+    return promise;
   }
-  Napi::Promise promise() { return deferred_.Promise(); }
 
- protected:
-  void Execute() override {
-    std::lock_guard<std::mutex> lock(layer_->busy);
-    status_ = call_.run(layer_->layer);
+  ~ForwardWork() {
+    for (napi_ref& ref : targets_)
+      if (ref) napi_delete_reference(env_, ref);
+    if (work_) napi_delete_async_work(env_, work_);
   }
-  void OnOK() override { deferred_.Resolve(Napi::Number::New(Env(), status_)); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
+  static constexpr int kTargets = 4;  // h, c, output, trace
+
+  // Copies the call's inputs and refers to the caller's result arrays.
+  bool Prepare(napi_env env, std::shared_ptr<SharedLayer> layer, const ForwardCall& call, const Napi::CallbackInfo& info) {
+    layer_ = std::move(layer);
+    call_ = call;
+    // Binding-owned copies (the kernel writes every element of the results).
+    const float* none = nullptr;
+    if (!own(&input_, call.input, call.n_input) || !own(&h_, call.h, call.n_state) ||
+        (call.c && !own(&c_, call.c, call.n_state)) || (call.output && !own(&output_, none, call.n_output)) ||
+        (call.trace && !own(&trace_, none, call.n_trace)) || (call.mask && !own(&mask_, call.mask, call.n_mask)) ||
+        (call.lengths && !own(&lengths_, call.lengths, call.n_lengths)))
+      return false;
+    call_.input = input_.get();
+    call_.h = h_.get();
+    call_.c = c_.get();
+    call_.output = output_.get();
+    call_.trace = trace_.get();
+    call_.mask = mask_.get();
+    call_.lengths = lengths_.get();
+    // The caller's result arrays, read again on completion.
+    const int targets[kTargets] = {4, 5, 6, 9};
+    for (int k = 0; k < kTargets; ++k) {
+      napi_value value = info[targets[k]];
+      napi_valuetype type;
+      if (napi_typeof(env, value, &type) != napi_ok) return false;
+      if (type == napi_object && napi_create_reference(env, value, 1, &targets_[k]) != napi_ok) return false;
+    }
+    return true;
+  }
+
+  template <typename T>
+  bool own(std::unique_ptr<T[]>* dst, const T* src, size_t n) {
+    dst->reset(src ? new (std::nothrow) T[n] : new (std::nothrow) T[n]());
+    if (!*dst) return false;
+    if (src) memcpy(dst->get(), src, n * sizeof(T));
+    return true;
+  }
+
+  static void Execute(napi_env, void* data) {
+    ForwardWork* work = static_cast<ForwardWork*>(data);
+    std::lock_guard<std::mutex> lock(work->layer_->busy);
+    work->status_ = work->call_.run(work->layer_->layer);
+  }
+
+  static void Complete(napi_env env, napi_status, void* data) {
+    std::unique_ptr<ForwardWork> work(static_cast<ForwardWork*>(data));
+    work->env_ = env;
+    int32_t status = work->status_;
+    if (status == RNN_OK) status = work->CopyOut(env);
+    work->Settle(env, status);
+  }
+
+  // Writes the results into the caller's arrays: all of them, or none when one is gone.
+  int32_t CopyOut(napi_env env) {
+    const float* from[kTargets] = {h_.get(), c_.get(), output_.get(), trace_.get()};
+    const size_t need[kTargets] = {call_.n_state, call_.n_state, call_.n_output, call_.n_trace};
+    float* to[kTargets] = {};
+    for (int k = 0; k < kTargets; ++k) {
+      if (!targets_[k] || !from[k]) continue;
+      napi_value value;
+      size_t length = 0;
+      if (napi_get_reference_value(env, targets_[k], &value) != napi_ok || !value ||
+          !typed_view(env, value, &to[k], &length) || length < need[k] || !to[k])
+        return kStatusBufferGone;
+    }
+    for (int k = 0; k < kTargets; ++k)
+      if (to[k]) memcpy(to[k], from[k], need[k] * sizeof(float));
+    return RNN_OK;
+  }
+
+  // Resolves the promise with `status`. In an environment being torn down this fails, and that
+  // is all: nothing is waiting for the promise there.
+  void Settle(napi_env env, int32_t status) {
+    env_ = env;
+    napi_value value;
+    if (napi_create_int32(env, status, &value) == napi_ok) napi_resolve_deferred(env, deferred_, value);
+  }
+
+  napi_env env_ = nullptr;
+  napi_async_work work_ = nullptr;
+  napi_deferred deferred_ = nullptr;
+  napi_ref targets_[kTargets] = {};
   std::shared_ptr<SharedLayer> layer_;
   ForwardCall call_;
-  Napi::ObjectReference keep_;
+  std::unique_ptr<float[]> input_, h_, c_, output_, trace_;
+  std::unique_ptr<uint8_t[]> mask_;
+  std::unique_ptr<int32_t[]> lengths_;
   int32_t status_ = 0;
 };
 
@@ -175,14 +320,14 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
     ForwardCall call;
     int32_t early = !shared_ ? kStatusDisposed : call.parse(info, input_size_, units_, has_cell_, trace_count_) ? 0 : kStatusBadBuffer;
     if (early) {
-      auto done = Napi::Promise::Deferred::New(env);
-      done.Resolve(Napi::Number::New(env, early));
-      return done.Promise();
+      napi_deferred deferred;
+      napi_value promise, status;
+      if (napi_create_promise(env, &deferred, &promise) != napi_ok) return env.Undefined();
+      if (napi_create_int32(env, early, &status) == napi_ok) napi_resolve_deferred(env, deferred, status);
+      return Napi::Value(env, promise);
     }
-    auto* worker = new ForwardWorker(env, shared_, call, info);
-    Napi::Promise promise = worker->promise();
-    worker->Queue();
-    return promise;
+    // Null (undefined in JS) only where no JS runs any more to see it.
+    return Napi::Value(env, ForwardWork::Start(env, shared_, call, info));
   }
 
   // bindStream(batch, x [B,I], h [B,U], c [B,U] or null): step() then reads x and updates h, c in place,
@@ -234,10 +379,25 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
   float *stream_x_ = nullptr, *stream_h_ = nullptr, *stream_c_ = nullptr;
 };
 
+// What one environment (the main thread or a worker) holds: its RnnHandle class.
+struct EnvData {
+  Napi::FunctionReference ctor;
+};
+
+// Environments that have loaded the addon; the last one torn down joins the helper threads,
+// before Node unloads the addon with it (a helper left running there crashed the process).
+std::mutex g_envs_mutex;
+int g_envs = 0;
+
+void env_cleanup(void*) {
+  std::lock_guard<std::mutex> lock(g_envs_mutex);
+  if (--g_envs == 0) rnn_threads_stop();
+}
+
 Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
   // Construct through JS so ObjectWrap owns the handle, then report the status beside it.
   Napi::Env env = info.Env();
-  Napi::Function ctor = env.GetInstanceData<Napi::FunctionReference>()->Value();
+  Napi::Function ctor = env.GetInstanceData<EnvData>()->ctor.Value();
   Napi::Object handle = ctor.New({info[0], info[1], info[2], info[3], info[4], info[5]});
   Napi::Object result = Napi::Object::New(env);
   result.Set("status", RnnHandle::Unwrap(handle)->status());
@@ -247,7 +407,15 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = RnnHandle::Define(env);
-  env.SetInstanceData(new Napi::FunctionReference(Napi::Persistent(ctor)));
+  EnvData* data = new EnvData{Napi::Persistent(ctor)};
+  env.SetInstanceData(data);
+  {
+    std::lock_guard<std::mutex> lock(g_envs_mutex);
+    ++g_envs;
+  }
+  // Cleanup hooks run once the environment's pending async work has completed. (Should adding
+  // it fail, the count stays up and the helpers live as long as the process, as they used to.)
+  napi_add_env_cleanup_hook(env, env_cleanup, data);
   exports.Set("createRnn", Napi::Function::New(env, CreateRnn));
   exports.Set("isaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Boolean::New(info.Env(), rnn_isa_available(info[0].As<Napi::Number>().Int32Value()));
@@ -273,10 +441,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
               }));
   exports.Set("firstNonFinite", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 // Anything but a Float32Array answers -2, never a read of the wrong memory.
-                float* data;
-                if (!typed_arg(info[0], 0, false, &data)) return Napi::Number::New(info.Env(), -2);
-                const size_t n = info[0].As<Napi::TypedArray>().ElementLength();
-                return Napi::Number::New(info.Env(), (double)rnn_first_nonfinite(data, (int64_t)n));
+                float* data = nullptr;
+                size_t n = 0;
+                if (!typed_view(info.Env(), info[0], &data, &n)) return Napi::Number::New(info.Env(), -2);
+                return Napi::Number::New(info.Env(), data ? (double)rnn_first_nonfinite(data, (int64_t)n) : -1.0);
               }));
   return exports;
 }

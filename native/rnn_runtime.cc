@@ -468,7 +468,7 @@ class Team {
   std::condition_variable wake_;
 };
 
-// The team, started with the first split call.
+// The team, started with the first split call and joined by rnn_threads_stop.
 std::mutex g_team_mutex;
 Team* g_team = nullptr;
 
@@ -673,6 +673,13 @@ void rnn_threads_stats(uint32_t out[3]) {
   out[2] = g_threads_alone.load(std::memory_order_relaxed);
 }
 
+void rnn_threads_stop(void) {
+#if defined(RNN_HAVE_THREADS)
+  std::lock_guard<std::mutex> lock(g_team_mutex);
+  delete g_team;
+  g_team = nullptr;
+#endif
+}
 
 rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t flags, const float* input, float* h,
                        float* c, float* output, const uint8_t* mask, const int32_t* sequence_lengths, float* trace) {

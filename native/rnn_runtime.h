@@ -120,6 +120,14 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
                        float* c, float* output, const uint8_t* mask, const int32_t* sequence_lengths, float* trace);
 
 /*
+ * Stops and joins the helper threads that calls with threads > 1 run on; the next such call starts
+ * them again. No rnn_forward may be running anywhere in the process: the N-API addon calls it when
+ * the last Node environment (the main thread or a worker) that loaded it is torn down, so that no
+ * thread runs the addon's code once Node unloads it.
+ */
+void rnn_threads_stop(void);
+
+/*
  * What calls with threads > 1 did so far: out[0] calls split across threads, out[1] of those in
  * which part 0 took over from a late helper and finished alone, out[2] calls run on one thread
  * because helpers had been late just before (see Team in rnn_runtime.cc).

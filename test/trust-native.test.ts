@@ -8,11 +8,62 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nativeThreadStats } from '../lib/backends/native.js';
 import { Gru, Lstm, type Tensor } from '../lib/index.js';
+import { describeRun, ensureDist, runChild } from './native/child.js';
 import { implementations } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
 const COMPILED = IMPLEMENTATIONS.filter((b) => b !== 'js');
 const NATIVE = IMPLEMENTATIONS.some((b) => b.startsWith('native/'));
+
+describe.skipIf(!NATIVE)('native forwardAsync: caller buffers that change while the call runs', () => {
+  beforeAll(() => {
+    expect(ensureDist(), 'dist/ is out of date (npx tsc -p tsconfig.build.json)').toEqual([]);
+  }, 120_000);
+
+  interface Report {
+    outcome: 'result' | 'error';
+    code?: string;
+    message?: string;
+    worst: number | null;
+    sharedOut?: boolean;
+  }
+  const run = (scenario: string) => {
+    const r = runChild<Report>('buffers-child.mjs', [scenario]);
+    expect(r.status, `${scenario}: ${describeRun(r)}`).toBe(0);
+    return r.report!;
+  };
+
+  // The input is copied before the call is queued: what it held when forwardAsync was called is
+  // what the call computes on (a transferred input was read after it was freed: wrong numbers).
+  it.each(['transfer-input', 'shrink-input'])('%s: the result of the input as it was at the call', (scenario) => {
+    expect(run(scenario)).toMatchObject({ outcome: 'result', worst: 0 });
+  });
+
+  // The results are written back on completion, if the arrays are still whole (SIGSEGV before).
+  it.each([
+    ['transfer-out', 'options.out.output'],
+    ['transfer-out-h', 'options.out.h'],
+    ['shrink-out', 'options.out.output'],
+  ])('%s: ERR_LSTM_INPUT naming %s, and the layer still works', (scenario, name) => {
+    const report = run(scenario);
+    expect(report).toMatchObject({ outcome: 'error', code: 'ERR_LSTM_INPUT', worst: 0 });
+    expect(report.message).toContain(`${name} was detached or shrunk while the call ran`);
+  });
+
+  it('grow-out: a resizable buffer that grows under a fixed-length out array still gets the result', () => {
+    expect(run('grow-out')).toMatchObject({ outcome: 'result', worst: 0 });
+  });
+
+  // Arrays over a SharedArrayBuffer are read and written like any other (as weights they aborted
+  // the process in napi_get_last_error_info; as input or out they crashed or gave "Invalid argument").
+  it.each(['shared-weights', 'shared-input', 'shared-sync'])('%s: the same numbers as plain arrays', (scenario) => {
+    expect(run(scenario)).toMatchObject({ outcome: 'result', worst: 0 });
+  });
+
+  it('shared-out: results written into SharedArrayBuffer-backed out arrays', () => {
+    expect(run('shared-out')).toMatchObject({ outcome: 'result', worst: 0, sharedOut: true });
+  });
+});
 
 // ---------------------------------------------------------------- overflow
 

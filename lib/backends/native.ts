@@ -2,8 +2,12 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { LstmError } from '../errors.js';
 import { firstNonFinite } from '../tensor.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
+
+/** The binding's status for a result array that was detached or shrunk during forwardAsync. */
+const BUFFER_GONE = -3;
 
 // The addon scans for NaN and infinity 11-14x faster than JS's ~1 ns per value, but below about
 // a thousand values the call itself costs more than it saves.
@@ -37,7 +41,6 @@ export interface NativeThreadStats {
   /** Calls run on one thread because helpers had just fallen behind. */
   alone: number;
 }
-
 
 const packageRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -143,7 +146,17 @@ class NativeRnn implements RnnKernel {
     checkStatus(this.handle.forward(...this.args(b)), this.name, 'forward');
   }
   async forwardAsync(b: ForwardBuffers): Promise<void> {
-    checkStatus(await this.handle.forwardAsync(...this.args(b)), this.name, 'forwardAsync');
+    // The addon computes on its own copies and writes the results back on completion, into
+    // these arrays if they are still whole (a caller may transfer or resize them meanwhile).
+    const results = [['out.output', b.output], ['out.h', b.h], ['out.c', b.c]] as const;
+    const lengths = results.map(([, a]) => a?.length ?? 0);
+    const status = await this.handle.forwardAsync(...this.args(b));
+    if (status === BUFFER_GONE) {
+      // Only the caller's own arrays (options.out) can be gone: the others never left the facade.
+      const gone = results.filter(([, a], k) => a && a.length < lengths[k]!).map(([name]) => `options.${name}`);
+      throw new LstmError('ERR_LSTM_INPUT', `${this.name} forwardAsync: ${gone.join(' and ') || 'an array given for the results'} was detached or shrunk while the call ran (transferred, or its resizable ArrayBuffer resized), so the results could not be written; keep the arrays given to forwardAsync as they are until its promise settles`);
+    }
+    checkStatus(status, this.name, 'forwardAsync');
   }
   stream(batch: number): StreamKernel {
     return new NativeStream(this, batch, this.config.inputSize, this.config.units, this.config.cell === 'lstm');

@@ -1,6 +1,6 @@
 import { LstmError } from '../errors.js';
 
-/** Status codes of native/rnn_runtime.h, plus the two the N-API binding adds. */
+/** Status codes of native/rnn_runtime.h, plus the three the N-API binding adds. */
 const STATUS: Record<number, [LstmError['code'], string]> = {
   1: ['ERR_LSTM_CONFIG', 'the kernel rejected the layer configuration'],
   2: ['ERR_LSTM_WEIGHTS', 'the kernel is missing a weight tensor'],
@@ -10,6 +10,7 @@ const STATUS: Record<number, [LstmError['code'], string]> = {
   6: ['ERR_LSTM_WEIGHTS', "a weight does not fit weightPrecision 'f16' (|w| <= 65504), or is not finite"],
   [-1]: ['ERR_LSTM_DISPOSED', 'the layer has been disposed'],
   [-2]: ['ERR_LSTM_SHAPE', 'a buffer passed to the native kernel has the wrong type or length'],
+  [-3]: ['ERR_LSTM_INPUT', 'an array given for the results was detached or shrunk while the call ran'],
 };
 
 /** Turns a kernel status into an LstmError; the one place where this happens for every backend. */
