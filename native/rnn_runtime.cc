@@ -27,6 +27,9 @@ namespace {
 // Largest buffer (in floats) a layer will size: keeps every index computation far from overflow
 // on wasm32 and bounds what one call may ask of the allocator.
 constexpr size_t kMaxFloats = size_t(1) << 30;
+// Largest allocation. In wasm32 a block stays below 2 GiB, the heap's limit (CMakeLists.txt):
+// emscripten's emmalloc (3.1.6) answered larger requests with pointers to memory it did not have.
+constexpr uint64_t kMaxBytes = sizeof(size_t) < 8 ? (uint64_t(1) << 31) - 65536 : (uint64_t)SIZE_MAX - 4096;
 
 std::atomic<uint32_t> g_calls[RNN_ISA_COUNT];
 std::atomic<uint32_t> g_threads_split{0}, g_threads_late{0}, g_threads_alone{0};
@@ -560,7 +563,8 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   const int I = config->input_size, U = config->units, Wd = info->width, G = lstm ? 4 : 3;
   const int blocks = (U + Wd - 1) / Wd;
   const size_t padded = (size_t)blocks * Wd;
-  if ((size_t)I * G * padded > kMaxFloats || (size_t)U * G * padded > kMaxFloats) return RNN_ERR_CONFIG;
+  // Sizes in 64 bits: size_t has 32 in wasm32, where a product could wrap to a small allocation.
+  if ((uint64_t)I * G * padded > kMaxFloats || (uint64_t)U * G * padded > kMaxFloats) return RNN_ERR_CONFIG;
   // A GRU without reset_after multiplies r into h before the h gate's product, so that gate's
   // recurrent weights are packed apart from z and r.
   const int gates_h = lstm || reset_after ? G : 2;
@@ -584,9 +588,10 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   // quantized before that, in the Keras layout (q, then one scale per column).
   const size_t n_keras = (size_t)U * G * U;
   const size_t n_packing = half ? n_rec : int8 ? n_rec + n_keras + (size_t)G * U : 0;
+  const uint64_t weight_bytes = (uint64_t)n_float * sizeof(float) + (uint64_t)n_stored * element;
   Buffer packing;
-  if (!layer->weights.reserve(n_float * sizeof(float) + n_stored * element) ||
-      (n_packing && !packing.reserve(n_packing * sizeof(float)))) {
+  if (weight_bytes > kMaxBytes || (uint64_t)n_packing * sizeof(float) > kMaxBytes ||
+      !layer->weights.reserve((size_t)weight_bytes) || (n_packing && !packing.reserve(n_packing * sizeof(float)))) {
     rnn_destroy(layer);
     return RNN_ERR_ALLOC;
   }
@@ -692,10 +697,11 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
       if (sequence_lengths[b] < 0 || sequence_lengths[b] > steps) return RNN_ERR_SHAPE;
 
   const size_t padded = (size_t)L.blocks * L.width;
-  const size_t rows = (size_t)batch * steps;
-  if (rows > kMaxFloats || rows * L.gates * padded > kMaxFloats || rows * L.input_size > kMaxFloats ||
-      rows * L.units * 6 > kMaxFloats)
+  const uint64_t rows64 = (uint64_t)batch * steps;
+  if (rows64 > kMaxFloats || rows64 * L.gates * padded > kMaxFloats || rows64 * L.input_size > kMaxFloats ||
+      rows64 * L.units * 6 > kMaxFloats)
     return RNN_ERR_SHAPE;
+  const size_t rows = (size_t)rows64;
 
   // xproj, then h_prev, h_next, c, gate, reset_h (and the quantized state's scales); then the
   // small int arrays (and the quantized state).
@@ -704,9 +710,10 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
   const size_t n_state = (size_t)batch * padded;
   const size_t per_part = (size_t)layer->parts * batch;
   const size_t n_state_q = int8 ? per_part * ((L.units + 1) & ~1) : 0;
-  const size_t float_bytes = (n_xproj + 5 * n_state + (int8 ? per_part : 0)) * sizeof(float);
-  const size_t int_bytes = 2 * per_part * sizeof(int32_t) + n_state_q * sizeof(int16_t);
-  if (!layer->scratch.reserve(float_bytes + int_bytes + per_part)) return RNN_ERR_ALLOC;
+  const uint64_t float_bytes = ((uint64_t)n_xproj + 5 * (uint64_t)n_state + (int8 ? per_part : 0)) * sizeof(float);
+  const uint64_t int_bytes = 2 * (uint64_t)per_part * sizeof(int32_t) + (uint64_t)n_state_q * sizeof(int16_t);
+  const uint64_t scratch_bytes = float_bytes + int_bytes + per_part;
+  if (scratch_bytes > kMaxBytes || !layer->scratch.reserve((size_t)scratch_bytes)) return RNN_ERR_ALLOC;
 
   float* base = layer->scratch.floats();
   Workspace ws;

@@ -6,13 +6,17 @@
 // file against the ASan/UBSan addon.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, CanonicalWeights, RnnKernel, RnnKernelConfig } from '../lib/backend.js';
 import { nativeThreadStats } from '../lib/backends/native.js';
-import { Gru, Lstm, type Tensor } from '../lib/index.js';
+import { WASM_MAX_BLOCK } from '../lib/backends/wasm.js';
+import { Gru, Lstm, LstmError, type Tensor } from '../lib/index.js';
+import { resolveBackend } from '../lib/registry.js';
 import { describeRun, ensureDist, runChild } from './native/child.js';
 import { implementations } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
 const COMPILED = IMPLEMENTATIONS.filter((b) => b !== 'js');
+const WASM = IMPLEMENTATIONS.filter((b) => b.startsWith('wasm'));
 const NATIVE = IMPLEMENTATIONS.some((b) => b.startsWith('native/'));
 
 describe.skipIf(!NATIVE)('native forwardAsync: caller buffers that change while the call runs', () => {
@@ -177,6 +181,114 @@ describe('overflowing cells: every backend gives the IEEE result js gives', () =
       if (expected.c) expectSameIeee(result.c!, expected.c, 'c');
       for (const [gate, t] of Object.entries(expected.trace)) expectSameIeee(result.trace[gate]!, t, `trace.${gate}`);
     }
+  });
+});
+
+// ---------------------------------------------------------------- the WebAssembly heap
+
+describe.each(WASM)('the WebAssembly heap (%s)', (name) => {
+  let backend: Backend;
+  beforeAll(async () => {
+    backend = (await resolveBackend(name)).backend;
+  });
+
+  const config = (inputSize: number, units: number): RnnKernelConfig => ({
+    cell: 'lstm', inputSize, units, activation: [2, 0, 0], cellActivation: [2, 0, 0], recurrentActivation: [1, 0, 0],
+    clip: 0, inputForget: false, resetAfter: false, threads: 1, weightPrecision: 'f32',
+  });
+  const canonical = (I: number, U: number, data = (n: number) => new Float32Array(n)): CanonicalWeights => ({
+    inputSize: I, units: U, kernel: data(I * 4 * U), recurrentKernel: data(U * 4 * U), bias: data(4 * U), recurrentBias: null, peepholes: null,
+  });
+  interface HeapFns {
+    malloc(bytes: number): number;
+    free(ptr: number): void;
+  }
+  const heapOf = (kernel: RnnKernel) => (kernel as unknown as { heap: { fns: HeapFns } }).heap.fns;
+  /** The largest block the heap can give now (to 64 KiB, up to the 2 GiB a block may have), found by allocating. */
+  const largestBlock = (fns: HeapFns) => {
+    let [lo, hi] = [0, WASM_MAX_BLOCK];
+    while (hi - lo > 65536) {
+      const mid = Math.floor((lo + hi) / 2);
+      const p = fns.malloc(mid) >>> 0;
+      if (p) fns.free(p);
+      [lo, hi] = p ? [mid, hi] : [lo, mid];
+    }
+    return lo;
+  };
+  /** Takes all of the heap's free memory but `leave` bytes; returns the block to free. */
+  const hog = (fns: HeapFns, leave: number) => {
+    const blocks: number[] = [];
+    // A block is under 2 GiB: take as many as it takes.
+    for (let size = largestBlock(fns); size > leave; size = largestBlock(fns)) blocks.push(fns.malloc(size - leave) >>> 0);
+    return () => blocks.forEach((p) => fns.free(p));
+  };
+
+  const I = 8, U = 32;
+  const small = (seed: number) => {
+    const w = canonical(I, U, (n) => Float32Array.from({ length: n }, (_, k) => Math.sin(k * 0.7 + seed) * 0.2));
+    return { kernel: { data: w.kernel, shape: [I, 4 * U] }, recurrentKernel: { data: w.recurrentKernel, shape: [U, 4 * U] }, bias: w.bias! };
+  };
+  const input = { data: Float32Array.from({ length: 3 * 5 * I }, (_, k) => Math.cos(k)), shape: [3, 5, I] };
+  const expectLikeJs = async (layer: Lstm, weights: object) => {
+    const expected = (await Lstm.create({ weights, backend: 'js' } as never)).forward(input);
+    const got = layer.forward(input);
+    for (const key of ['output', 'h', 'c'] as const) got[key]!.data.forEach((v, k) => expect(Math.abs(v - expected[key]!.data[k]!), key).toBeLessThan(1e-5));
+  };
+
+  it('refuses a layer bigger than the 2 GiB heap at once with ERR_LSTM_RESOURCES, before copying it', () => {
+    // U = 9000: the recurrent kernel alone is 1.3 GB as given and again packed. (Zero arrays that
+    // are never touched: the check reads only their sizes.)
+    const U = 9000;
+    const started = performance.now();
+    let error: unknown;
+    try {
+      backend.createRnn(config(1, U), canonical(1, U));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(LstmError);
+    expect(error).toMatchObject({ code: 'ERR_LSTM_RESOURCES', message: expect.stringContaining('this layer needs 2472 MiB of the WebAssembly heap, more than it can give (it grows to 2048 MiB at most') });
+    expect(performance.now() - started).toBeLessThan(1000); // it copied 1.3 GB first, then failed
+  });
+
+  it('a create that runs out of heap throws ERR_LSTM_RESOURCES and frees what it had copied', async () => {
+    const probe = backend.createRnn(config(I, U), canonical(I, U));
+    const fns = heapOf(probe);
+    const release = hog(fns, 48 << 20);
+    try {
+      const free = largestBlock(fns);
+      // The kernel (32 MiB) fits, the recurrent kernel (another 32 MiB) does not.
+      const weights = { ...canonical(1024, 2048), recurrentKernel: new Float32Array(8 << 20) };
+      expect(() => backend.createRnn(config(1024, 2048), weights)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_RESOURCES' }));
+      expect(largestBlock(fns), 'free heap after the failed create').toBe(free);
+    } finally {
+      release();
+      probe.dispose();
+    }
+  });
+
+  it('a batch that exhausts the heap throws ERR_LSTM_RESOURCES; that layer and a new one still give the right numbers', async () => {
+    const weights = small(1);
+    const layer = await Lstm.create({ weights, backend: name });
+    await expectLikeJs(layer, weights);
+    const fns = heapOf((layer as unknown as { kernel: RnnKernel }).kernel);
+    const release = hog(fns, 24 << 20);
+    try {
+      // 64 MiB of input to copy in: more than the heap has.
+      const huge = { data: new Float32Array(1 << 24), shape: [64, (1 << 24) / 64 / I, I] };
+      for (let k = 0; k < 2; k++) expect(() => layer.forward(huge)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_RESOURCES' }));
+      await expect(layer.forwardAsync(huge)).rejects.toMatchObject({ code: 'ERR_LSTM_RESOURCES' });
+      // The input fits, the kernel's input projection (4 gates x 32 units x 300000 steps) does not.
+      const long = { data: new Float32Array(300_000 * I), shape: [1, 300_000, I] };
+      expect(() => layer.forward(long)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_RESOURCES', message: expect.stringContaining('this call needs') }));
+      await expectLikeJs(layer, weights);
+      const other = small(2);
+      await expectLikeJs(await Lstm.create({ weights: other, backend: name }), other);
+    } finally {
+      release();
+    }
+    await expectLikeJs(layer, weights);
+    layer.dispose();
   });
 });
 

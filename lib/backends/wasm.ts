@@ -1,7 +1,24 @@
 // The WebAssembly modules built from the same C++ sources (wasm/dist/*.wasm), loaded without
 // emscripten's JS glue: they are standalone, with two trivial imports.
-import { unsupportedPrecision, type Backend, type BackendName, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { gatesOf, unsupportedPrecision, type Backend, type BackendName, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { LstmError } from '../errors.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
+
+/**
+ * The most memory a module's heap can grow to: 2 GiB (CMakeLists.txt, -sMAXIMUM_MEMORY=2GB; with
+ * 4 GiB, emscripten 3.1.6's allocator gave out wrapped pointers near the top). Pointers are read
+ * unsigned (`>>> 0`) all the same, so a module built with more works.
+ */
+export const WASM_HEAP_LIMIT = 2 ** 31;
+/** The largest block asked of the allocator (native/rnn_runtime.cc keeps its own below it too). */
+export const WASM_MAX_BLOCK = 2 ** 31 - 65536;
+
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+/** The error of a heap that cannot hold what a layer or a call needs. */
+function outOfMemory(what: string, bytes: number): LstmError {
+  return new LstmError('ERR_LSTM_RESOURCES', `${what} needs ${MiB(bytes)} of the WebAssembly heap, more than it can give (it grows to ${MiB(WASM_HEAP_LIMIT)} at most, shared by every layer of the backend): use a smaller batch or sequence, dispose layers no longer needed, or backend 'native'`);
+}
 
 /** The C functions each module exports (native/rnn_runtime.h); pointers are byte offsets. */
 interface RnnWasmExports {
@@ -49,29 +66,38 @@ class Heap {
       this.i32 = new Int32Array(this.buffer);
     }
   }
-  malloc(bytes: number): number {
-    const ptr = this.fns.malloc(Math.max(bytes, 4));
-    if (!ptr) throw new RangeError(`wasm: out of memory allocating ${bytes} bytes`);
+  /** A block of `bytes`, or ERR_LSTM_RESOURCES naming `what` needed it. */
+  malloc(bytes: number, what: string): number {
+    const ptr = bytes <= WASM_MAX_BLOCK ? this.fns.malloc(Math.max(bytes, 4)) >>> 0 : 0;
+    if (!ptr) throw outOfMemory(what, bytes);
     return ptr;
+  }
+  free(ptr: number): void {
+    if (ptr) this.fns.free(ptr);
   }
   writeF32(ptr: number, data: Float32Array): void {
     this.views();
-    this.f32.set(data, ptr >> 2);
+    this.f32.set(data, ptr >>> 2);
   }
   writeBytes(ptr: number, data: Uint8Array | Int32Array): void {
     this.views();
-    if (data instanceof Int32Array) this.i32.set(data, ptr >> 2);
+    if (data instanceof Int32Array) this.i32.set(data, ptr >>> 2);
     else this.u8.set(data, ptr);
+  }
+  readU32(ptr: number): number {
+    this.views();
+    return this.i32[ptr >>> 2]! >>> 0;
   }
   f32View(ptr: number, length: number): Float32Array {
     this.views();
-    return this.f32.subarray(ptr >> 2, (ptr >> 2) + length);
+    return this.f32.subarray(ptr >>> 2, (ptr >>> 2) + length);
   }
   readF32(ptr: number, into: Float32Array): void {
     into.set(this.f32View(ptr, into.length));
   }
   string(ptr: number): string {
     this.views();
+    ptr >>>= 0;
     let end = ptr;
     while (this.u8[end] !== 0) end++;
     return new TextDecoder().decode(this.u8.subarray(ptr, end));
@@ -108,15 +134,16 @@ class Arena {
   constructor(private readonly heap: Heap) {}
   reserve(bytes: number): number {
     if (bytes > this.bytes) {
-      if (this.ptr) this.heap.fns.free(this.ptr);
-      this.ptr = 0;
-      this.ptr = this.heap.malloc(bytes);
+      // The old block goes first (the new one may need its room); until the new one is there the
+      // arena is empty, so a failure leaves no pointer to memory it does not own.
+      this.release();
+      this.ptr = this.heap.malloc(bytes, 'this call');
       this.bytes = bytes;
     }
     return this.ptr;
   }
   release(): void {
-    if (this.ptr) this.heap.fns.free(this.ptr);
+    this.heap.free(this.ptr);
     this.ptr = 0;
     this.bytes = 0;
   }
@@ -135,7 +162,7 @@ class WasmStream implements StreamKernel {
 
   constructor(private readonly owner: WasmRnn, private readonly batch: number, private readonly inputSize: number, private readonly units: number, private readonly hasCell: boolean) {
     const heap = owner.heap;
-    this.region = heap.malloc(4 * batch * (inputSize + 2 * units));
+    this.region = heap.malloc(4 * batch * (inputSize + 2 * units), `stream(${batch})`);
     this.xPtr = this.region;
     this.hPtr = this.xPtr + 4 * batch * inputSize;
     this.cPtr = hasCell ? this.hPtr + 4 * batch * units : 0;
@@ -169,7 +196,7 @@ class WasmStream implements StreamKernel {
     if (this.cView && c) this.cView.set(c);
   }
   dispose(): void {
-    if (!this.disposed) this.owner.heap.fns.free(this.region);
+    if (!this.disposed) this.owner.heap.free(this.region);
     this.disposed = true;
   }
 }
@@ -190,6 +217,11 @@ class WasmRnn implements RnnKernel {
     const parts = [b.input, b.h, b.c, b.output, b.trace];
     const floats = parts.reduce((n, p) => n + (p ? p.length : 0), 0);
     const bytes = 4 * floats + (b.sequenceLengths ? 4 * b.batch : 0) + (b.mask ? b.mask.length : 0);
+    // What the kernel then reserves besides (rnn_forward: the input projection and the state),
+    // checked with this against the heap's limit before anything is allocated.
+    const padded = Math.ceil(this.config.units / 4) * 4;
+    const scratch = 4 * (b.batch * b.steps * gatesOf(this.config.cell) * padded + 5 * b.batch * padded);
+    if (bytes + scratch >= WASM_HEAP_LIMIT) throw outOfMemory('this call', bytes + scratch);
     let ptr = this.arena.reserve(bytes);
     const place = (data: Float32Array | Int32Array | Uint8Array | null, write: boolean): number => {
       if (!data) return 0;
@@ -205,7 +237,9 @@ class WasmRnn implements RnnKernel {
     const trace = place(b.trace, false);
     const lengths = place(b.sequenceLengths, true);
     const mask = place(b.mask, true);
-    checkStatus(heap.fns.rnn_forward(this.layer, b.batch, b.steps, b.flags, input, h, c, output, mask, lengths, trace), this.name, 'forward');
+    const status = heap.fns.rnn_forward(this.layer, b.batch, b.steps, b.flags, input, h, c, output, mask, lengths, trace);
+    if (status === ALLOC) throw outOfMemory('this call', scratch);
+    checkStatus(status, this.name, 'forward');
     heap.readF32(h, b.h);
     if (b.c) heap.readF32(c, b.c);
     heap.readF32(output, b.output);
@@ -225,6 +259,21 @@ class WasmRnn implements RnnKernel {
     this.arena.release();
     this.heap.fns.rnn_destroy(this.layer);
   }
+}
+
+/** rnn_status RNN_ERR_ALLOC of the C header. */
+const ALLOC = 5;
+
+/**
+ * The least heap a layer needs: the weights as given (copied in for rnn_create) and their packed
+ * copy, the kernel in floats and the recurrent kernel at its precision. What rnn_create adds
+ * (padding, int8's scales and packing room) only makes it more.
+ */
+function layerBytes(config: RnnKernelConfig, w: CanonicalWeights): number {
+  const given = [w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes].reduce((n, t) => n + (t ? t.byteLength : 0), 0);
+  const columns = gatesOf(config.cell) * config.units;
+  const element = config.weightPrecision === 'int8' ? 1 : 4;
+  return given + 4 * config.inputSize * columns + element * config.units * columns;
 }
 
 /**
@@ -256,18 +305,26 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
     createRnn(config: RnnKernelConfig, w: CanonicalWeights): RnnKernel {
       // Half weights need F16C or NEON; int8 and f32 run everywhere.
       if (config.weightPrecision === 'f16') throw unsupportedPrecision(config, name);
+      // A layer that could never fit is refused before a byte is copied.
+      const need = layerBytes(config, w);
+      if (need >= WASM_HEAP_LIMIT) throw outOfMemory('this layer', need);
       const tensors = [w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes];
-      const ptrs = tensors.map((t) => (t ? heap.malloc(t.byteLength) : 0));
-      const cfg = heap.malloc(CONFIG_BYTES);
-      const out = heap.malloc(4);
+      const ptrs: number[] = [];
       try {
+        // Every block taken is freed below, whichever allocation fails.
+        for (const t of tensors) ptrs.push(t ? heap.malloc(t.byteLength, 'this layer') : 0);
+        const cfg = heap.malloc(CONFIG_BYTES, 'this layer');
+        ptrs.push(cfg);
+        const out = heap.malloc(4, 'this layer');
+        ptrs.push(out);
         tensors.forEach((t, k) => t && heap.writeF32(ptrs[k]!, t));
         writeConfig(heap, cfg, config, isa);
-        checkStatus(fns.rnn_create(cfg, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, out), name, 'create');
-        const layer = new Int32Array(fns.memory.buffer, out, 1)[0]!;
-        return new WasmRnn(heap, layer, config);
+        const status = fns.rnn_create(cfg, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, out);
+        if (status === ALLOC) throw outOfMemory('this layer', need);
+        checkStatus(status, name, 'create');
+        return new WasmRnn(heap, heap.readU32(out), config);
       } finally {
-        for (const p of [...ptrs, cfg, out]) if (p) fns.free(p);
+        for (const p of ptrs) heap.free(p);
       }
     },
   };
