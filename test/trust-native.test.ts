@@ -171,11 +171,11 @@ describe('overflowing cells: every backend gives the IEEE result js gives', () =
   it.each(COMPILED.flatMap((b) => OVERFLOWS.map((c) => [b, c.name, c] as const)))('%s: %s', async (backend, _, c) => {
     const [reference, layer] = await Promise.all([create(c, 'js'), create(c, backend)]);
     const options = { initialState: c.initialState, trace: true } as never;
-    const expected = reference.forward(c.input as never, options) as { output: Tensor; h: Tensor; c?: Tensor; trace: Record<string, Tensor> };
+    const expected = reference.forward(c.input as never, options) as unknown as { output: Tensor; h: Tensor; c?: Tensor; trace: Record<string, Tensor> };
     // Each case overflows somewhere (else it tests nothing).
     const all = [expected.output, expected.h, ...(expected.c ? [expected.c] : [])].flatMap((t) => Array.from(t.data));
     expect(all.some((v) => !Number.isFinite(v)), 'js overflows').toBe(true);
-    for (const result of [layer.forward(c.input as never, options), await layer.forwardAsync(c.input as never, options)] as (typeof expected)[]) {
+    for (const result of [layer.forward(c.input as never, options), await layer.forwardAsync(c.input as never, options)] as unknown as (typeof expected)[]) {
       expectSameIeee(result.output, expected.output, 'output');
       expectSameIeee(result.h, expected.h, 'h');
       if (expected.c) expectSameIeee(result.c!, expected.c, 'c');
@@ -319,7 +319,7 @@ describe.skipIf(!NATIVE)('native threads: 2 and 3 while other processes hold the
         for (let k = 0; k < 20; k++) {
           const r = k % 2 ? await layer.forwardAsync(input, { trace: true }) : layer.forward(input, { trace: true });
           for (const [what, t] of [['output', expected.output], ...Object.entries(expected.trace!).map(([g, t]) => [`trace.${g}`, t] as const)] as const) {
-            const got = what === 'output' ? r.output.data : r.trace![what.slice(6)]!.data;
+            const got = what === 'output' ? r.output.data : (r.trace as unknown as Record<string, Tensor>)[what.slice(6)]!.data;
             expect(got.findIndex((v, i) => !Object.is(v, t.data[i])), `threads: ${threads} call ${k} ${what}: first bit that differs`).toBe(-1);
           }
         }
