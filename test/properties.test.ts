@@ -279,7 +279,7 @@ describe('properties: every backend agrees with js or throws the same LstmError 
           }
         }, gateTolerance(spec, 1e-4));
       }),
-      params(3000),
+      params(5000),
     );
   });
 
@@ -336,7 +336,7 @@ describe('properties: every backend agrees with js or throws the same LstmError 
           });
         }
       }),
-      params(1000),
+      params(1500),
     );
     if (f1Skipped) console.log(`properties: int8: ${f1Skipped} scenarios skipped for finding F1 (open)`);
   });
@@ -380,7 +380,7 @@ describe('properties: every backend agrees with js or throws the same LstmError 
           }
         });
       }),
-      params(1000),
+      params(1500),
     );
   });
 
@@ -457,7 +457,7 @@ describe('properties: every backend agrees with js or throws the same LstmError 
           return { arrays };
         });
       }),
-      params(1000),
+      params(1500),
     );
   });
 });
