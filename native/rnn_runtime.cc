@@ -125,7 +125,8 @@ bool to_halves(const float* src, size_t n, uint16_t* dst) {
 
 // int8 weights: every column of a [rows][cols] matrix (one gate of one unit) gets its own scale,
 // max |w| / 127, and q = round(w / scale), half away from zero, so a column of small weights keeps
-// its precision. q stays in [-127, 127]: the largest |w| of a column divides to 127 within an ulp.
+// its precision. The largest |w| of a column divides to 127 within an ulp, except when the scale is
+// subnormal and imprecise (max |w| < 127 * 2^-126): q is clamped to [-127, 127].
 // (lib/backends/js.ts quantizes by the same rule.) False when a weight is not finite.
 bool quantize_columns(const float* src, int rows, int cols, float* q, float* scales) {
   for (int j = 0; j < cols; ++j) scales[j] = 0.0f;
@@ -139,7 +140,7 @@ bool quantize_columns(const float* src, int rows, int cols, float* q, float* sca
   for (int k = 0; k < rows; ++k)
     for (int j = 0; j < cols; ++j) {
       const size_t at = (size_t)k * cols + j;
-      q[at] = scales[j] > 0.0f ? roundf(src[at] / scales[j]) : 0.0f;
+      q[at] = scales[j] > 0.0f ? fminf(fmaxf(roundf(src[at] / scales[j]), -127.0f), 127.0f) : 0.0f;
     }
   return true;
 }
@@ -561,7 +562,7 @@ rnn_status rnn_create(const rnn_config* config, const float* kernel, const float
   const bool lstm = config->cell == RNN_CELL_LSTM;
   const bool reset_after = !lstm && config->reset_after;
   const int I = config->input_size, U = config->units, Wd = info->width, G = lstm ? 4 : 3;
-  const int blocks = (U + Wd - 1) / Wd;
+  const int blocks = (int)(((int64_t)U + Wd - 1) / Wd);  // U may be near INT32_MAX
   const size_t padded = (size_t)blocks * Wd;
   // Sizes in 64 bits: size_t has 32 in wasm32, where a product could wrap to a small allocation.
   if ((uint64_t)I * G * padded > kMaxFloats || (uint64_t)U * G * padded > kMaxFloats) return RNN_ERR_CONFIG;

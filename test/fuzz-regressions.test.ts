@@ -31,10 +31,11 @@ function expectAgree(h: Record<string, number[]>, tol: number): void {
   }
 }
 
-describe('F1 (open): int8 weights and a state whose largest |h| is in (0, 2^-114)', () => {
-  // quantize_state (native/kernel/rnn_kernel.inl) and quantizeState (lib/backends/js.ts) scale the
-  // state by 16383 / max|h|, which overflows to infinity: native converts inf and NaN to int16
-  // (undefined behaviour, UBSan float-cast-overflow; x86 and WASM give 0), js keeps them and gives NaN.
+describe('F1 (fixed): int8 weights and a state whose largest |h| is in (0, 2^-114)', () => {
+  // quantize_state (native/kernel/rnn_kernel.inl) and quantizeState (lib/backends/js.ts) scaled the
+  // state by 16383 / max|h|, which overflowed to infinity: native converted inf and NaN to int16
+  // (undefined behaviour, UBSan float-cast-overflow; x86 and WASM gave 0), js kept them and gave NaN.
+  // Now such a state quantizes to zeros on every backend.
   const weights = {
     kernel: [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]],
     recurrentKernel: [
@@ -44,12 +45,12 @@ describe('F1 (open): int8 weights and a state whose largest |h| is in (0, 2^-114
     bias: [0, 0, 0, 0, 0, 0, 0, 0],
   };
 
-  it.fails('an initial state of 1e-36: every backend gives a finite h, within 1e-4 of the others (js gives NaN)', async () => {
+  it('an initial state of 1e-36: every backend gives a finite h, within 1e-4 of the others (js gave NaN)', async () => {
     const h = await finalH({ weights, weightPrecision: 'int8' }, [[[0.5]]], { h: [[1e-36, 0]], c: [[0, 0]] });
     expectAgree(h, 1e-4);
   });
 
-  it.fails('a state made tiny by the first step, then clipped: js gives -0.2113, native and WASM 0 (found by the property suite)', async () => {
+  it('a state made tiny by the first step, then clipped: every backend gives 0 (js gave -0.2113; found by the property suite)', async () => {
     // Step 1: o = tanh(5.73e-27 * -4e-15), h = o * hard_sigmoid(0) = -1.15e-41; step 2 quantizes that h.
     const options = {
       weights: { kernel: [[0, 0, 0, -4.006497180731889e-15]], recurrentKernel: [[-8.96831017167883e-44, -8.96831017167883e-44, 8.96831017167883e-44, 8.96831017167883e-44]] },

@@ -25,7 +25,8 @@ function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8
   for (let k = 0; k < rows; k++)
     for (let j = 0; j < cols; j++) {
       const s = scales[j]!;
-      q[k * cols + j] = s > 0 ? roundAway(Math.fround(w[k * cols + j]! / s)) : 0;
+      // Clamped: a subnormal scale is imprecise, and w / scale can pass 127 (as in the kernel).
+      q[k * cols + j] = s > 0 ? Math.max(-127, Math.min(127, roundAway(Math.fround(w[k * cols + j]! / s)))) : 0;
     }
   return { q, scales };
 }
@@ -42,7 +43,8 @@ function quantizeState(h: ArrayLike<number>, off: number, q: Float64Array): numb
     q.fill(0);
     return NaN;
   }
-  const inv = top > 0 ? Math.fround(STATE_Q / top) : 0;
+  // Below 2^-114, 16383 / max |h| overflows float32: such a state rounds to zeros, as in the kernel.
+  const inv = top >= 2 ** -114 ? Math.fround(STATE_Q / top) : 0;
   for (let k = 0; k < n; k++) q[k] = Math.fround(Math.fround(h[off + k]! * inv) + ROUND) - ROUND;
   return Math.fround(top / STATE_Q);
 }

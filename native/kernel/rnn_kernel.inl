@@ -350,7 +350,8 @@ static void quantize_state(const PackedRnn& L, const Workspace& ws, int active, 
     }
     float top;
     memcpy(&top, &top_bits, 4);
-    const float inv = top > 0.0f ? (float)kStateQ / top : 0.0f;
+    // Below 2^-114, 16383 / max|h| overflows float32: such a state rounds to zeros (it moves no sum).
+    const float inv = top >= 0x1p-114f ? (float)kStateQ / top : 0.0f;
     for (int k = 0; k < U; ++k) {
       const float scaled = h[k] * inv;
       const float rounded = scaled + kRound;
@@ -770,13 +771,12 @@ class Phases {
     }
     if (split_.part > 0) {
       // Phase 0 was claimed before the call's memory was first read (Team in rnn_runtime.cc).
-      const SyncClaim claim = phase_ > 0 ? sync_claim(sync, split_.part, split_.call, phase_) : kSyncRun;
-      if (claim == kSyncLeave) return false;
-      if (claim == kSyncRun) {
-        prelude();
-        work(jb_, je_);
-        sync_done(sync, split_.part, split_.call, phase_);
-      }
+      // A helper passed over (part 0 took its share) leaves the call: the preludes it missed plan
+      // the step (rows, masked rows, quantized state) that the next phases read.
+      if (phase_ > 0 && sync_claim(sync, split_.part, split_.call, phase_) != kSyncRun) return false;
+      prelude();
+      work(jb_, je_);
+      sync_done(sync, split_.part, split_.call, phase_);
       ++phase_;
       return true;
     }
