@@ -97,6 +97,11 @@ export interface Backend {
   /** Where its code came from, e.g. 'prebuilt' or 'compiled' for the native addon, and the file. */
   readonly origin?: string;
   readonly path?: string;
+  /**
+   * Throws ERR_LSTM_RESOURCES when a layer of this config could never be created here (its weights
+   * alone pass the backend's memory), before its weights are read. Absent: no such bound.
+   */
+  admitRnn?(config: RnnKernelConfig): void;
   /** Throws ERR_LSTM_UNSUPPORTED when the config asks for what this backend cannot do. */
   createRnn(config: RnnKernelConfig, weights: CanonicalWeights, implementation?: string): RnnKernel;
 }

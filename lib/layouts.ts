@@ -77,7 +77,9 @@ function dims(value: unknown, what: string): number[] | null {
   return readTensor(value, what, 'ERR_LSTM_WEIGHTS').shape;
 }
 
-function sizes(inputSize: number | undefined, units: number | undefined, inferredI: number | undefined, inferredU: number | undefined) {
+/** The layer's sizes, given or inferred from the tensors' shapes; `admit` sees them before any weight is read. */
+function sizes(c: Ctx, inferredI: number | undefined, inferredU: number | undefined) {
+  const { inputSize, units } = c;
   const I = inputSize ?? inferredI;
   const U = units ?? inferredU;
   if (I === undefined || U === undefined) {
@@ -89,6 +91,7 @@ function sizes(inputSize: number | undefined, units: number | undefined, inferre
   if (inferredU !== undefined && units !== undefined && inferredU !== units) {
     fail('ERR_LSTM_WEIGHTS', 'weights', `${units} units (options.units)`, `tensors for ${inferredU} units`);
   }
+  c.admit?.(I, U);
   return { I, U };
 }
 
@@ -147,13 +150,14 @@ interface Ctx {
   resetAfter: boolean;
   inputSize?: number;
   units?: number;
+  admit?: (inputSize: number, units: number) => void;
 }
 
 function fromKeras(w: Fields, c: Ctx): Parsed {
   const { G } = c;
   const kernel = field(w, ['kernel'], `[inputSize, ${G}*units] kernel`, true);
   const recurrent = field(w, ['recurrentKernel', 'recurrent_kernel'], `[units, ${G}*units] recurrent kernel`, true);
-  const { I, U } = sizes(c.inputSize, c.units, dims(kernel, 'weights.kernel')?.[0], dims(recurrent, 'weights.recurrentKernel')?.[0]);
+  const { I, U } = sizes(c, dims(kernel, 'weights.kernel')?.[0], dims(recurrent, 'weights.recurrentKernel')?.[0]);
   let bias: Float32Array | null = null;
   let recurrentBias: Float32Array | null = null;
   if (c.useBias) {
@@ -185,7 +189,7 @@ function fromKeras1(w: Fields, c: Ctx): Parsed {
   const names = CELLS[c.cell].gates;
   const { G } = c;
   const first = names[0];
-  const { I, U } = sizes(c.inputSize, c.units, dims(field(w, [`W_${first}`], '[inputSize, units]', true), `weights.W_${first}`)?.[0], dims(field(w, [`U_${first}`], '[units, units]', true), `weights.U_${first}`)?.[0]);
+  const { I, U } = sizes(c, dims(field(w, [`W_${first}`], '[inputSize, units]', true), `weights.W_${first}`)?.[0], dims(field(w, [`U_${first}`], '[units, units]', true), `weights.U_${first}`)?.[0]);
   // Every gate's tensors are read and checked before the joined ones are allocated: sizes the
   // tensors do not hold (a huge options.units) are the weights' error, not an allocation's.
   const gates = names.map((g) => ({
@@ -210,7 +214,7 @@ function fromPytorch(w: Fields, c: Ctx): Parsed {
   if (c.cell === 'gru' && !c.resetAfter) fail('ERR_LSTM_CONFIG', 'resetAfter', "true with weightLayout 'pytorch' (PyTorch's GRU applies r after the recurrent product)", 'false');
   const ih = field(w, ['weight_ih', 'weight_ih_l0'], `[${G}*units, inputSize]`, true);
   const hh = field(w, ['weight_hh', 'weight_hh_l0'], `[${G}*units, units]`, true);
-  const { I, U } = sizes(c.inputSize, c.units, dims(ih, 'weights.weight_ih')?.[1], dims(hh, 'weights.weight_hh')?.[1]);
+  const { I, U } = sizes(c, dims(ih, 'weights.weight_ih')?.[1], dims(hh, 'weights.weight_hh')?.[1]);
   const biasOf = (names: string[]) => {
     const v = field(w, names, `[${G}*units]`, false);
     return v === undefined ? null : readShaped(v, `weights.${names[0]}`, [G * U], 'ERR_LSTM_WEIGHTS');
@@ -250,7 +254,7 @@ function fromOnnx(w: Fields, c: Ctx): Parsed {
       fail('ERR_LSTM_UNSUPPORTED', `weights.${name}`, 'one direction (num_directions = 1; use Bidirectional for two)', `num_directions = ${d[0]}`);
     }
   }
-  const { I, U } = sizes(c.inputSize, c.units, wd?.[2], rd?.[2]);
+  const { I, U } = sizes(c, wd?.[2], rd?.[2]);
   let bias: Float32Array | null = null;
   let recurrentBias: Float32Array | null = null;
   if (c.useBias && w.B !== undefined && w.B !== null) {
@@ -287,7 +291,7 @@ function fromCudnn(w: Fields, c: Ctx): Parsed {
   if (c.cell === 'gru' && !c.resetAfter) fail('ERR_LSTM_CONFIG', 'resetAfter', "true with weightLayout 'cudnn' (CuDNNGRU applies r after the recurrent product)", 'false');
   const kernelIn = field(w, ['kernel'], `[inputSize, ${G}*units] kernel`, true);
   const recurrentIn = field(w, ['recurrentKernel', 'recurrent_kernel'], `[units, ${G}*units] recurrent kernel`, true);
-  const { I, U } = sizes(c.inputSize, c.units, dims(kernelIn, 'weights.kernel')?.[0], dims(recurrentIn, 'weights.recurrentKernel')?.[0]);
+  const { I, U } = sizes(c, dims(kernelIn, 'weights.kernel')?.[0], dims(recurrentIn, 'weights.recurrentKernel')?.[0]);
   const GU = G * U;
   const k = readShaped(kernelIn, 'weights.kernel', [I, GU], 'ERR_LSTM_WEIGHTS');
   const r = readShaped(recurrentIn, 'weights.recurrentKernel', [U, GU], 'ERR_LSTM_WEIGHTS');
@@ -321,6 +325,11 @@ export interface CanonicalOptions {
   cell?: CellKind;
   /** GRU only. */
   resetAfter?: boolean;
+  /**
+   * Called with the sizes once they are known, before any weight is copied or checked: it may
+   * throw to refuse a layer that could never be created (a backend's memory limit).
+   */
+  admit?: (inputSize: number, units: number) => void;
 }
 
 /**
@@ -328,7 +337,7 @@ export interface CanonicalOptions {
  * value. `useBias` false means no bias is read.
  */
 export function toCanonicalWeights(weights: unknown, layout: unknown = 'keras', options: CanonicalOptions = {}): CanonicalWeights {
-  const { inputSize, units, useBias = true, cell = 'lstm', resetAfter = true } = options;
+  const { inputSize, units, useBias = true, cell = 'lstm', resetAfter = true, admit } = options;
   if (typeof weights !== 'object' || weights === null) fail('ERR_LSTM_WEIGHTS', 'weights', 'an object of weight tensors', describe(weights));
   let w = weights as Fields;
   if (Array.isArray(weights)) {
@@ -342,7 +351,7 @@ export function toCanonicalWeights(weights: unknown, layout: unknown = 'keras', 
   const read = typeof layout === 'string' ? READERS[layout as WeightLayout] : undefined;
   if (!read) return fail('ERR_LSTM_CONFIG', 'weightLayout', WEIGHT_LAYOUTS.map((l) => `'${l}'`).join(', '), describe(layout));
   const G = CELLS[cell].gates.length;
-  const r = read(w, { cell, G, useBias, resetAfter: cell === 'gru' && resetAfter, inputSize, units });
+  const r = read(w, { cell, G, useBias, resetAfter: cell === 'gru' && resetAfter, inputSize, units, admit });
   const peepholes = cell === 'lstm' ? readPeepholes(w, r.U) : null;
   if (cell === 'gru' && (w.P != null || w.peepholes != null)) fail('ERR_LSTM_WEIGHTS', 'weights.P', 'no peepholes (a GRU has none)', 'peepholes');
   checkFinite(r.kernel, 'weights (input kernel)');

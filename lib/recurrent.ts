@@ -191,15 +191,14 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
     zeroOutputForMask: flag('zeroOutputForMask'),
     allowNonFinite: flag('allowNonFinite'),
   };
-  const weights = toCanonicalWeights(o.weights, o.weightLayout ?? 'keras', { inputSize, units, useBias: flag('useBias', true), cell, resetAfter });
   const { backend, implementation } = await resolveBackend(o.backend ?? defaultBackendRequest());
   if (threads > (backend.maxThreads ?? 1)) {
     throw new LstmError('ERR_LSTM_UNSUPPORTED', `options.threads: ${threads} is not supported by backend '${implementation ?? backend.implementation}', which runs one thread; use threads: 1, or backend 'native'`);
   }
   const config: RnnKernelConfig = {
     cell,
-    inputSize: weights.inputSize,
-    units: weights.units,
+    inputSize: 0, // from the weights, below
+    units: 0,
     activation,
     cellActivation,
     recurrentActivation,
@@ -209,6 +208,11 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
     threads,
     weightPrecision: precision as WeightPrecision,
   };
+  // A layer the backend could never hold is refused once its sizes are known, before its weights are read.
+  const admit = (I: number, U: number) => backend.admitRnn?.({ ...config, inputSize: I, units: U });
+  const weights = toCanonicalWeights(o.weights, o.weightLayout ?? 'keras', { inputSize, units, useBias: flag('useBias', true), cell, resetAfter, admit });
+  config.inputSize = weights.inputSize;
+  config.units = weights.units;
   return { kernel: backend.createRnn(config, weights, implementation), config, ...parts };
 }
 

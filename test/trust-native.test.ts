@@ -251,6 +251,19 @@ describe.each(WASM)('the WebAssembly heap (%s)', (name) => {
     expect(performance.now() - started).toBeLessThan(1000); // it copied 1.3 GB first, then failed
   });
 
+  it('Lstm.create and Gru.create refuse such a layer from its sizes, before reading its weights', async () => {
+    // The facade used to convert and check every weight first (2 s for U = 12000), then fail.
+    // U = 10000: 3.2 GB (LSTM) and 2.4 GB (GRU) as given and packed.
+    const U = 10000;
+    for (const [create, G] of [[(o: object) => Lstm.create(o as never), 4], [(o: object) => Gru.create(o as never), 3]] as const) {
+      const weights = { kernel: { data: new Float32Array(G * U), shape: [1, G * U] }, recurrentKernel: { data: new Float32Array(U * G * U), shape: [U, G * U] }, bias: new Float32Array(2 * G * U) };
+      const started = performance.now();
+      const error = await create({ weights, backend: name }).then((layer) => (layer.dispose(), 'created'), (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ERR_LSTM_RESOURCES', message: expect.stringMatching(/this layer needs \d+ MiB of the WebAssembly heap.*int8 weights/) });
+      expect(performance.now() - started, `${G === 4 ? 'Lstm' : 'Gru'}.create took`).toBeLessThan(200);
+    }
+  });
+
   it('a create that runs out of heap throws ERR_LSTM_RESOURCES and frees what it had copied', async () => {
     const probe = backend.createRnn(config(I, U), canonical(I, U));
     const fns = heapOf(probe);

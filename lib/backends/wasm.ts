@@ -17,7 +17,7 @@ const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 /** The error of a heap that cannot hold what a layer or a call needs. */
 function outOfMemory(what: string, bytes: number): LstmError {
-  return new LstmError('ERR_LSTM_RESOURCES', `${what} needs ${MiB(bytes)} of the WebAssembly heap, more than it can give (it grows to ${MiB(WASM_HEAP_LIMIT)} at most, shared by every layer of the backend): use a smaller batch or sequence, dispose layers no longer needed, or backend 'native'`);
+  return new LstmError('ERR_LSTM_RESOURCES', `${what} needs ${MiB(bytes)} of the WebAssembly heap, more than it can give (it grows to ${MiB(WASM_HEAP_LIMIT)} at most, shared by every layer of the backend): ${what === 'this layer' ? "use int8 weights, dispose layers no longer needed, or backend 'native'" : "use a smaller batch or sequence, dispose layers no longer needed, or backend 'native'"}`);
 }
 
 /** The C functions each module exports (native/rnn_runtime.h); pointers are byte offsets. */
@@ -265,15 +265,20 @@ class WasmRnn implements RnnKernel {
 const ALLOC = 5;
 
 /**
- * The least heap a layer needs: the weights as given (copied in for rnn_create) and their packed
- * copy, the kernel in floats and the recurrent kernel at its precision. What rnn_create adds
- * (padding, int8's scales and packing room) only makes it more.
+ * The least heap a layer needs: its two kernels as given in float32 (copied in for rnn_create) and
+ * their packed copy, the kernel in floats and the recurrent kernel at its precision. The biases and
+ * what rnn_create adds (padding, int8's scales and packing room) only make it more.
  */
-function layerBytes(config: RnnKernelConfig, w: CanonicalWeights): number {
-  const given = [w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes].reduce((n, t) => n + (t ? t.byteLength : 0), 0);
+function layerBytes(config: RnnKernelConfig): number {
   const columns = gatesOf(config.cell) * config.units;
   const element = config.weightPrecision === 'int8' ? 1 : 4;
-  return given + 4 * config.inputSize * columns + element * config.units * columns;
+  return (4 + 4) * config.inputSize * columns + (4 + element) * config.units * columns;
+}
+
+/** Refuses a layer whose weights alone pass the heap's limit (Backend.admitRnn). */
+function admitRnn(config: RnnKernelConfig): void {
+  const need = layerBytes(config);
+  if (need >= WASM_HEAP_LIMIT) throw outOfMemory('this layer', need);
 }
 
 /**
@@ -302,12 +307,12 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
     name,
     implementation: name,
     implementations: [name],
+    admitRnn,
     createRnn(config: RnnKernelConfig, w: CanonicalWeights): RnnKernel {
       // Half weights need F16C or NEON; int8 and f32 run everywhere.
       if (config.weightPrecision === 'f16') throw unsupportedPrecision(config, name);
-      // A layer that could never fit is refused before a byte is copied.
-      const need = layerBytes(config, w);
-      if (need >= WASM_HEAP_LIMIT) throw outOfMemory('this layer', need);
+      // A layer that could never fit is refused before a byte is copied (buildLayer asks earlier).
+      admitRnn(config);
       const tensors = [w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes];
       const ptrs: number[] = [];
       try {
@@ -320,7 +325,7 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
         tensors.forEach((t, k) => t && heap.writeF32(ptrs[k]!, t));
         writeConfig(heap, cfg, config, isa);
         const status = fns.rnn_create(cfg, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, out);
-        if (status === ALLOC) throw outOfMemory('this layer', need);
+        if (status === ALLOC) throw outOfMemory('this layer', layerBytes(config));
         checkStatus(status, name, 'create');
         return new WasmRnn(heap, heap.readU32(out), config);
       } finally {
