@@ -27,4 +27,6 @@ export interface Hdf5Node {
 
 export type Hdf5Snapshot = { root: Hdf5Node; openError?: undefined } | { openError: string; root?: undefined };
 
+export declare const WEB_WORKER_NAME: string;
+
 export declare function snapshotHdf5(bytes: Uint8Array, valuesUnder: readonly string[]): Promise<Hdf5Snapshot>;

@@ -140,13 +140,14 @@ function buffersOf(node, out = new Set()) {
   return out;
 }
 
-// Started as lstm-runtime's HDF5 worker thread (hdf5.ts): answer each request with its snapshot.
-// (process.getBuiltinModule: no import of a Node built-in, so that bundlers for browsers see none.)
-const threads = globalThis.process?.getBuiltinModule?.('node:worker_threads');
-if (threads && !threads.isMainThread && threads.workerData?.lstmRuntimeHdf5 === 1) {
+/** The name hdf5.ts gives the Web Worker it starts on this file. */
+export const WEB_WORKER_NAME = 'lstm-runtime-hdf5';
+
+/** A worker's loop: says it is ready, then answers each request with its snapshot. */
+function serve(post, onRequest) {
   // Said first: an error before it is a worker that could not start, not a file that broke it.
-  threads.parentPort.postMessage({ ready: true });
-  threads.parentPort.on('message', async ({ id, bytes, valuesUnder }) => {
+  post({ ready: true });
+  onRequest(async ({ id, bytes, valuesUnder }) => {
     let answer;
     try {
       answer = await snapshotHdf5(bytes, valuesUnder);
@@ -154,9 +155,18 @@ if (threads && !threads.isMainThread && threads.workerData?.lstmRuntimeHdf5 === 
       answer = { error: message(error) };
     }
     try {
-      threads.parentPort.postMessage({ id, ...answer }, answer.root ? [...buffersOf(answer.root)] : []);
+      post({ id, ...answer }, answer.root ? [...buffersOf(answer.root)] : []);
     } catch (error) {
-      threads.parentPort.postMessage({ id, error: `its contents could not be passed on (${message(error)})` });
+      post({ id, error: `its contents could not be passed on (${message(error)})` });
     }
   });
+}
+
+// Started as lstm-runtime's HDF5 worker thread in Node (hdf5.ts), or as its Web Worker in a browser.
+// (process.getBuiltinModule: no import of a Node built-in, so that bundlers for browsers see none.)
+const threads = globalThis.process?.getBuiltinModule?.('node:worker_threads');
+if (threads && !threads.isMainThread && threads.workerData?.lstmRuntimeHdf5 === 1) {
+  serve((data, transfer) => threads.parentPort.postMessage(data, transfer), (handle) => threads.parentPort.on('message', handle));
+} else if (typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope && globalThis.name === WEB_WORKER_NAME) {
+  serve((data, transfer = []) => globalThis.postMessage(data, transfer), (handle) => globalThis.addEventListener('message', (event) => handle(event.data)));
 }

@@ -1,14 +1,16 @@
 // HDF5 files are parsed by h5wasm (the HDF5 library compiled to WebAssembly), which one changed byte
-// of a file can send into a loop that never returns from a synchronous call. In Node (and runtimes
-// with node:worker_threads) the parse therefore runs in a worker thread with a deadline: past it the
-// worker is terminated and the load fails with ERR_LSTM_MODEL, and the process goes on. Elsewhere
-// (browsers, edge runtimes) it runs inline; load models from untrusted sources in a Web Worker there.
+// of a file can send into a loop that never returns from a synchronous call. So the parse runs in a
+// worker with a deadline: past it the worker is terminated, the load fails with ERR_LSTM_MODEL and
+// the process (or page) goes on. In Node (and runtimes with node:worker_threads) a worker thread; in
+// browsers a module Web Worker, which Vite and webpack bundle from the literal `new Worker(new
+// URL(...))` below. Where no worker can start (edge runtimes, a bundle without the worker's file)
+// the parse runs inline: load models from untrusted sources in a worker of your own there.
 import { LstmError } from '../errors.js';
 import type { Hdf5Node, Hdf5Snapshot } from './hdf5-snapshot.js';
 import { modelError } from './spec.js';
 
 type WorkerThreads = typeof import('node:worker_threads');
-type Worker = InstanceType<WorkerThreads['Worker']>;
+type NodeWorker = InstanceType<WorkerThreads['Worker']>;
 
 /** Not a literal in `new URL(...)`: bundlers would copy the file for a browser build that never starts it. */
 const WORKER_FILE = './hdf5-snapshot.js';
@@ -30,10 +32,22 @@ export function setHdf5TimeBudget(ms: number | null): void {
 const threadsModule = (): WorkerThreads | undefined =>
   (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
 
-/** Set once a worker failed to start here (a bundle without hdf5-snapshot.js): parse inline from then on. */
-let workersUnavailable = false;
-let idle: { worker: Worker; timer: ReturnType<typeof setTimeout>; onExit: () => void } | null = null;
-let requests = 0;
+/** What a worker posts: its first message, then one answer per request. */
+type Answer = Hdf5Snapshot | { error: string };
+type Posted = ({ id: number } & Answer) | { ready: true };
+
+/** A Node worker thread or a Web Worker, as the parse drives it. */
+interface ParseWorker {
+  post(request: { id: number; bytes: Uint8Array; valuesUnder: readonly string[] }, transfer: ArrayBuffer[]): void;
+  /**
+   * Listens until the returned function is called; `exited` only where workers report their exit
+   * (Node). No `message` while idle: a Node worker listened to for messages holds the process.
+   */
+  listen(handlers: { message?(posted: Posted): void; error(error: Error & { code?: string }): void; exited(code: number): void }): () => void;
+  terminate(): void;
+  /** Whether the worker keeps the process alive (Node: ref/unref; a no-op elsewhere). */
+  hold(held: boolean): void;
+}
 
 /**
  * The process's Node options, less those a worker refuses (--input-type, --eval and --print
@@ -54,58 +68,114 @@ function workerExecArgv(): string[] {
   return out;
 }
 
-function newWorker(threads: WorkerThreads): Worker {
+function nodeWorker(threads: WorkerThreads): ParseWorker {
   const url = new URL(WORKER_FILE, import.meta.url);
   const workerData = { lstmRuntimeHdf5: 1 };
+  let worker: NodeWorker;
   try {
-    return new threads.Worker(url, { workerData, execArgv: workerExecArgv() });
+    worker = new threads.Worker(url, { workerData, execArgv: workerExecArgv() });
   } catch (error) {
     // An option a worker does not take: start it without the process's options.
     if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
-    return new threads.Worker(url, { workerData, execArgv: [] });
+    worker = new threads.Worker(url, { workerData, execArgv: [] });
   }
+  return {
+    post: (request, transfer) => worker.postMessage(request, transfer),
+    listen({ message, error, exited }) {
+      if (message) worker.on('message', message);
+      worker.on('error', error).on('exit', exited);
+      return () => {
+        if (message) worker.off('message', message);
+        worker.off('error', error).off('exit', exited);
+      };
+    },
+    terminate: () => void worker.terminate(),
+    hold: (held) => void (held ? worker.ref() : worker.unref()),
+  };
 }
+
+function webWorker(name: string): ParseWorker {
+  // Literal, for the bundlers: they build hdf5-snapshot.js (and h5wasm) as the worker's own chunk.
+  const worker = new Worker(new URL('./hdf5-snapshot.js', import.meta.url), { type: 'module', name });
+  return {
+    post: (request, transfer) => worker.postMessage(request, transfer),
+    listen({ message, error }) {
+      const onMessage = (event: MessageEvent<Posted>) => message?.(event.data);
+      // A script that fails to load or throws: an ErrorEvent, with a message where there is one.
+      const onError = (event: Event) => {
+        event.preventDefault();
+        error(new Error((event as ErrorEvent).message || 'the HDF5 worker failed to start'));
+      };
+      worker.addEventListener('message', onMessage);
+      worker.addEventListener('error', onError);
+      return () => {
+        worker.removeEventListener('message', onMessage);
+        worker.removeEventListener('error', onError);
+      };
+    },
+    terminate: () => worker.terminate(),
+    hold: () => {},
+  };
+}
+
+/** Starts a worker, or says there is none here. */
+type StartWorker = () => ParseWorker;
+
+/** How workers start here, found once: undefined where none can (or none did). */
+let starter: Promise<StartWorker | undefined> | undefined;
+async function workerStarter(): Promise<StartWorker | undefined> {
+  const threads = threadsModule();
+  if (threads?.Worker) return () => nodeWorker(threads);
+  if (typeof Worker === 'function' && typeof location !== 'undefined') {
+    const { WEB_WORKER_NAME } = await import('./hdf5-snapshot.js');
+    return () => webWorker(WEB_WORKER_NAME);
+  }
+  return undefined;
+}
+
+let idle: { worker: ParseWorker; timer: ReturnType<typeof setTimeout>; stopListening: () => void } | null = null;
+let requests = 0;
 
 /** A worker ready to start on a file: the idle one, or a new one (not yet known to run). */
-function takeWorker(threads: WorkerThreads): { worker: Worker; fresh: boolean } {
+function takeWorker(start: StartWorker): { worker: ParseWorker; fresh: boolean } {
   if (idle) {
-    const { worker, timer, onExit } = idle;
+    const { worker, timer, stopListening } = idle;
     idle = null;
     clearTimeout(timer);
-    worker.off('exit', onExit);
-    worker.ref();
+    stopListening();
+    worker.hold(true);
     return { worker, fresh: false };
   }
-  return { worker: newWorker(threads), fresh: true };
+  return { worker: start(), fresh: true };
 }
 
-/** Keeps a worker that finished cleanly for the next file (one at most, unreferenced, for IDLE_MS). */
-function release(worker: Worker): void {
+/** Keeps a worker that finished cleanly for the next file (one at most, not holding the process, for IDLE_MS). */
+function release(worker: ParseWorker): void {
   if (idle) {
-    void worker.terminate();
+    worker.terminate();
     return;
   }
-  worker.unref();
+  worker.hold(false);
   const timer = setTimeout(() => {
     if (idle?.worker !== worker) return;
     idle = null;
-    void worker.terminate();
+    stopListening();
+    worker.terminate();
   }, IDLE_MS);
   (timer as { unref?: () => void }).unref?.();
   // A worker that dies while idle is not handed the next file.
-  const onExit = () => {
+  const dead = () => {
     if (idle?.worker !== worker) return;
     clearTimeout(idle.timer);
     idle = null;
+    stopListening();
   };
-  worker.once('exit', onExit);
-  idle = { worker, timer, onExit };
+  const stopListening = worker.listen({ error: dead, exited: dead });
+  idle = { worker, timer, stopListening };
 }
 
-type Answer = Hdf5Snapshot | { error: string };
-
-function inWorker(threads: WorkerThreads, file: string, bytes: Uint8Array, valuesUnder: readonly string[]): Promise<Answer | 'unavailable'> {
-  const { worker, fresh } = takeWorker(threads);
+function inWorker(start: StartWorker, file: string, bytes: Uint8Array, valuesUnder: readonly string[]): Promise<Answer | 'unavailable'> {
+  const { worker, fresh } = takeWorker(start);
   const id = ++requests;
   const budget = hdf5TimeBudget(bytes.length);
   return new Promise((resolve, reject) => {
@@ -114,26 +184,24 @@ function inWorker(threads: WorkerThreads, file: string, bytes: Uint8Array, value
     const finish = () => {
       answered = true;
       clearTimeout(timer);
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
+      stopListening();
     };
-    const onMessage = (message: ({ id: number } & Answer) | { ready: true }) => {
-      if ('ready' in message) {
+    const message = (posted: Posted) => {
+      if ('ready' in posted) {
         started = true;
         return;
       }
-      if (message.id !== id) return;
+      if (posted.id !== id) return;
       finish();
-      const { id: _, ...answer } = message;
+      const { id: _, ...answer } = posted;
       // A worker whose HDF5 threw may hold a damaged heap: it is not kept.
-      if ('error' in answer) void worker.terminate();
+      if ('error' in answer) worker.terminate();
       else release(worker);
       resolve(answer);
     };
-    const onError = (error: Error & { code?: string }) => {
+    const error = (error: Error & { code?: string }) => {
       finish();
-      void worker.terminate();
+      worker.terminate();
       // A worker that failed before it ran (its file missing from a bundle, an option it refuses):
       // the file was never looked at, and is parsed inline instead.
       if (!started) return resolve('unavailable');
@@ -142,21 +210,19 @@ function inWorker(threads: WorkerThreads, file: string, bytes: Uint8Array, value
       }
       reject(new LstmError('ERR_LSTM_MODEL', `${file}: could not be read as HDF5 (${error.message})`, { cause: error }));
     };
-    const onExit = (code: number) => {
+    const exited = (code: number) => {
       if (answered) return;
       finish();
       reject(new LstmError('ERR_LSTM_MODEL', `${file}: could not be read as HDF5 (the worker parsing it stopped with exit code ${code})`));
     };
     const timer = setTimeout(() => {
       finish();
-      void worker.terminate();
+      worker.terminate();
       reject(new LstmError('ERR_LSTM_MODEL', `${file}: HDF5 parsing did not finish within ${budget / 1000} s (a damaged file can make the HDF5 library loop for ever); the worker parsing it was stopped`));
     }, budget);
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
+    const stopListening = worker.listen({ message, error, exited });
     const copy = bytes.slice(); // the caller keeps its bytes; the copy moves to the worker
-    worker.postMessage({ id, bytes: copy, valuesUnder }, [copy.buffer]);
+    worker.post({ id, bytes: copy, valuesUnder }, [copy.buffer]);
   });
 }
 
@@ -166,15 +232,16 @@ function inWorker(threads: WorkerThreads, file: string, bytes: Uint8Array, value
  */
 export async function readHdf5(file: string, bytes: Uint8Array, valuesUnder: readonly string[]): Promise<Hdf5Node> {
   let answer: Answer | 'unavailable' = 'unavailable';
-  const threads = workersUnavailable ? undefined : threadsModule();
-  if (threads?.Worker) {
+  const start = await (starter ??= workerStarter());
+  if (start) {
     try {
-      answer = await inWorker(threads, file, bytes, valuesUnder);
+      answer = await inWorker(start, file, bytes, valuesUnder);
     } catch (error) {
       if (error instanceof LstmError) throw error;
       answer = 'unavailable'; // the Worker constructor itself failed
     }
-    if (answer === 'unavailable') workersUnavailable = true;
+    // Set once a worker failed to start here (a bundle without hdf5-snapshot.js): inline from then on.
+    if (answer === 'unavailable') starter = Promise.resolve(undefined);
   }
   if (answer === 'unavailable') {
     const { snapshotHdf5 } = await import('./hdf5-snapshot.js');

@@ -106,15 +106,17 @@ const BUNDLERS = {
     return join(outDir, 'index.html');
   },
   // esbuild leaves `new URL(..., import.meta.url)` alone: the .wasm files are imported with the
-  // file loader and given to configureWasm (app/esbuild-wasm.js), and the worker is its own entry
-  // point, written next to the page's where `new URL('./worker.js', import.meta.url)` finds it.
+  // file loader and given to configureWasm (app/esbuild-wasm.js), and the workers are entry
+  // points, written next to the page's: the app's where `new URL('./worker.js', import.meta.url)`
+  // finds it, and the package's HDF5 worker (lstm-runtime/hdf5-worker) where the package's
+  // `new URL('./hdf5-snapshot.js', import.meta.url)` does.
   // Splitting (ESM only) keeps the lazily imported model readers out of the entry: without it
   // h5wasm's 5.4 MB lands in both main.js and worker.js.
   async esbuild(outDir) {
     const esbuild = await import('esbuild');
     rmSync(outDir, { recursive: true, force: true });
     const result = await esbuild.build({
-      entryPoints: { main: join(APP, 'esbuild-main.js'), worker: join(APP, 'esbuild-worker.js') },
+      entryPoints: { main: join(APP, 'esbuild-main.js'), worker: join(APP, 'esbuild-worker.js'), 'hdf5-snapshot': 'lstm-runtime/hdf5-worker' },
       bundle: true,
       format: 'esm',
       splitting: true,
@@ -289,6 +291,21 @@ async function checkFallback(browser, name, port) {
   }
 }
 
+/** An .h5 file on which HDF5 loops for ever: ERR_LSTM_MODEL after the 10 s budget, the page responsive throughout. */
+async function checkH5Hang(browser, name, port) {
+  try {
+    const r = await openPage(browser, `http://127.0.0.1:${port}/index.html?h5hang`, () => {}, 30_000);
+    const ms = r?.ms ?? NaN;
+    check(
+      r?.code === 'ERR_LSTM_MODEL' && /did not finish within 10(\.\d+)? s/.test(r.message) && ms < 15_000 && r.ticks >= (0.5 * ms) / 100,
+      `${name} page: an .h5 file on which HDF5 loops for ever fails within its budget, off the main thread`,
+      r?.error ?? `${r?.code ?? (r?.loaded ? 'loaded' : 'no error')} after ${(ms / 1000).toFixed(1)} s, ${r?.ticks} ticks of a 100 ms timer meanwhile: ${r?.message?.slice(0, 120) ?? ''}`,
+    );
+  } catch (e) {
+    check(false, `${name} page: an .h5 file on which HDF5 loops for ever`, reasonOf(e));
+  }
+}
+
 const TIMING_RUNS = 3;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -324,6 +341,7 @@ async function runPage(browser, name, port, ref) {
     info(`${name} fetched for it: JS ${kB(l.js)} in ${l.jsFiles} files, wasm ${kB(l.wasm)} in ${l.wasmFiles}`);
   }
   await checkFallback(browser, name, port);
+  await checkH5Hang(browser, name, port);
   const w = inWorker?.firstForward;
   if (w && !w.error) info(`${name} first forward (${w.backend}), worker (module already compiled in the process): ${f(w.totalMs)} ms after import() (import ${f(w.importMs)}, create ${f(w.createMs)}, forward ${f(w.forwardMs)}; ${f(w.sinceStartMs)} ms after new Worker)`);
 }

@@ -1,5 +1,5 @@
 // The page: runs the suite here and in a module Worker, then leaves everything in window.__result.
-import { evalBlocked, firstForward, runSuite } from './suite.js';
+import { evalBlocked, firstForward, h5Hang, runSuite } from './suite.js';
 
 async function inWorker() {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -48,6 +48,8 @@ async function main() {
   if (location.search === '?timing') return lib ? { ...(await firstForward(lib, times)), loaded: loaded() } : result.page;
   // ?fallback: served without its .wasm files, 'auto' must say why it runs js (the runner counts the console's warnings).
   if (location.search === '?fallback') return lib ? await fallback(lib) : result.page;
+  // ?h5hang: an .h5 file on which HDF5 loops for ever fails within its time budget.
+  if (location.search === '?h5hang') return lib ? await h5Hang(lib) : result.page;
   if (lib) result.page = await runSuite(lib, times);
   result.worker = await inWorker();
   return result;

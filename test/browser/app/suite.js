@@ -20,6 +20,29 @@ async function fetchBytes(path) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/**
+ * An .h5 file on which the HDF5 library loops for ever (test/load-hostile.test.ts: one byte of
+ * options.h5 changed): the load must fail with ERR_LSTM_MODEL once its time budget (10 s) is over,
+ * and the page must stay responsive meanwhile (the parse runs in a Web Worker): `ticks` counts a
+ * 100 ms interval timer while the load runs.
+ */
+export async function h5Hang(lib) {
+  const bytes = await fetchBytes('keras/options.h5');
+  if (bytes[5792] !== 34) return { error: `byte 5792 of keras/options.h5 is ${bytes[5792]}, not 34: the fixture changed` };
+  bytes[5792] = 222;
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 100);
+  const start = performance.now();
+  try {
+    (await lib.loadModel(bytes, { format: 'h5' })).dispose();
+    return { loaded: true, ms: performance.now() - start, ticks };
+  } catch (e) {
+    return { code: e?.code, message: String(e?.message ?? e).slice(0, 300), ms: performance.now() - start, ticks };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Only the first forward, timed (the runner loads the page with ?timing a few times, cold). */
 export async function firstForward(lib, times) {
   const { lstm } = makeCases();
