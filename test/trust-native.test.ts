@@ -273,7 +273,11 @@ describe.each(WASM)('the WebAssembly heap (%s)', (name) => {
       // The kernel (32 MiB) fits, the recurrent kernel (another 32 MiB) does not.
       const weights = { ...canonical(1024, 2048), recurrentKernel: new Float32Array(8 << 20) };
       expect(() => backend.createRnn(config(1024, 2048), weights)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_RESOURCES' }));
-      expect(largestBlock(fns), 'free heap after the failed create').toBe(free);
+      // Under ASan (npm run test:wasm-sanitize) freed blocks wait in a 16 MiB quarantine
+      // (wasm/sanitize_options.cc), which the create's own frees push older ones out of: there the
+      // free heap may grow. A leaked 32 MiB copy leaves it smaller either way.
+      if (process.env.LSTM_RUNTIME_WASM_DIR) expect(largestBlock(fns), 'free heap after the failed create').toBeGreaterThanOrEqual(free);
+      else expect(largestBlock(fns), 'free heap after the failed create').toBe(free);
     } finally {
       release();
       probe.dispose();
