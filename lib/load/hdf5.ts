@@ -6,6 +6,7 @@
 // URL(...))` below. Where no worker can start (edge runtimes, a bundle without the worker's file)
 // the parse runs inline: load models from untrusted sources in a worker of your own there.
 import { LstmError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 import type { Hdf5Node, Hdf5Snapshot } from './hdf5-snapshot.js';
 import { modelError } from './spec.js';
 
@@ -13,7 +14,7 @@ type WorkerThreads = typeof import('node:worker_threads');
 type NodeWorker = InstanceType<WorkerThreads['Worker']>;
 
 /** Not a literal in `new URL(...)`: bundlers would copy the file for a browser build that never starts it. */
-const WORKER_FILE = './hdf5-snapshot.js';
+const WORKER_FILE = 'hdf5-snapshot.js';
 /** How long an idle worker is kept for the next file before it is terminated. */
 const IDLE_MS = 10_000;
 
@@ -68,8 +69,18 @@ function workerExecArgv(): string[] {
   return out;
 }
 
+/**
+ * The worker script: dist/load/ in the package, whose Node entry is bundled (this code may run from
+ * a chunk in dist/chunks/); beside this module in the sources (lib/load/, under the tests).
+ */
+function workerUrl(): URL {
+  const root = packageRoot();
+  if (root && import.meta.url.startsWith(new URL('dist/', root).href)) return new URL(`dist/load/${WORKER_FILE}`, root);
+  return new URL(WORKER_FILE, import.meta.url);
+}
+
 function nodeWorker(threads: WorkerThreads): ParseWorker {
-  const url = new URL(WORKER_FILE, import.meta.url);
+  const url = workerUrl();
   const workerData = { lstmRuntimeHdf5: 1 };
   let worker: NodeWorker;
   try {

@@ -3,6 +3,7 @@
 // No Node built-in is imported (the browser entry exports this too): under Node the facts come
 // from process.getBuiltinModule (Node >= 20.16), elsewhere from navigator where it says them.
 import { defaultBackendRequest, backends, type BackendStatus } from '../registry.js';
+import { packageRoot } from '../package-root.js';
 
 /** A backend's status with the fields the native backend may add (origin, path, fix). */
 export type BackendReport = BackendStatus & { origin?: string; path?: string; fix?: string };
@@ -39,14 +40,13 @@ interface NodeLike {
 const nodeProcess = () => (globalThis as { process?: NodeLike }).process;
 const builtin = <T>(name: string): T | undefined => nodeProcess()?.getBuiltinModule?.(name) as T | undefined;
 
-/** lstm-runtime's version from its package.json (two levels above lib/tools and dist/tools). */
+/** lstm-runtime's version from its package.json. */
 export function packageVersion(): string | null {
   const fs = builtin<{ readFileSync(path: URL, encoding: 'utf8'): string }>('node:fs');
-  if (!fs || !import.meta.url.startsWith('file:')) return null;
-  // Not `new URL('...', import.meta.url)` written out: bundlers would ship package.json as an asset.
-  const here = import.meta.url;
+  const root = packageRoot();
+  if (!fs || !root) return null;
   try {
-    return (JSON.parse(fs.readFileSync(new URL('../../package.json', here), 'utf8')) as { version?: string }).version ?? null;
+    return (JSON.parse(fs.readFileSync(new URL('package.json', root), 'utf8')) as { version?: string }).version ?? null;
   } catch {
     return null;
   }
