@@ -15,16 +15,17 @@ let root: URL | null | undefined;
  */
 export function packageRoot(): URL | null {
   if (root !== undefined) return root;
-  const module = builtin<NodeModule>('node:module');
-  const url = builtin<NodeUrl>('node:url');
   root = null;
-  if (module && url && import.meta.url.startsWith('file:')) {
-    try {
+  try {
+    const module = builtin<NodeModule>('node:module');
+    const url = builtin<NodeUrl>('node:url');
+    // Inside the try: workerd (with nodejs_compat) has node:module but no import.meta.url.
+    if (module && url && import.meta.url.startsWith('file:')) {
       // A package may import itself by name (exports has ./package.json); from elsewhere, node_modules.
       root = new URL('./', url.pathToFileURL(module.createRequire(import.meta.url).resolve('lstm-runtime/package.json')));
-    } catch {
-      root = null;
     }
+  } catch {
+    root = null;
   }
   return root;
 }
