@@ -1,7 +1,7 @@
 import { activationFn, encodeActivation, type Activation } from './activations.js';
 import { fail } from './errors.js';
 import { checkOptions, refuseNull } from './recurrent.js';
-import { checkAllocation, checkFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
+import { checkAllocation, checkFinite, checkFiniteWeights, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 export interface DenseOptions {
   /** [in, out]. */
@@ -44,8 +44,8 @@ export class Dense {
     if (!k.shape || k.shape.length !== 2) fail('ERR_LSTM_WEIGHTS', 'kernel', 'a shaped [in, out] tensor', k.shape ? `shape ${shapeText(k.shape)}` : 'a flat array');
     const [inputSize, units] = k.shape as [number, number];
     const bias = options.bias === undefined ? null : readShaped(options.bias, 'bias', [units], 'ERR_LSTM_WEIGHTS');
-    checkFinite(k.data, 'kernel');
-    if (bias) checkFinite(bias, 'bias');
+    checkFiniteWeights(k.data, 'kernel');
+    if (bias) checkFiniteWeights(bias, 'bias');
     const activation = options.activation === undefined ? 'linear' : options.activation;
     if (activation !== 'softmax') encodeActivation(activation, 'options.activation');
     return new Dense(k.data, bias, inputSize, units, activation);

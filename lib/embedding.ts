@@ -1,6 +1,6 @@
 import { describe, fail } from './errors.js';
 import { checkOptions } from './recurrent.js';
-import { checkAllocation, checkFinite, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { checkAllocation, checkFiniteWeights, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export interface EmbeddingOptions {
   /** `[inputDim (the vocabulary), outputDim]`: row k is the vector of id k. */
@@ -29,7 +29,7 @@ export class Embedding {
     if (!e.shape || e.shape.length !== 2 || e.shape[0]! < 1 || e.shape[1]! < 1) {
       fail('ERR_LSTM_WEIGHTS', 'embeddings', 'a shaped [inputDim, outputDim] tensor', e.shape ? `shape ${shapeText(e.shape)}` : 'a flat array');
     }
-    checkFinite(e.data, 'embeddings');
+    checkFiniteWeights(e.data, 'embeddings');
     if (options.maskZero !== undefined && typeof options.maskZero !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.maskZero', 'true or false', describe(options.maskZero));
     return new Embedding(e.data, e.shape[0]!, e.shape[1]!, options.maskZero ?? false);
   }

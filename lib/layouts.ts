@@ -1,6 +1,6 @@
 import type { CanonicalWeights, CellKind } from './backend.js';
 import { describe, fail } from './errors.js';
-import { checkFinite, readTensor, readShaped, shapeText, type Tensor, type TensorLike } from './tensor.js';
+import { checkFiniteWeights, readTensor, readShaped, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export type WeightLayout = 'keras' | 'keras1' | 'pytorch' | 'onnx' | 'cudnn';
 export const WEIGHT_LAYOUTS: readonly WeightLayout[] = ['keras', 'keras1', 'pytorch', 'onnx', 'cudnn'];
@@ -354,11 +354,11 @@ export function toCanonicalWeights(weights: unknown, layout: unknown = 'keras', 
   const r = read(w, { cell, G, useBias, resetAfter: cell === 'gru' && resetAfter, inputSize, units, admit });
   const peepholes = cell === 'lstm' ? readPeepholes(w, r.U) : null;
   if (cell === 'gru' && (w.P != null || w.peepholes != null)) fail('ERR_LSTM_WEIGHTS', 'weights.P', 'no peepholes (a GRU has none)', 'peepholes');
-  checkFinite(r.kernel, 'weights (input kernel)');
-  checkFinite(r.recurrentKernel, 'weights (recurrent kernel)');
-  if (r.bias) checkFinite(r.bias, 'weights (bias)');
-  if (r.recurrentBias) checkFinite(r.recurrentBias, 'weights (recurrent bias)');
-  if (peepholes) checkFinite(peepholes, 'weights (peepholes)');
+  checkFiniteWeights(r.kernel, 'weights (input kernel)');
+  checkFiniteWeights(r.recurrentKernel, 'weights (recurrent kernel)');
+  if (r.bias) checkFiniteWeights(r.bias, 'weights (bias)');
+  if (r.recurrentBias) checkFiniteWeights(r.recurrentBias, 'weights (recurrent bias)');
+  if (peepholes) checkFiniteWeights(peepholes, 'weights (peepholes)');
   return { inputSize: r.I, units: r.U, kernel: r.kernel, recurrentKernel: r.recurrentKernel, bias: r.bias, recurrentBias: r.recurrentBias, peepholes };
 }
 
