@@ -1,9 +1,9 @@
 // What a loaded model is and what its gates do: its layers, then a random input run with every
-// gate traced and summarised (lib/explain/gate-summary.ts). `lstm-runtime inspect` prints it.
+// gate traced and summarised by gateStats (lib/explain/gate-stats.ts). `lstm-runtime inspect` prints it.
 import { Bidirectional } from '../bidirectional.js';
 import { Dense } from '../dense.js';
 import { Embedding } from '../embedding.js';
-import { gateSummary, type GateSummary } from '../explain/gate-summary.js';
+import { gateStats, layerTraces, type LayerGateStats } from '../explain/gate-stats.js';
 import { Flatten, GlobalPooling1D, RepeatVector } from '../sequence-ops.js';
 import type { Sequential, SequentialLayer } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
@@ -26,8 +26,22 @@ export interface Inspection {
   input: Tensor;
   timeMajor: boolean;
   output: Tensor;
-  /** Each recurrent layer's gates (a Bidirectional: forward, then backward). */
-  gates: GateSummary[];
+  /** Each recurrent layer's gate statistics (a Bidirectional: forward, then backward). */
+  gates: InspectedLayer[];
+}
+
+/** A layer's gateStats, and (LSTM) the units holding the most cell state. */
+export interface InspectedLayer extends LayerGateStats {
+  /** LSTM: the units of largest |c| at the last step of the first row, largest first (5). */
+  largestCell?: { unit: number; value: number }[];
+}
+
+/** The `top` units of largest |c| at the last step of the first row of a layer's trace. */
+function largestCell(c: Tensor, top = 5): { unit: number; value: number }[] {
+  const [, T, U] = c.shape as [number, number, number];
+  return Array.from(c.data.subarray((T - 1) * U, T * U), (value, unit) => ({ unit, value }))
+    .sort((a, b) => Math.abs(b.value) - Math.abs(a.value))
+    .slice(0, top);
 }
 
 /**
@@ -36,8 +50,13 @@ export interface Inspection {
  */
 export function inspectModel(model: Sequential, options: { steps?: number; seed?: number } = {}): Inspection {
   const input = randomInput(model, { steps: options.steps ?? 20, seed: options.seed });
-  const { output, trace } = model.forward(input, { trace: true });
-  return { layers: model.layers.map(describeLayer), input, timeMajor: modelInput(model).timeMajor, output, gates: gateSummary(model, trace ?? []) };
+  const { output, trace = [] } = model.forward(input, { trace: true });
+  const traces = layerTraces(model, trace);
+  const gates = gateStats(trace, { model }).map((stats, k): InspectedLayer => {
+    const c = traces[k]!.tensors.c;
+    return c ? { ...stats, largestCell: largestCell(c) } : stats;
+  });
+  return { layers: model.layers.map(describeLayer), input, timeMajor: modelInput(model).timeMajor, output, gates };
 }
 
 const percent = (x: number) => (100 * x).toFixed(1).padStart(5) + '%';
@@ -52,7 +71,10 @@ export function formatInspection(inspection: Inspection, name = 'model'): string
   for (const g of gates) {
     const title = g.direction ? `${g.layer}. ${g.direction}` : `${g.layer}. ${g.cell === 'lstm' ? 'Lstm' : 'Gru'}`;
     lines.push(`  ${title}`);
-    for (const s of g.gates) lines.push(`    ${s.label.padEnd(12)} mean ${s.mean.toFixed(3)}   shut ${percent(s.shut)}   open ${percent(s.open)}`);
+    // The sigmoid gates, over every unit and step that ran.
+    for (const { label, all } of Object.values(g.gates)) {
+      if (all.shut !== undefined) lines.push(`    ${label.padEnd(12)} mean ${all.mean.toFixed(3)}   shut ${percent(all.shut)}   open ${percent(all.open!)}`);
+    }
     if (g.largestCell) lines.push(`    largest |c| at the last step: ${g.largestCell.map(({ unit, value }) => `unit ${unit} ${value.toFixed(3)}`).join(', ')}`);
   }
   return lines.join('\n') + '\n';

@@ -1,5 +1,5 @@
 // A forward call's results as named tensors, the names `run --out x.npz` writes.
-import { layerTraces } from '../explain/gate-summary.js';
+import { layerTraces } from '../explain/gate-stats.js';
 import type { Sequential, SequentialResult } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
 
