@@ -1,5 +1,6 @@
 import { describe, fail, LstmError } from './errors.js';
 import { Gru, type GruOptions, type GruResult } from './gru.js';
+import { layerName } from './layer-name.js';
 import type { GruWeights, LstmWeights } from './layouts.js';
 import { Lstm, type LstmOptions, type LstmResult } from './lstm.js';
 import { checkOptions, type RecurrentState } from './recurrent.js';
@@ -10,6 +11,12 @@ const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave', null];
 const FORWARD_KEYS = ['initialState', 'mask', 'sequenceLengths', 'trace', 'shape'];
 
 export interface BidirectionalOptions {
+  /**
+   * The layer's name (`layer.name`, `model.getLayer(name)`); default Keras' 'bidirectional',
+   * 'bidirectional_1', ... Its directions are named as in Keras: 'forward_' and 'backward_' before
+   * the wrapped layer's name (`layer.name`, default 'lstm', 'gru', counted).
+   */
+  name?: string;
   /** The wrapped layer's options (its weights run forward); `type: 'gru'` wraps a GRU. */
   layer: (LstmOptions & { type?: 'lstm' }) | (GruOptions & { type: 'gru' });
   /** Weights of the backward direction, in the same layout. */
@@ -53,12 +60,13 @@ export interface BidirectionalResult {
 export class Bidirectional {
   readonly mergeMode: MergeMode;
 
-  private constructor(readonly forwardLayer: Lstm | Gru, readonly backwardLayer: Lstm | Gru, mergeMode: MergeMode) {
+  private constructor(readonly name: string, readonly forwardLayer: Lstm | Gru, readonly backwardLayer: Lstm | Gru, mergeMode: MergeMode) {
     this.mergeMode = mergeMode;
   }
 
   static async create(options: BidirectionalOptions): Promise<Bidirectional> {
-    checkOptions(options, ['layer', 'backwardWeights', 'mergeMode', 'zeroOutputForMask']);
+    checkOptions(options, ['name', 'layer', 'backwardWeights', 'mergeMode', 'zeroOutputForMask']);
+    const name = layerName(options.name, 'bidirectional');
     if (options.zeroOutputForMask !== undefined && typeof options.zeroOutputForMask !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.zeroOutputForMask', 'true or false', describe(options.zeroOutputForMask));
     const mergeMode = options.mergeMode === undefined ? 'concat' : options.mergeMode;
     if (!MERGE_MODES.includes(mergeMode)) fail('ERR_LSTM_CONFIG', 'options.mergeMode', "'concat', 'sum', 'mul', 'ave' or null", describe(mergeMode));
@@ -72,17 +80,18 @@ export class Bidirectional {
     // As Keras does unless told otherwise: masked steps output zeros in both directions exactly
     // when sequences are returned (whatever the wrapped layer's own zeroOutputForMask says).
     const shared = { ...layer, zeroOutputForMask: options.zeroOutputForMask ?? layer.returnSequences ?? false };
+    const inner = layerName(layer.name, type, 'options.layer.name');
     const create = (o: object) => (type === 'gru' ? Gru.create(o as GruOptions) : Lstm.create(o as LstmOptions));
-    const forward = await create(shared);
+    const forward = await create({ ...shared, name: `forward_${inner}` });
     try {
-      const backward = await create({ ...shared, weights: options.backwardWeights, goBackwards: true });
+      const backward = await create({ ...shared, name: `backward_${inner}`, weights: options.backwardWeights, goBackwards: true });
       // Both directions read the same input and their outputs merge step by step: other sizes
       // would run and merge garbage (or read past a row), so they are the weights' error.
       if (backward.units !== forward.units || backward.inputSize !== forward.inputSize) {
         backward.dispose();
         fail('ERR_LSTM_WEIGHTS', 'options.backwardWeights', `weights for ${forward.units} units and input size ${forward.inputSize} (the forward layer's)`, `weights for ${backward.units} units and input size ${backward.inputSize}`);
       }
-      return new Bidirectional(forward, backward, mergeMode);
+      return new Bidirectional(name, forward, backward, mergeMode);
     } catch (e) {
       forward.dispose();
       throw e;

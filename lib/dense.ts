@@ -1,9 +1,12 @@
 import { activationFn, encodeActivation, type Activation } from './activations.js';
 import { fail } from './errors.js';
+import { layerName } from './layer-name.js';
 import { checkOptions, refuseNull } from './recurrent.js';
 import { checkAllocation, checkFinite, checkFiniteWeights, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 export interface DenseOptions {
+  /** The layer's name (`layer.name`, `model.getLayer(name)`); default Keras' 'dense', 'dense_1', ... */
+  name?: string;
   /** [in, out]. */
   kernel: TensorLike;
   /** [out]; omit for none. */
@@ -14,11 +17,13 @@ export interface DenseOptions {
 
 /** Keras' Dense: y = act(x.kernel + bias) on the last axis, so on 3-D input it runs per timestep. */
 export class Dense {
+  readonly name: string;
   readonly inputSize: number;
   readonly units: number;
   private readonly apply: (row: Float64Array) => void;
 
-  private constructor(private readonly kernel: Float32Array, private readonly bias: Float32Array | null, inputSize: number, units: number, activation: Activation | 'softmax') {
+  private constructor(name: string, private readonly kernel: Float32Array, private readonly bias: Float32Array | null, inputSize: number, units: number, activation: Activation | 'softmax') {
+    this.name = name;
     this.inputSize = inputSize;
     this.units = units;
     if (activation === 'softmax') {
@@ -38,7 +43,7 @@ export class Dense {
   }
 
   static async create(options: DenseOptions): Promise<Dense> {
-    checkOptions(options, ['kernel', 'bias', 'activation']);
+    checkOptions(options, ['name', 'kernel', 'bias', 'activation']);
     refuseNull(options, 'options', ['activation']); // a null activation is linear; a null bias is a bug, not "none"
     const k = readTensor(options.kernel, 'kernel', 'ERR_LSTM_WEIGHTS');
     if (!k.shape || k.shape.length !== 2) fail('ERR_LSTM_WEIGHTS', 'kernel', 'a shaped [in, out] tensor', k.shape ? `shape ${shapeText(k.shape)}` : 'a flat array');
@@ -48,7 +53,7 @@ export class Dense {
     if (bias) checkFiniteWeights(bias, 'bias');
     const activation = options.activation === undefined ? 'linear' : options.activation;
     if (activation !== 'softmax') encodeActivation(activation, 'options.activation');
-    return new Dense(k.data, bias, inputSize, units, activation);
+    return new Dense(layerName(options.name, 'dense'), k.data, bias, inputSize, units, activation);
   }
 
   /** input [..., in] (2-D or 3-D) -> [..., out]. */

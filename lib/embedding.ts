@@ -1,8 +1,11 @@
 import { describe, fail } from './errors.js';
+import { layerName } from './layer-name.js';
 import { checkOptions } from './recurrent.js';
 import { checkAllocation, checkFiniteWeights, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
 export interface EmbeddingOptions {
+  /** The layer's name (`layer.name`, `model.getLayer(name)`); default Keras' 'embedding', 'embedding_1', ... */
+  name?: string;
   /** `[inputDim (the vocabulary), outputDim]`: row k is the vector of id k. */
   embeddings: TensorLike;
   /** Keras' mask_zero: id 0 is padding, and a Sequential masks its steps for the recurrent layers. */
@@ -11,27 +14,29 @@ export interface EmbeddingOptions {
 
 /** Keras' Embedding: integer ids [...] -> their vectors [..., outputDim]. First in a Sequential. */
 export class Embedding {
+  readonly name: string;
   /** Ids in one step of one row: 1 (the Sequential's input is [batch, steps] of ids). */
   readonly inputSize = 1;
   readonly inputDim: number;
   readonly units: number;
   readonly maskZero: boolean;
 
-  private constructor(private readonly table: Float32Array, inputDim: number, units: number, maskZero: boolean) {
+  private constructor(name: string, private readonly table: Float32Array, inputDim: number, units: number, maskZero: boolean) {
+    this.name = name;
     this.inputDim = inputDim;
     this.units = units;
     this.maskZero = maskZero;
   }
 
   static async create(options: EmbeddingOptions): Promise<Embedding> {
-    checkOptions(options, ['embeddings', 'maskZero']);
+    checkOptions(options, ['name', 'embeddings', 'maskZero']);
     const e = readTensor(options.embeddings, 'embeddings', 'ERR_LSTM_WEIGHTS');
     if (!e.shape || e.shape.length !== 2 || e.shape[0]! < 1 || e.shape[1]! < 1) {
       fail('ERR_LSTM_WEIGHTS', 'embeddings', 'a shaped [inputDim, outputDim] tensor', e.shape ? `shape ${shapeText(e.shape)}` : 'a flat array');
     }
     checkFiniteWeights(e.data, 'embeddings');
     if (options.maskZero !== undefined && typeof options.maskZero !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.maskZero', 'true or false', describe(options.maskZero));
-    return new Embedding(e.data, e.shape[0]!, e.shape[1]!, options.maskZero ?? false);
+    return new Embedding(layerName(options.name, 'embedding'), e.data, e.shape[0]!, e.shape[1]!, options.maskZero ?? false);
   }
 
   /** Checked ids: integers in [0, inputDim), as TensorFlow refuses others. */

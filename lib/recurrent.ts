@@ -6,12 +6,15 @@ import {
   type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel, type WeightPrecision,
 } from './backend.js';
 import { describe, fail, LstmError } from './errors.js';
+import { layerName } from './layer-name.js';
 import { toCanonicalWeights, type WeightLayout } from './layouts.js';
 import { defaultBackendRequest, resolveBackend } from './registry.js';
 import { checkAllocation, checkShape, firstNonFinite, readShaped, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
 /** Options every recurrent layer takes. */
 export interface RecurrentOptions {
+  /** The layer's name (`layer.name`, `model.getLayer(name)`); default Keras' 'lstm', 'lstm_1', ... ('gru', ... for a GRU). */
+  name?: string;
   /** Input features I; inferred from the weights when omitted. */
   inputSize?: number;
   /** Units U; inferred from the weights when omitted. */
@@ -74,7 +77,7 @@ export interface RecurrentResult {
 }
 
 const COMMON_KEYS = [
-  'inputSize', 'units', 'weights', 'weightLayout', 'useBias', 'activation', 'recurrentActivation', 'returnSequences',
+  'name', 'inputSize', 'units', 'weights', 'weightLayout', 'useBias', 'activation', 'recurrentActivation', 'returnSequences',
   'returnState', 'goBackwards', 'stateful', 'zeroOutputForMask', 'clip', 'allowNonFinite', 'backend', 'threads', 'weightPrecision',
 ];
 /** Options only one cell takes. */
@@ -150,6 +153,7 @@ export function bool(value: unknown, what: string, fallback: boolean): boolean {
 
 /** A built layer: its kernel on a backend and what the facade needs to drive it. */
 export interface LayerParts {
+  name: string;
   kernel: RnnKernel;
   config: RnnKernelConfig;
   returnSequences: boolean;
@@ -184,6 +188,7 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   if (!['f32', 'f16', 'int8'].includes(precision as string)) fail('ERR_LSTM_CONFIG', 'options.weightPrecision', "'f32', 'f16' or 'int8'", describe(precision));
   const resetAfter = flag('resetAfter', true);
   const parts = {
+    name: layerName(o.name, cell),
     returnSequences: flag('returnSequences'),
     returnState: flag('returnState'),
     goBackwards: flag('goBackwards'),
@@ -221,6 +226,8 @@ const FLOAT32_MIN_NORMAL = 2 ** -126;
 
 /** The layer facade both cells share; Lstm and Gru only add their create() and types. */
 export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State extends RecurrentState> {
+  /** The name the model file gives the layer, `options.name`, or a Keras-style default ('lstm', 'gru_1'). */
+  readonly name: string;
   readonly cell: CellKind;
   readonly inputSize: number;
   readonly units: number;
@@ -236,6 +243,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
 
   /** @internal Layers are made by `Lstm.create` and `Gru.create`. */
   protected constructor(p: LayerParts) {
+    this.name = p.name;
     this.kernel = p.kernel;
     this.cell = p.config.cell;
     this.inputSize = p.config.inputSize;

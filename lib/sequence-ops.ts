@@ -2,6 +2,7 @@
 // autoencoder's bridge), Flatten, and global pooling over the steps. None has weights; each needs
 // the whole sequence, so a Sequential holding one runs with forward() only.
 import { describe, fail } from './errors.js';
+import { layerName } from './layer-name.js';
 import { checkOptions } from './recurrent.js';
 import { checkAllocation, readTensor, shapeText, type Tensor, type TensorLike } from './tensor.js';
 
@@ -17,12 +18,13 @@ const MAX_REPEATS = 1 << 16;
 /** Keras' RepeatVector: [batch, features] -> [batch, n, features]. */
 export class RepeatVector {
   readonly kind = 'repeat-vector';
-  private constructor(readonly n: number) {}
+  private constructor(readonly name: string, readonly n: number) {}
 
-  static async create(options: { n: number }): Promise<RepeatVector> {
-    checkOptions(options, ['n']);
+  /** `name`: as other layers' (default 'repeat_vector', 'repeat_vector_1', ...). */
+  static async create(options: { n: number; name?: string }): Promise<RepeatVector> {
+    checkOptions(options, ['name', 'n']);
     if (!Number.isInteger(options.n) || options.n < 1 || options.n > MAX_REPEATS) fail('ERR_LSTM_CONFIG', 'options.n', `an integer from 1 to ${MAX_REPEATS}`, describe(options.n));
-    return new RepeatVector(options.n);
+    return new RepeatVector(layerName(options.name, 'repeat_vector'), options.n);
   }
 
   forward(input: TensorLike): { output: Tensor } {
@@ -40,10 +42,12 @@ export class RepeatVector {
 /** Keras' Flatten on a sequence: [batch, steps, features] -> [batch, steps * features]. */
 export class Flatten {
   readonly kind = 'flatten';
+  private constructor(readonly name: string) {}
 
-  static async create(options: Record<string, never> = {}): Promise<Flatten> {
-    checkOptions(options, []);
-    return new Flatten();
+  /** `name`: as other layers' (default 'flatten', 'flatten_1', ...). */
+  static async create(options: { name?: string } = {}): Promise<Flatten> {
+    checkOptions(options, ['name']);
+    return new Flatten(layerName(options.name, 'flatten'));
   }
 
   /** [batch, steps, features] -> [batch, steps * features]; [batch, features] stays as it is (as in Keras). */
@@ -66,13 +70,14 @@ export type PoolingMode = 'average' | 'max';
  */
 export class GlobalPooling1D {
   readonly kind = 'global-pooling-1d';
-  private constructor(readonly mode: PoolingMode, readonly maskAware: boolean) {}
+  private constructor(readonly name: string, readonly mode: PoolingMode, readonly maskAware: boolean) {}
 
-  static async create(options: { mode: PoolingMode; maskAware?: boolean }): Promise<GlobalPooling1D> {
-    checkOptions(options, ['mode', 'maskAware']);
+  /** `name`: as other layers' (default Keras' 'global_average_pooling1d' or 'global_max_pooling1d', counted). */
+  static async create(options: { mode: PoolingMode; maskAware?: boolean; name?: string }): Promise<GlobalPooling1D> {
+    checkOptions(options, ['name', 'mode', 'maskAware']);
     if (options.mode !== 'average' && options.mode !== 'max') fail('ERR_LSTM_CONFIG', 'options.mode', "'average' or 'max'", describe(options.mode));
     if (options.maskAware !== undefined && typeof options.maskAware !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.maskAware', 'true or false', describe(options.maskAware));
-    return new GlobalPooling1D(options.mode, options.maskAware ?? options.mode === 'average');
+    return new GlobalPooling1D(layerName(options.name, `global_${options.mode}_pooling1d`), options.mode, options.maskAware ?? options.mode === 'average');
   }
 
   /** `mask` [batch, steps] (1 = a real step) applies to a mask-aware average only. */

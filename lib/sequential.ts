@@ -125,7 +125,21 @@ export class Sequential {
     });
     if (options.maskValue !== undefined && layers[0] instanceof Embedding) fail('ERR_LSTM_CONFIG', 'options.maskValue', 'no mask value for a model of ids (an Embedding masks with maskZero)', String(options.maskValue));
     if (options.timeMajor !== undefined && typeof options.timeMajor !== 'boolean') fail('ERR_LSTM_CONFIG', 'options.timeMajor', 'true or false', describe(options.timeMajor));
+    // getLayer finds a layer by its name: as Keras, a model's layers have distinct ones.
+    layers.forEach((layer, k) => {
+      const first = layers.findIndex((l) => l.name === layer.name);
+      if (first !== k) fail('ERR_LSTM_CONFIG', `layers[${k}].name`, `a name no other layer of the model has`, `'${layer.name}', the name of layers[${first}] too`);
+    });
     return new Sequential(layers, options.maskValue, options.timeMajor ?? false);
+  }
+
+  /** The layer of that name (the one `model.layers` holds); ERR_LSTM_CONFIG listing the names there are when none has it. */
+  getLayer(name: string): SequentialLayer {
+    const layer = this.layers.find((l) => l.name === name);
+    if (layer === undefined) {
+      fail('ERR_LSTM_CONFIG', 'getLayer(name)', `the name of one of the model's layers (${this.layers.map((l) => `'${l.name}'`).join(', ')})`, describe(name));
+    }
+    return layer;
   }
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {

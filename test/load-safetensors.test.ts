@@ -245,8 +245,17 @@ describe('modules and config', () => {
     await expectModelError(stateDict({ 'enc.rnn.weight_ih_l0': [12, 2], 'enc.rnn.weight_hh_l0': [12, 3] }), { layers: [{ module: 'enc' }] }, /expected an nn\.LSTM, nn\.GRU or nn\.Linear/, /'enc'/, /'enc\.rnn'/);
   });
 
-  it('the state dict of a bare nn.LSTM is module ""', async () => {
-    expect(await loads(stateDict({ weight_ih_l0: [12, 2], weight_hh_l0: [12, 3], bias_ih_l0: [12], bias_hh_l0: [12] }), { layers: [{ module: '' }] })).toBe(1);
+  it('the state dict of a bare nn.LSTM is module "" (its layer named by its kind, stacked ones by level too)', async () => {
+    const one = { weight_ih_l0: [12, 2], weight_hh_l0: [12, 3], bias_ih_l0: [12], bias_hh_l0: [12] };
+    expect(await loads(stateDict(one), { layers: [{ module: '' }] })).toBe(1);
+    const names = async (tensors: Record<string, number[]>) => {
+      const model = await loadModel(stateDict(tensors), { backend: 'js', config: { layers: [{ module: '' }] } });
+      model.dispose();
+      return model.layers.map((l) => l.name);
+    };
+    expect(await names(one)).toEqual(['lstm']);
+    expect(await names({ ...one, weight_ih_l1: [12, 3], weight_hh_l1: [12, 3], bias_ih_l1: [12], bias_hh_l1: [12] })).toEqual(['lstm.l0', 'lstm.l1']);
+    expect(await names({ weight: [4, 2], bias: [4] })).toEqual(['linear']);
   });
 
   it('malformed options.config: ERR_LSTM_CONFIG naming the field', async () => {

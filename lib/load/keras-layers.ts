@@ -257,7 +257,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
       return {
         type: 'bidirectional',
         name,
-        options: { layer: { ...forward.options, type: forward.type } as never, backwardWeights: backward.options.weights as never, mergeMode: mergeMode as 'concat', zeroOutputForMask },
+        options: { layer: { ...forward.options, type: forward.type, ...(typeof inner.config.name === 'string' && { name: inner.config.name }) } as never, backwardWeights: backward.options.weights as never, mergeMode: mergeMode as 'concat', zeroOutputForMask },
       };
     }
     case 'TimeDistributed': {

@@ -31,24 +31,27 @@ export function modelError(file: string, what: string, cause?: unknown): never {
   throw new LstmError('ERR_LSTM_MODEL', `${file}: ${what}`, cause === undefined ? undefined : { cause });
 }
 
+// Every layer takes its spec's name (a Bidirectional's directions, when the file names no wrapped
+// layer, 'forward_<name>' and 'backward_<name>').
 function createLayer(spec: Exclude<LayerSpec, { type: 'input' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
+  const { name } = spec;
   switch (spec.type) {
     case 'lstm':
-      return Lstm.create({ ...spec.options, ...run });
+      return Lstm.create({ ...spec.options, ...run, name });
     case 'gru':
-      return Gru.create({ ...spec.options, ...run });
+      return Gru.create({ ...spec.options, ...run, name });
     case 'bidirectional':
-      return Bidirectional.create({ ...spec.options, layer: { ...spec.options.layer, ...run } });
+      return Bidirectional.create({ ...spec.options, name, layer: { name, ...spec.options.layer, ...run } });
     case 'dense':
-      return Dense.create(spec.options);
+      return Dense.create({ ...spec.options, name });
     case 'embedding':
-      return Embedding.create(spec.options);
+      return Embedding.create({ ...spec.options, name });
     case 'repeat-vector':
-      return RepeatVector.create(spec.options);
+      return RepeatVector.create({ ...spec.options, name });
     case 'flatten':
-      return Flatten.create();
+      return Flatten.create({ name });
     case 'global-pooling':
-      return GlobalPooling1D.create(spec.options);
+      return GlobalPooling1D.create({ ...spec.options, name });
   }
 }
 
@@ -86,7 +89,7 @@ export async function buildSequential(file: string, specs: readonly LayerSpec[],
       if (spec.type === 'input') return modelError(file, `layer '${spec.name}': expected it first in the model (it says how the model reads its input), got it after '${layers.length ? rest[layers.length - 1]!.name : ''}'`);
       layers.push(await asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run)));
     }
-    return await asModelError(file, 'the layers do not chain', () => Sequential.create(layers, input?.options ?? {}));
+    return await asModelError(file, 'the layers do not form a Sequential', () => Sequential.create(layers, input?.options ?? {}));
   } catch (error) {
     for (const layer of layers) layer.dispose();
     throw error;
