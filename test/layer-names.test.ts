@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Flatten, Gru, Lstm, LstmError, RepeatVector, Sequential, loadModel } from '../lib/index.js';
+import { Bidirectional, Dense, Flatten, formatInspection, gateStats, Gru, inspectModel, Lstm, LstmError, RepeatVector, Sequential, loadModel } from '../lib/index.js';
 import { decode, encode, readModelProto, writeModelProto } from '../lib/load/onnx-proto.generated.js';
 
 const DIR = new URL('./fixtures/models/', import.meta.url).pathname;
@@ -100,6 +100,23 @@ describe('Keras files keep their layer names', () => {
       const layer = model.getLayer(wrapped.config.name) as Bidirectional;
       expect(layer).toBeInstanceOf(Bidirectional);
       expect([layer.forwardLayer.name, layer.backwardLayer.name]).toEqual([`forward_${wrapped.config.layer.config.name}`, `backward_${wrapped.config.layer.config.name}`]);
+    });
+  });
+});
+
+describe('where the library prints layers', () => {
+  it("inspect and gateStats name each layer by the file's name", async () => {
+    const path = `${DIR}keras/bidirectional_dropout.keras`;
+    const names = kerasNames(JSON.parse(new TextDecoder().decode(unzipSync(new Uint8Array(readFileSync(path)))['config.json']!)));
+    await withModel(path, (model) => {
+      const text = formatInspection(inspectModel(model, { steps: 4, seed: 1 }));
+      names.forEach((name, k) => expect(text).toContain(`  ${k}. '${name}' `));
+      const { trace } = model.forward(inspectModel(model, { steps: 4, seed: 1 }).input, { trace: true });
+      const stats = gateStats(trace!, { model });
+      expect(stats.length).toBeGreaterThan(0);
+      for (const s of stats) expect(s.layerName).toBe(names[s.layer]);
+      // Without the model there is no layer to name.
+      expect(gateStats(trace!).every((s) => s.layerName === undefined)).toBe(true);
     });
   });
 });

@@ -67,8 +67,9 @@ describe('the published entry points', () => {
   it('lstm-runtime inspect (and examples/inspect.mjs) prints the layers and gates of a loaded model', () => {
     const cli = (args: string[]) => execFileSync(process.execPath, ['dist/cli/main.js', 'inspect', ...args], { cwd: ROOT, encoding: 'utf8' });
     const out = cli(['test/fixtures/models/keras/embedding_mask_zero.keras', '--steps', '12']);
-    expect(out).toMatch(/0\. Embedding 20 ids -> 6, id 0 masked/);
-    expect(out).toMatch(/1\. Bidirectional\(Lstm 5\) concat/);
+    // Each layer by the name the file gives it (the .keras file's config.json), then what it is.
+    expect(out).toMatch(/0\. 'embedding' Embedding 20 ids -> 6, id 0 masked/);
+    expect(out).toMatch(/1\. 'bidirectional_3' Bidirectional\(Lstm 5\) concat/);
     expect(out.match(/forget gate +mean 0\.\d{3}/g)).toHaveLength(2);
     expect(out).toMatch(/update gate +mean 0\.\d{3}/);
     // The example prints the same report through the library.

@@ -18,6 +18,8 @@ export interface LayerTrace {
   direction?: 'forward' | 'backward';
   /** '0_lstm', '2_gru', '1_bidirectional/forward', ... */
   name: string;
+  /** With a model: the name of model.layers[layer] ('lstm_2'; a Bidirectional's for both directions). */
+  layerName?: string;
   /** LSTM: i, f, g (c~), o, c, h; GRU: z, r, g (h~), h; each [batch, steps, units]. */
   tensors: Record<string, Tensor>;
 }
@@ -50,12 +52,12 @@ export function layerTraces(model: Sequential, trace: readonly unknown[], what =
       const t = trace[r++];
       if (!isBidirectional(t)) return notOf(k, `a Bidirectional where trace[${r - 1}] is not a Bidirectional's`);
       const cell = layer.forwardLayer.cell;
-      out.push({ layer: k, cell, direction: 'forward', name: `${k}_bidirectional/forward`, tensors: t.forward });
-      out.push({ layer: k, cell, direction: 'backward', name: `${k}_bidirectional/backward`, tensors: t.backward });
+      out.push({ layer: k, cell, direction: 'forward', name: `${k}_bidirectional/forward`, layerName: layer.name, tensors: t.forward });
+      out.push({ layer: k, cell, direction: 'backward', name: `${k}_bidirectional/backward`, layerName: layer.name, tensors: t.backward });
     } else if (layer instanceof Lstm || layer instanceof Gru) {
       const t = trace[r++];
       if (isBidirectional(t)) notOf(k, `${layer.cell === 'lstm' ? 'an LSTM' : 'a GRU'} where trace[${r - 1}] is a Bidirectional's`);
-      out.push({ layer: k, cell: layer.cell, name: `${k}_${layer.cell}`, tensors: t as Record<string, Tensor> });
+      out.push({ layer: k, cell: layer.cell, name: `${k}_${layer.cell}`, layerName: layer.name, tensors: t as Record<string, Tensor> });
     }
   });
   if (r !== trace.length) fail('ERR_LSTM_CONFIG', what, `the model whose trace this is (${trace.length} recurrent layer traces)`, `a model with ${r} recurrent layers`);
@@ -114,6 +116,8 @@ export interface LayerGateStats {
   direction?: 'forward' | 'backward';
   /** As `lstm-runtime run --out x.npz` names the layer's trace: '0_lstm', '1_bidirectional/backward', ... */
   name: string;
+  /** With `options.model`: the name of model.layers[layer] ('lstm_2'; a Bidirectional's for both directions). */
+  layerName?: string;
   units: number;
   /** (row, step) pairs counted: the steps that ran. Masked steps and steps past a sequence's length are left out. */
   steps: number;
@@ -307,6 +311,7 @@ export function gateStats(trace: unknown, options: GateStatsOptions = {}): Layer
       cell: l.cell,
       ...(l.direction && { direction: l.direction }),
       name: l.name,
+      ...(l.layerName !== undefined && { layerName: l.layerName }),
       units: U,
       steps: n,
       gates,

@@ -21,7 +21,7 @@ export function describeLayer(layer: SequentialLayer): string {
 }
 
 export interface Inspection {
-  /** One line per layer (describeLayer). */
+  /** One line per layer: its name, then describeLayer's line. */
   layers: string[];
   input: Tensor;
   timeMajor: boolean;
@@ -56,7 +56,7 @@ export function inspectModel(model: Sequential, options: { steps?: number; seed?
     const c = traces[k]!.tensors.c;
     return c ? { ...stats, largestCell: largestCell(c) } : stats;
   });
-  return { layers: model.layers.map(describeLayer), input, timeMajor: modelInput(model).timeMajor, output, gates };
+  return { layers: model.layers.map((l) => `'${l.name}' ${describeLayer(l)}`), input, timeMajor: modelInput(model).timeMajor, output, gates };
 }
 
 const percent = (x: number) => (100 * x).toFixed(1).padStart(5) + '%';
@@ -69,7 +69,7 @@ export function formatInspection(inspection: Inspection, name = 'model'): string
   lines.push(`output shape ${JSON.stringify(output.shape)}, first values ${Array.from(output.data.slice(0, 5), (v) => v.toFixed(4)).join(', ')}`);
   lines.push('gates, over every step and unit:');
   for (const g of gates) {
-    const title = g.direction ? `${g.layer}. ${g.direction}` : `${g.layer}. ${g.cell === 'lstm' ? 'Lstm' : 'Gru'}`;
+    const title = `${g.layer}. ${g.layerName === undefined ? '' : `'${g.layerName}' `}${g.direction ?? (g.cell === 'lstm' ? 'Lstm' : 'Gru')}`;
     lines.push(`  ${title}`);
     // The sigmoid gates, over every unit and step that ran.
     for (const { label, all } of Object.values(g.gates)) {
