@@ -11,30 +11,14 @@ import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureDist } from './native/child.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
 
-/** The .ts files of lib/ whose built .js in dist/ is missing or older. */
-function staleOutputs(dir = join(ROOT, 'lib')): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return staleOutputs(path);
-    if (!entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) return [];
-    const built = join(ROOT, 'dist', relative(join(ROOT, 'lib'), path)).replace(/\.ts$/, '.js');
-    return existsSync(built) && statSync(built).mtimeMs >= statSync(path).mtimeMs ? [] : [path];
-  });
-}
-
 // dist/ as npm install's prepare builds it, rebuilt here when lib/ changed since.
 beforeAll(() => {
-  if (staleOutputs().length === 0) return;
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
-  } catch {
-    // A type error elsewhere still emits; what matters here is that dist/ is now current.
-  }
-  expect(staleOutputs().map((f) => relative(ROOT, f)), 'dist/ is out of date (npx tsc -p tsconfig.build.json)').toEqual([]);
+  expect(ensureDist(), 'dist/ is out of date (npm run build:ts)').toEqual([]);
 }, 120_000);
 
 // ---------------------------------------------------------------- the files

@@ -20,7 +20,10 @@ function staleOutputs(dir = join(ROOT, 'lib')): string[] {
   });
 }
 
-/** Builds dist/ when lib/ changed since (as test/no-eval.test.ts does); the stale files, if any remain. */
+/**
+ * Builds dist/ as `npm run build:ts` does (tsc, then the Node entry's bundle) when lib/ changed
+ * since; the stale files, if any remain.
+ */
 export function ensureDist(): string[] {
   if (staleOutputs().length === 0) return [];
   try {
@@ -28,6 +31,7 @@ export function ensureDist(): string[] {
   } catch {
     // A type error elsewhere still emits; what matters is that dist/ is current.
   }
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle.mjs')], { cwd: ROOT, stdio: 'pipe' });
   return staleOutputs().map((f) => relative(ROOT, f));
 }
 
