@@ -9,6 +9,13 @@ const builtin = <T>(name: string): T | undefined =>
 
 let root: URL | null | undefined;
 
+/** The package's root directory (ending in the path separator), resolved by name through `require` (createRequire's). */
+export function rootDirectory(require: { resolve(id: string): string }): string {
+  // A package may import itself by name (exports has ./package.json); from elsewhere, node_modules.
+  const manifest = require.resolve('lstm-runtime/package.json');
+  return manifest.slice(0, -'package.json'.length);
+}
+
 /**
  * The package's root directory as a file: URL ending in '/', or null where there is none to find
  * (browsers, runtimes without node:module, a bundle that left the package behind).
@@ -21,8 +28,7 @@ export function packageRoot(): URL | null {
     const url = builtin<NodeUrl>('node:url');
     // Inside the try: workerd (with nodejs_compat) has node:module but no import.meta.url.
     if (module && url && import.meta.url.startsWith('file:')) {
-      // A package may import itself by name (exports has ./package.json); from elsewhere, node_modules.
-      root = new URL('./', url.pathToFileURL(module.createRequire(import.meta.url).resolve('lstm-runtime/package.json')));
+      root = url.pathToFileURL(rootDirectory(module.createRequire(import.meta.url)));
     }
   } catch {
     root = null;

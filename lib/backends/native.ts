@@ -1,8 +1,8 @@
 // The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
 import { LstmError } from '../errors.js';
+import { rootDirectory } from '../package-root.js';
 import { firstNonFinite } from '../tensor.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
 
@@ -42,8 +42,6 @@ export interface NativeThreadStats {
   alone: number;
 }
 
-/** The package's root, by its name (see package-root.ts; node:module here, as Node 20.0-20.15 lack getBuiltinModule). */
-const packageRoot = (require: NodeJS.Require) => dirname(require.resolve('lstm-runtime/package.json'));
 
 /** Where the loaded addon came from: shipped with the package, compiled here, or named by LSTM_RUNTIME_ADDON. */
 export type AddonOrigin = 'prebuilt' | 'compiled' | 'explicit';
@@ -81,7 +79,8 @@ function loadAddon(): { addon: NativeAddon; origin: AddonOrigin; path: string } 
   const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
   let path: string;
   try {
-    path = nodeGypBuild.resolve(packageRoot(require));
+    // By the package's name (package-root.ts), with this module's own require: Node 20.0-20.15 lack getBuiltinModule.
+    path = nodeGypBuild.resolve(rootDirectory(require));
   } catch {
     throw new BackendUnavailable(`no prebuilt binary in lstm-runtime fits ${platformTag()} (Node ${process.versions.node}, N-API), and none was compiled here`, BUILD_FROM_SOURCE);
   }

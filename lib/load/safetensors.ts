@@ -93,7 +93,7 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 const quoted = (module: string) => (module === '' ? "'' (the top level)" : `'${module}'`);
 
 /** A layer's name: its module, or for the state dict's top level (module '') the module's kind ('lstm', 'gru', 'linear', 'embedding'). */
-const layerName = (module: string, kind: string) => (module === '' ? kind : module);
+const moduleLayerName = (module: string, kind: string) => (module === '' ? kind : module);
 
 /** Parses and checks the header: every entry well-formed, the data covered exactly once. */
 function parseSafetensors(file: ModelFile): SafetensorsFile {
@@ -364,7 +364,7 @@ function recurrentSpecs(r: Reader, layer: Layer, tensors: ModuleTensors, flow: F
     const returnSequences = k < numLayers - 1 || !layer.lastStep;
     const options = { weights: direction(''), weightLayout: 'pytorch' as const, useBias: bias, returnSequences };
     // A stacked module runs as one layer per level, named by PyTorch's suffix: 'rnn.l0', 'rnn.l1'.
-    const name = numLayers > 1 ? `${layerName(module, cell)}.l${k}` : layerName(module, cell);
+    const name = numLayers > 1 ? `${moduleLayerName(module, cell)}.l${k}` : moduleLayerName(module, cell);
     if (reverse) {
       const backwardWeights = direction('_reverse');
       // PyTorch's bidirectional output is [forward, backward] on the last axis: mergeMode 'concat'.
@@ -393,7 +393,7 @@ function embeddingSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Fl
   flow.features = w.shape[1]!;
   flow.from = `module ${quoted(module)}`;
   // PyTorch masks nothing (padding_idx only keeps a row out of training).
-  return { type: 'embedding', name: layerName(module, 'embedding'), options: { embeddings: asTensor(r, w), maskZero: false } };
+  return { type: 'embedding', name: moduleLayerName(module, 'embedding'), options: { embeddings: asTensor(r, w), maskZero: false } };
 }
 
 /** nn.Linear: a Dense with the transposed weight. */
@@ -413,7 +413,7 @@ function linearSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow)
   for (let o = 0; o < out; o++) for (let i = 0; i < inputs; i++) kernel[i * out + o] = weight[o * inputs + i]!;
   const spec: LayerSpec & { type: 'dense' } = {
     type: 'dense',
-    name: layerName(module, 'linear'),
+    name: moduleLayerName(module, 'linear'),
     options: { kernel: { data: kernel, shape: [inputs, out] }, activation: layer.activation ?? 'linear' },
   };
   const bias = tensors.get('bias');
