@@ -50,3 +50,26 @@ export function activationFn([kind, alpha, beta]: ActivationCode): (x: number) =
       return (x) => x;
   }
 }
+
+/**
+ * The derivative of an encoded activation, from its output y (every activation here has one):
+ * backpropagation through a trace, which holds outputs, needs nothing else.
+ */
+export function derivativeFromOutput([kind, alpha]: ActivationCode): (y: number) => number {
+  switch (kind) {
+    case KIND.sigmoid:
+      return (y) => y * (1 - y);
+    case KIND.tanh:
+      return (y) => 1 - y * y;
+    case KIND.hard_sigmoid:
+      return (y) => (y > 0 && y < 1 ? alpha : 0);
+    case KIND.relu:
+      return (y) => (y > 0 ? 1 : 0);
+    case KIND.softsign:
+      return (y) => (1 - Math.abs(y)) ** 2;
+    case KIND.elu:
+      return (y) => (y > 0 ? 1 : y + alpha);
+    default:
+      return () => 1;
+  }
+}

@@ -39,6 +39,8 @@ export { decodeCsv } from './io/csv.js';
 export { decodeJsonTensor, encodeJsonTensors } from './io/json.js';
 export { decodeTensor, encodeTensors, tensorFormatOf } from './io/tensor-file.js';
 export type { TensorFormat } from './io/tensor-file.js';
+export { attribute } from './explain/attribute.js';
+export type { AttributeOptions, Attribution, AttributionMethod } from './explain/attribute.js';
 export { gateStats, layerTraces } from './explain/gate-stats.js';
 export type { GateStatistics, GateStatsOptions, GateWeightNorms, LayerGateStats, LayerTrace } from './explain/gate-stats.js';
 export { randomInput, readModelInput } from './tools/model-input.js';

@@ -43,7 +43,7 @@ export interface BidirectionalForwardOptions {
   shape?: readonly number[];
 }
 
-type DirectionResult = LstmResult | GruResult;
+export type DirectionResult = LstmResult | GruResult;
 
 export interface BidirectionalResult {
   /** The merged output, or [forward, backward] when mergeMode is null; sequences in input order. */
@@ -134,11 +134,17 @@ export class Bidirectional {
   }
 
   forward(input: TensorLike, options: BidirectionalForwardOptions = {}): BidirectionalResult {
+    const { directions: _, ...merged } = this.forwardDirections(input, options);
+    return merged;
+  }
+
+  /** @internal forward(), with each direction's own result beside the merged one (attribution splits gradients by them). */
+  forwardDirections(input: TensorLike, options: BidirectionalForwardOptions = {}): BidirectionalResult & { directions: { forward: DirectionResult; backward: DirectionResult } } {
     checkOptions(options, FORWARD_KEYS, 'forward options');
     const x = Bidirectional.parsedOnce(input);
     const f = this.forwardLayer.forward(x, this.options(options, 'forward'));
     const b = this.backwardLayer.forward(x, this.options(options, 'backward'));
-    return this.combine(f, b, options.sequenceLengths);
+    return Object.assign(this.combine(f, b, options.sequenceLengths), { directions: { forward: f, backward: b } });
   }
 
   /** Both directions at once (native: two threads of libuv's pool). */
@@ -168,7 +174,7 @@ export class Bidirectional {
 }
 
 /** Puts a backward output sequence [B,T,U] (processing order) back in input order, row by row. */
-function toInputOrder(t: Tensor, lengths: readonly number[] | Int32Array | undefined): Tensor {
+export function toInputOrder(t: Tensor, lengths: readonly number[] | Int32Array | undefined): Tensor {
   const [B, T, U] = t.shape as [number, number, number];
   const out = new Float32Array(t.data.length);
   for (let b = 0; b < B; b++) {

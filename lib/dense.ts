@@ -22,7 +22,17 @@ export class Dense {
   readonly units: number;
   private readonly apply: (row: Float64Array) => void;
 
-  private constructor(name: string, private readonly kernel: Float32Array, private readonly bias: Float32Array | null, inputSize: number, units: number, activation: Activation | 'softmax') {
+  private constructor(
+    name: string,
+    /** @internal [in, out], read by attribution. */
+    readonly kernel: Float32Array,
+    /** @internal [out] or null. */
+    readonly bias: Float32Array | null,
+    inputSize: number,
+    units: number,
+    /** @internal As given (default linear). */
+    readonly activation: Activation | 'softmax',
+  ) {
     this.name = name;
     this.inputSize = inputSize;
     this.units = units;

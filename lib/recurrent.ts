@@ -3,7 +3,7 @@
 import { encodeActivation, type Activation } from './activations.js';
 import {
   GO_BACKWARDS, gatesOf, MAX_THREADS, RETURN_SEQUENCES, TRACE_NAMES, ZERO_OUTPUT_FOR_MASK,
-  type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel, type WeightPrecision,
+  type CanonicalWeights, type CellKind, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel, type WeightPrecision,
 } from './backend.js';
 import { describe, fail, LstmError } from './errors.js';
 import { layerName } from './layer-name.js';
@@ -156,6 +156,7 @@ export interface LayerParts {
   name: string;
   kernel: RnnKernel;
   config: RnnKernelConfig;
+  weights: CanonicalWeights;
   returnSequences: boolean;
   returnState: boolean;
   goBackwards: boolean;
@@ -218,7 +219,7 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   const weights = toCanonicalWeights(o.weights, o.weightLayout ?? 'keras', { inputSize, units, useBias: flag('useBias', true), cell, resetAfter, admit });
   config.inputSize = weights.inputSize;
   config.units = weights.units;
-  return { kernel: backend.createRnn(config, weights, implementation), config, ...parts };
+  return { kernel: backend.createRnn(config, weights, implementation), config, weights, ...parts };
 }
 
 /** float32's smallest normal number, 2^-126: the smallest clip every backend applies alike. */
@@ -237,6 +238,11 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
   readonly stateful: boolean;
   readonly zeroOutputForMask: boolean;
   private readonly allowNonFinite: boolean;
+  /**
+   * @internal The float32 weights in Keras' layout and the cell's configuration, kept for what
+   * reads the model rather than runs it: attribution backpropagates through them.
+   */
+  readonly parts: { readonly config: RnnKernelConfig; readonly weights: CanonicalWeights };
   private kernel: RnnKernel | null;
   private state: { h: Float32Array; c: Float32Array | null; batch: number } | null = null;
   private readonly streams = new Set<RecurrentStream<State>>();
@@ -254,6 +260,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     this.stateful = p.stateful;
     this.zeroOutputForMask = p.zeroOutputForMask;
     this.allowNonFinite = p.allowNonFinite;
+    this.parts = { config: p.config, weights: p.weights };
   }
 
   /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-simd', 'wasm' or 'js'. */

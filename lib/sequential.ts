@@ -38,6 +38,27 @@ export interface SequentialOptions {
   timeMajor?: boolean;
 }
 
+/** @internal The input of the layers after a leading Embedding, and the mask the model derived. */
+export interface PreparedInput {
+  x: TensorLike;
+  mask: TensorLike | Uint8Array | undefined;
+  /** The first layer to run: 1 after an Embedding, which prepare() applied. */
+  from: number;
+}
+
+/** @internal What one layer took and gave in a pass. */
+export interface LayerPass {
+  layer: SequentialLayer;
+  input: Tensor;
+  output: Tensor;
+  mask: TensorLike | Uint8Array | undefined;
+  sequenceLengths: readonly number[] | Int32Array | undefined;
+  /** GlobalPooling1D: the steps it averaged. */
+  poolingMask: Uint8Array | undefined;
+  /** A recurrent layer's traced result; a Bidirectional's forwardDirections(). */
+  result: unknown;
+}
+
 export interface SequentialResult {
   output: Tensor;
   /** One entry per recurrent layer, in order. */
@@ -145,10 +166,24 @@ export class Sequential {
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
     checkOptions(options, ['trace', 'mask', 'sequenceLengths']);
     refuseNull(options, 'forward options');
+    const prepared = this.prepare(input, options.mask);
+    const run = this.runLayers(prepared, { trace: options.trace, sequenceLengths: options.sequenceLengths });
+    let output = run.output;
+    if (this.timeMajor && output.shape.length === 3) output = swapLeadingAxes(output.data, output.shape, 'output');
+    const result: SequentialResult = { output };
+    if (options.trace) result.trace = run.traces;
+    return result;
+  }
+
+  /**
+   * @internal The input as the layers after an Embedding take it: batch-major, ids looked up, with
+   * the mask the model derives (Masking, maskZero) unless one is given.
+   */
+  prepare(input: TensorLike, givenMask?: TensorLike | Uint8Array): PreparedInput {
     let x: TensorLike = input;
-    let mask = options.mask;
+    let mask = givenMask;
     if (this.timeMajor) {
-      // The layers run batch-major: the input (and a given mask) turn around here, the output below.
+      // The layers run batch-major: the input (and a given mask) turn around here, the output in forward.
       const t = readTensor(input, 'input');
       x = swapLeadingAxes(t.data, t.shape ?? [t.data.length], 'input');
       if (mask !== undefined) {
@@ -162,26 +197,36 @@ export class Sequential {
       mask = stepMask(t, this.maskValue);
     }
     const first = this.layers[0];
-    if (first instanceof Embedding) {
-      const ids = first.ids(x);
-      if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
-      if (mask === undefined && first.maskZero) mask = first.mask(ids);
-      x = first.lookup(ids);
-    }
-    const traces: unknown[] = [];
+    if (!(first instanceof Embedding)) return { x, mask, from: 0 };
+    const ids = first.ids(x);
+    if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
+    if (mask === undefined && first.maskZero) mask = first.mask(ids);
+    return { x: first.lookup(ids), mask, from: 1 };
+  }
+
+  /**
+   * @internal Runs the layers from `prepared.from` on, batch-major. With `passes`, records what each
+   * layer took and gave (recurrent layers traced), as attribution needs to backpropagate.
+   */
+  runLayers(prepared: PreparedInput, options: { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }, passes?: LayerPass[]): { output: Tensor; traces: unknown[] } {
+    let { x, mask } = prepared;
     let sequenceLengths = options.sequenceLengths;
-    for (const [k, layer] of this.layers.entries()) {
-      if (k === 0 && first instanceof Embedding) continue; // looked up above, its ids checked once
+    const traces: unknown[] = [];
+    for (let k = prepared.from; k < this.layers.length; k++) {
+      const layer = this.layers[k]!;
+      const input = x;
+      let result: unknown;
+      let pooled: Uint8Array | undefined;
       try {
         if (stateless(layer)) {
           x = layer.forward(x).output;
-          continue;
-        }
-        if (isSequenceOp(layer)) {
-          x = layer instanceof GlobalPooling1D ? layer.forward(x, poolingMask(mask, sequenceLengths, x)).output : layer.forward(x).output;
+        } else if (isSequenceOp(layer)) {
+          pooled = layer instanceof GlobalPooling1D ? poolingMask(mask, sequenceLengths, x) : undefined;
+          x = layer instanceof GlobalPooling1D ? layer.forward(x, pooled).output : layer.forward(x).output;
         } else {
-          const r = layer.forward(x, { trace: options.trace, mask, sequenceLengths });
+          const r = passes && layer instanceof Bidirectional ? layer.forwardDirections(x, { trace: true, mask, sequenceLengths }) : layer.forward(x, { trace: options.trace || passes !== undefined, mask, sequenceLengths });
           if (options.trace) traces.push(r.trace);
+          result = r;
           x = r.output as Tensor;
         }
       } catch (error) {
@@ -189,6 +234,7 @@ export class Sequential {
         if (k === 0 || !(error instanceof LstmError)) throw error;
         throw new LstmError(error.code, `layers[${k}] (${layer.constructor.name}): ${error.message}`, { cause: error });
       }
+      passes?.push({ layer, input: input as Tensor, output: x as Tensor, mask, sequenceLengths, poolingMask: pooled, result });
       // The steps the mask and lengths describe end where a layer folds the sequence away (as
       // Keras drops the mask); a RepeatVector's new steps have none.
       if (isSequenceOp(layer) || (x as Tensor).shape.length === 2) {
@@ -196,11 +242,7 @@ export class Sequential {
         sequenceLengths = undefined;
       }
     }
-    let output = x as Tensor;
-    if (this.timeMajor && output.shape.length === 3) output = swapLeadingAxes(output.data, output.shape, 'output');
-    const result: SequentialResult = { output };
-    if (options.trace) result.trace = traces;
-    return result;
+    return { output: x as Tensor, traces };
   }
 
   /** Steps the whole stack one timestep at a time (no Bidirectional layer). */

@@ -1,0 +1,174 @@
+// attribute(): gradients against float64 finite differences of the independent reference LSTM
+// (test/reference.ts), every method's definition checked on every backend, and bad options.
+import { describe, expect, it } from 'vitest';
+import { gaussLegendre } from '../lib/explain/attribute.js';
+import { attribute, Dense, Gru, Lstm, LstmError, Sequential, type Tensor } from '../lib/index.js';
+import { expectClose, implementations, rng } from './helpers.js';
+import { F64, referenceLstm, type RefConfig, type RefWeights } from './reference.js';
+
+const IMPLEMENTATIONS = await implementations();
+const GRADIENT_TOL = { abs: 1e-4, rel: 1e-3 };
+
+const I = 3;
+const U = 4;
+const T = 6;
+const random = rng(7);
+const WEIGHTS: RefWeights = { kernel: random.matrix(I, 4 * U, -0.8, 0.8), recurrentKernel: random.matrix(U, 4 * U, -0.8, 0.8), bias: random.matrix(1, 4 * U, -0.3, 0.3)[0]! };
+const HEAD = random.matrix(U, 2, -1, 1);
+const INPUT = [random.matrix(T, I, -1, 1), random.matrix(T, I, -1, 1)];
+const MASK = [
+  [1, 1, 0, 1, 1, 1],
+  [1, 1, 1, 1, 0, 0],
+];
+
+interface Variant {
+  name: string;
+  config: Partial<RefConfig>;
+  mask?: number[][];
+  targetStep?: number;
+}
+const VARIANTS: Variant[] = [
+  { name: 'last state', config: {} },
+  { name: 'masked', config: {}, mask: MASK },
+  { name: 'goBackwards, masked', config: { goBackwards: true }, mask: MASK },
+  { name: 'sequence, step 3', config: { returnSequences: true }, targetStep: 3 },
+  { name: 'sequence, masked zeros, last step', config: { returnSequences: true, zeroOutputForMask: true }, mask: MASK },
+];
+
+/** F(x) = (LSTM -> Dense head)[row, step, target] in float64. */
+function reference(v: Variant, input: number[][][], target: number): number[] {
+  const cfg: RefConfig = { inputSize: I, units: U, act: F64.tanh, recAct: F64.sigmoid, returnSequences: false, ...v.config };
+  const r = referenceLstm(cfg, WEIGHTS, { input, mask: v.mask });
+  return input.map((_, b) => {
+    const step = cfg.returnSequences ? (r.output as number[][][])[b]![v.targetStep ?? T - 1]! : (r.output as number[][])[b]!;
+    return step.reduce((sum, h, u) => sum + h * HEAD[u]![target]!, 0);
+  });
+}
+
+/** Central differences of the reference, [B,T,I]. */
+function finiteDifferences(v: Variant, target: number): number[] {
+  const eps = 1e-6;
+  const out: number[] = [];
+  INPUT.forEach((rows, b) => {
+    rows.forEach((row, t) => {
+      row.forEach((_, k) => {
+        const at = (d: number) => reference(v, INPUT.map((r, bb) => r.map((s, tt) => s.map((x, kk) => (bb === b && tt === t && kk === k ? x + d : x)))), target)[b]!;
+        out.push((at(eps) - at(-eps)) / (2 * eps));
+      });
+    });
+  });
+  return out;
+}
+
+async function model(v: Variant, backend: string): Promise<Sequential> {
+  const lstm = await Lstm.create({ weights: WEIGHTS, backend, returnSequences: v.config.returnSequences, goBackwards: v.config.goBackwards, zeroOutputForMask: v.config.zeroOutputForMask });
+  return Sequential.create([lstm, await Dense.create({ kernel: HEAD })]);
+}
+
+describe.each(IMPLEMENTATIONS)('attribute on %s', (backend) => {
+  it.each(VARIANTS)('gradient of an LSTM + Dense equals float64 finite differences: $name', async (v) => {
+    const m = await model(v, backend);
+    for (const target of [0, 1]) {
+      const a = await attribute(m, INPUT, { method: 'gradient', target, targetStep: v.targetStep, mask: v.mask });
+      const expected = finiteDifferences(v, target);
+      expectClose(a.scores.data, expected, GRADIENT_TOL, `gradient, target ${target}`);
+      if (v.mask) {
+        // A masked step is read by no layer: its gradient is exactly zero.
+        v.mask.forEach((row, b) => row.forEach((m, t) => m === 0 && expect(a.perStep.data[b * T + t]).toBe(0)));
+      }
+    }
+    m.dispose();
+  });
+
+  it('gradient-x-input is the gradient times the input; integrated gradients are complete', async () => {
+    const v = VARIANTS[1]!;
+    const m = await model(v, backend);
+    const g = await attribute(m, INPUT, { method: 'gradient', target: 1, mask: v.mask });
+    const gx = await attribute(m, INPUT, { method: 'gradient-x-input', target: 1, mask: v.mask });
+    expectClose(gx.scores.data, Array.from(g.scores.data, (d, k) => d * INPUT.flat(2)[k]!), { abs: 1e-7, rel: 1e-6 }, 'gradient x input');
+    const ig = await attribute(m, INPUT, { method: 'integrated-gradients', target: 1, mask: v.mask });
+    // Completeness: the scores sum to F(x) - F(0), to within the quadrature's error.
+    const fx = reference(v, INPUT, 1);
+    const f0 = reference(v, INPUT.map((r) => r.map((s) => s.map(() => 0))), 1);
+    for (let b = 0; b < 2; b++) {
+      const sum = Array.from(ig.scores.data.subarray(b * T * I, (b + 1) * T * I)).reduce((x, y) => x + y, 0);
+      expect(Math.abs(sum - (fx[b]! - f0[b]!))).toBeLessThan(1e-4);
+      expect(Math.abs(ig.delta!.data[b]! - (sum - (fx[b]! - f0[b]!)))).toBeLessThan(1e-5);
+    }
+    m.dispose();
+  });
+
+  it('occlusion scores the mean change of the windows covering a step, the last window cut short', async () => {
+    const v = VARIANTS[0]!;
+    const m = await model(v, backend);
+    const a = await attribute(m, INPUT, { method: 'occlusion', target: 0, window: 4, stride: 3 });
+    // T = 6, window 4, stride 3: windows [0,4) and [3,6) (cut short), so steps 0-2 see the first, 3 both, 4-5 the second.
+    const fx = reference(v, INPUT, 0);
+    const occluded = (from: number, to: number) => reference(v, INPUT.map((r) => r.map((s, t) => s.map((x) => (t >= from && t < to ? 0 : x)))), 0);
+    const w1 = occluded(0, 4);
+    const w2 = occluded(3, 6);
+    const expected: number[] = [];
+    for (let b = 0; b < 2; b++) {
+      for (let t = 0; t < T; t++) {
+        const d1 = fx[b]! - w1[b]!;
+        const d2 = fx[b]! - w2[b]!;
+        const score = t < 3 ? d1 : t === 3 ? (d1 + d2) / 2 : d2;
+        for (let k = 0; k < I; k++) expected.push(score);
+      }
+    }
+    expectClose(a.scores.data, expected, { abs: 1e-5, rel: 1e-4 }, 'occlusion');
+    expectClose(a.perStep.data, expected.filter((_, k) => k % I === 0).map((s) => s * I), { abs: 1e-5, rel: 1e-4 }, 'occlusion per step');
+    m.dispose();
+  });
+});
+
+describe('attribute refuses what it cannot do, naming the option', () => {
+  const lstm = () => Lstm.create({ weights: WEIGHTS, backend: 'js' });
+  const cases: [string, Record<string, unknown>, string, RegExp][] = [
+    ['an unknown method', { method: 'saliency', target: 0 }, 'ERR_LSTM_CONFIG', /options\.method.*'gradient'.*"saliency"/],
+    ['a target out of range', { method: 'gradient', target: 4 }, 'ERR_LSTM_CONFIG', /options\.target.*\[0, 4\).*4/],
+    ['a fractional target', { method: 'gradient', target: 0.5 }, 'ERR_LSTM_CONFIG', /options\.target/],
+    ['a target step on a vector output', { method: 'gradient', target: 0, targetStep: 1 }, 'ERR_LSTM_CONFIG', /options\.targetStep.*not a sequence/],
+    ['steps < 1', { method: 'integrated-gradients', target: 0, steps: 0 }, 'ERR_LSTM_CONFIG', /options\.steps.*from 1/],
+    ['a baseline of the wrong shape', { method: 'integrated-gradients', target: 0, baseline: [[1, 2]] }, 'ERR_LSTM_SHAPE', /options\.baseline.*\[2, 6, 3\].*\[1, 2\]/],
+    ['a window longer than the input', { method: 'occlusion', target: 0, window: 7 }, 'ERR_LSTM_CONFIG', /options\.window.*6 steps/],
+    ['an unknown option', { method: 'gradient', target: 0, stepz: 3 }, 'ERR_LSTM_CONFIG', /stepz/],
+  ];
+  it.each(cases)('%s', async (_, options, code, message) => {
+    const layer = await lstm();
+    const error = await attribute(layer, INPUT, options as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LstmError);
+    expect((error as LstmError).code).toBe(code);
+    expect((error as LstmError).message).toMatch(message);
+  });
+
+  it('a layer with int8 weights, which has no gradient', async () => {
+    const layer = await Lstm.create({ weights: WEIGHTS, backend: 'js', weightPrecision: 'int8' });
+    const error = await attribute(layer, INPUT, { method: 'gradient', target: 0 }).catch((e: unknown) => e);
+    expect((error as LstmError).code).toBe('ERR_LSTM_UNSUPPORTED');
+    expect((error as LstmError).message).toMatch(/weightPrecision 'int8'.*'f32'/);
+  });
+
+  it('a GRU layer alone is attributed as a Sequential of one', async () => {
+    const gru = await Gru.create({ inputSize: I, units: 2, weights: { kernel: random.matrix(I, 6), recurrentKernel: random.matrix(2, 6), bias: random.matrix(2, 6) }, backend: 'js' });
+    const a = await attribute(gru, INPUT, { method: 'gradient', target: 1 });
+    expect(a.scores.shape).toEqual([2, T, I]);
+    expect(Array.from(a.scores.data).some((x) => x !== 0)).toBe(true);
+  });
+});
+
+describe('Gauss-Legendre nodes on [0, 1]', () => {
+  it('integrate polynomials of degree 2n - 1 exactly, as numpy.polynomial.legendre.leggauss does', () => {
+    for (const n of [1, 2, 5, 50]) {
+      const { nodes, weights } = gaussLegendre(n);
+      for (let d = 0; d <= 2 * n - 1; d += Math.max(1, n >> 2)) {
+        const integral = nodes.reduce((sum, x, k) => sum + weights[k]! * x ** d, 0);
+        expect(integral, `n ${n}, x^${d}`).toBeCloseTo(1 / (d + 1), 12);
+      }
+    }
+    // numpy: leggauss(2) -> nodes +-1/sqrt(3), weights 1
+    expect(Array.from(gaussLegendre(2).nodes)).toEqual([expect.closeTo(0.5 - 0.5 / Math.sqrt(3), 15), expect.closeTo(0.5 + 0.5 / Math.sqrt(3), 15)]);
+  });
+});
+
+export type { Tensor };
