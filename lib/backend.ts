@@ -63,6 +63,20 @@ export interface ForwardBuffers {
   trace: Float32Array | null; // [traceCount,B,T,U]
 }
 
+/** One backward call: the buffers of the traced forward call it follows, and the gradients. */
+export interface BackwardBuffers {
+  batch: number;
+  steps: number;
+  flags: number;
+  mask: Uint8Array | null; // [B,T]
+  sequenceLengths: Int32Array | null; // [B]
+  trace: Float32Array; // [traceCount,B,T,U], as forward wrote it
+  /** The float32 weights the kernel was created from (it keeps only its packed copy). */
+  weights: CanonicalWeights;
+  gradOutput: Float32Array; // [B,T,U] with RETURN_SEQUENCES, else [B,U]
+  gradInput: Float32Array; // [B,T,I], written
+}
+
 /** A stepping session: x in, state updated in place, nothing allocated per step. */
 export interface StreamKernel {
   /** Runs one timestep on x [B*I]; afterwards `h` (and `c`) hold the new state. */
@@ -82,6 +96,11 @@ export interface RnnKernel {
   forwardAsync(buffers: ForwardBuffers): Promise<void>;
   stream(batch: number): StreamKernel;
   dispose(): void;
+  /**
+   * Backpropagation through time over a traced forward call (attribution), where the backend has
+   * it in its engine; absent, lib/explain/backprop.ts runs it in TypeScript.
+   */
+  backward?(buffers: BackwardBuffers): void;
   /** The index of the first NaN or infinity, or -1, where the backend scans faster than JS does. */
   firstNonFinite?(data: Float32Array): number;
 }

@@ -385,7 +385,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     const buffers: ForwardBuffers = {
       batch: B,
       steps: T,
-      flags: (this.returnSequences ? RETURN_SEQUENCES : 0) | (this.goBackwards ? GO_BACKWARDS : 0) | (this.zeroOutputForMask ? ZERO_OUTPUT_FOR_MASK : 0),
+      flags: this.flags,
       input: data,
       h,
       c,
@@ -406,6 +406,24 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
       return result as unknown as Result;
     };
     return { buffers, finish };
+  }
+
+  /** The kernel's flags for this layer's calls. */
+  private get flags(): number {
+    return (this.returnSequences ? RETURN_SEQUENCES : 0) | (this.goBackwards ? GO_BACKWARDS : 0) | (this.zeroOutputForMask ? ZERO_OUTPUT_FOR_MASK : 0);
+  }
+
+  /**
+   * @internal Backpropagation through time in the backend's engine, over a traced forward call of
+   * this layer (its mask, lengths and whole trace array): d/d(input) [B,T,I] given d/d(output).
+   * Null where the backend has no backward pass of its own (js: lib/explain/backprop.ts runs it).
+   */
+  backwardThroughTime(batch: number, steps: number, mask: Uint8Array | null, lengths: Int32Array | null, trace: Float32Array, gradOutput: Float32Array): Float32Array | null {
+    const kernel = this.live();
+    if (!kernel.backward) return null;
+    const gradInput = new Float32Array(batch * steps * this.inputSize);
+    kernel.backward({ batch, steps, flags: this.flags, mask, sequenceLengths: lengths, trace, weights: this.parts.weights, gradOutput, gradInput });
+    return gradInput;
   }
 
   /** Runs the layer on [batch, steps, inputSize]; synchronous, for latency. */

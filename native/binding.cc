@@ -258,6 +258,7 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
                         InstanceMethod("forwardAsync", &RnnHandle::ForwardAsync),
                         InstanceMethod("bindStream", &RnnHandle::BindStream),
                         InstanceMethod("step", &RnnHandle::Step),
+                        InstanceMethod("backward", &RnnHandle::Backward),
                         InstanceMethod("isa", &RnnHandle::Isa),
                         InstanceMethod("dispose", &RnnHandle::Dispose)});
   }
@@ -357,6 +358,31 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
     return Napi::Number::New(
         info.Env(), rnn_forward(shared_->layer, stream_batch_, 1, 0, stream_x_, stream_h_, stream_c_, nullptr,
                                  nullptr, nullptr, nullptr));
+  }
+
+  // backward(kernel, recurrentKernel, recurrentBias, peepholes, batch, steps, flags, mask, sequenceLengths,
+  // trace, gradOutput, gradInput): rnn_backward on the JS thread; the weights are the float32 ones the
+  // layer was created from (absent tensors null).
+  Napi::Value Backward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!shared_) return Napi::Number::New(env, kStatusDisposed);
+    if (info.Length() < 12) return Napi::Number::New(env, kStatusBadBuffer);
+    const int32_t batch = info[4].As<Napi::Number>().Int32Value(), steps = info[5].As<Napi::Number>().Int32Value(),
+                  flags = info[6].As<Napi::Number>().Int32Value();
+    if (batch < 1 || steps < 1) return Napi::Number::New(env, kStatusBadBuffer);
+    const size_t B = batch, T = steps, I = input_size_, U = units_, G = has_cell_ ? 4 : 3;
+    float *kernel, *recurrent, *recurrent_bias, *peep, *trace, *grad_output, *grad_input;
+    uint8_t* mask;
+    int32_t* lengths;
+    if (!typed_arg(info[0], I * G * U, false, &kernel) || !typed_arg(info[1], U * G * U, false, &recurrent) ||
+        !typed_arg(info[2], G * U, true, &recurrent_bias) || !typed_arg(info[3], 3 * U, true, &peep) ||
+        !typed_arg(info[7], B * T, true, &mask) || !typed_arg(info[8], B, true, &lengths) ||
+        !typed_arg(info[9], (size_t)trace_count_ * B * T * U, false, &trace) ||
+        !typed_arg(info[10], (flags & RNN_RETURN_SEQUENCES) ? B * T * U : B * U, false, &grad_output) ||
+        !typed_arg(info[11], B * T * I, false, &grad_input))
+      return Napi::Number::New(env, kStatusBadBuffer);
+    return Napi::Number::New(env, rnn_backward(shared_->layer, kernel, recurrent, recurrent_bias, peep, batch, steps, flags,
+                                               mask, lengths, trace, grad_output, grad_input));
   }
 
   Napi::Value Isa(const Napi::CallbackInfo& info) {

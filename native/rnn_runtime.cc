@@ -741,4 +741,29 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
   return RNN_OK;
 }
 
+rnn_status rnn_backward(const rnn_layer* layer, const float* kernel, const float* recurrent_kernel,
+                        const float* recurrent_bias, const float* peepholes, int32_t batch, int32_t steps, int32_t flags,
+                        const uint8_t* mask, const int32_t* sequence_lengths, const float* trace,
+                        const float* grad_output, float* grad_input) {
+  if (!layer) return RNN_ERR_CONFIG;
+  const PackedRnn& P = layer->packed;
+  if (!kernel || !recurrent_kernel) return RNN_ERR_WEIGHTS;
+  if (batch < 1 || steps < 1 || !trace || !grad_output || !grad_input) return RNN_ERR_SHAPE;
+  if (sequence_lengths)
+    for (int b = 0; b < batch; ++b)
+      if (sequence_lengths[b] < 0 || sequence_lengths[b] > steps) return RNN_ERR_SHAPE;
+  const uint64_t rows = (uint64_t)batch * steps;
+  if (rows > kMaxFloats || rows * P.units * 6 > kMaxFloats || rows * P.input_size > kMaxFloats) return RNN_ERR_SHAPE;
+  // Scratch of its own (a few rows of floats): the layer's may be in use by a forward call elsewhere.
+  float* scratch = new (std::nothrow) float[backward_scratch(P.cell, P.units)];
+  if (!scratch) return RNN_ERR_ALLOC;
+  memset(grad_input, 0, (size_t)rows * P.input_size * sizeof(float));
+  const BackwardLayer L{P.cell, P.input_size, P.units, kernel, recurrent_kernel, recurrent_bias, peepholes,
+                        P.activation, P.cell_activation, P.recurrent_activation, P.input_forget, P.reset_after};
+  layer->kernel->backward(L, BackwardArgs{batch, steps, flags, mask, sequence_lengths, trace, grad_output, grad_input},
+                          scratch);
+  delete[] scratch;
+  return RNN_OK;
+}
+
 }  // extern "C"

@@ -120,6 +120,18 @@ rnn_status rnn_forward(rnn_layer* layer, int32_t batch, int32_t steps, int32_t f
                        float* c, float* output, const uint8_t* mask, const int32_t* sequence_lengths, float* trace);
 
 /*
+ * Backpropagation through time over one traced rnn_forward call, for attribution: grad_input
+ * [B,T,I] = d/d(input) given grad_output = d/d(output) ([B,T,U] with RNN_RETURN_SEQUENCES, else
+ * [B,U]). batch, steps, flags, mask, sequence_lengths and trace are the forward call's (trace
+ * required). The weights are the float32 ones rnn_create was given, in Keras' layout (the layer
+ * keeps only its packed copy); the bias is not needed. The initial state is taken as zeros.
+ */
+rnn_status rnn_backward(const rnn_layer* layer, const float* kernel, const float* recurrent_kernel,
+                        const float* recurrent_bias, const float* peepholes, int32_t batch, int32_t steps, int32_t flags,
+                        const uint8_t* mask, const int32_t* sequence_lengths, const float* trace,
+                        const float* grad_output, float* grad_input);
+
+/*
  * Stops and joins the helper threads that calls with threads > 1 run on; the next such call starts
  * them again. No rnn_forward may be running anywhere in the process: the N-API addon calls it when
  * the last Node environment (the main thread or a worker) that loaded it is torn down, so that no

@@ -1,6 +1,6 @@
 // The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
 import { createRequire } from 'node:module';
-import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type BackwardBuffers, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
 import { LstmError } from '../errors.js';
 import { rootDirectory } from '../package-root.js';
 import { firstNonFinite } from '../tensor.js';
@@ -19,6 +19,7 @@ interface NativeHandle {
   forwardAsync(batch: number, steps: number, flags: number, input: Buf, h: Buf, c: Buf, output: Buf, mask: Buf, lengths: Buf, trace: Buf): Promise<number>;
   bindStream(batch: number, x: Float32Array, h: Float32Array, c: Float32Array | null): number;
   step(): number;
+  backward(kernel: Buf, recurrent: Buf, recurrentBias: Buf, peepholes: Buf, batch: number, steps: number, flags: number, mask: Buf, lengths: Buf, trace: Buf, gradOutput: Buf, gradInput: Buf): number;
   isa(): string;
   dispose(): void;
 }
@@ -157,6 +158,11 @@ class NativeRnn implements RnnKernel {
       throw new LstmError('ERR_LSTM_INPUT', `${this.name} forwardAsync: ${gone.join(' and ') || 'an array given for the results'} was detached or shrunk while the call ran (transferred, or its resizable ArrayBuffer resized), so the results could not be written; keep the arrays given to forwardAsync as they are until its promise settles`);
     }
     checkStatus(status, this.name, 'forwardAsync');
+  }
+  backward(b: BackwardBuffers): void {
+    const w = b.weights;
+    const status = this.handle.backward(w.kernel, w.recurrentKernel, w.recurrentBias, w.peepholes, b.batch, b.steps, b.flags, b.mask, b.sequenceLengths, b.trace, b.gradOutput, b.gradInput);
+    checkStatus(status, this.name, 'backward');
   }
   stream(batch: number): StreamKernel {
     return new NativeStream(this, batch, this.config.inputSize, this.config.units, this.config.cell === 'lstm');

@@ -1,6 +1,6 @@
 // The WebAssembly modules built from the same C++ sources (wasm/dist/*.wasm), loaded without
 // emscripten's JS glue: they are standalone, with two trivial imports.
-import { gatesOf, unsupportedPrecision, type Backend, type BackendName, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { gatesOf, unsupportedPrecision, type Backend, type BackendName, type BackwardBuffers, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
 import { LstmError } from '../errors.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
 
@@ -29,13 +29,14 @@ interface RnnWasmExports {
   rnn_create(config: number, kernel: number, recurrent: number, bias: number, recurrentBias: number, peepholes: number, out: number): number;
   rnn_destroy(layer: number): void;
   rnn_forward(layer: number, batch: number, steps: number, flags: number, input: number, h: number, c: number, output: number, mask: number, lengths: number, trace: number): number;
+  rnn_backward(layer: number, kernel: number, recurrent: number, recurrentBias: number, peepholes: number, batch: number, steps: number, flags: number, mask: number, lengths: number, trace: number, gradOutput: number, gradInput: number): number;
   rnn_layer_isa(layer: number): number;
 }
 
 /** A module's bytes or the compiled module, with a name for messages (the URL it came from). */
 export type WasmSource = () => Promise<{ name: string; bytes: BufferSource } | { name: string; module: WebAssembly.Module }>;
 
-const REQUIRED_EXPORTS = ['memory', '_initialize', 'malloc', 'free', 'rnn_create', 'rnn_destroy', 'rnn_forward', 'rnn_layer_isa'] as const;
+const REQUIRED_EXPORTS = ['memory', '_initialize', 'malloc', 'free', 'rnn_create', 'rnn_destroy', 'rnn_forward', 'rnn_backward', 'rnn_layer_isa'] as const;
 
 /** Compiles the bytes, or says what they are when they are not a WebAssembly module. */
 async function compile(bytes: BufferSource, name: string): Promise<WebAssembly.Module> {
@@ -125,6 +126,17 @@ function writeConfig(heap: Heap, ptr: number, c: RnnKernelConfig, isa: number): 
   i32[16] = 1; // no threads in the WebAssembly build
   i32[17] = PRECISION[c.weightPrecision];
   heap.writeBytes(ptr, i32);
+}
+
+/** Lays arrays one after another from ptr (copying in those to be read), returning where each went (0 for null). */
+function placer(heap: Heap, ptr: number) {
+  return (data: Float32Array | Int32Array | Uint8Array | null, write: boolean): number => {
+    if (!data) return 0;
+    const at = ptr;
+    if (write) data instanceof Float32Array ? heap.writeF32(at, data) : heap.writeBytes(at, data);
+    ptr += data.byteLength;
+    return at;
+  };
 }
 
 /** Grow-only scratch region in the wasm heap, reused by every call of one layer. */
@@ -222,14 +234,7 @@ class WasmRnn implements RnnKernel {
     const padded = Math.ceil(this.config.units / 4) * 4;
     const scratch = 4 * (b.batch * b.steps * gatesOf(this.config.cell) * padded + 5 * b.batch * padded);
     if (bytes + scratch >= WASM_HEAP_LIMIT) throw outOfMemory('this call', bytes + scratch);
-    let ptr = this.arena.reserve(bytes);
-    const place = (data: Float32Array | Int32Array | Uint8Array | null, write: boolean): number => {
-      if (!data) return 0;
-      const at = ptr;
-      if (write) data instanceof Float32Array ? heap.writeF32(at, data) : heap.writeBytes(at, data);
-      ptr += data.byteLength;
-      return at;
-    };
+    const place = placer(heap, this.arena.reserve(bytes));
     const input = place(b.input, true);
     const h = place(b.h, true);
     const c = place(b.c, true);
@@ -247,6 +252,22 @@ class WasmRnn implements RnnKernel {
   }
   async forwardAsync(b: ForwardBuffers): Promise<void> {
     this.forward(b);
+  }
+  backward(b: BackwardBuffers): void {
+    const { heap } = this;
+    const w = b.weights;
+    const parts = [w.kernel, w.recurrentKernel, w.recurrentBias, w.peepholes, b.trace, b.gradOutput, b.gradInput, b.sequenceLengths, b.mask];
+    const bytes = parts.reduce((n, p) => n + (p ? p.byteLength : 0), 0);
+    if (bytes >= WASM_HEAP_LIMIT) throw outOfMemory('this attribution', bytes);
+    const place = placer(heap, this.arena.reserve(bytes));
+    const [kernel, recurrent, recurrentBias, peepholes, trace, gradOutput] = parts.slice(0, 6).map((p) => place(p, true));
+    const gradInput = place(b.gradInput, false);
+    const lengths = place(b.sequenceLengths, true);
+    const mask = place(b.mask, true);
+    const status = heap.fns.rnn_backward(this.layer, kernel!, recurrent!, recurrentBias!, peepholes!, b.batch, b.steps, b.flags, mask, lengths, trace!, gradOutput!, gradInput);
+    if (status === ALLOC) throw outOfMemory('this attribution', bytes);
+    checkStatus(status, this.name, 'backward');
+    heap.readF32(gradInput, b.gradInput);
   }
   stream(batch: number): StreamKernel {
     const s = new WasmStream(this, batch, this.config.inputSize, this.config.units, this.config.cell === 'lstm');

@@ -173,6 +173,11 @@ function slopes(config: { activation: ActivationCode; recurrentActivation: Activ
 export function recurrentBackward(layer: Lstm | Gru, input: Tensor, mask: Uint8Array | null, lengths: Int32Array | null, trace: GateTrace, grad: Float64Array): Float64Array {
   const { config, weights } = layer.parts;
   const [B, T, I] = input.shape as [number, number, number];
+  // The backend's own engine when it has one (native, WebAssembly: the C++ core's rnn_backward).
+  const first = (trace.i ?? trace.z)!.data; // the trace's tensors are views of one [count,B,T,U] array
+  const whole = new Float32Array(first.buffer, first.byteOffset, (config.cell === 'lstm' ? 6 : 4) * first.length);
+  const engine = layer.backwardThroughTime(B, T, mask, lengths, whole, Float32Array.from(grad));
+  if (engine) return Float64Array.from(engine);
   const U = config.units;
   const G = config.cell === 'lstm' ? 4 : 3;
   const GU = G * U;

@@ -114,12 +114,43 @@ struct Split {
   uint32_t call;   // the call's tag in sync
 };
 
+// A layer's float32 weights in Keras' layout and its cell, for backpropagation (rnn_backward).
+struct BackwardLayer {
+  int cell;
+  int input_size;
+  int units;
+  const float* kernel;            // [I][G*U]
+  const float* recurrent_kernel;  // [U][G*U]
+  const float* recurrent_bias;    // [G*U] or null
+  const float* peepholes;         // [3U] in order i, o, f, or null
+  rnn_activation activation;
+  rnn_activation cell_activation;
+  rnn_activation recurrent_activation;
+  int input_forget;
+  int reset_after;
+};
+
+struct BackwardArgs {
+  int batch;
+  int steps;
+  int flags;
+  const uint8_t* mask;
+  const int32_t* sequence_lengths;
+  const float* trace;        // [trace count][B][T][U], as the forward call wrote it
+  const float* grad_output;  // [B][T][U] with RNN_RETURN_SEQUENCES, else [B][U]
+  float* grad_input;         // [B][T][I], zeroed by the caller
+};
+
+// Floats of scratch backward() takes: 4 U + 2 G U.
+inline size_t backward_scratch(int cell, int units) { return (size_t)units * (4 + 2 * (cell == RNN_CELL_LSTM ? 4 : 3)); }
+
 struct KernelInfo {
   const char* name;
   int isa;
   int width;
   int has_half;  // can run with half-precision weights (the CPU check is the caller's)
   void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args, const Split& split);
+  void (*backward)(const BackwardLayer& layer, const BackwardArgs& args, float* scratch);
 };
 
 const KernelInfo* kernel_scalar();

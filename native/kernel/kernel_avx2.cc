@@ -6,10 +6,11 @@ namespace lstm_runtime {
 namespace isa_avx2 {
 using V = F32Avx2;
 #include "rnn_kernel.inl"
+#include "rnn_backward.inl"
 }  // namespace isa_avx2
 
 const KernelInfo* kernel_avx2() {
-  static const KernelInfo info = {"avx2", RNN_ISA_AVX2, isa_avx2::W, isa_avx2::kHasHalf, isa_avx2::forward};
+  static const KernelInfo info = {"avx2", RNN_ISA_AVX2, isa_avx2::W, isa_avx2::kHasHalf, isa_avx2::forward, isa_avx2::backward};
   return &info;
 }
 }  // namespace lstm_runtime

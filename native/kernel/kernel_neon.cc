@@ -6,10 +6,11 @@ namespace lstm_runtime {
 namespace isa_neon {
 using V = F32Neon;
 #include "rnn_kernel.inl"
+#include "rnn_backward.inl"
 }  // namespace isa_neon
 
 const KernelInfo* kernel_neon() {
-  static const KernelInfo info = {"neon", RNN_ISA_NEON, isa_neon::W, isa_neon::kHasHalf, isa_neon::forward};
+  static const KernelInfo info = {"neon", RNN_ISA_NEON, isa_neon::W, isa_neon::kHasHalf, isa_neon::forward, isa_neon::backward};
   return &info;
 }
 }  // namespace lstm_runtime

@@ -6,10 +6,11 @@ namespace lstm_runtime {
 namespace isa_scalar {
 using V = F32Scalar;
 #include "rnn_kernel.inl"
+#include "rnn_backward.inl"
 }  // namespace isa_scalar
 
 const KernelInfo* kernel_scalar() {
-  static const KernelInfo info = {"scalar", RNN_ISA_SCALAR, isa_scalar::W, isa_scalar::kHasHalf, isa_scalar::forward};
+  static const KernelInfo info = {"scalar", RNN_ISA_SCALAR, isa_scalar::W, isa_scalar::kHasHalf, isa_scalar::forward, isa_scalar::backward};
   return &info;
 }
 }  // namespace lstm_runtime

@@ -6,10 +6,11 @@ namespace lstm_runtime {
 namespace isa_wasm_simd {
 using V = F32WasmSimd;
 #include "rnn_kernel.inl"
+#include "rnn_backward.inl"
 }  // namespace isa_wasm_simd
 
 const KernelInfo* kernel_wasm_simd() {
-  static const KernelInfo info = {"wasm-simd", RNN_ISA_WASM_SIMD, isa_wasm_simd::W, isa_wasm_simd::kHasHalf, isa_wasm_simd::forward};
+  static const KernelInfo info = {"wasm-simd", RNN_ISA_WASM_SIMD, isa_wasm_simd::W, isa_wasm_simd::kHasHalf, isa_wasm_simd::forward, isa_wasm_simd::backward};
   return &info;
 }
 }  // namespace lstm_runtime
