@@ -1,8 +1,9 @@
 // attribute(): gradients against float64 finite differences of the independent reference LSTM
 // (test/reference.ts), every method's definition checked on every backend, and bad options.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gaussLegendre } from '../lib/explain/attribute.js';
-import { attribute, Dense, Gru, Lstm, LstmError, Sequential, type Tensor } from '../lib/index.js';
+import { attribute, Bidirectional, Dense, Embedding, GlobalPooling1D, Gru, Lstm, LstmError, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, rng } from './helpers.js';
 import { F64, referenceLstm, type RefConfig, type RefWeights } from './reference.js';
 
@@ -119,6 +120,59 @@ describe.each(IMPLEMENTATIONS)('attribute on %s', (backend) => {
     expectClose(a.scores.data, expected, { abs: 1e-5, rel: 1e-4 }, 'occlusion');
     expectClose(a.perStep.data, expected.filter((_, k) => k % I === 0).map((s) => s * I), { abs: 1e-5, rel: 1e-4 }, 'occlusion per step');
     m.dispose();
+  });
+});
+
+// PyTorch autograd in float64 with each method as Captum defines it (scripts/gen-attribution-fixtures.py;
+// test/fixtures/attribution/FORMAT.md), with the issue's tolerances.
+interface FixtureTensor {
+  data: number[];
+  shape: number[];
+}
+interface AttributionFixture {
+  layers: { kind: string; options: Record<string, unknown>; weights?: Record<string, unknown>; backwardWeights?: Record<string, unknown> }[];
+  input: FixtureTensor;
+  cases: (Record<string, unknown> & { method: string; scores: FixtureTensor; perStep: FixtureTensor; delta?: FixtureTensor; embeddingScores?: FixtureTensor; output: FixtureTensor })[];
+}
+const FIXTURES = new URL('./fixtures/attribution/', import.meta.url);
+const FIXTURE_FILES = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+const GRADIENT_METHODS = new Set(['gradient', 'gradient-x-input']);
+
+async function fixtureModel(f: AttributionFixture, backend: string): Promise<Sequential> {
+  const layers: SequentialLayer[] = [];
+  for (const l of f.layers) {
+    const o = { ...l.options } as never;
+    if (l.kind === 'lstm') layers.push(await Lstm.create({ ...(o as object), weights: l.weights as never, backend }));
+    else if (l.kind === 'gru') layers.push(await Gru.create({ ...(o as object), weights: l.weights as never, backend }));
+    else if (l.kind === 'bidirectional') {
+      const { layer, ...rest } = l.options as { layer: object };
+      layers.push(await Bidirectional.create({ ...rest, layer: { ...layer, weights: l.weights, backend }, backwardWeights: l.backwardWeights } as never));
+    } else if (l.kind === 'dense') layers.push(await Dense.create({ ...(o as object), ...l.weights } as never));
+    else if (l.kind === 'embedding') layers.push(await Embedding.create({ ...(o as object), ...l.weights } as never));
+    else if (l.kind === 'globalPooling1D') layers.push(await GlobalPooling1D.create(o));
+    else throw new Error(`fixture layer kind ${l.kind}`);
+  }
+  return Sequential.create(layers);
+}
+
+describe.each(IMPLEMENTATIONS)('attribute against torch autograd (Captum definitions) on %s', (backend) => {
+  it.each(FIXTURE_FILES)('%s', async (file) => {
+    const f = JSON.parse(readFileSync(new URL(file, FIXTURES), 'utf8')) as AttributionFixture;
+    const model = await fixtureModel(f, backend);
+    for (const [k, c] of f.cases.entries()) {
+      const what = `${file} case ${k} (${c.method}${c.mask ? ', mask' : ''}${c.sequenceLengths ? ', lengths' : ''})`;
+      const tol = GRADIENT_METHODS.has(c.method) ? { abs: 1e-4, rel: 1e-3 } : { abs: 1e-3, rel: 1e-2 };
+      const call = { mask: c.mask as number[][] | undefined, sequenceLengths: c.sequenceLengths as number[] | undefined };
+      expectClose(model.forward(f.input, call).output.data, c.output.data, { abs: 1e-5, rel: 1e-5 }, `${what} output`);
+      const a = await attribute(model, f.input, { ...call, method: c.method, target: c.target, targetStep: c.targetStep, steps: c.steps, baseline: c.baseline, window: c.window, stride: c.stride } as never);
+      expect(a.scores.shape, `${what} scores shape`).toEqual(c.scores.shape);
+      expectClose(a.scores.data, c.scores.data, tol, `${what} scores`);
+      expectClose(a.perStep.data, c.perStep.data, tol, `${what} perStep`);
+      if (c.delta) expectClose(a.delta!.data, c.delta.data, tol, `${what} delta`);
+      else expect(a.delta, `${what} delta`).toBeUndefined();
+      if (c.embeddingScores) expectClose(a.embeddingScores!.data, c.embeddingScores.data, tol, `${what} embeddingScores`);
+    }
+    model.dispose();
   });
 });
 

@@ -36,12 +36,18 @@ export interface AttributeOptions {
 
 export interface Attribution {
   /**
-   * [B,T,I], batch-major: each input value's share of the target. A model of ids is attributed at
-   * its embedding vectors: [B,T,D] (with 'gradient', the gradient of those vectors).
+   * [B,T,I], batch-major: each input value's share of the target. A model of ids ([B,T]) is
+   * attributed at its embedding vectors (as Captum's LayerIntegratedGradients on the embedding):
+   * [B,T,1], one score per token, its vector's scores summed.
    */
   scores: Tensor;
   /** [B,T]: scores summed over features (a token's score in a model of ids). */
   perStep: Tensor;
+  /**
+   * A model of ids, gradient methods: [B,T,D] per embedding feature ('gradient': the gradient with
+   * respect to the embedding vectors).
+   */
+  embeddingScores?: Tensor;
   /** Integrated gradients: sum of scores - (F(input) - F(baseline)) per row, Captum's convergence delta. */
   delta?: Tensor;
 }
@@ -111,9 +117,15 @@ export async function attribute(model: Sequential | SequentialLayer, input: Tens
   for (let s = 0; s < B * T; s++) {
     let sum = 0;
     for (let f = 0; f < F; f++) sum += scores[s * F + f]!;
-    perStep[s] = sum;
+    // Occlusion changes a whole token at once: its score is the token's, not one per feature.
+    perStep[s] = prepared.from === 1 && method === 'occlusion' ? scores[s * F]! : sum;
   }
-  const result: Attribution = { scores: { data: Float32Array.from(scores), shape: [B, T, F] }, perStep: { data: perStep, shape: [B, T] } };
+  const vectors: Tensor = { data: Float32Array.from(scores), shape: [B, T, F] };
+  const result: Attribution =
+    prepared.from === 1
+      ? { scores: { data: perStep.slice(), shape: [B, T, 1] }, perStep: { data: perStep, shape: [B, T] } }
+      : { scores: vectors, perStep: { data: perStep, shape: [B, T] } };
+  if (prepared.from === 1 && method !== 'occlusion') result.embeddingScores = vectors;
   if (delta) result.delta = { data: Float32Array.from(delta), shape: [B] };
   return result;
 }
