@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { timeConstant } from '../lib/explain/gate-stats.js';
-import { Bidirectional, gateStats, Gru, Lstm, loadModel, LstmError, splitGates, type LayerGateStats, type Tensor } from '../lib/index.js';
+import { Bidirectional, Dense, gateStats, Gru, Lstm, loadModel, LstmError, Sequential, splitGates, type LayerGateStats, type Tensor } from '../lib/index.js';
 import { implementations, type Nested } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
@@ -189,6 +189,23 @@ describe('gateStats on a layer whose gates the weights fix', () => {
     const pytorch = { weight_ih: t(kernel), weight_hh: t(recurrentKernel), bias_ih: bias.map((b) => b / 2), bias_hh: bias.map((b) => b / 2) };
     expect(gateStats(trace, { weights: pytorch, weightLayout: 'pytorch' })[0]!.weightNorms).toEqual(norms);
     expect(splitGates({ kernel, recurrentKernel, bias }).c.b.data[1]).toBe(-6); // g is splitGates' c
+  });
+
+  it('with options.model, every layer (LSTM, GRU, both directions) gets the norms of its own weights', async () => {
+    // A GRU of 2 units on 1 input: kernel columns z0 z1 r0 r1 h0 h1, one recurrent row per unit.
+    const gru = await Gru.create({
+      weights: { kernel: [[3, 0, 1, -2, 0, 5]], recurrentKernel: [[4, 1, 0, 0, 2, 0], [0, 1, 3, 0, 0, -1]], bias: [[1, -2, 3, -4, 5, -6], [0, 0, 0, 0, 0, 0]] },
+      returnSequences: true,
+      backend: 'js',
+    });
+    const model = await Sequential.create([gru, await Dense.create({ kernel: [[1], [1]] })]);
+    const stats = gateStats(model.forward([[[1], [0.5]]], { trace: true }).trace, { model })[0]!;
+    expect(stats.weightNorms).toEqual({
+      z: { W: [3, 0], U: [4, Math.SQRT2], b: [1, 2] },
+      r: { W: [1, 2], U: [3, 0], b: [3, 4] },
+      g: { W: [0, 5], U: [2, 1], b: [5, 6] },
+    });
+    model.dispose();
   });
 
   it('GRU: z, r and the candidate h~, no LSTM-only statistics', async () => {

@@ -136,7 +136,10 @@ export interface LayerGateStats {
    * of every row. Empty when no step counted.
    */
   inactiveUnits: number[];
-  /** LSTM, with `options.weights`: per gate (i, f, g = splitGates' c, o), per unit weight norms. */
+  /**
+   * Per gate, per unit weight norms: with `options.model`, from each layer's own weights (LSTM i, f,
+   * g, o; GRU z, r, g); with `options.weights`, an LSTM's (i, f, g = splitGates' c, o).
+   */
   weightNorms?: Record<string, GateWeightNorms>;
 }
 
@@ -209,6 +212,27 @@ function weightNorms(weights: LstmWeights, layout: WeightLayout | undefined, uni
   };
   const norms = (g: { W: Tensor; U: Tensor; b: Tensor }): GateWeightNorms => ({ W: columnNorms(g.W), U: columnNorms(g.U), b: Array.from(g.b.data, Math.abs) });
   return { i: norms(split.i), f: norms(split.f), g: norms(split.c), o: norms(split.o) };
+}
+
+/**
+ * Per-unit L2 norms of each gate's weights from a built layer's own float32 weights (Keras layout,
+ * gates in the trace's order: LSTM i, f, g, o; GRU z, r, g); `b` is the input-side bias.
+ */
+function layerWeightNorms(layer: Lstm | Gru): Record<string, GateWeightNorms> {
+  const { kernel, recurrentKernel, bias, inputSize: I, units: U } = layer.parts.weights;
+  const names = TRACE_NAMES[layer.cell].filter((n) => n !== 'c' && n !== 'h');
+  const GU = names.length * U;
+  const columnNorm = (m: Float32Array, rows: number, col: number) => {
+    let s = 0;
+    for (let k = 0; k < rows; k++) s += m[k * GU + col]! ** 2;
+    return Math.sqrt(s);
+  };
+  return Object.fromEntries(
+    names.map((name, g) => {
+      const cols = Array.from({ length: U }, (_, u) => g * U + u);
+      return [name, { W: cols.map((j) => columnNorm(kernel, I, j)), U: cols.map((j) => columnNorm(recurrentKernel, U, j)), b: cols.map((j) => Math.abs(bias ? bias[j]! : 0)) }];
+    }),
+  );
 }
 
 /**
@@ -330,6 +354,10 @@ export function gateStats(trace: unknown, options: GateStatsOptions = {}): Layer
     if (options.weights !== undefined) {
       if (l.cell !== 'lstm') fail('ERR_LSTM_UNSUPPORTED', 'gateStats options.weights', "an LSTM layer's trace (splitGates splits LSTM weights)", 'a GRU trace');
       result.weightNorms = weightNorms(options.weights, options.weightLayout, U);
+    } else if (options.model !== undefined) {
+      const layer = options.model.layers[l.layer];
+      const cell = layer instanceof Bidirectional ? (l.direction === 'backward' ? layer.backwardLayer : layer.forwardLayer) : layer;
+      if (cell instanceof Lstm || cell instanceof Gru) result.weightNorms = layerWeightNorms(cell);
     }
     return result;
   });
