@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gaussLegendre } from '../lib/explain/attribute.js';
-import { attribute, Bidirectional, Dense, Embedding, GlobalPooling1D, Gru, Lstm, LstmError, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
+import { attribute, Bidirectional, loadModel, Dense, Embedding, GlobalPooling1D, Gru, Lstm, LstmError, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, rng } from './helpers.js';
 import { F64, referenceLstm, type RefConfig, type RefWeights } from './reference.js';
 
@@ -172,6 +172,26 @@ describe.each(IMPLEMENTATIONS)('attribute against torch autograd (Captum definit
       else expect(a.delta, `${what} delta`).toBeUndefined();
       if (c.embeddingScores) expectClose(a.embeddingScores!.data, c.embeddingScores.data, tol, `${what} embeddingScores`);
     }
+    model.dispose();
+  });
+});
+
+// The forecaster's question ("does the prediction depend on t-1 or t-5?") on a Keras model whose
+// answer is known: scripts/train-planted-lag.py trained it on noise whose target depends on two lags.
+describe.each(IMPLEMENTATIONS)('attribution finds the planted lags of a trained Keras forecaster on %s', (backend) => {
+  const dir = new URL('./fixtures/planted-lag/', import.meta.url);
+  const windows = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8')) as { stepIndices: number[]; input: FixtureTensor; meanAbsScores: Record<string, number[]> };
+  it.each(['gradient', 'gradient-x-input', 'integrated-gradients', 'occlusion'])('%s: the two largest mean |scores| are at exactly those lags', async (method) => {
+    const model = await loadModel(readFileSync(new URL('model.keras', dir)), { backend });
+    const { perStep } = await attribute(model, windows.input, { method: method as never, target: 0 });
+    const [B, T] = perStep.shape as [number, number];
+    const meanAbs = Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => Math.abs(perStep.data[b * T + t]!)).reduce((x, y) => x + y, 0) / B);
+    const ranked = [...meanAbs.keys()].sort((a, b) => meanAbs[b]! - meanAbs[a]!);
+    expect(ranked.slice(0, 2).sort()).toEqual([...windows.stepIndices].sort());
+    // The largest other step scores under a tenth of the planted ones.
+    expect(meanAbs[ranked[2]!]! * 10).toBeLessThan(meanAbs[ranked[1]!]!);
+    // And the same means as jax's gradients of the same model gave when it was trained.
+    expectClose(Float32Array.from(meanAbs), windows.meanAbsScores[method]!, { abs: 1e-3, rel: 1e-2 }, `${method} mean |score| per step`);
     model.dispose();
   });
 });
