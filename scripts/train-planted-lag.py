@@ -7,7 +7,7 @@ feature) is
 
 so only two steps of the window carry information: window indices 11 - LAG_A and 11 - LAG_B
 (index 11 is x[t], the window's last step). Keras (jax backend) trains LSTM(16) -> Dense(1) until
-the validation MSE is within 15% of the noise floor NOISE_SD^2, then saves model.keras.
+the validation MSE is within 15% of the noise floor NOISE_SD^2, then saves examples/models/planted-lag.keras.
 
 Check (the script stops if it fails): with jax gradients of the saved model on the 64 windows of
 inputs.json, mean |gradient|, mean |gradient x input|, mean |integrated gradients| (Gauss-Legendre, 50
@@ -31,6 +31,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "test" / "fixtures" / "planted-lag"
+# The model ships with the examples: `lstm-runtime serve` shows it when given no model.
+MODEL_PATH = Path(__file__).resolve().parent.parent / "examples" / "models" / "planted-lag.keras"
 WINDOW, UNITS = 12, 16
 LAG_A, LAG_B = 2, 7  # steps back from the window's last step
 A, B = 1.0, -0.8
@@ -97,7 +99,8 @@ def attributions(model, x):
 def main():
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     model, history, (xt, yt) = train()
-    path = OUT_DIR / "model.keras"
+    MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
+    path = MODEL_PATH
     model.save(path)
     model = keras.saving.load_model(path)  # check what was written, not what is in memory
 
@@ -129,7 +132,7 @@ def main():
     }
     (OUT_DIR / "inputs.json").write_text(json.dumps(doc, indent=1) + "\n")
     print(f"epochs {len(history['loss'])}, validation MSE {val_mse:.5f}, test MSE on the 64 windows {test_mse:.5f}, "
-          f"noise floor {NOISE_FLOOR}; model.keras {path.stat().st_size} bytes")
+          f"noise floor {NOISE_FLOOR}; planted-lag.keras {path.stat().st_size} bytes")
 
 
 if __name__ == "__main__":

@@ -182,7 +182,7 @@ describe.each(IMPLEMENTATIONS)('attribution finds the planted lags of a trained 
   const dir = new URL('./fixtures/planted-lag/', import.meta.url);
   const windows = JSON.parse(readFileSync(new URL('inputs.json', dir), 'utf8')) as { stepIndices: number[]; input: FixtureTensor; meanAbsScores: Record<string, number[]> };
   it.each(['gradient', 'gradient-x-input', 'integrated-gradients', 'occlusion'])('%s: the two largest mean |scores| are at exactly those lags', async (method) => {
-    const model = await loadModel(readFileSync(new URL('model.keras', dir)), { backend });
+    const model = await loadModel(readFileSync(new URL('../examples/models/planted-lag.keras', import.meta.url)), { backend });
     const { perStep } = await attribute(model, windows.input, { method: method as never, target: 0 });
     const [B, T] = perStep.shape as [number, number];
     const meanAbs = Array.from({ length: T }, (_, t) => Array.from({ length: B }, (_, b) => Math.abs(perStep.data[b * T + t]!)).reduce((x, y) => x + y, 0) / B);
