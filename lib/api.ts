@@ -4,7 +4,7 @@ export type { LstmOptions, ForwardOptions, LstmResult, LstmTrace, LstmState, Lst
 export { Gru } from './gru.js';
 export type { GruOptions, GruForwardOptions, GruResult, GruTrace, GruState, GruStream } from './gru.js';
 export { RecurrentLayer, RecurrentStream } from './recurrent.js';
-export type { RecurrentOptions, RecurrentState, RecurrentResult, ForwardOptions as RecurrentForwardOptions } from './recurrent.js';
+export type { OutputOrder, RecurrentOptions, RecurrentState, RecurrentResult, ForwardOptions as RecurrentForwardOptions } from './recurrent.js';
 export { LstmError } from './errors.js';
 export type { LstmErrorCode } from './errors.js';
 export { splitGates, WEIGHT_LAYOUTS } from './layouts.js';

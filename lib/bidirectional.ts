@@ -3,7 +3,7 @@ import { Gru, type GruOptions, type GruResult } from './gru.js';
 import { layerName } from './layer-name.js';
 import type { GruWeights, LstmWeights } from './layouts.js';
 import { Lstm, type LstmOptions, type LstmResult } from './lstm.js';
-import { checkOptions, type RecurrentState } from './recurrent.js';
+import { checkOptions, reverseSteps, type RecurrentState } from './recurrent.js';
 import { checkAllocation, readTensor, type Tensor, type TensorLike } from './tensor.js';
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave' | null;
@@ -122,8 +122,11 @@ export class Bidirectional {
     return { initialState: o.initialState?.[direction] as never, mask: o.mask, sequenceLengths: o.sequenceLengths, trace: o.trace, shape: o.shape };
   }
 
-  private combine(f: DirectionResult, b: DirectionResult, lengths: readonly number[] | Int32Array | undefined): BidirectionalResult {
-    const backward = this.returnSequences ? toInputOrder(b.output, lengths) : b.output;
+  private combine(f: DirectionResult, b: DirectionResult): BidirectionalResult {
+    // The backward sequence covers all steps in processing order, a sequence's padding first
+    // (zeros): reversed, it is in input order with the padding after each sequence's length.
+    const backward = b.output;
+    if (this.returnSequences) reverseSteps(backward.data, ...(backward.shape as [number, number, number]));
     const state = (r: DirectionResult) => ('c' in r && r.c ? { h: r.h, c: r.c } : { h: r.h });
     const result: BidirectionalResult = {
       output: this.mergeMode === null ? [f.output, backward] : merge(f.output, backward, this.mergeMode),
@@ -144,7 +147,7 @@ export class Bidirectional {
     const x = Bidirectional.parsedOnce(input);
     const f = this.forwardLayer.forward(x, this.options(options, 'forward'));
     const b = this.backwardLayer.forward(x, this.options(options, 'backward'));
-    return Object.assign(this.combine(f, b, options.sequenceLengths), { directions: { forward: f, backward: b } });
+    return Object.assign(this.combine(f, b), { directions: { forward: f, backward: b } });
   }
 
   /** Both directions at once (native: two threads of libuv's pool). */
@@ -155,7 +158,7 @@ export class Bidirectional {
       this.forwardLayer.forwardAsync(x, this.options(options, 'forward')),
       this.backwardLayer.forwardAsync(x, this.options(options, 'backward')),
     ]);
-    return this.combine(f, b, options.sequenceLengths);
+    return this.combine(f, b);
   }
 
   resetStates(): void {
@@ -171,17 +174,6 @@ export class Bidirectional {
     this.forwardLayer.dispose();
     this.backwardLayer.dispose();
   }
-}
-
-/** Puts a backward output sequence [B,T,U] (processing order) back in input order, row by row. */
-export function toInputOrder(t: Tensor, lengths: readonly number[] | Int32Array | undefined): Tensor {
-  const [B, T, U] = t.shape as [number, number, number];
-  const out = new Float32Array(t.data.length);
-  for (let b = 0; b < B; b++) {
-    const len = lengths ? lengths[b]! : T;
-    for (let s = 0; s < len; s++) out.set(t.data.subarray((b * T + s) * U, (b * T + s + 1) * U), (b * T + len - 1 - s) * U);
-  }
-  return { data: out, shape: [B, T, U] };
 }
 
 function merge(f: Tensor, b: Tensor, mode: Exclude<MergeMode, null>): Tensor {

@@ -29,6 +29,12 @@ export interface RecurrentOptions {
   /** Accepted for Keras compatibility: forward always returns the final state. */
   returnState?: boolean;
   goBackwards?: boolean;
+  /**
+   * The order of a goBackwards layer's output sequence: 'processing' (default, Keras: the first
+   * output is the last step's) or 'input' (ONNX's Y, PyTorch: each output at its step's place in
+   * the input, as a Bidirectional puts its backward direction). Traces keep processing order.
+   */
+  outputOrder?: OutputOrder;
   stateful?: boolean;
   zeroOutputForMask?: boolean;
   /** Clamp gate pre-activations to [-clip, clip] (ONNX). */
@@ -46,6 +52,8 @@ export interface RecurrentOptions {
    */
   weightPrecision?: 'f32' | 'f16' | 'int8';
 }
+
+export type OutputOrder = 'processing' | 'input';
 
 /** A recurrent state: h, plus c for an LSTM. */
 export interface RecurrentState {
@@ -78,7 +86,7 @@ export interface RecurrentResult {
 
 const COMMON_KEYS = [
   'name', 'inputSize', 'units', 'weights', 'weightLayout', 'useBias', 'activation', 'recurrentActivation', 'returnSequences',
-  'returnState', 'goBackwards', 'stateful', 'zeroOutputForMask', 'clip', 'allowNonFinite', 'backend', 'threads', 'weightPrecision',
+  'returnState', 'goBackwards', 'outputOrder', 'stateful', 'zeroOutputForMask', 'clip', 'allowNonFinite', 'backend', 'threads', 'weightPrecision',
 ];
 /** Options only one cell takes. */
 const CELL_KEYS: Record<CellKind, string[]> = { lstm: ['cellActivation', 'inputForget'], gru: ['resetAfter'] };
@@ -160,6 +168,7 @@ export interface LayerParts {
   returnSequences: boolean;
   returnState: boolean;
   goBackwards: boolean;
+  outputOrder: OutputOrder;
   stateful: boolean;
   zeroOutputForMask: boolean;
   allowNonFinite: boolean;
@@ -188,11 +197,14 @@ export async function buildLayer(options: unknown, cell: CellKind): Promise<Laye
   const precision = o.weightPrecision ?? 'f32';
   if (!['f32', 'f16', 'int8'].includes(precision as string)) fail('ERR_LSTM_CONFIG', 'options.weightPrecision', "'f32', 'f16' or 'int8'", describe(precision));
   const resetAfter = flag('resetAfter', true);
+  const outputOrder = o.outputOrder ?? 'processing';
+  if (outputOrder !== 'processing' && outputOrder !== 'input') fail('ERR_LSTM_CONFIG', 'options.outputOrder', "'processing' or 'input'", describe(o.outputOrder));
   const parts = {
     name: layerName(o.name, cell),
     returnSequences: flag('returnSequences'),
     returnState: flag('returnState'),
     goBackwards: flag('goBackwards'),
+    outputOrder: outputOrder as OutputOrder,
     stateful: flag('stateful'),
     zeroOutputForMask: flag('zeroOutputForMask'),
     allowNonFinite: flag('allowNonFinite'),
@@ -235,6 +247,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
   readonly returnSequences: boolean;
   readonly returnState: boolean;
   readonly goBackwards: boolean;
+  readonly outputOrder: OutputOrder;
   readonly stateful: boolean;
   readonly zeroOutputForMask: boolean;
   private readonly allowNonFinite: boolean;
@@ -257,6 +270,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     this.returnSequences = p.returnSequences;
     this.returnState = p.returnState;
     this.goBackwards = p.goBackwards;
+    this.outputOrder = p.outputOrder;
     this.stateful = p.stateful;
     this.zeroOutputForMask = p.zeroOutputForMask;
     this.allowNonFinite = p.allowNonFinite;
@@ -395,6 +409,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
       trace: tracing ? new Float32Array(traceNames.length * B * T * U) : null,
     };
     const finish = (): Result => {
+      if (this.goBackwards && this.returnSequences && this.outputOrder === 'input') reverseSteps(buffers.output, B, T, U);
       if (this.stateful) this.state = { h: h.slice(), c: c ? c.slice() : null, batch: B };
       const result: RecurrentResult = { output: { data: buffers.output, shape: outShape }, h: { data: h, shape: [B, U] } };
       if (c) result.c = { data: c, shape: [B, U] };
@@ -578,5 +593,19 @@ export class RecurrentStream<State extends RecurrentState = RecurrentState> {
     this.kernel.dispose();
     this.kernel = null;
     this.onDispose();
+  }
+}
+
+/** Reverses the steps of each row of a [B,T,U] sequence in place: processing order to input order. */
+export function reverseSteps(data: Float32Array, B: number, T: number, U: number): void {
+  const step = new Float32Array(U);
+  for (let b = 0; b < B; b++) {
+    for (let s = 0, e = T - 1; s < e; s++, e--) {
+      const first = data.subarray((b * T + s) * U, (b * T + s + 1) * U);
+      const last = data.subarray((b * T + e) * U, (b * T + e + 1) * U);
+      step.set(first);
+      first.set(last);
+      last.set(step);
+    }
   }
 }

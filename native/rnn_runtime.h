@@ -87,7 +87,7 @@ typedef enum rnn_precision {
 /* Flags of rnn_forward. */
 enum {
   RNN_RETURN_SEQUENCES = 1,    /* output is [B,T,U] rather than [B,U] */
-  RNN_GO_BACKWARDS = 2,        /* process each sequence from its last real step to its first */
+  RNN_GO_BACKWARDS = 2,        /* process the steps from the last to the first */
   RNN_ZERO_OUTPUT_FOR_MASK = 4 /* a masked step outputs zeros instead of the carried h */
 };
 
@@ -112,6 +112,7 @@ void rnn_destroy(rnn_layer* layer);
  *   output [B,T,U] with RNN_RETURN_SEQUENCES, else [B,U]; may be NULL
  *   mask   [B,T]   nonzero = real step (Keras semantics), or NULL
  *   sequence_lengths [B], each in [0, T]: steps at or past it leave the state alone and output 0
+ *          (with RNN_GO_BACKWARDS those come first: the padding of a trailing mask)
  *   trace  [rnn_trace_count,B,T,U], or NULL: every gate after its activation and the state, at
  *          every step in processing order (LSTM: i, f, c~, o, c, h; GRU: z, r, h~, h)
  * Not reentrant for one layer: the layer owns the scratch memory, grown on demand and reused.

@@ -57,7 +57,9 @@ export function referenceLstm(cfg: RefConfig, w: RefWeights, call: RefCall): Ref
     for (const k of ['i', 'f', 'g', 'o', 'c', 'h'] as const) trace[k].push([]);
     let lastMasked = false;
     for (let s = 0; s < T; s++) {
-      if (s >= len) {
+      // Steps at or past the length are padding (going backwards, the first ones processed).
+      const t = cfg.goBackwards ? T - 1 - s : s;
+      if (t >= len) {
         rowOut.push(zeros());
         for (const k of ['i', 'f', 'g', 'o'] as const) trace[k][b]!.push(zeros());
         trace.c[b]!.push([...c]);
@@ -65,7 +67,6 @@ export function referenceLstm(cfg: RefConfig, w: RefWeights, call: RefCall): Ref
         lastMasked = false;
         continue;
       }
-      const t = cfg.goBackwards ? len - 1 - s : s;
       const x = call.input[b]![t]!;
       if (call.mask && !call.mask[b]![t]) {
         rowOut.push(cfg.zeroOutputForMask ? zeros() : [...h]);

@@ -199,9 +199,9 @@ class JsRnn implements RnnKernel {
     const skip = new Uint8Array(B);
     for (let s = 0; s < T; s++) {
       for (let row = 0; row < B; row++) {
-        const length = lengths ? lengths[row]! : T;
-        const t = backwards ? length - 1 - s : s;
-        skip[row] = s >= length ? PAST_END : mask && !mask[row * T + t] ? MASKED : REAL;
+        // Steps at or past the length are padding: going backwards, they come first.
+        const t = backwards ? T - 1 - s : s;
+        skip[row] = lengths && t >= lengths[row]! ? PAST_END : mask && !mask[row * T + t] ? MASKED : REAL;
         const traceOff = (row * T + s) * U;
         if (skip[row] === REAL) {
           const step: RowStep = { x: input, xOff: (row * T + t) * I, hPrev, hNext, c, row, trace, traceOff, traceStride };

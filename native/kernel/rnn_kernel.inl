@@ -734,12 +734,14 @@ static int plan_step(const ForwardArgs& a, const Workspace& ws, int step) {
   const bool backwards = (a.flags & RNN_GO_BACKWARDS) != 0;
   int active = 0;
   for (int b = 0; b < a.batch; ++b) {
+    // Steps at or past a sequence's length are padding: with RNN_GO_BACKWARDS they come first,
+    // as the same padding given by a trailing mask would.
     const int length = a.sequence_lengths ? a.sequence_lengths[b] : a.steps;
-    if (step >= length) {
+    const int t = backwards ? a.steps - 1 - step : step;
+    if (t >= length) {
       ws.skip[b] = 2;
       continue;
     }
-    const int t = backwards ? length - 1 - step : step;
     ws.times[b] = t;
     if (a.mask && !a.mask[(size_t)b * a.steps + t]) {
       ws.skip[b] = 1;
@@ -937,7 +939,7 @@ static void forward_with(const PackedRnn& L, const Workspace& shared, const Forw
       if (lstm) copy_floats(a.c + (size_t)b * U + u.u0, ws.c + b * padded + u.u0, u.n);
       if (!sequences && a.output) {
         // The last step's output: the final h, or zeros when that step was masked and masked
-        // steps output zeros. Rows that ended early (sequence lengths) report their final h.
+        // steps output zeros. A row whose last step is padding (sequence lengths) reports its final h.
         float* out = a.output + (size_t)b * U + u.u0;
         if (ws.skip[b] == 1 && zero_masked)
           fill_floats(out, 0.0f, u.n);
