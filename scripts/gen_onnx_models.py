@@ -19,6 +19,9 @@ onnxruntime (CPU).
   lstm_peepholes       onnx.helper: LSTM with peepholes, clip, input_forget, HardSigmoid/Softsign/Elu
   gru_reverse          onnx.helper: GRU direction reverse (linear_before_reset 0), Y[0] -> MatMul + Add -> Sigmoid
   lstm_layout1         onnx.helper: LSTM with layout 1 (batch-major X and Y)
+  lstm_reverse_y       onnx.helper: LSTM direction reverse, its whole Y (input order) -> MatMul + Add -> Tanh per step
+  bigru_y_gru          onnx.helper: bidirectional GRU, Y -> Transpose + Reshape -> GRU, its whole Y
+  stacked_reverse_y    onnx.helper: reverse LSTM -> reverse GRU -> bidirectional LSTM, each fed the Y before, -> MatMul + Add per step
 And silero_lstm.json (no model file: its weights are too big to commit): the LSTM of the Silero VAD
 model in ../shared/fixtures/models, its W/R/B folded here with onnxruntime from the model's own
 constant subgraph, their SHA-256, and onnxruntime's outputs for a one-node model holding them, fed
@@ -28,7 +31,7 @@ Every expected value comes from onnxruntime; this script only draws seeded rando
 onnxruntime does not run LSTM layout 1, so lstm_layout1's outputs are onnxruntime's for the same LSTM
 with layout 0 and the transposes layout 1 stands for (checked against onnx's reference evaluator).
 
-Run from the repository root: python3 scripts/gen_onnx_models.py
+Run from the repository root: python3 scripts/gen_onnx_models.py [name ...] (all models, or those named)
 (Python 3.11, torch 2.13 CPU, onnx 1.23, onnxruntime 1.30, numpy; see requirements-fixtures.txt)
 """
 
@@ -410,6 +413,127 @@ def lstm_layout1():
           note="onnxruntime does not run layout 1: the outputs are onnxruntime's for the same LSTM with layout 0 between transposes, checked against onnx.reference")
 
 
+# ---------------------------------------------------------------- Y of reverse and bidirectional nodes
+# ONNX keeps Y in input order whatever the direction: Y[t] is the output of the step that read x[t].
+
+
+def recurrent_inits(rng, op, name, D, I, U):
+    G = 4 if op == "LSTM" else 3
+    return [
+        numpy_helper.from_array(weights(rng, D, G * U, I), f"{name}_W"),
+        numpy_helper.from_array(weights(rng, D, G * U, U), f"{name}_R"),
+        numpy_helper.from_array(weights(rng, D, 2 * G * U, scale=0.2), f"{name}_B"),
+    ]
+
+
+def y_model(name, nodes, inits, I, out_features, layers, description, seed):
+    """A batch-major model: x [batch, time, I] -> Transpose -> nodes (from x_tbf to y_tbf) -> Transpose -> y."""
+    nodes = [helper.make_node("Transpose", ["x"], ["x_tbf"], perm=[1, 0, 2]), *nodes,
+             helper.make_node("Transpose", ["y_tbf"], ["y"], perm=[1, 0, 2])]
+    model = helper_model(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "time", I])],
+                         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "time", out_features])], inits)
+    data = model.SerializeToString()
+    cases = golden(data, SHAPES + [(4, 9, I)], seed)
+    # onnx's reference evaluator agrees (it implements the spec, apart from onnxruntime's kernels).
+    reference = ReferenceEvaluator(model)
+    for x, y in cases:
+        np.testing.assert_allclose(reference.run(None, {"x": x})[0], y, atol=1e-5, rtol=1e-5)
+    write(name, data, cases, layers, description)
+    write_lengths_twin(name, model, seed)
+
+
+def write_lengths_twin(name, model, seed):
+    """<name>.lengths.json: onnxruntime's outputs of the same model with a graph input `lens` given to
+    every recurrent node as sequence_lens (which loadModel refuses: the test feeds the lengths to
+    forward() as sequenceLengths instead)."""
+    twin = onnx.ModelProto()
+    twin.CopyFrom(model)
+    for node in twin.graph.node:
+        if node.op_type in ("LSTM", "GRU"):
+            node.input[4:] = []
+            node.input.extend(["lens"] if len(node.input) == 4 else [])
+    twin.graph.input.append(helper.make_tensor_value_info("lens", TensorProto.INT32, ["batch"]))
+    onnx.checker.check_model(twin)
+    data = twin.SerializeToString()
+    rng = np.random.default_rng(seed + 100)
+    cases = []
+    for B, T, I in [(4, 6, 3), (3, 9, 3), (1, 1, 3)]:
+        x = rng.standard_normal((B, T, I)).astype(np.float32)
+        # Every kind of length: all steps, one, none (where the batch allows), and one in between.
+        lens = np.array([T, 1, 0, max(1, T - 2)][:B] if B > 1 else [T], dtype=np.int32)
+        y = run_ort(data, {"x": x, "lens": lens})[0]
+        cases.append({"input": f32(x), "sequence_lens": lens.tolist(), "output": f32(y)})
+    doc = {"model": f"{name}.onnx", "description": f"{name} with sequence_lens on every recurrent node (outputs past a length are 0 in Y)",
+           "made_by": MADE_BY, "oracle": ORACLE, "tolerance": TOLERANCE, "cases": cases}
+    (OUT_DIR / f"{name}.lengths.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+
+
+def lstm_reverse_y():
+    rng = np.random.default_rng(10)
+    I, U, O = 3, 4, 2
+    inits = recurrent_inits(rng, "LSTM", "lstm", 1, I, U) + [
+        numpy_helper.from_array(weights(rng, U, O), "kernel"),
+        numpy_helper.from_array(weights(rng, O, scale=0.2), "bias"),
+        const_i64("axis1", [1]),
+    ]
+    nodes = [
+        helper.make_node("LSTM", ["x_tbf", "lstm_W", "lstm_R", "lstm_B"], ["y_all"], name="reverse_lstm", hidden_size=U, direction="reverse"),
+        helper.make_node("Squeeze", ["y_all", "axis1"], ["h_tbu"]),
+        helper.make_node("MatMul", ["h_tbu", "kernel"], ["logits0"]),
+        helper.make_node("Add", ["logits0", "bias"], ["logits"]),
+        helper.make_node("Tanh", ["logits"], ["y_tbf"]),
+    ]
+    y_model("lstm_reverse_y", nodes, inits, I, O, ["lstm", "dense"],
+            "onnx.helper LSTM direction reverse; its Y (in input order) squeezed -> MatMul + Add -> Tanh per step", 303)
+
+
+def bigru_y_gru():
+    rng = np.random.default_rng(11)
+    I, U, U2 = 3, 4, 3
+    inits = recurrent_inits(rng, "GRU", "bigru", 2, I, U) + recurrent_inits(rng, "GRU", "gru", 1, 2 * U, U2) + [
+        const_i64("joined", [0, 0, -1]),
+        const_i64("axis1", [1]),
+    ]
+    nodes = [
+        helper.make_node("GRU", ["x_tbf", "bigru_W", "bigru_R", "bigru_B"], ["bi_y"], name="bidirectional_gru", hidden_size=U,
+                         direction="bidirectional", linear_before_reset=1),
+        helper.make_node("Transpose", ["bi_y"], ["bi_tbdu"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["bi_tbdu", "joined"], ["bi_tbf"]),
+        helper.make_node("GRU", ["bi_tbf", "gru_W", "gru_R", "gru_B"], ["gru_y"], name="gru_after", hidden_size=U2),
+        helper.make_node("Squeeze", ["gru_y", "axis1"], ["y_tbf"]),
+    ]
+    y_model("bigru_y_gru", nodes, inits, I, U2, ["bidirectional", "gru"],
+            "onnx.helper GRU bidirectional (linear_before_reset 1), Y -> Transpose + Reshape (directions joined) -> GRU (linear_before_reset 0), its Y squeezed", 304)
+
+
+def stacked_reverse_y():
+    rng = np.random.default_rng(12)
+    I, U1, U2, U3, O = 3, 4, 5, 3, 2
+    inits = (recurrent_inits(rng, "LSTM", "lstm1", 1, I, U1) + recurrent_inits(rng, "GRU", "gru2", 1, U1, U2)
+             + recurrent_inits(rng, "LSTM", "bilstm3", 2, U2, U3) + [
+                 numpy_helper.from_array(weights(rng, 2 * U3, O), "kernel"),
+                 numpy_helper.from_array(weights(rng, O, scale=0.2), "bias"),
+                 const_i64("joined", [0, 0, -1]),
+                 const_i64("axis1", [1]),
+             ])
+    nodes = [
+        helper.make_node("LSTM", ["x_tbf", "lstm1_W", "lstm1_R", "lstm1_B"], ["y1"], name="reverse_lstm", hidden_size=U1, direction="reverse"),
+        helper.make_node("Squeeze", ["y1", "axis1"], ["h1"]),
+        helper.make_node("GRU", ["h1", "gru2_W", "gru2_R", "gru2_B"], ["y2"], name="reverse_gru", hidden_size=U2, direction="reverse",
+                         linear_before_reset=1),
+        helper.make_node("Squeeze", ["y2", "axis1"], ["h2"]),
+        helper.make_node("LSTM", ["h2", "bilstm3_W", "bilstm3_R", "bilstm3_B"], ["y3"], name="bidirectional_lstm", hidden_size=U3,
+                         direction="bidirectional"),
+        helper.make_node("Transpose", ["y3"], ["y3_tbdu"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["y3_tbdu", "joined"], ["h3"]),
+        helper.make_node("MatMul", ["h3", "kernel"], ["logits0"]),
+        helper.make_node("Add", ["logits0", "bias"], ["y_tbf"]),
+    ]
+    y_model("stacked_reverse_y", nodes, inits, I, O, ["lstm", "gru", "bidirectional", "dense"],
+            "onnx.helper LSTM reverse -> GRU reverse (linear_before_reset 1) -> LSTM bidirectional, each fed the Y before it, "
+            "directions joined (Transpose + Reshape) -> MatMul + Add per step", 305)
+
+
 # ---------------------------------------------------------------- Silero VAD's LSTM
 
 
@@ -493,13 +617,18 @@ def silero_lstm():
     (OUT_DIR / "silero_lstm.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
 
 
+GENERATORS = {
+    "torch": torch_models, "embedding_lstm": embedding_lstm, "time_major": time_major_models, "lstm_peepholes": lstm_peepholes,
+    "gru_reverse": gru_reverse, "lstm_layout1": lstm_layout1, "lstm_reverse_y": lstm_reverse_y, "bigru_y_gru": bigru_y_gru,
+    "stacked_reverse_y": stacked_reverse_y, "silero_lstm": silero_lstm,
+}
+
 if __name__ == "__main__":
-    torch_models()
-    embedding_lstm()
-    time_major_models()
-    lstm_peepholes()
-    gru_reverse()
-    lstm_layout1()
-    silero_lstm()
+    names = sys.argv[1:] or list(GENERATORS)
+    unknown = [n for n in names if n not in GENERATORS]
+    if unknown:
+        sys.exit(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(GENERATORS)}")
+    for name in names:
+        GENERATORS[name]()
     total = sum(p.stat().st_size for p in OUT_DIR.iterdir())
     print(f"wrote {len(list(OUT_DIR.iterdir()))} files, {total} bytes, to {OUT_DIR.relative_to(ROOT)}")

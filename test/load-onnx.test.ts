@@ -33,6 +33,15 @@ const GOLDEN = readdirSync(DIR)
   .filter((f) => f.endsWith('.onnx'))
   .map((f) => [f.replace(/\.onnx$/, ''), JSON.parse(readFileSync(`${DIR}${f.replace(/\.onnx$/, '.json')}`, 'utf8')) as Golden] as const);
 
+/** onnxruntime's outputs of an ONNX model's twin that gives every recurrent node sequence_lens. */
+interface LengthsGolden {
+  model: string;
+  cases: { input: Nested; sequence_lens: number[]; output: Nested }[];
+}
+const LENGTHS_GOLDEN = readdirSync(DIR)
+  .filter((f) => f.endsWith('.lengths.json'))
+  .map((f) => [f.replace(/\.lengths\.json$/, ''), JSON.parse(readFileSync(`${DIR}${f}`, 'utf8')) as LengthsGolden] as const);
+
 interface SileroGolden {
   nodes: { name: string; graph: string; hidden_size: number }[];
   weights: Record<'W' | 'R' | 'B', { shape: number[]; sha256: string; samples: [number, number][] }>;
@@ -59,6 +68,16 @@ describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
       expect(model.layers.map(kindOf)).toEqual(golden.layers);
       expect(model.timeMajor).toBe(golden.time_major === true);
       golden.cases.forEach((c, k) => expectClose(model.forward(c.input).output, c.output, TOLERANCE, `${name} case ${k}`));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it.each(LENGTHS_GOLDEN)("%s with sequenceLengths gives onnxruntime's outputs with sequence_lens on every node", async (name, golden) => {
+    expect(golden.cases.flatMap((c) => c.sequence_lens)).toContain(0);
+    const model = await loadModel(`${DIR}${golden.model}`, { backend });
+    try {
+      golden.cases.forEach((c, k) => expectClose(model.forward(c.input, { sequenceLengths: c.sequence_lens }).output, c.output, TOLERANCE, `${name} lengths case ${k}`));
     } finally {
       model.dispose();
     }
@@ -116,9 +135,9 @@ describe('readOnnxRecurrent', () => {
     const [bi] = await read('bilstm_dense');
     expect(bi).toMatchObject({ direction: 'bidirectional', inputSize: 3, hiddenSize: 4 });
     expect(bi!.weights.W.shape).toEqual([2, 16, 3]);
-    expect(bi!.directions.map((d) => [d.weights.W.shape, d.weights.R.shape, d.weights.B!.shape, d.options.goBackwards])).toEqual([
-      [[1, 16, 3], [1, 16, 4], [1, 32], undefined],
-      [[1, 16, 3], [1, 16, 4], [1, 32], true],
+    expect(bi!.directions.map((d) => [d.weights.W.shape, d.weights.R.shape, d.weights.B!.shape, d.options.goBackwards, d.options.outputOrder])).toEqual([
+      [[1, 16, 3], [1, 16, 4], [1, 32], undefined, undefined],
+      [[1, 16, 3], [1, 16, 4], [1, 32], true, 'input'],
     ]);
     expect(bi!.directions[1]!.weights.W.data).toEqual(bi!.weights.W.data.subarray(48));
 
@@ -131,7 +150,7 @@ describe('readOnnxRecurrent', () => {
 
     const [gru] = await read('gru_reverse');
     expect(gru).toMatchObject({ opType: 'GRU', direction: 'reverse' });
-    expect(gru!.options).toMatchObject({ resetAfter: false, goBackwards: true });
+    expect(gru!.options).toMatchObject({ resetAfter: false, goBackwards: true, outputOrder: 'input' });
     const [layout1] = await read('lstm_layout1');
     expect(layout1!.layout).toBe(1);
   });
@@ -254,10 +273,8 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect((await refusal(loadModel(lens))).message).toMatch(/sequence_lens/);
   });
 
-  it("a reverse LSTM's Y as a sequence, or at its last index (ONNX keeps reverse Y in input order)", async () => {
+  it("a reverse LSTM's Y at its last index (ONNX keeps reverse Y in input order: its last step is at index 0)", async () => {
     const { initializers, nodes } = lstmGraph({ direction: 'reverse' });
-    const sequence = [...nodes, { op: 'Squeeze', inputs: ['Y', 'axis1'], outputs: ['y_tbu'] }, { op: 'Transpose', inputs: ['y_tbu'], outputs: ['y'], attributes: [{ name: 'perm', ints: [1, 0, 2] }] }];
-    expect((await refusal(loadModel(onnxModel({ initializers, nodes: sequence })))).message).toMatch(/reverse-direction/);
     const lastIndex = [...nodes, { op: 'Gather', inputs: ['Y', 'last'], outputs: ['y_1bu'], attributes: [{ name: 'axis', i: 0 }] }, { op: 'Squeeze', inputs: ['y_1bu', 'first_axis'], outputs: ['y'] }];
     expect((await refusal(loadModel(onnxModel({ initializers, nodes: lastIndex })))).message).toMatch(/timestep -1 of a reverse-direction Y.*only index 0/);
   });

@@ -104,7 +104,7 @@ export class PathReader {
     if (tensor.elemType !== DATA_TYPE.FLOAT) return { kind: 'blocked', why: `the graph input '${input.name}' of data type ${tensor.elemType} (a Sequential's input is float32, or int64/int32 ids)` };
     const roles: Role[] | undefined = ({ 3: this.timeMajor ? ['T', 'B', 'F'] : ['B', 'T', 'F'], 2: ['B', 'F'] } as Record<number, Role[]>)[sizes.length];
     if (!roles) return { kind: 'blocked', why: `the graph input '${input.name}' of rank ${sizes.length} (a Sequential's input is [batch, time, features] or [batch, features])` };
-    return { kind: 'flow', source: input.name, axes: roles.map((role, k) => [{ role, size: sizes[k]! }]), layers: [], reversed: false };
+    return { kind: 'flow', source: input.name, axes: roles.map((role, k) => [{ role, size: sizes[k]! }]), layers: [], ranBackwards: false };
   }
 
   /** Evaluates the nodes of a graph (the main graph or a branch of an If) that its outputs depend on. */
@@ -400,7 +400,7 @@ export class PathReader {
     const embeddings = floatTensor(table, 'the embedding table', fail);
     // ONNX and PyTorch have no masking (padding_idx only keeps a row out of training).
     const spec: LayerSpec = { type: 'embedding', name: node.name || `Gather -> ${node.output[0]}`, options: { embeddings, maskZero: false } };
-    return { kind: 'flow', source: ids.source, axes: [...ids.axes, [{ role: 'F', size: table.shape[1]! }]], layers: [spec], reversed: false };
+    return { kind: 'flow', source: ids.source, axes: [...ids.axes, [{ role: 'F', size: table.shape[1]! }]], layers: [spec], ranBackwards: false };
   }
 
   /** One element of one axis of the data (Gather or Slice): the last timestep, one direction, or a size-1 axis. */
@@ -413,7 +413,7 @@ export class PathReader {
     const normalized = size !== null && index < 0 ? index + size : index;
     switch (atom.role) {
       case 'T':
-        return { ...f, axes, layers: this.endAtLastStep(f, normalized, size, fail), reversed: false };
+        return { ...f, axes, layers: this.endAtLastStep(f, normalized, size, fail), ranBackwards: false };
       case 'D':
         if (size === 1) return { ...f, axes };
         if (f.half) fail('picks a direction twice');
@@ -427,9 +427,9 @@ export class PathReader {
 
   /** Taking the last timestep of a recurrent layer's sequence is that layer with returnSequences false. */
   private endAtLastStep(f: Flow, index: number, size: number | null, fail: Fail): LayerSpec[] {
-    const last = f.reversed ? index === 0 || (size !== null && index === -size) : index === -1 || (size !== null && index === size - 1);
+    const last = f.ranBackwards ? index === 0 || (size !== null && index === -size) : index === -1 || (size !== null && index === size - 1);
     if (!last) {
-      fail(f.reversed
+      fail(f.ranBackwards
         ? `takes timestep ${index} of a reverse-direction Y, which ONNX keeps in input order: only index 0 (the reverse pass's last step) maps onto a layer with returnSequences false`
         : `takes timestep ${index}: only the last one (index -1) maps onto a layer with returnSequences false`);
     }
@@ -512,7 +512,7 @@ export class PathReader {
     if (flows.length === 2 && a!.half && b!.half && a!.half.of === b!.half.of && a!.half.direction === 0 && b!.half.direction === 1 && a!.layers === b!.layers) {
       const feature = a!.axes[axis]!;
       if (sameAxes(a!.axes, b!.axes) && feature.length === 1 && feature[0]!.role === 'F' && feature[0]!.size !== null) {
-        return { kind: 'flow', source: a!.source, axes: a!.axes.map((ax, k) => (k === axis ? [{ role: 'F', size: 2 * feature[0]!.size! }] : ax)), layers: a!.layers, reversed: false };
+        return { kind: 'flow', source: a!.source, axes: a!.axes.map((ax, k) => (k === axis ? [{ role: 'F', size: 2 * feature[0]!.size! }] : ax)), layers: a!.layers, ranBackwards: false };
       }
     }
     if (flows.every((f) => !f.half && f.axes[axis]!.every((atom) => atom.role === 'D' || atom.role === '1'))) return { kind: 'stack', axis, parts: flows };
@@ -554,7 +554,7 @@ export class PathReader {
     const P = node.opType === 'LSTM' ? constant(7, 'P') : undefined;
     const parts = recurrentParts(node, { W, R, ...(B && { B }), ...(P && { P }) }, fail);
     const x = this.flowOf(input(0), 'X', fail);
-    if (x.half || x.reversed) fail(`expected X to be a whole sequence in input order, got ${x.half ? 'one direction of a bidirectional output' : 'the Y of a reverse-direction node, which lstm-runtime keeps in processing order'}`);
+    if (x.half) fail('expected X to be a whole sequence, got one direction of a bidirectional output');
     const [T, Bt, F] = parts.layout === 0 ? ['T', 'B', 'F'] : ['B', 'T', 'F'];
     const roles = x.axes.map((axis) => (axis.length === 1 ? axis[0]!.role : '?')).join(',');
     if (roles !== `${T},${Bt},${F}`) {
@@ -576,7 +576,7 @@ export class PathReader {
       const name = node.name || `${node.opType} -> ${node.output[0] ?? '?'}`;
       const [forward, backward] = parts.directions;
       if (!backward) return { type: parts.cell, name, options: { ...forward!.options, weights: forward!.weights, returnSequences } } as LayerSpec;
-      const { goBackwards: _, ...backwardOptions } = backward.options;
+      const { goBackwards: _, outputOrder: __, ...backwardOptions } = backward.options;
       if (JSON.stringify(backwardOptions) !== JSON.stringify(forward!.options)) {
         fail('expected both directions to use the same activations: a Bidirectional layer runs one set');
       }
@@ -593,9 +593,9 @@ export class PathReader {
       source: x.source,
       axes: parts.layout === 0 ? [time, directions, batch, features] : [batch, time, directions, features],
       layers: [...x.layers, spec(true)],
-      reversed: parts.direction === 'reverse',
+      ranBackwards: parts.direction === 'reverse',
     };
-    const Yh: Flow = { kind: 'flow', source: x.source, axes: parts.layout === 0 ? [directions, batch, features] : [batch, directions, features], layers: [...x.layers, spec(false)], reversed: false };
+    const Yh: Flow = { kind: 'flow', source: x.source, axes: parts.layout === 0 ? [directions, batch, features] : [batch, directions, features], layers: [...x.layers, spec(false)], ranBackwards: false };
     return [Y, Yh, { kind: 'blocked', why: `the cell state Y_c of ${nodeLabel(node)} (a Sequential passes h on)` }];
   }
 
@@ -606,7 +606,6 @@ export class PathReader {
     if (f.axes.some((axis) => axis.some((a) => a.role === 'D' && a.size !== 1))) {
       fail(`expected ${what} to have a bidirectional output's directions joined (Transpose + Reshape or Concat), got ${describeAxes(f.axes)}`);
     }
-    if (f.reversed) fail(`expected ${what} in input order, got the Y of a reverse-direction node, which lstm-runtime keeps in processing order`);
     return f;
   }
 
@@ -717,9 +716,6 @@ export class PathReader {
     const roles = atoms.map((a) => a.role).join(',');
     if (atoms.some((a) => a.role === 'D')) {
       this.fail(`expected the output '${output}' to join the two directions of bidirectional node '${v.layers[v.layers.length - 1]!.name}' (a Sequential concatenates them), got them on an axis of their own: ${describeAxes(v.axes)}`);
-    }
-    if (v.reversed && atoms.some((a) => a.role === 'T')) {
-      this.fail(`expected the output '${output}' in input order, got the Y of a reverse-direction node: ONNX keeps it in input order, an lstm-runtime layer with goBackwards in processing order`);
     }
     const [sequence, swapped] = this.timeMajor ? ['T,B,F', 'B,T,F'] : ['B,T,F', 'T,B,F'];
     if (roles === swapped) {

@@ -114,7 +114,8 @@ export function recurrentParts(node: OnnxNode, inputs: { W: Const; R: Const; B?:
     if (clip !== undefined) options.clip = clip;
     if (cell === 'lstm' && inputForget) options.inputForget = true;
     if (cell === 'gru') options.resetAfter = linearBeforeReset !== 0;
-    if (direction === 'reverse' || d === 1) options.goBackwards = true;
+    // A backward direction's Y is in input order, as ONNX gives it.
+    if (direction === 'reverse' || d === 1) Object.assign(options, { goBackwards: true, outputOrder: 'input' });
     const weights: OnnxWeightTensors = { W: part(W, d), R: part(R, d) };
     if (B) weights.B = part(B, d);
     if (P) weights.P = part(P, d);

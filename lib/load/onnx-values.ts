@@ -20,8 +20,11 @@ export interface Flow {
   source: string;
   axes: Axis[];
   layers: readonly LayerSpec[];
-  /** The time axis is in the processing order of a reverse-direction layer: reversed against ONNX's Y. */
-  reversed: boolean;
+  /**
+   * The last recurrent layer ran backwards (ONNX direction reverse): its sequence is in input order
+   * as ONNX's Y is (the layer has outputOrder 'input'), so its last step sits at time index 0.
+   */
+  ranBackwards: boolean;
   /** One direction of a bidirectional node's output, picked by Gather/Slice on its directions axis. */
   half?: { of: Flow; direction: 0 | 1 };
 }

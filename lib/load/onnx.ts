@@ -49,6 +49,8 @@ export interface OnnxRecurrentOptions {
   resetAfter?: boolean;
   /** direction 'reverse' (and the backward half of a bidirectional node). */
   goBackwards?: boolean;
+  /** 'input' with goBackwards: the output sequence in input order, as ONNX's Y. */
+  outputOrder?: 'input';
 }
 
 /** An LSTM or GRU node of an ONNX model, its weights folded to constants. */
