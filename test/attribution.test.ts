@@ -26,6 +26,7 @@ interface Variant {
   name: string;
   config: Partial<RefConfig>;
   mask?: number[][];
+  lengths?: number[];
   targetStep?: number;
 }
 const VARIANTS: Variant[] = [
@@ -34,12 +35,15 @@ const VARIANTS: Variant[] = [
   { name: 'goBackwards, masked', config: { goBackwards: true }, mask: MASK },
   { name: 'sequence, step 3', config: { returnSequences: true }, targetStep: 3 },
   { name: 'sequence, masked zeros, last step', config: { returnSequences: true, zeroOutputForMask: true }, mask: MASK },
+  { name: 'sequence lengths', config: {}, lengths: [4, 6] },
+  { name: 'goBackwards, sequence lengths (padding first)', config: { goBackwards: true }, lengths: [4, 2] },
+  { name: 'goBackwards sequence, lengths, step 1', config: { goBackwards: true, returnSequences: true }, lengths: [5, 3], targetStep: 1 },
 ];
 
 /** F(x) = (LSTM -> Dense head)[row, step, target] in float64. */
 function reference(v: Variant, input: number[][][], target: number): number[] {
   const cfg: RefConfig = { inputSize: I, units: U, act: F64.tanh, recAct: F64.sigmoid, returnSequences: false, ...v.config };
-  const r = referenceLstm(cfg, WEIGHTS, { input, mask: v.mask });
+  const r = referenceLstm(cfg, WEIGHTS, { input, mask: v.mask, lengths: v.lengths });
   return input.map((_, b) => {
     const step = cfg.returnSequences ? (r.output as number[][][])[b]![v.targetStep ?? T - 1]! : (r.output as number[][])[b]!;
     return step.reduce((sum, h, u) => sum + h * HEAD[u]![target]!, 0);
@@ -70,7 +74,7 @@ describe.each(IMPLEMENTATIONS)('attribute on %s', (backend) => {
   it.each(VARIANTS)('gradient of an LSTM + Dense equals float64 finite differences: $name', async (v) => {
     const m = await model(v, backend);
     for (const target of [0, 1]) {
-      const a = await attribute(m, INPUT, { method: 'gradient', target, targetStep: v.targetStep, mask: v.mask });
+      const a = await attribute(m, INPUT, { method: 'gradient', target, targetStep: v.targetStep, mask: v.mask, sequenceLengths: v.lengths });
       const expected = finiteDifferences(v, target);
       expectClose(a.scores.data, expected, GRADIENT_TOL, `gradient, target ${target}`);
       if (v.mask) {
@@ -79,6 +83,19 @@ describe.each(IMPLEMENTATIONS)('attribute on %s', (backend) => {
       }
     }
     m.dispose();
+  });
+
+  it("outputOrder 'input' (ONNX's reverse Y) attributes step k as processing order attributes step T-1-k", async () => {
+    const layers = async (outputOrder: 'input' | 'processing') =>
+      Sequential.create([await Lstm.create({ weights: WEIGHTS, backend, goBackwards: true, returnSequences: true, outputOrder }), await Dense.create({ kernel: HEAD })]);
+    const [inputOrder, processing] = [await layers('input'), await layers('processing')];
+    for (const k of [0, 2, 5]) {
+      const a = await attribute(inputOrder, INPUT, { method: 'gradient', target: 1, targetStep: k, sequenceLengths: [6, 4] });
+      const b = await attribute(processing, INPUT, { method: 'gradient', target: 1, targetStep: T - 1 - k, sequenceLengths: [6, 4] });
+      expect(Array.from(a.scores.data)).toEqual(Array.from(b.scores.data));
+    }
+    inputOrder.dispose();
+    processing.dispose();
   });
 
   it('gradient-x-input is the gradient times the input; integrated gradients are complete', async () => {

@@ -3,7 +3,7 @@
 // cell and hidden states at every step come from the trace the backend wrote; each recurrent layer
 // is then run backwards through time (BPTT) with its float32 weights in Keras' layout.
 import { activationFn, derivativeFromOutput, encodeActivation, type ActivationCode } from '../activations.js';
-import { Bidirectional, toInputOrder, type DirectionResult } from '../bidirectional.js';
+import { Bidirectional, type DirectionResult } from '../bidirectional.js';
 import { Dense } from '../dense.js';
 import { Gru } from '../gru.js';
 import { Lstm } from '../lstm.js';
@@ -96,11 +96,10 @@ function bidirectionalBackward(layer: Bidirectional, pass: LayerPass, mask: Uint
   const { forward: f, backward: b } = (pass.result as { directions: { forward: DirectionResult; backward: DirectionResult } }).directions;
   const U = layer.forwardLayer.units;
   const sequences = layer.returnSequences;
-  const seqLengths = lengths ?? undefined;
   const rows = grad.length / (layer.mergeMode === 'concat' ? 2 * U : U);
   const dF = new Float64Array(rows * U);
-  let dB = new Float64Array(rows * U); // in input order, as the merged output holds it
-  const backwardOut = sequences ? toInputOrder(b.output, seqLengths).data : b.output.data;
+  let dB: Float64Array = new Float64Array(rows * U); // in input order, as the merged output holds it
+  const backwardOut = b.output.data; // combine() put a backward sequence in input order
   for (let r = 0; r < rows; r++) {
     for (let u = 0; u < U; u++) {
       const at = r * U + u;
@@ -124,8 +123,8 @@ function bidirectionalBackward(layer: Bidirectional, pass: LayerPass, mask: Uint
       }
     }
   }
-  // The backward direction wrote its sequence in processing order: the same permutation undoes it.
-  if (sequences) dB = Float64Array.from(toInputOrder({ data: Float32Array.from(dB), shape: b.output.shape }, seqLengths).data);
+  // The backward direction ran its sequence in processing order: reversed, the gradient is too.
+  if (sequences) dB = reversedSteps(dB, b.output.shape as [number, number, number]);
   const dx = recurrentBackward(layer.forwardLayer, pass.input, mask, lengths, f.trace!, dF);
   const dxBackward = recurrentBackward(layer.backwardLayer, pass.input, mask, lengths, b.trace!, dB);
   for (let k = 0; k < dx.length; k++) dx[k]! += dxBackward[k]!;
@@ -134,6 +133,13 @@ function bidirectionalBackward(layer: Bidirectional, pass: LayerPass, mask: Uint
 
 /** A traced LSTM's or GRU's tensors by name. */
 type GateTrace = { readonly [name in 'i' | 'f' | 'g' | 'o' | 'c' | 'h' | 'z' | 'r']?: Tensor };
+
+/** [B,T,U] with each row's steps in reverse order. */
+function reversedSteps(grad: Float64Array, [B, T, U]: [number, number, number]): Float64Array {
+  const out = new Float64Array(grad.length);
+  for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) out.set(grad.subarray((b * T + s) * U, (b * T + s + 1) * U), (b * T + T - 1 - s) * U);
+  return out;
+}
 
 const REAL = 0;
 const MASKED = 1;
@@ -145,8 +151,8 @@ const PAST_END = 2;
  */
 function stepAt(s: number, row: number, T: number, backwards: boolean, mask: Uint8Array | null, lengths: Int32Array | null): [t: number, kind: number] {
   const length = lengths ? lengths[row]! : T;
-  const t = backwards ? length - 1 - s : s;
-  return [t, s >= length ? PAST_END : mask && !mask[row * T + t] ? MASKED : REAL];
+  const t = backwards ? T - 1 - s : s;
+  return [t, t >= length ? PAST_END : mask && !mask[row * T + t] ? MASKED : REAL];
 }
 
 /** Per-gate activation slopes from their outputs, and the cell activation. */
@@ -176,6 +182,8 @@ export function recurrentBackward(layer: Lstm | Gru, input: Tensor, mask: Uint8A
   // The backend's own engine when it has one (native, WebAssembly: the C++ core's rnn_backward).
   const first = (trace.i ?? trace.z)!.data; // the trace's tensors are views of one [count,B,T,U] array
   const whole = new Float32Array(first.buffer, first.byteOffset, (config.cell === 'lstm' ? 6 : 4) * first.length);
+  // A sequence given in input order ('input' outputOrder) was the processing order reversed.
+  if (layer.goBackwards && layer.returnSequences && layer.outputOrder === 'input') grad = reversedSteps(grad, [B, T, config.units]);
   const engine = layer.backwardThroughTime(B, T, mask, lengths, whole, Float32Array.from(grad));
   if (engine) return Float64Array.from(engine);
   const U = config.units;

@@ -146,8 +146,8 @@ static void backward(const BackwardLayer& L, const BackwardArgs& a, float* scrat
   // Which input step a row reads at processing step p, and whether it is real (as the forward decides).
   auto step_at = [&](int p, int row, int* t) {
     const int length = a.sequence_lengths ? a.sequence_lengths[row] : T;
-    *t = backwards ? length - 1 - p : p;
-    return p >= length ? kPastEnd : a.mask && !a.mask[(size_t)row * T + *t] ? kMasked : kReal;
+    *t = backwards ? T - 1 - p : p;
+    return *t >= length ? kPastEnd : a.mask && !a.mask[(size_t)row * T + *t] ? kMasked : kReal;
   };
   for (int row = 0; row < B; ++row) {
     fill_floats(dh, 0.0f, U);
