@@ -377,3 +377,20 @@ export function splitGates(weights: LstmWeights, layout: WeightLayout = 'keras')
   };
   return { i: gate(0), f: gate(1), c: gate(2), o: gate(3) };
 }
+
+/**
+ * CuDNNLSTM / CuDNNGRU weights re-laid out as the Keras LSTM / GRU (reset_after) Keras 2 loads
+ * them into: kernel [I, GU], recurrentKernel [U, GU], bias [GU] for an LSTM (the two cuDNN biases
+ * summed), [2, GU] for a GRU (input and recurrent rows).
+ */
+export function cudnnToKeras(weights: CudnnWeights, cell: CellKind): { kernel: Tensor; recurrentKernel: Tensor; bias: Tensor } {
+  const w = toCanonicalWeights(weights, 'cudnn', { cell });
+  const GU = w.kernel.length / w.inputSize;
+  let bias: Tensor = { data: w.bias!, shape: [GU] };
+  if (cell === 'gru') {
+    bias = { data: new Float32Array(2 * GU), shape: [2, GU] };
+    bias.data.set(w.bias!);
+    bias.data.set(w.recurrentBias!, GU);
+  }
+  return { kernel: { data: w.kernel, shape: [w.inputSize, GU] }, recurrentKernel: { data: w.recurrentKernel, shape: [w.units, GU] }, bias };
+}

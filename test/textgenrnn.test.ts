@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dense, loadModel, Lstm, type Tensor } from '../lib/index.js';
+import { Dense, loadModel, Lstm, readKerasLayers, type KerasFileLayer, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, SHARED, sharedFor } from './helpers.js';
 
 interface TextgenCase {
@@ -21,9 +21,11 @@ const IMPLEMENTATIONS = await implementations();
 
 const HAVE_WEIGHTS = sharedFor("the textgenrnn tests (its CuDNNLSTM weights are in ../shared's fixtures)");
 
+const WEIGHTS_FILE = `${SHARED}fixtures/models/keras_textgenrnn_cudnnlstm_weights/textgenrnn_weights.hdf5`;
+
 async function readWeights() {
   await h5wasm.ready;
-  const file = new h5wasm.File(`${SHARED}fixtures/models/keras_textgenrnn_cudnnlstm_weights/textgenrnn_weights.hdf5`, 'r');
+  const file = new h5wasm.File(WEIGHTS_FILE, 'r');
   const read = (path: string): Tensor => {
     const ds = file.get(path) as unknown as { value: Float32Array; shape: number[] };
     return { data: Float32Array.from(ds.value), shape: ds.shape };
@@ -41,16 +43,17 @@ async function readWeights() {
   file.close();
   return weights;
 }
-const W = HAVE_WEIGHTS ? await readWeights() : (null as unknown as Awaited<ReturnType<typeof readWeights>>);
+type Weights = Awaited<ReturnType<typeof readWeights>>;
+const W = HAVE_WEIGHTS ? await readWeights() : (null as unknown as Weights);
 
 /** textgenrnn: Embedding -> LSTM -> LSTM -> concat -> attention-weighted average -> Dense softmax. */
-async function predict(ids: number[], backend: string, rnnWeights: (w: (typeof W)['rnn'][number]) => object, weightLayout: 'cudnn' | 'keras') {
+async function predict(ids: number[], backend: string, rnnWeights: (w: Weights['rnn'][number]) => object, weightLayout: 'cudnn' | 'keras', w: Weights = W) {
   const T = ids.length;
-  const E = W.embedding.shape[1]!;
+  const E = w.embedding.shape[1]!;
   const embedded = new Float32Array(T * E);
-  ids.forEach((id, t) => embedded.set(W.embedding.data.subarray(id * E, (id + 1) * E), t * E));
-  const rnn1 = await Lstm.create({ weights: rnnWeights(W.rnn[0]!) as never, weightLayout, returnSequences: true, backend });
-  const rnn2 = await Lstm.create({ weights: rnnWeights(W.rnn[1]!) as never, weightLayout, returnSequences: true, backend });
+  ids.forEach((id, t) => embedded.set(w.embedding.data.subarray(id * E, (id + 1) * E), t * E));
+  const rnn1 = await Lstm.create({ weights: rnnWeights(w.rnn[0]!) as never, weightLayout, returnSequences: true, backend });
+  const rnn2 = await Lstm.create({ weights: rnnWeights(w.rnn[1]!) as never, weightLayout, returnSequences: true, backend });
   const y1 = rnn1.forward({ data: embedded, shape: [1, T, E] }).output;
   const y2 = rnn2.forward(y1).output;
   rnn1.dispose();
@@ -63,13 +66,13 @@ async function predict(ids: number[], backend: string, rnnWeights: (w: (typeof W
     x.set(y1.data.subarray(t * 128, (t + 1) * 128), t * F + E);
     x.set(y2.data.subarray(t * 128, (t + 1) * 128), t * F + E + 128);
   }
-  const logits = Array.from({ length: T }, (_, t) => x.subarray(t * F, (t + 1) * F).reduce((s, v, k) => s + v * W.attention.data[k]!, 0));
+  const logits = Array.from({ length: T }, (_, t) => x.subarray(t * F, (t + 1) * F).reduce((s, v, k) => s + v * w.attention.data[k]!, 0));
   const max = Math.max(...logits);
   const a = logits.map((l) => Math.exp(l - max));
   const sum = a.reduce((s, v) => s + v, 0) + 1e-7;
   const pooled = new Float32Array(F);
   for (let t = 0; t < T; t++) for (let k = 0; k < F; k++) pooled[k]! += (a[t]! / sum) * x[t * F + k]!;
-  const dense = await Dense.create({ kernel: W.output.kernel, bias: W.output.bias, activation: 'softmax' });
+  const dense = await Dense.create({ kernel: w.output.kernel, bias: w.output.bias, activation: 'softmax' });
   const probabilities = dense.forward({ data: pooled, shape: [1, F] }).output.data;
   return { probabilities, lastH: [y1.data.subarray((T - 1) * 128), y2.data.subarray((T - 1) * 128)] };
 }
@@ -89,6 +92,43 @@ describe.skipIf(!HAVE_WEIGHTS).each(IMPLEMENTATIONS)('textgenrnn (CuDNNLSTM weig
     const { probabilities } = await predict(c.input_ids, backend, (w) => ({ ...w, bias: half(w.bias) }), 'keras');
     expect(top1(probabilities)).toBe(c.wrong_import_top1[0]);
     expect(top1(probabilities)).not.toBe(c.expected.top5[0]![0]);
+  });
+});
+
+// The published weights-only file through readKerasLayers, as a user would read it: the layers by
+// their names (rnn_1 and rnn_2 told CuDNN's by their 8U biases and re-laid out to Keras' LSTM), the
+// attention's weights as the file lists them.
+describe.skipIf(!HAVE_WEIGHTS)('textgenrnn through readKerasLayers', async () => {
+  const layers = HAVE_WEIGHTS ? await readKerasLayers(WEIGHTS_FILE) : [];
+  const layer = <K extends KerasFileLayer['kind']>(name: string, kind: K) => {
+    const found = layers.find((l) => l.name === name);
+    expect(found?.kind, `layer ${name}`).toBe(kind);
+    return found as Extract<KerasFileLayer, { kind: K }>;
+  };
+
+  it('gives every layer of layer_names by its name, what the weights show in its options', () => {
+    expect(layers.map((l) => [l.name, l.kind])).toEqual([['input', 'other'], ['embedding', 'embedding'], ['rnn_1', 'lstm'], ['rnn_2', 'lstm'], ['rnn_concat', 'other'], ['attention', 'other'], ['output', 'dense']]);
+    expect(layers.every((l) => l.className === undefined)).toBe(true);
+    for (const name of ['rnn_1', 'rnn_2']) {
+      const rnn = layer(name, 'lstm');
+      expect(rnn.options).toEqual({ name, units: 128, useBias: true, weightLayout: 'keras' });
+      expect(rnn.weights.bias!.shape).toEqual([512]);
+    }
+    const attention = layer('attention', 'other');
+    expect(attention.weightNames).toEqual(['attention/attention_W:0']);
+    expect(attention.weights[0]!.shape).toEqual([356, 1]);
+  });
+
+  it.each(IMPLEMENTATIONS)("reproduces Keras 2's states and probabilities on %s", async (backend) => {
+    const rnn = ['rnn_1', 'rnn_2'].map((name) => layer(name, 'lstm').weights as Weights['rnn'][number]);
+    const output = layer('output', 'dense').weights as Weights['output'];
+    const weights: Weights = { embedding: layer('embedding', 'embedding').weights.embeddings, rnn, attention: layer('attention', 'other').weights[0]!, output };
+    for (const c of fixture.cases) {
+      const { probabilities, lastH } = await predict(c.input_ids, backend, (w) => w, 'keras', weights);
+      expectClose(lastH[0]!, c.expected.rnn_1_last_h, { abs: 1e-5, rel: 1e-5 }, `${c.name} rnn_1 last h`);
+      expectClose(lastH[1]!, c.expected.rnn_2_last_h, { abs: 1e-5, rel: 1e-5 }, `${c.name} rnn_2 last h`);
+      expectClose(probabilities, c.expected.probabilities, { abs: 1e-5, rel: 1e-4 }, `${c.name} next-character probabilities`);
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { checkOptions, refuseNull } from '../recurrent.js';
 import type { Sequential } from '../sequential.js';
 import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
 import { openModel, type ModelFile, type ModelSource } from './source.js';
+import type { KerasFileLayer } from './keras-file.js';
 import type { OnnxRecurrentNode } from './onnx.js';
 import type { SafetensorsConfig } from './safetensors.js';
 
@@ -51,8 +52,12 @@ export function detectFormat(bytes: Uint8Array): ModelFormat | null {
 }
 
 async function readSpecs(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[]> {
+  return asModelError(file, format, () => readFormat(file, format, options));
+}
+
+async function asModelError<T>(file: ModelFile, format: ModelFormat, read: () => Promise<T>): Promise<T> {
   try {
-    return await readFormat(file, format, options);
+    return await read();
   } catch (error) {
     // A reader's own checks throw LstmError; anything else a damaged file set off (in HDF5, in
     // unzip, in the protobuf decoder) is still the file's fault, not a crash.
@@ -118,4 +123,22 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
  */
 export async function readOnnxRecurrent(bytes: Uint8Array | ArrayBuffer, name?: string): Promise<OnnxRecurrentNode[]> {
   return (await import('./onnx.js')).readOnnxRecurrent(bytes, name);
+}
+
+/**
+ * Every layer of a Keras file, whole model or weights only: a Keras 2 or 3 `.h5` (model.save,
+ * save_weights, ModelCheckpoint(save_weights_only=True)), a Keras 3 `.weights.h5` or a `.keras`
+ * archive, each with its name, its class when the file holds the model config, its weights in
+ * Keras' layout (CuDNNLSTM and CuDNNGRU ones re-laid out) and the options `Lstm.create`,
+ * `Gru.create`, `Bidirectional.create`, `Dense.create` or `Embedding.create` takes (see
+ * KerasFileLayer). The Keras counterpart of `readOnnxRecurrent`, for what `loadModel` does not run
+ * whole. `source` is a path (Node), a URL, or the file's bytes.
+ */
+export async function readKerasLayers(source: ModelSource): Promise<KerasFileLayer[]> {
+  const file = await openModel(source);
+  const format = detectFormat(file.bytes);
+  if (format !== 'h5' && format !== 'keras') {
+    return modelError(file.name, `readKerasLayers: expected a Keras HDF5 file (.h5, .weights.h5) or a .keras archive, got ${format === null ? `${file.bytes.length} bytes in no model format` : `a ${format} file: load it with loadModel`}${format === 'onnx' ? ' or readOnnxRecurrent' : ''}`);
+  }
+  return asModelError(file, format, async () => (await import('./keras-file.js')).readKerasFileLayers(file, format));
 }

@@ -26,7 +26,12 @@ export interface KerasModel {
   framework: 'keras' | 'tfjs';
   /** The layer's weights in get_weights() order (a Bidirectional's forward ones, then its backward ones). */
   weights(layer: KerasLayerConfig, index: number): Promise<Tensor[]>;
+  /** What a refused layer or topology may do instead, appended to the refusal (Keras files: readKerasLayers). */
+  wayOut?: string;
 }
+
+/** The way out of loadModel's refusals of a Keras file. */
+export const READ_KERAS_LAYERS = 'readKerasLayers(file) gives every layer with its weights and options, to build with Lstm.create, Gru.create, Dense.create';
 
 // Layers that do nothing at inference.
 const PASS_THROUGH = new Set(['InputLayer', 'Dropout', 'SpatialDropout1D', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'ActivityRegularization']);
@@ -71,10 +76,10 @@ function inboundNames(layer: KerasLayerConfig & { inbound_nodes?: unknown }): { 
 }
 
 /**
- * The layers of a Sequential's config (Keras 2.0-2.1 wrote the list itself, later ones { layers }),
- * or of a functional model that is one chain from its input to its output, in the order they run.
+ * Every layer of a Sequential's config (Keras 2.0-2.1 wrote the list itself, later ones { layers })
+ * or of a functional model's, in the config's order.
  */
-export function modelLayers(file: string, modelConfig: unknown): KerasLayers {
+export function configLayers(file: string, modelConfig: unknown): KerasLayers {
   const model = modelConfig as { class_name?: unknown; config?: unknown } | null;
   if (typeof model !== 'object' || model === null || typeof model.class_name !== 'string') {
     return modelError(file, `expected a Keras model config { class_name, config }, got ${describe(modelConfig)}`);
@@ -85,7 +90,18 @@ export function modelLayers(file: string, modelConfig: unknown): KerasLayers {
   if (model.class_name !== 'Functional' && model.class_name !== 'Model') {
     return modelError(file, `expected a Sequential or functional model, got a '${model.class_name}' model`);
   }
-  const layers = layerList(file, (model.config as { layers?: unknown } | null)?.layers);
+  return { layers: layerList(file, (model.config as { layers?: unknown } | null)?.layers), functional: true };
+}
+
+/**
+ * The layers of a Sequential's config, or of a functional model that is one chain from its input
+ * to its output, in the order they run. `wayOut` follows a refusal of any other topology.
+ */
+export function modelLayers(file: string, modelConfig: unknown, wayOut?: string): KerasLayers {
+  const all = configLayers(file, modelConfig);
+  if (!all.functional) return all;
+  const { layers } = all;
+  const refuse = (what: string): never => modelError(file, wayOut === undefined ? what : `${what}: ${wayOut}`);
   const chain = new Map<string, KerasLayerConfig>(); // a layer by the layer it reads
   const names = new Set<string>();
   let input: KerasLayerConfig | null = null;
@@ -95,10 +111,10 @@ export function modelLayers(file: string, modelConfig: unknown): KerasLayers {
     names.add(name);
     const { calls, names: sources } = inboundNames(layer);
     if (layer.class_name === 'InputLayer' && calls === 0) {
-      if (input) modelError(file, `expected a functional model with one input, got inputs '${layerName(input, 0)}' and '${name}'`);
+      if (input) refuse(`expected a functional model with one input, got inputs '${layerName(input, 0)}' and '${name}'`);
       input = layer;
     } else if (calls !== 1 || sources.length !== 1 || chain.has(sources[0]!)) {
-      modelError(file, `expected a functional model that is a chain of layers (each called once on the one before), got layer '${name}' called ${calls} time(s) on ${sources.length ? sources.map((n) => `'${n}'`).join(', ') : 'nothing'}${chain.has(sources[0]!) ? ', a branch' : ''}`);
+      refuse(`expected a functional model that is a chain of layers (each called once on the one before), got layer '${name}' called ${calls} time(s) on ${sources.length ? sources.map((n) => `'${n}'`).join(', ') : 'nothing'}${chain.has(sources[0]!) ? ', a branch' : ''}`);
     } else {
       chain.set(sources[0]!, layer);
     }
@@ -107,7 +123,7 @@ export function modelLayers(file: string, modelConfig: unknown): KerasLayers {
   // Names are distinct, so the walk visits each layer at most once (a cycle ends it early).
   const ordered = [input];
   for (let next = chain.get(layerName(input, 0)); next && ordered.length <= layers.length; next = chain.get(layerName(next, 0))) ordered.push(next);
-  if (ordered.length !== layers.length) return modelError(file, `expected every layer of the functional model on the chain from its input, got ${layers.length - ordered.length} off it`);
+  if (ordered.length !== layers.length) return refuse(`expected every layer of the functional model on the chain from its input, got ${layers.length - ordered.length} off it`);
   return { layers: ordered, functional: true };
 }
 
@@ -212,9 +228,16 @@ function dense(model: KerasModel, where: string, name: string, c: Record<string,
   return { type: 'dense', name, options: { kernel, ...(bias ? { bias } : {}), activation: activation(model, `${where}.activation`, c.activation, true) } };
 }
 
+/** Refuses a layer loadModel cannot run, saying what the file's reader offers instead. */
+const unsupported = (model: KerasModel, what: string): never => modelError(model.file, model.wayOut === undefined ? what : `${what}: ${model.wayOut}`);
+
 const MERGE_MODES = new Set(['concat', 'sum', 'mul', 'ave']);
 
-async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: number): Promise<LayerSpec | 'activation' | null> {
+/** The classes kerasLayerSpec turns into layers with weights (TimeDistributed when it wraps a Dense). */
+export const WEIGHTED_CLASSES: ReadonlySet<string> = new Set(['LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU', 'Bidirectional', 'TimeDistributed', 'Dense', 'Embedding']);
+
+/** One layer's spec; 'activation' for an Activation layer, null for one that does nothing at inference. */
+export async function kerasLayerSpec(model: KerasModel, layer: KerasLayerConfig, index: number): Promise<LayerSpec | 'activation' | null> {
   const name = layerName(layer, index);
   const where = `layer '${name}' (${layer.class_name})`;
   const c = layer.config;
@@ -232,7 +255,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     case 'Bidirectional': {
       const inner = layerConfig(model.file, `${where}.layer`, c.layer);
       if (!['LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU'].includes(inner.class_name)) {
-        return modelError(model.file, `${where}: expected it to wrap an LSTM or GRU, got ${describe(inner.class_name)}`);
+        return unsupported(model, `${where}: expected it to wrap an LSTM or GRU, got ${describe(inner.class_name)}`);
       }
       const mergeMode = c.merge_mode ?? null;
       if (!MERGE_MODES.has(mergeMode as string)) {
@@ -263,7 +286,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     case 'TimeDistributed': {
       // Dense already runs per timestep on [B, T, F].
       const inner = layerConfig(model.file, `${where}.layer`, c.layer);
-      if (inner.class_name !== 'Dense') return modelError(model.file, `${where}: expected it to wrap a Dense, got ${describe(inner.class_name)}`);
+      if (inner.class_name !== 'Dense') return unsupported(model, `${where}: expected it to wrap a Dense, got ${describe(inner.class_name)}`);
       return dense(model, where, name, inner.config, await model.weights(layer, index));
     }
     case 'Dense':
@@ -296,7 +319,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
     }
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      return modelError(model.file, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Dropout or InputLayer, got an unsupported layer`);
+      return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Dropout or InputLayer, got an unsupported layer`);
   }
 }
 
@@ -304,7 +327,7 @@ async function layerSpec(model: KerasModel, layer: KerasLayerConfig, index: numb
 export async function kerasLayerSpecs(model: KerasModel): Promise<LayerSpec[]> {
   const specs: LayerSpec[] = [];
   for (const [index, layer] of model.layers.entries()) {
-    const spec = await layerSpec(model, layer, index);
+    const spec = await kerasLayerSpec(model, layer, index);
     if (spec === null) continue;
     if (spec === 'activation') {
       const previous = specs[specs.length - 1];
