@@ -33,7 +33,7 @@ export type { ModelSource } from './load/source.js';
 export type { SafetensorsConfig, SafetensorsLayer, LinearActivation } from './load/safetensors.js';
 export { SAFETENSORS_CONFIG_KEY } from './load/index.js';
 export { readOnnxRecurrent, readKerasLayers } from './load/index.js';
-export type { KerasFileLayer, KerasRecurrentWeights, KerasRecurrentDirection } from './load/keras-file.js';
+export type { KerasFileLayer, KerasFileLayerBase, KerasRecurrentWeights, KerasRecurrentDirection } from './load/keras-file.js';
 export type { OnnxRecurrentNode, OnnxRecurrentOptions, OnnxWeightTensors } from './load/onnx.js';
 export { decodeNpy, encodeNpy, decodeNpz, encodeNpz } from './io/npy.js';
 export { decodeCsv } from './io/csv.js';

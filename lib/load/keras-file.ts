@@ -30,7 +30,7 @@ export interface KerasRecurrentWeights {
 }
 
 /** What every layer of a Keras file has. */
-interface KerasFileLayerBase {
+export interface KerasFileLayerBase {
   /** The layer's name in the file (Keras' layer.name). */
   name: string;
   /** Its Keras class ('LSTM', 'CuDNNLSTM', 'Dense', ...) when the file holds the model config; undefined in a weights-only file. */
