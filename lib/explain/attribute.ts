@@ -41,7 +41,7 @@ export interface Attribution {
    * [B,T,1], one score per token, its vector's scores summed.
    */
   scores: Tensor;
-  /** [B,T]: scores summed over features (a token's score in a model of ids). */
+  /** Scores summed over features, [B,T] (a token's score in a model of ids). */
   perStep: Tensor;
   /**
    * A model of ids, gradient methods: [B,T,D] per embedding feature ('gradient': the gradient with
