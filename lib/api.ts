@@ -14,7 +14,7 @@ export { backends, registerBackend } from './registry.js';
 export type { BackendStatus } from './registry.js';
 export { configureWasm } from './backends/wasm-source.js';
 export type { WasmInput, WasmOptions } from './backends/wasm-source.js';
-export type { BackendName, Backend, CellKind, RnnKernel, RnnKernelConfig, CanonicalWeights, StreamKernel, ForwardBuffers, WeightPrecision } from './backend.js';
+export type { BackendName, Backend, BackwardBuffers, CellKind, RnnKernel, RnnKernelConfig, CanonicalWeights, StreamKernel, ForwardBuffers, WeightPrecision } from './backend.js';
 export { toNested } from './tensor.js';
 export type { Tensor, TensorLike, NestedArray } from './tensor.js';
 export { Bidirectional } from './bidirectional.js';
