@@ -13,7 +13,8 @@ import { strToU8, zipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import { loadModel, LstmError, type LstmErrorCode } from '../lib/index.js';
 import { setHdf5TimeBudget } from '../lib/load/hdf5.js';
-import { decodeModelProto } from '../lib/load/onnx-schema.js';
+import { encode, writeModelProto } from '../lib/load/onnx-proto.generated.js';
+import { decodeModelProto, type OnnxTensor } from '../lib/load/onnx-schema.js';
 
 const DIR = new URL('./fixtures/models/', import.meta.url).pathname;
 const TMP = mkdtempSync(join(tmpdir(), 'lstm-hostile-'));
@@ -163,6 +164,69 @@ describe('declared tensor sizes are checked against the bytes present', () => {
     };
     await expectRefused(() => loadModel(make([100_000, 100_000])), 'ERR_LSTM_MODEL', 15_000, /resized/, /more than the 2147483648/);
     await expectRefused(() => loadModel(make([2000, 2000])), 'ERR_LSTM_MODEL', 15_000, /resized/, /more than the \d+ bytes of the whole file/);
+  });
+});
+
+// ------------------------------------------------------------------ ONNX external data
+
+const DYNAMO = `${DIR}onnx/dynamo_lstm_last_softmax`;
+
+/**
+ * torch's dynamo export copied to `folder`, each external tensor's external_data entries edited
+ * (the first tensor's only, with `firstOnly`); the data file is copied as it is. Returns the model's path.
+ */
+function onnxCopy(folder: string, edit: (entries: Record<string, string>) => void, firstOnly = false): string {
+  mkdirSync(folder, { recursive: true });
+  const model = decodeModelProto(new Uint8Array(readFileSync(`${DYNAMO}.onnx`)));
+  const external = model.graph!.initializer.filter((t: OnnxTensor) => t.dataLocation === 1);
+  for (const t of firstOnly ? external.slice(0, 1) : external) {
+    const entries = Object.fromEntries(t.externalData.map((e) => [e.key, e.value]));
+    edit(entries);
+    t.externalData = Object.entries(entries).map(([key, value]) => ({ key, value }));
+  }
+  writeFileSync(join(folder, 'model.onnx'), encode(model, writeModelProto));
+  writeFileSync(join(folder, 'dynamo_lstm_last_softmax.onnx.data'), readFileSync(`${DYNAMO}.onnx.data`));
+  return join(folder, 'model.onnx');
+}
+
+describe('ONNX external data is confined to the model folder, and read only as far as the model declares', () => {
+  it("the exporter's own file loads; '..', absolute paths and URLs are refused before anything is read", async () => {
+    (await loadModel(onnxCopy(join(TMP, 'onnx-plain'), () => {}))).dispose();
+    writeFileSync(join(TMP, 'secret.bin'), readFileSync(`${DYNAMO}.onnx.data`));
+    const cases: [string, RegExp][] = [
+      ['../secret.bin', /'\.\.' segment/],
+      ['%2e%2e/secret.bin', /'\.\.' segment/],
+      ['/dev/zero', /absolute path/],
+      ['file:///dev/zero', /absolute URL/],
+      ['', /no file name/],
+    ];
+    for (const [k, [location, why]] of cases.entries()) {
+      const model = onnxCopy(join(TMP, `onnx-climb-${k}`), (e) => (e.location = location));
+      await expectRefused(() => loadModel(model), 'ERR_LSTM_MODEL', 2000, /initializer '[^']+' keeps its data in an external file/, /expected a path inside the model's folder/, why);
+    }
+  });
+
+  it('links leading out, FIFOs and files longer than the tensors declare are refused; offsets past the end name the tensor', async () => {
+    const folder = join(TMP, 'onnx-links');
+    const model = onnxCopy(folder, () => {});
+    const data = join(folder, 'dynamo_lstm_last_softmax.onnx.data');
+    writeFileSync(join(TMP, 'outside.data'), readFileSync(`${DYNAMO}.onnx.data`));
+    rmSync(data);
+    symlinkSync(join(TMP, 'outside.data'), data);
+    await expectRefused(() => loadModel(model), 'ERR_LSTM_MODEL', 2000, /link leading out of it/);
+    rmSync(data);
+    execFileSync('mkfifo', [data]);
+    await expectRefused(() => loadModel(model), 'ERR_LSTM_MODEL', 2000, /expected a regular file/);
+    rmSync(data);
+    const size = readFileSync(`${DYNAMO}.onnx.data`).length;
+    writeFileSync(data, new Uint8Array(64 * 2 ** 20));
+    await expectRefused(() => loadModel(model), 'ERR_LSTM_MODEL', 2000, new RegExp(`expected at most ${size} bytes, got a file of 67108864`));
+    const past = onnxCopy(join(TMP, 'onnx-past'), (e) => (e.offset = String(size)), true);
+    await expectRefused(() => loadModel(past), 'ERR_LSTM_MODEL', 2000, /initializer '[^']+' keeps its data in an external file/, new RegExp(`expected bytes ${size} to \\d+ of 'dynamo_lstm_last_softmax\\.onnx\\.data', got a file of ${size} bytes`));
+    const negative = onnxCopy(join(TMP, 'onnx-negative'), (e) => (e.length = '-4'), true);
+    await expectRefused(() => loadModel(negative), 'ERR_LSTM_MODEL', 2000, /expected its offset and length in 'dynamo_lstm_last_softmax\.onnx\.data' as byte counts, got .* and "-4"/);
+    const huge = onnxCopy(join(TMP, 'onnx-huge'), (e) => (e.length = '9007199254740991'), true);
+    await expectRefused(() => loadModel(huge), 'ERR_LSTM_MODEL', 2000, /past the \d+ a model may hold here/);
   });
 });
 

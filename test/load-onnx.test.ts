@@ -1,5 +1,8 @@
-// ONNX models: small models exported by PyTorch or written with onnx.helper (scripts/gen_onnx_models.py)
-// load into a Sequential that gives onnxruntime's outputs, on every backend; the LSTM of the real
+// ONNX models: small models exported by PyTorch or written with onnx.helper (scripts/gen_onnx_models.py),
+// and from today's exporters (scripts/gen_onnx_exporters.py: torch's dynamo exporter, its weights in a
+// .onnx.data file beside the model and its reshape targets computed from the input's shape at run time;
+// the older exporter at opsets 18 to 20), load into a Sequential that gives onnxruntime's outputs, on
+// every backend, from a path and from bytes with the external data in options.files; the LSTM of the real
 // Silero VAD model (../shared) is found inside its If branches with the weights onnxruntime folds
 // from the model's constants, and runs as onnxruntime runs it; time-major graphs (batch_first=False)
 // load as timeMajor models fed the graph's own [time, batch, ...]; every model loadModel cannot map,
@@ -27,6 +30,8 @@ interface Golden {
   layers: string[];
   /** The graph takes [time, batch, ...] (and the cases are laid out so). */
   time_major?: boolean;
+  /** The file beside the model holding its external data (torch's dynamo exporter). */
+  external_data?: string;
   cases: { input: Nested; output: Nested }[];
 }
 const GOLDEN = readdirSync(DIR)
@@ -78,6 +83,18 @@ describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
     const model = await loadModel(`${DIR}${golden.model}`, { backend });
     try {
       golden.cases.forEach((c, k) => expectClose(model.forward(c.input, { sequenceLengths: c.sequence_lens }).output, c.output, TOLERANCE, `${name} lengths case ${k}`));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it.each(GOLDEN.filter(([, g]) => g.external_data))('%s from its bytes, its external data given in options.files', async (name, golden) => {
+    const file = golden.external_data!;
+    const data = new Uint8Array(readFileSync(`${DIR}${file}`));
+    const model = await loadModel(new Uint8Array(readFileSync(`${DIR}${golden.model}`)), { backend, files: { [file]: data.slice().buffer } });
+    try {
+      expect(model.layers.map(kindOf)).toEqual(golden.layers);
+      golden.cases.forEach((c, k) => expectClose(model.forward(c.input).output, c.output, TOLERANCE, `${name} case ${k}`));
     } finally {
       model.dispose();
     }
@@ -153,6 +170,28 @@ describe('readOnnxRecurrent', () => {
     expect(gru!.options).toMatchObject({ resetAfter: false, goBackwards: true, outputOrder: 'input' });
     const [layout1] = await read('lstm_layout1');
     expect(layout1!.layout).toBe(1);
+  });
+
+  it("reads external data given in files: the dynamo exporter's weights, as loadModel reads them beside the file", async () => {
+    const name = 'dynamo_bigru_hn';
+    const bytes = new Uint8Array(readFileSync(`${DIR}${name}.onnx`));
+    const data = new Uint8Array(readFileSync(`${DIR}${name}.onnx.data`));
+    const external = decodeModelProto(bytes).graph!.initializer.filter((t) => t.dataLocation === 1).map((t) => t.name);
+    expect(external.length, 'initializers in the .onnx.data file').toBeGreaterThan(0);
+    const [node] = await readOnnxRecurrent(bytes, name, { [`${name}.onnx.data`]: data });
+    expect(node).toMatchObject({ opType: 'GRU', direction: 'bidirectional', inputSize: 3, hiddenSize: 6 });
+    const model = await loadModel(`${DIR}${name}.onnx`);
+    try {
+      const bi = model.layers[0] as Bidirectional;
+      expect(bi).toBeInstanceOf(Bidirectional);
+      expect(node!.name).toBe(bi.name);
+    } finally {
+      model.dispose();
+    }
+    const error = await refusal(readOnnxRecurrent(bytes, name));
+    expect(error.message).toMatch(new RegExp(`initializer '${external[0]}' keeps its data in an external file .*'${name}\\.onnx\\.data' could not be read: .*options\\.files`));
+    const wrongType = await readOnnxRecurrent(bytes, name, { [`${name}.onnx.data`]: 'bytes' as never }).then(() => null, (e: unknown) => e);
+    expect((wrongType as LstmError).code).toBe('ERR_LSTM_CONFIG');
   });
 
   it('reads a Uint8Array or an ArrayBuffer, and refuses anything else with ERR_LSTM_CONFIG', async () => {
@@ -306,11 +345,37 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect((await refusal(loadModel(bytes))).message).toMatch(/got Mul \(scale\)/);
   });
 
-  it('weights kept in an external file', async () => {
+  it('weights kept in an external file not given (from bytes), or not holding what the model says', async () => {
     const { initializers, nodes } = lstmGraph();
     const bytes = onnxModel({ initializers, external: 'W', nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] });
-    expect((await refusal(loadModel(bytes))).message).toMatch(/initializer 'W' keeps its data in an external file \('weights\.bin'\)/);
-    expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(/external file/);
+    const missing = /initializer 'W' keeps its data in an external file \(data_location EXTERNAL\): 'weights\.bin' could not be read: needs the file 'weights\.bin': pass it in options\.files/;
+    expect((await refusal(loadModel(bytes))).message).toMatch(missing);
+    expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(missing);
+    // Given, it loads; the file must hold W's bytes (no offset or length: the whole file).
+    const W = initializers.W.data;
+    const model = await loadModel(bytes, { files: { 'weights.bin': new Uint8Array(W.buffer, W.byteOffset, W.byteLength) } });
+    expect((model.layers[0] as Lstm).units).toBe(4);
+    model.dispose();
+    const short = await refusal(loadModel(bytes, { files: { 'weights.bin': new Uint8Array(W.byteLength - 4) } }));
+    expect(short.message).toMatch(/initializer 'W': expected 192 bytes of raw data for shape \[1, 16, 3\], got 188/);
+  });
+
+  it('a reshape target computed from the data\'s shape that no axis holds (batch + 1), naming the node', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const error = await refusal(loadModel(onnxModel({
+      initializers: { ...initializers, one: ints([1], []), rest: ints([-1]) },
+      nodes: [
+        ...nodes,
+        { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['h'] },
+        { op: 'Shape', inputs: ['x'], outputs: ['x_shape'] },
+        { op: 'Gather', inputs: ['x_shape', 'first'], outputs: ['batch'] },
+        { op: 'Add', name: 'grow', inputs: ['batch', 'one'], outputs: ['batch_1'] },
+        { op: 'Unsqueeze', inputs: ['batch_1', 'first_axis'], outputs: ['batch_1v'] },
+        { op: 'Concat', inputs: ['batch_1v', 'rest'], outputs: ['target'], attributes: [{ name: 'axis', i: 0 }] },
+        { op: 'Reshape', inputs: ['h', 'target'], outputs: ['y'] },
+      ],
+    })));
+    expect(error.message).toMatch(/node 'grow' \(Add\): computes batch \+ 1 from the data's shape, a size known only at run time/);
   });
 
   it('an embedding it cannot map: a Gather on axis 1 of the table, from a table that is not a constant, of the ids for anything else', async () => {

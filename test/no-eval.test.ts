@@ -215,14 +215,15 @@ describe('node --disallow-code-generation-from-strings', () => {
         import { loadModel } from 'lstm-runtime';
         import { readdirSync, readFileSync } from 'node:fs';
         const results = {};
-        const run = async (name, bytes, input) => {
-          const model = await loadModel(bytes);
+        const run = async (name, bytes, input, files) => {
+          const model = await loadModel(bytes, { files });
           try { results[name] = { backend: model.layers.map((l) => l.backend).find(Boolean), output: Array.from(model.forward(input).output.data) }; } finally { model.dispose(); }
         };
         const onnx = 'test/fixtures/models/onnx/';
         for (const f of readdirSync(onnx).filter((f) => f.endsWith('.onnx'))) {
           const golden = JSON.parse(readFileSync(onnx + f.replace(/\\.onnx$/, '.json'), 'utf8'));
-          await run(f, readFileSync(onnx + f), golden.cases[0].input);
+          const files = golden.external_data ? { [golden.external_data]: readFileSync(onnx + golden.external_data) } : undefined;
+          await run(f, readFileSync(onnx + f), golden.cases[0].input, files);
         }
         const keras = JSON.parse(readFileSync('test/fixtures/models/keras/golden.json', 'utf8')).options.input;
         await run('options.keras', readFileSync('test/fixtures/models/keras/options.keras'), keras);

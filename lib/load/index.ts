@@ -4,7 +4,7 @@ import { describe, fail, LstmError } from '../errors.js';
 import { checkOptions, refuseNull } from '../recurrent.js';
 import type { Sequential } from '../sequential.js';
 import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
-import { openModel, type ModelFile, type ModelSource } from './source.js';
+import { checkFiles, openModel, type ModelFile, type ModelSource } from './source.js';
 import type { KerasFileLayer } from './keras-file.js';
 import type { OnnxRecurrentNode } from './onnx.js';
 import type { SafetensorsConfig } from './safetensors.js';
@@ -23,7 +23,11 @@ export interface LoadModelOptions extends RecurrentRunOptions {
   format?: ModelFormat;
   /** safetensors: which modules of the state dict run, in order (see SafetensorsConfig). */
   config?: SafetensorsConfig;
-  /** Files the model names beside its main file (TF.js weight shards), when it is given as bytes. */
+  /**
+   * Files the model names beside its main file, when it is given as bytes (or to use instead of
+   * reading them): TF.js weight shards by their manifest paths, ONNX external data by its location
+   * (`model.onnx.data` from torch's exporter).
+   */
   files?: Readonly<Record<string, Uint8Array | ArrayBuffer>>;
 }
 
@@ -92,13 +96,7 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   if (options.format !== undefined && !FORMATS.includes(options.format)) {
     fail('ERR_LSTM_CONFIG', 'options.format', FORMATS.map((f) => `'${f}'`).join(', '), describe(options.format));
   }
-  if (options.files !== undefined) {
-    const files = options.files as unknown;
-    if (typeof files !== 'object' || files === null || Array.isArray(files)) fail('ERR_LSTM_CONFIG', 'options.files', 'an object of file names to bytes', describe(files));
-    for (const [name, bytes] of Object.entries(files)) {
-      if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) fail('ERR_LSTM_CONFIG', `options.files['${name}']`, 'a Uint8Array or ArrayBuffer', describe(bytes));
-    }
-  }
+  checkFiles(options.files, 'options.files');
   const file = await openModel(source, options.files);
   const format = options.format ?? detectFormat(file.bytes);
   if (format === null) {
@@ -119,10 +117,11 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
 /**
  * Every LSTM and GRU node of an ONNX model, subgraphs included, with its weights folded from the
  * model's constants and its attributes as `Lstm.create` / `Gru.create` options: for models that
- * are more than `loadModel` runs whole. (The reader loads with the first call.)
+ * are more than `loadModel` runs whole. `files` holds the external data the model names (torch's
+ * `model.onnx.data`), by its location. (The reader loads with the first call.)
  */
-export async function readOnnxRecurrent(bytes: Uint8Array | ArrayBuffer, name?: string): Promise<OnnxRecurrentNode[]> {
-  return (await import('./onnx.js')).readOnnxRecurrent(bytes, name);
+export async function readOnnxRecurrent(bytes: Uint8Array | ArrayBuffer, name?: string, files?: Readonly<Record<string, Uint8Array | ArrayBuffer>>): Promise<OnnxRecurrentNode[]> {
+  return (await import('./onnx.js')).readOnnxRecurrent(bytes, name, files);
 }
 
 /**

@@ -31,7 +31,8 @@ function checkCount(count: number, what: string, fail: Fail): void {
 export function readTensorProto(t: OnnxTensor, what: string, fail: Fail): Const {
   if (t.dataLocation === 1 || t.externalData.length > 0) {
     const location = t.externalData.find((e) => e.key === 'location')?.value;
-    fail(`${what} keeps its data in an external file${location ? ` ('${location}')` : ''} (data_location EXTERNAL), which lstm-runtime does not read: save the model with its weights inside (onnx.save_model(model, path, save_as_external_data=False))`);
+    // Read by readExternalData before any tensor is: here only where no reader asked for it.
+    fail(`${what} keeps its data in an external file${location ? ` ('${location}')` : ''} (data_location EXTERNAL) that was not read: load the model with loadModel (from its path, or with the file in options.files)`);
   }
   if (t.segment) fail(`${what} is one segment of a larger tensor, which lstm-runtime does not read`);
   const shape = t.dims.map(int);
@@ -225,8 +226,43 @@ function reshapeTarget(input: readonly number[], target: number[], allowzero: bo
 /** The operators folded when all their inputs are constants. */
 export const FOLDABLE = new Set([
   'Constant', 'Identity', 'Cast', 'Shape', 'Size', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten', 'Transpose', 'Concat', 'Slice', 'Gather',
-  'ConstantOfShape', 'Expand', 'Equal', 'Not',
+  'ConstantOfShape', 'Expand', 'Equal', 'Not', 'Add', 'Sub', 'Mul', 'Div',
 ]);
+
+const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
+  Add: (a, b) => a + b,
+  Sub: (a, b) => a - b,
+  Mul: (a, b) => a * b,
+  Div: (a, b) => a / b,
+};
+
+/** A shape both shapes broadcast to (numpy's rules, as ONNX's), with each padded to its rank. */
+function broadcastShapes(a: readonly number[], b: readonly number[], what: string, fail: Fail): { shape: number[]; from: number[][] } {
+  const rank = Math.max(a.length, b.length);
+  const pad = (s: readonly number[]) => [...new Array<number>(rank - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(a), pad(b)];
+  const shape = pa.map((d, k) => {
+    const e = pb[k]!;
+    if (d !== e && d !== 1 && e !== 1) fail(`${what} of shapes ${shapeText(a)} and ${shapeText(b)}, which do not broadcast`);
+    return d === 1 ? e : d;
+  });
+  return { shape, from: [pa, pb] };
+}
+
+/** Add, Sub, Mul, Div of two constants, broadcast; integer division truncates, as onnxruntime's. */
+function foldArithmetic(op: string, a: Const, b: Const, fail: Fail): Const {
+  const { shape, from } = broadcastShapes(a.shape, b.shape, op, fail);
+  const [x, y] = [a, b].map((c, k) => select({ ...c, shape: from[k]! }, shape.map((d, axis) => (from[k]![axis] === 1 ? new Array<number>(d).fill(0) : range(d))), fail));
+  const apply = ARITHMETIC[op]!;
+  const integer = !FLOAT_TYPES.has(a.dtype);
+  if (integer && op === 'Div' && y!.data.some((v) => v === 0)) fail('an integer Div by zero');
+  const data = arrayFor(a.dtype, x!.data.length);
+  for (let k = 0; k < data.length; k++) {
+    const v = apply(x!.data[k]!, y!.data[k]!);
+    data[k] = integer ? Math.trunc(v) : v;
+  }
+  return { kind: 'const', dtype: a.dtype, shape, data };
+}
 
 /** Computes a constant node (every input a constant). */
 export function foldNode(node: OnnxNode, inputs: (Const | undefined)[], opset: number, fail: Fail): Const[] {
@@ -366,6 +402,11 @@ export function foldNode(node: OnnxNode, inputs: (Const | undefined)[], opset: n
       const data = Float64Array.from(big.data, (v, k) => (v === small.data[small.data.length === 1 ? 0 : k] ? 1 : 0));
       return [{ kind: 'const', dtype: DATA_TYPE.BOOL, shape: big.shape, data }];
     }
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div':
+      return [foldArithmetic(node.opType, need(x, 'A'), need(inputs[1], 'B'), fail)];
     case 'Not':
       return [{ kind: 'const', dtype: DATA_TYPE.BOOL, shape: need(x, 'x').shape, data: Float64Array.from(x!.data, (v) => (v ? 0 : 1)) }];
     case 'Expand': {

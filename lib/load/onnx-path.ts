@@ -13,6 +13,7 @@ import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx-schema.j
 import {
   axisSize, describeAtom, describeAxes, describeValue, isSingleton, ONE, ROLE_NAMES, sameAtom, sameAxes, type Atom, type Axis, type Blocked, type Flow, type Ids, type Role, type Stack, type Value,
 } from './onnx-values.js';
+import { reshapeShapeVector, shapeArithmetic } from './onnx-shapes.js';
 import { modelError, type LayerSpec } from './spec.js';
 
 const ACTIVATION_OPS: Record<string, (attrs: Attributes) => Activation | 'softmax'> = {
@@ -27,7 +28,7 @@ const ACTIVATION_OPS: Record<string, (attrs: Attributes) => Activation | 'softma
 
 /** Ops the main path maps (beyond the constant ones, which are folded when all inputs are constants). */
 const PATH_OPS = new Set([
-  ...FOLDABLE, 'If', 'Dropout', 'LSTM', 'GRU', 'Gemm', 'MatMul', 'Add', 'Sub', ...Object.keys(ACTIVATION_OPS),
+  ...FOLDABLE, 'If', 'Dropout', 'LSTM', 'GRU', 'Gemm', 'MatMul', ...Object.keys(ACTIVATION_OPS),
 ]);
 
 /** A Slice along one axis, classified: the whole axis, one element, or anything else. */
@@ -228,7 +229,12 @@ export class PathReader {
         return [this.matmul(inputs, node, fail)];
       case 'Add':
       case 'Sub':
-        return [this.addBias(inputs, node, fail)];
+      case 'Mul':
+      case 'Div':
+        if (inputs.some((v) => v?.kind === 'shape')) return [shapeArithmetic(node.opType, inputs[0], inputs[1], fail)];
+        if (node.opType === 'Add' || node.opType === 'Sub') return [this.addBias(inputs, node, fail)];
+        this.noteUnsupported(node.opType, node); // a scaling of the data: no layer of a Sequential
+        return blockedOutputs(`the unsupported node ${nodeLabel(node)}`);
     }
     const activation = ACTIVATION_OPS[node.opType];
     if (activation) return [this.activate(x, activation(attrs), attrs, node, fail)];
@@ -297,6 +303,7 @@ export class PathReader {
 
   private reshape(x: Value, shape: Value | undefined, allowzero: boolean, fail: Fail): Value {
     if (x.kind === 'zeros') return x;
+    if (x.kind === 'shape') return reshapeShapeVector(x, shape, fail);
     const f = this.flowOf(x, 'the input of Reshape', fail);
     type Target = { n: number } | { atoms: Atom[] } | 'infer';
     let dims: (number | Axis)[];

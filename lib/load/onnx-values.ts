@@ -38,8 +38,12 @@ export interface Stack {
 interface Zeros {
   kind: 'zeros';
 }
-/** A shape taken from the data at run time: each entry a number or the axis it measures. */
-interface ShapeVector {
+/**
+ * A shape taken from the data at run time (Shape of the data, then Gather/Slice/Concat/Mul...):
+ * each entry a number or the atoms whose sizes it multiplies (batch, time, features...), so that a
+ * Reshape or an initial state sized from it is understood without running it.
+ */
+export interface ShapeVector {
   kind: 'shape';
   dims: (number | Axis)[];
   scalar: boolean;
@@ -67,6 +71,9 @@ export const ROLE_NAMES: Record<Role, string> = { B: 'batch', T: 'time', F: 'fea
 export const describeAtom = (a: Atom) => (a.role === 'F' || a.role === 'D' ? `${ROLE_NAMES[a.role]}(${a.size ?? '?'})` : ROLE_NAMES[a.role]);
 export const describeAxes = (axes: Axis[]) => `[${axes.map((axis) => axis.map(describeAtom).join('*')).join(', ')}]`;
 
+/** One entry of a ShapeVector, e.g. 'batch', '12' or 'directions(2)*features(6)'. */
+export const describeDim = (d: number | Axis) => (typeof d === 'number' ? String(d) : d.length === 0 ? '1' : d.map(describeAtom).join('*'));
+
 export function describeValue(v: Value | undefined): string {
   if (v === undefined) return 'nothing';
   switch (v.kind) {
@@ -83,7 +90,7 @@ export function describeValue(v: Value | undefined): string {
     case 'zeros':
       return 'zeros';
     case 'shape':
-      return 'a shape computed at run time';
+      return `a shape computed at run time, [${v.dims.map(describeDim).join(', ')}]`;
     case 'blocked':
       return v.why;
   }

@@ -19,9 +19,10 @@ import type { Activation } from '../activations.js';
 import { LstmError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { decode, guarded } from './onnx-decode.js';
+import { readExternalData } from './onnx-external.js';
 import { PathReader, TimeMajorInput } from './onnx-path.js';
 import { findRecurrentNodes } from './onnx-recurrent.js';
-import type { ModelFile } from './source.js';
+import { checkFiles, openModel, type ModelFile } from './source.js';
 import type { LayerSpec } from './spec.js';
 
 /** ONNX LSTM/GRU weights of one direction or of all: W [D,G*U,I], R [D,G*U,U], B [D,2*G*U], P [D,3U] (LSTM). */
@@ -82,6 +83,7 @@ export interface OnnxRecurrentNode {
 /** Reads a model's path from its input to its first output as Sequential layers. */
 export async function readOnnx(file: ModelFile): Promise<LayerSpec[]> {
   const model = await decode(file.name, file.bytes);
+  await readExternalData(model, file);
   return guarded(file.name, () => {
     try {
       return new PathReader(file.name, model, false).layers();
@@ -96,11 +98,19 @@ export async function readOnnx(file: ModelFile): Promise<LayerSpec[]> {
  * Every LSTM and GRU node of an ONNX model, subgraphs included, with its weights folded to
  * constants and its attributes as layer options: for models that are more than a Sequential
  * (convolutions before the recurrent layer, an If on the sample rate, a state fed back by the caller).
+ * External data (torch's model.onnx.data) comes in `files`, by the location the model names.
  */
-export async function readOnnxRecurrent(bytes: Uint8Array | ArrayBuffer, name = 'the given bytes'): Promise<OnnxRecurrentNode[]> {
+export async function readOnnxRecurrent(
+  bytes: Uint8Array | ArrayBuffer,
+  name = 'the given bytes',
+  files?: Readonly<Record<string, Uint8Array | ArrayBuffer>>,
+): Promise<OnnxRecurrentNode[]> {
   if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) {
     throw new LstmError('ERR_LSTM_CONFIG', `readOnnxRecurrent: expected the model's bytes (a Uint8Array or ArrayBuffer), got ${bytes === null ? 'null' : typeof bytes}`);
   }
-  const model = await decode(name, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+  checkFiles(files, 'readOnnxRecurrent: files');
+  const file = { ...(await openModel(bytes, files)), name };
+  const model = await decode(name, file.bytes);
+  await readExternalData(model, file);
   return guarded(name, () => findRecurrentNodes(name, model));
 }

@@ -2,7 +2,7 @@
 // A model may span files (TF.js weight shards, a config beside the weights), so a reader gets the
 // main file and a way to its siblings, which are confined to the main file's folder: a model file
 // names its siblings, and a hostile one must not reach any other file with them.
-import { LstmError } from '../errors.js';
+import { describe, fail, LstmError } from '../errors.js';
 import { MAX_BUFFER_BYTES } from '../tensor.js';
 import { modelError } from './spec.js';
 
@@ -176,6 +176,15 @@ function siblingUrl(model: URL, relative: string): URL {
     modelError(model.href, `names a file beside it as ${JSON.stringify(relative)}: expected a URL under ${folder.href}, got ${url.href}`);
   }
   return url;
+}
+
+/** The files a model names beside it, given as bytes: an object of file names to Uint8Array or ArrayBuffer. */
+export function checkFiles(files: unknown, what: string): void {
+  if (files === undefined) return;
+  if (typeof files !== 'object' || files === null || Array.isArray(files)) fail('ERR_LSTM_CONFIG', what, 'an object of file names to bytes', describe(files));
+  for (const [name, bytes] of Object.entries(files)) {
+    if (!(bytes instanceof Uint8Array || bytes instanceof ArrayBuffer)) fail('ERR_LSTM_CONFIG', `${what}['${name}']`, 'a Uint8Array or ArrayBuffer', describe(bytes));
+  }
 }
 
 export async function openModel(source: ModelSource, files?: Readonly<Record<string, Uint8Array | ArrayBuffer>>): Promise<ModelFile> {
