@@ -360,6 +360,16 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect(short.message).toMatch(/initializer 'W': expected 192 bytes of raw data for shape \[1, 16, 3\], got 188/);
   });
 
+  it("a Reshape to the example's fixed time where the input's time is dynamic (torch's dynamo exporter, batch_first=False), naming the node and the way out", async () => {
+    const { initializers, nodes } = lstmGraph();
+    const error = await refusal(loadModel(onnxModel({
+      initializers: { ...initializers, fixed: ints([6, -1, 4]) },
+      nodes: [...nodes, { op: 'Reshape', name: 'node_Reshape_144', inputs: ['Y', 'fixed'], outputs: ['y'] }],
+    })));
+    expect(error.message).toMatch(/node 'node_Reshape_144' \(Reshape\): Reshape of \[time, directions\(1\), batch, features\(4\)\] to \[6, -1, 4\] puts a fixed 6 where the data has time, whose size the graph's input leaves open/);
+    expect(error.message).toMatch(/batch_first=True, or dynamo=False with dynamic_axes/);
+  });
+
   it('a reshape target computed from the data\'s shape that no axis holds (batch + 1), naming the node', async () => {
     const { initializers, nodes } = lstmGraph();
     const error = await refusal(loadModel(onnxModel({

@@ -330,7 +330,12 @@ export class PathReader {
         let k = from;
         while (product < t.n) {
           const a = list[k++];
-          if (!a || a.size === null) return mismatch();
+          if (a?.size === null) {
+            fail(`Reshape of ${describeAxes(f.axes)} to ${describeTarget()} puts a fixed ${t.n} where the data has ${describeAtom(a)}, whose size the graph's input leaves open: ` +
+              'the exporter wrote the example input\'s size into the graph, which then computes wrong shapes for other sizes (onnxruntime gives them too). ' +
+              `Export it again so that the graph computes the ${ROLE_NAMES[a.role]} size (torch: batch_first=True, or dynamo=False with dynamic_axes)`);
+          }
+          if (!a) return mismatch();
           product *= a.size;
         }
         return product === t.n ? k - from : mismatch();
