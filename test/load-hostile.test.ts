@@ -1,7 +1,7 @@
 // Hostile model files: each is refused with ERR_LSTM_MODEL naming what was wrong (or
 // ERR_LSTM_RESOURCES past a size bound), within seconds and without reading what it must not:
-// zip bombs and lying zip headers, declared tensor sizes the bytes do not hold, weight shards named
-// outside the model's folder (climbing out with '..', absolute, on another origin, through links,
+// zip bombs and lying zip headers, declared tensor sizes the bytes do not hold, weight shards and ONNX
+// external data named outside the model's folder (climbing out with '..', absolute, on another origin, through links,
 // endless devices), and an .h5 file on which the HDF5 library loops for ever.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -227,6 +227,39 @@ describe('ONNX external data is confined to the model folder, and read only as f
     await expectRefused(() => loadModel(negative), 'ERR_LSTM_MODEL', 2000, /expected its offset and length in 'dynamo_lstm_last_softmax\.onnx\.data' as byte counts, got .* and "-4"/);
     const huge = onnxCopy(join(TMP, 'onnx-huge'), (e) => (e.length = '9007199254740991'), true);
     await expectRefused(() => loadModel(huge), 'ERR_LSTM_MODEL', 2000, /past the \d+ a model may hold here/);
+  });
+
+  it('from a URL: the data file is fetched beside the model, and an endless one is cut off at the size its tensors declare', async () => {
+    const golden = JSON.parse(readFileSync(`${DYNAMO}.json`, 'utf8')) as { cases: { input: number[][][]; output: number[][] }[] };
+    let dataRequests = 0;
+    const server: Server = createServer((request, response) => {
+      const path = request.url!;
+      if (path === '/m/model.onnx' || path === '/e/model.onnx') response.end(readFileSync(`${DYNAMO}.onnx`));
+      else if (path === '/m/dynamo_lstm_last_softmax.onnx.data') response.end(readFileSync(`${DYNAMO}.onnx.data`));
+      else if (path === '/e/dynamo_lstm_last_softmax.onnx.data') {
+        dataRequests++;
+        const chunk = new Uint8Array(65536);
+        const more = () => {
+          while (response.write(chunk));
+          response.once('drain', more);
+        };
+        response.on('close', () => response.removeAllListeners('drain'));
+        more();
+      } else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const model = await loadModel(`${origin}/m/model.onnx`, { backend: 'js' });
+      const y = model.forward(golden.cases[0]!.input).output.data;
+      golden.cases[0]!.output.flat().forEach((v, k) => expect(Math.abs(y[k]! - v)).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(v)));
+      model.dispose();
+      await expectRefused(() => loadModel(`${origin}/e/model.onnx`), 'ERR_LSTM_MODEL', 5000, /dynamo_lstm_last_softmax\.onnx\.data/, /expected at most \d+ bytes/);
+      expect(dataRequests).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 
