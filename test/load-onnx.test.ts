@@ -66,6 +66,23 @@ async function refusal(promise: Promise<unknown>): Promise<LstmError> {
   return error as LstmError;
 }
 
+describe("torch's dynamo exporter's fixtures", () => {
+  // What makes them today's files, so the tests above cannot pass on easier ones.
+  it.each(GOLDEN.filter(([name]) => name.startsWith('dynamo_')))('%s keeps weights in its .onnx.data file and sizes its zero states from the input at run time', (_, golden) => {
+    const graph = decodeModelProto(new Uint8Array(readFileSync(`${DIR}${golden.model}`))).graph!;
+    const external = graph.initializer.filter((t) => t.dataLocation === 1);
+    expect(external.length).toBeGreaterThan(0);
+    expect(external.every((t) => t.externalData.some((e) => e.key === 'location' && e.value === golden.external_data))).toBe(true);
+    const ops = new Set(graph.node.map((n) => n.opType));
+    for (const op of ['Shape', 'Concat', 'Expand']) expect(ops, op).toContain(op);
+  });
+
+  it('all but the one ending in Gemm on h_n reshape their outputs to targets computed at run time (Shape -> Slice -> Mul -> Concat -> Reshape)', () => {
+    const withMul = GOLDEN.filter(([name, golden]) => name.startsWith('dynamo_') && decodeModelProto(new Uint8Array(readFileSync(`${DIR}${golden.model}`))).graph!.node.some((n) => n.opType === 'Mul'));
+    expect(withMul.map(([name]) => name)).toEqual(['dynamo_bilstm_dense', 'dynamo_gru2_dense', 'dynamo_lstm2_hn_relu', 'dynamo_lstm_last_softmax']);
+  });
+});
+
 describe.each(IMPLEMENTATIONS)('ONNX models on %s', (backend) => {
   it.each(GOLDEN)('%s gives onnxruntime\'s outputs', async (name, golden) => {
     const model = await loadModel(`${DIR}${golden.model}`, { backend });
