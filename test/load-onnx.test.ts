@@ -301,6 +301,36 @@ function embeddingGraph(options: { type?: number; ids?: (number | string)[]; axi
   };
 }
 
+describe('constant arithmetic exporters weights and shapes with', () => {
+  it('folds Add, Sub, Mul and Div of constants, broadcast as onnxruntime does: W = (W0 * 2 - b) / [4] + 0 gives the model of W itself', async () => {
+    const { initializers, nodes } = lstmGraph();
+    const { W, ...others } = initializers;
+    // W0 = (W * 4 + b) / 2, with b broadcast from [16, 1]: undone below with the other three ops.
+    const b = tensor([16, 1]);
+    const W0 = { data: W.data.map((v, k) => (v * 4 + b.data[Math.floor(k / 3) % 16]!) / 2), shape: W.shape };
+    const folded = onnxModel({
+      initializers: { ...others, W0, b, two: { data: Float32Array.of(2), shape: [] }, four: { data: Float32Array.of(4), shape: [1] }, zero: { data: Float32Array.of(0), shape: [1, 1, 1] } },
+      nodes: [
+        { op: 'Mul', inputs: ['W0', 'two'], outputs: ['m'] },
+        { op: 'Sub', inputs: ['m', 'b'], outputs: ['s'] },
+        { op: 'Div', inputs: ['s', 'four'], outputs: ['d'] },
+        { op: 'Add', inputs: ['d', 'zero'], outputs: ['W'] },
+        ...nodes,
+        { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] },
+      ],
+    });
+    const direct = onnxModel({ initializers, nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] });
+    const [a, b2] = await Promise.all([loadModel(folded, { backend: 'js' }), loadModel(direct, { backend: 'js' })]);
+    try {
+      const x = [[[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]]];
+      expectClose(a.forward(x).output, b2.forward(x).output.data, { abs: 1e-6, rel: 1e-6 }, 'folded W against W');
+    } finally {
+      a.dispose();
+      b2.dispose();
+    }
+  });
+});
+
 describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential cannot compute', () => {
   it.skipIf(!HAVE_SILERO)('Silero VAD (convolutions, If on the sample rate, then an LSTM), naming the operators it cannot map', async () => {
     const error = await refusal(loadModel(SILERO_PATH));
