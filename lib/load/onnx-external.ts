@@ -3,9 +3,9 @@
 // Each file is read once through the model's sibling(), which confines it to the model's folder
 // exactly as TF.js weight shards are (see source.ts), and each tensor gets its bytes as raw_data
 // before any reader looks at it.
-import type { OnnxGraph, OnnxModel, OnnxTensor } from './onnx-schema.js';
-import { nodeLabel } from './onnx-decode.js';
 import { MAX_BUFFER_BYTES } from '../tensor.js';
+import { nodeLabel } from './onnx-decode.js';
+import type { OnnxGraph, OnnxModel, OnnxTensor } from './onnx-schema.js';
 import type { ModelFile } from './source.js';
 import { modelError } from './spec.js';
 
@@ -76,7 +76,7 @@ export async function readExternalData(model: OnnxModel, file: ModelFile): Promi
   for (const { tensor, where, location, offset, length } of parts) {
     const bytes = files.get(location)!;
     const end = length === null ? bytes.length : offset + length;
-    if (end > bytes.length) refuse(where, `expected bytes ${offset} to ${end} of '${location}', got a file of ${bytes.length} bytes (cut short, or not this model's data?)`);
+    if (end > bytes.length || offset > end) refuse(where, `expected bytes ${offset} to ${end} of '${location}', got a file of ${bytes.length} bytes (cut short, or not this model's data?)`);
     tensor.rawData = bytes.subarray(offset, end);
     tensor.dataLocation = 0;
     tensor.externalData = [];
