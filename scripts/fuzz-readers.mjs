@@ -56,7 +56,12 @@ function readFixtures(reader) {
     }
   } else {
     const [dir, ext] = { onnx: ['onnx', '.onnx'], keras: ['keras', '.keras'], h5: ['keras', '.h5'] }[reader];
-    for (const f of readdirSync(join(MODELS, dir)).filter((f) => f.endsWith(ext)).sort()) add(join(MODELS, dir, f));
+    const names = readdirSync(join(MODELS, dir));
+    for (const f of names.filter((f) => f.endsWith(ext)).sort()) {
+      // torch's dynamo exports keep their weights in <model>.onnx.data beside them.
+      const data = `${f}.data`;
+      add(join(MODELS, dir, f), names.includes(data) ? { files: { [data]: readFileSync(join(MODELS, dir, data)) } } : {});
+    }
   }
   return list;
 }
@@ -220,8 +225,8 @@ export function makeInput(reader, fixtures, seed, k, fflate) {
   const stacked = r.next();
   for (let n = stacked < 0.6 ? 1 : stacked < 0.85 ? 2 : 3 + r.int(2); n > 0; n--) {
     const choice = r.next();
-    if (reader === 'tfjs' && files && choice < 0.25) {
-      // A weight shard changed instead of model.json.
+    if ((reader === 'tfjs' || reader === 'onnx') && files && choice < 0.25) {
+      // A weight shard (ONNX: the external data file) changed instead of the main file.
       const name = r.pick(Object.keys(files));
       files[name] = mutateBytes(r, files[name], Object.values(files), false);
     } else if (reader === 'tfjs' && choice < 0.7) {
@@ -262,7 +267,7 @@ async function runInput(lib, reader, input) {
   for (const read of reader === 'onnx' ? ['loadModel', 'readOnnxRecurrent'] : ['loadModel']) {
     try {
       if (read === 'loadModel') (await lib.loadModel(input.main, options)).dispose();
-      else await lib.readOnnxRecurrent(input.main);
+      else await lib.readOnnxRecurrent(input.main, undefined, input.files);
       outcomes.push('read');
     } catch (error) {
       if (error instanceof lib.LstmError) outcomes.push(error.code);
