@@ -192,6 +192,9 @@ function onnxCopy(folder: string, edit: (entries: Record<string, string>) => voi
 describe('ONNX external data is confined to the model folder, and read only as far as the model declares', () => {
   it("the exporter's own file loads; '..', absolute paths and URLs are refused before anything is read", async () => {
     (await loadModel(onnxCopy(join(TMP, 'onnx-plain'), () => {}))).dispose();
+    rmSync(join(TMP, 'onnx-plain', 'dynamo_lstm_last_softmax.onnx.data'));
+    await expectRefused(() => loadModel(join(TMP, 'onnx-plain', 'model.onnx')), 'ERR_LSTM_MODEL', 2000,
+      /model\.onnx: initializer '[^']+' keeps its data in an external file \(data_location EXTERNAL\): 'dynamo_lstm_last_softmax\.onnx\.data' could not be read \(it belongs beside the model under that name, or in options\.files\): .*no such file/);
     writeFileSync(join(TMP, 'secret.bin'), readFileSync(`${DYNAMO}.onnx.data`));
     const cases: [string, RegExp][] = [
       ['../secret.bin', /'\.\.' segment/],

@@ -206,7 +206,7 @@ describe('readOnnxRecurrent', () => {
       model.dispose();
     }
     const error = await refusal(readOnnxRecurrent(bytes, name));
-    expect(error.message).toMatch(new RegExp(`initializer '${external[0]}' keeps its data in an external file .*'${name}\\.onnx\\.data' could not be read: .*options\\.files`));
+    expect(error.message).toMatch(new RegExp(`initializer '${external[0]}' keeps its data in an external file .*'${name}\\.onnx\\.data' could not be read .*: needs the file .*options\\.files`));
     const wrongType = await readOnnxRecurrent(bytes, name, { [`${name}.onnx.data`]: 'bytes' as never }).then(() => null, (e: unknown) => e);
     expect((wrongType as LstmError).code).toBe('ERR_LSTM_CONFIG');
   });
@@ -395,7 +395,7 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
   it('weights kept in an external file not given (from bytes), or not holding what the model says', async () => {
     const { initializers, nodes } = lstmGraph();
     const bytes = onnxModel({ initializers, external: 'W', nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] });
-    const missing = /initializer 'W' keeps its data in an external file \(data_location EXTERNAL\): 'weights\.bin' could not be read: needs the file 'weights\.bin': pass it in options\.files/;
+    const missing = /initializer 'W' keeps its data in an external file \(data_location EXTERNAL\): 'weights\.bin' could not be read \(it belongs beside the model under that name, or in options\.files\): needs the file 'weights\.bin': pass it in options\.files/;
     expect((await refusal(loadModel(bytes))).message).toMatch(missing);
     expect((await refusal(readOnnxRecurrent(bytes))).message).toMatch(missing);
     // Given, it loads; the file must hold W's bytes (no offset or length: the whole file).

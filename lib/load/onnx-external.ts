@@ -69,7 +69,7 @@ export async function readExternalData(model: OnnxModel, file: ModelFile): Promi
     const bytes = await file.sibling(location, bound).catch((error: Error) => {
       // The sibling's message starts with the model's name, which this one gives already.
       const why = error.message.startsWith(`${file.name}: `) ? error.message.slice(file.name.length + 2) : error.message;
-      return refuse(where, `'${location}' could not be read: ${why}`);
+      return refuse(where, `'${location}' could not be read (it belongs beside the model under that name, or in options.files): ${why}`);
     });
     files.set(location, bytes);
   }
