@@ -164,10 +164,27 @@ export class Sequential {
   }
 
   forward(input: TensorLike, options: SequentialForwardOptions = {}): SequentialResult {
+    return this.result(this.runLayers(...this.start(input, options)), options);
+  }
+
+  /** The same as forward, each recurrent layer off the JS thread where its backend allows it (native: libuv's pool). */
+  async forwardAsync(input: TensorLike, options: SequentialForwardOptions = {}): Promise<SequentialResult> {
+    const run = this.layerCalls(...this.start(input, options));
+    let next = run.next();
+    while (!next.done) {
+      const { layer, x, options: o } = next.value;
+      next = resume(run, await layer.forwardAsync(x, o).then((result): Outcome => ({ result }), (error: unknown): Outcome => ({ error })));
+    }
+    return this.result(next.value, options);
+  }
+
+  private start(input: TensorLike, options: SequentialForwardOptions): [PreparedInput, { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }] {
     checkOptions(options, ['trace', 'mask', 'sequenceLengths']);
     refuseNull(options, 'forward options');
-    const prepared = this.prepare(input, options.mask);
-    const run = this.runLayers(prepared, { trace: options.trace, sequenceLengths: options.sequenceLengths });
+    return [this.prepare(input, options.mask), { trace: options.trace, sequenceLengths: options.sequenceLengths }];
+  }
+
+  private result(run: { output: Tensor; traces: unknown[] }, options: SequentialForwardOptions): SequentialResult {
     let output = run.output;
     if (this.timeMajor && output.shape.length === 3) output = swapLeadingAxes(output.data, output.shape, 'output');
     const result: SequentialResult = { output };
@@ -205,10 +222,30 @@ export class Sequential {
   }
 
   /**
-   * @internal Runs the layers from `prepared.from` on, batch-major. With `passes`, records what each
-   * layer took and gave (recurrent layers traced), as attribution needs to backpropagate.
+   * @internal Runs the layers from `prepared.from` on, batch-major, in place. With `passes`, records
+   * what each layer took and gave (recurrent layers traced), as attribution needs to backpropagate.
    */
   runLayers(prepared: PreparedInput, options: { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }, passes?: LayerPass[]): { output: Tensor; traces: unknown[] } {
+    const run = this.layerCalls(prepared, options, passes);
+    let next = run.next();
+    while (!next.done) {
+      const { layer, x, options: o, directions } = next.value;
+      let outcome: Outcome;
+      try {
+        outcome = { result: directions && layer instanceof Bidirectional ? layer.forwardDirections(x, o) : layer.forward(x, o) };
+      } catch (error) {
+        outcome = { error };
+      }
+      next = resume(run, outcome);
+    }
+    return next.value;
+  }
+
+  /**
+   * The stack, written once for forward, forwardAsync and attribution: yields each recurrent
+   * layer's call and takes its result back, so that one caller runs it in place and another awaits it.
+   */
+  private *layerCalls(prepared: PreparedInput, options: { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }, passes?: LayerPass[]): StackRun {
     let { x, mask } = prepared;
     let sequenceLengths = options.sequenceLengths;
     const traces: unknown[] = [];
@@ -224,7 +261,7 @@ export class Sequential {
           pooled = layer instanceof GlobalPooling1D ? poolingMask(mask, sequenceLengths, x) : undefined;
           x = layer instanceof GlobalPooling1D ? layer.forward(x, pooled).output : layer.forward(x).output;
         } else {
-          const r = passes && layer instanceof Bidirectional ? layer.forwardDirections(x, { trace: true, mask, sequenceLengths }) : layer.forward(x, { trace: options.trace || passes !== undefined, mask, sequenceLengths });
+          const r = yield { layer, x, options: { trace: options.trace || passes !== undefined, mask, sequenceLengths }, directions: passes !== undefined };
           if (options.trace) traces.push(r.trace);
           result = r;
           x = r.output as Tensor;
@@ -267,6 +304,21 @@ export class Sequential {
 }
 
 type StreamStep = Dense | Embedding | RecurrentStream;
+
+/** A recurrent layer's call within the stack, for forward to run and forwardAsync to await. */
+interface RecurrentCall {
+  layer: Lstm | Gru | Bidirectional;
+  x: TensorLike;
+  options: { trace?: boolean; mask?: TensorLike | Uint8Array; sequenceLengths?: readonly number[] | Int32Array };
+  /** Attribution: a Bidirectional's directions' own results too (forwardDirections). */
+  directions: boolean;
+}
+type LayerResult = { output: unknown; trace?: unknown };
+type Outcome = { result: LayerResult } | { error: unknown };
+type StackRun = Generator<RecurrentCall, { output: Tensor; traces: unknown[] }, LayerResult>;
+
+/** Hands a layer call's result, or its error, back to the stack (which names the layer that failed). */
+const resume = (run: StackRun, outcome: Outcome) => ('error' in outcome ? run.throw(outcome.error) : run.next(outcome.result));
 
 export class SequentialStream {
   /** @internal Streams are made by `model.stream()`. */

@@ -75,6 +75,9 @@ describe.each(IMPLEMENTATIONS)('on %s', (backend) => {
       const r = model.forward(call.input, { trace: true });
       expectClose(r.output, call.expected.output, TOL, `${c.name} output`);
       expect(r.trace).toHaveLength(c.layers.filter((l) => l.type !== 'dense').length);
+      const async = await model.forwardAsync(call.input, { trace: true });
+      expect(async.output).toEqual(r.output);
+      expect(async.trace).toEqual(r.trace);
     }
     model.dispose();
   });
@@ -254,5 +257,20 @@ describe.each(IMPLEMENTATIONS)('GRU and Bidirectional state on %s', (backend) =>
     expect(Array.from((stateful.forward(half(0, 3)).output as Tensor).data)).toEqual(Array.from((first.output as Tensor).data));
     stateful.dispose();
     plain.dispose();
+  });
+});
+
+describe('Sequential.forwardAsync', () => {
+  it('names the layer that failed, as forward does', async () => {
+    const r = rng(5);
+    const lstm = await Lstm.create({ weights: { kernel: r.matrix(2, 8), recurrentKernel: r.matrix(2, 8), bias: r.matrix(1, 8)[0]! }, returnSequences: true, backend: 'js' });
+    const gru = await Gru.create({ weights: { kernel: r.matrix(2, 6), recurrentKernel: r.matrix(2, 6), bias: r.matrix(2, 6) }, backend: 'js' });
+    const model = await Sequential.create([lstm, gru]);
+    // The first layer's errors are the caller's own input's: no prefix.
+    await expect(model.forwardAsync([[[1, 2]]], { sequenceLengths: [-1] })).rejects.toMatchObject({ code: 'ERR_LSTM_SHAPE', message: expect.stringMatching(/^sequenceLengths\[0\]/) });
+    gru.dispose();
+    await expect(model.forwardAsync([[[1, 2]]])).rejects.toMatchObject({ code: 'ERR_LSTM_DISPOSED', message: expect.stringMatching(/^layers\[1\] \(Gru\): /) });
+    expect(() => model.forward([[[1, 2]]])).toThrow(/^layers\[1\] \(Gru\): /);
+    model.dispose();
   });
 });
