@@ -54,3 +54,5 @@ export { BENCH_CONFIGS, STANDARD_CONFIGS, benchmarkModel, benchTargets, runBench
 export type { BenchCell, BenchColumn, BenchConfig, BenchData, BenchKind, BenchLayerOptions, BenchMode, BenchOptions, BenchReport, BenchRow, BenchTarget } from './tools/benchmark.js';
 export { benchmarkSvg, formatBenchmarkTable } from './tools/benchmark-report.js';
 export { resultTensors } from './tools/run.js';
+export { createBatcher } from './serve/batcher.js';
+export type { Batcher, BatcherOptions, BatchModel, BatchOptions, BatchResult } from './serve/batcher.js';
