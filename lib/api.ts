@@ -56,3 +56,5 @@ export { benchmarkSvg, formatBenchmarkTable } from './tools/benchmark-report.js'
 export { resultTensors } from './tools/run.js';
 export { createBatcher } from './serve/batcher.js';
 export type { Batcher, BatcherOptions, BatchModel, BatchOptions, BatchResult } from './serve/batcher.js';
+export { createStreamPool } from './serve/stream-pool.js';
+export type { StreamModel, StreamPool, StreamPoolOptions, StreamSession } from './serve/stream-pool.js';

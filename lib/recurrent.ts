@@ -591,6 +591,31 @@ export class RecurrentStream<State extends RecurrentState = RecurrentState> {
     k.setState(zeros, k.c ? zeros : null);
   }
 
+  /** @internal Copies of some rows' state (h, then c, per row), for restoreRows. */
+  saveRows(rows: readonly number[]): Float32Array[] {
+    const k = this.live();
+    const U = this.units;
+    const parts = k.c ? [k.h, k.c] : [k.h];
+    const saved = new Float32Array(rows.length * parts.length * U);
+    rows.forEach((row, i) => parts.forEach((part, p) => saved.set(part.subarray(row * U, (row + 1) * U), (i * parts.length + p) * U)));
+    return [saved];
+  }
+
+  /** @internal Puts rows' state back as saveRows copied it, or zeroes it (null); the other rows keep theirs. */
+  restoreRows(rows: readonly number[], saved: readonly Float32Array[] | null): void {
+    if (rows.length === 0) return;
+    const k = this.live();
+    const U = this.units;
+    const parts = k.c ? [k.h.slice(), k.c.slice()] : [k.h.slice()];
+    rows.forEach((row, i) =>
+      parts.forEach((part, p) => {
+        if (saved) part.set(saved[0]!.subarray((i * parts.length + p) * U, (i * parts.length + p + 1) * U), row * U);
+        else part.fill(0, row * U, (row + 1) * U);
+      }),
+    );
+    k.setState(parts[0]!, parts[1] ?? null);
+  }
+
   dispose(): void {
     if (!this.kernel) return;
     this.kernel.dispose();

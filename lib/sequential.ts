@@ -337,6 +337,20 @@ export class SequentialStream {
     for (const s of this.steps) if (!stateless(s)) s.reset();
   }
 
+  private get recurrent(): RecurrentStream[] {
+    return this.steps.filter((s): s is RecurrentStream => !stateless(s));
+  }
+
+  /** @internal Copies of some rows' state, one array per recurrent layer, for restoreRows. */
+  saveRows(rows: readonly number[]): Float32Array[] {
+    return this.recurrent.flatMap((s) => s.saveRows(rows));
+  }
+
+  /** @internal Puts rows' state back in every recurrent layer as saveRows copied it, or zeroes it (null). */
+  restoreRows(rows: readonly number[], saved: readonly Float32Array[] | null): void {
+    this.recurrent.forEach((s, k) => s.restoreRows(rows, saved ? [saved[k]!] : null));
+  }
+
   dispose(): void {
     for (const s of this.steps) if (!stateless(s)) s.dispose();
   }
