@@ -101,6 +101,9 @@ class Pool implements StreamPool {
   private readonly input: Float32Array;
   private readonly width: number;
   private readonly ids: Embedding | null;
+  /** Rows of sessions opened or reset since the last step. */
+  private readonly toZero = new Set<number>();
+  private readonly outputs = new Slab();
   private scheduled = false;
   private closing = false;
   readonly stats = { ticks: 0, steps: 0 };
@@ -122,7 +125,7 @@ class Pool implements StreamPool {
     if (this.closing || !this.stream) throw new LstmError('ERR_LSTM_DISPOSED', 'pool.open(): this stream pool has been closed; create another');
     const row = this.free.pop();
     if (row === undefined) throw new LstmError('ERR_LSTM_RESOURCES', `pool.open(): all ${this.capacity} sessions of this pool are open; close one, or create the pool with a larger capacity`);
-    // A row is zeroed when taken, not when freed: a session closing mid-tick keeps its row as is.
+    // A row is zeroed when taken (before its next step), not when freed: a closing session keeps its row as is.
     this.zeroRow(row);
     const session = new Session(this, row);
     this.sessions.add(session);
@@ -144,8 +147,9 @@ class Pool implements StreamPool {
     return data;
   }
 
+  /** Zeroes a row's state before the next step (one write for all the rows a tick zeroes). */
   zeroRow(row: number): void {
-    this.stream!.restoreRows([row], null);
+    this.toZero.add(row);
   }
 
   schedule(): void {
@@ -183,7 +187,11 @@ class Pool implements StreamPool {
       if (step) stepping.push({ session, step });
       else idle.push(session.row);
     }
-    if (stepping.length > 0) this.run(stream, stepping, idle);
+    if (stepping.length > 0) {
+      if (this.toZero.size > 0) stream.restoreRows([...this.toZero], null);
+      this.toZero.clear();
+      this.run(stream, stepping, idle);
+    }
     for (const session of [...this.sessions]) {
       if (session.queue.length > 0) this.schedule();
       else if (session.closing) this.release(session);
@@ -207,8 +215,30 @@ class Pool implements StreamPool {
     this.stats.ticks++;
     this.stats.steps += stepping.length;
     const size = output.data.length / this.capacity;
+    const shape = output.shape.slice(1);
     for (const { session, step } of stepping) {
-      step.resolve({ data: output.data.slice(session.row * size, (session.row + 1) * size), shape: [1, ...output.shape.slice(1)] });
+      const data = this.outputs.take(size);
+      data.set(output.data.subarray(session.row * size, (session.row + 1) * size));
+      step.resolve({ data, shape: [1, ...shape] });
     }
+  }
+}
+
+/**
+ * Float32Arrays carved one after another from shared blocks of 1 MiB. A fresh ArrayBuffer per
+ * session step (or per tick) costs more than the batched step itself in V8, through the
+ * external-memory garbage collections it triggers; a block lives until its last output is dropped.
+ */
+class Slab {
+  private block = new Float32Array(0);
+  private used = 0;
+
+  take(length: number): Float32Array {
+    if (this.used + length > this.block.length) {
+      this.block = new Float32Array(Math.max(length, 1 << 18));
+      this.used = 0;
+    }
+    this.used += length;
+    return this.block.subarray(this.used - length, this.used);
   }
 }
