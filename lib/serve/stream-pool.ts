@@ -20,7 +20,9 @@ export interface StreamPoolOptions {
 export interface StreamSession {
   /**
    * One timestep of this session: x [1, inputSize] (a model of ids: [1]) -> the model's output for
-   * it, [1, units]. Steps of one session run in the order they were made.
+   * it, [1, units]. Steps of one session run in the order they were made. The output is the
+   * caller's to keep, but its data may be a view of a buffer shared with other outputs: copy it
+   * (`data.slice()`) before transferring its buffer to a worker.
    */
   step(x: TensorLike): Promise<Tensor>;
   /** Back to the zero state, after the steps already made. */
