@@ -10,13 +10,17 @@
 //            round is 64 concurrent forwardAsync calls, or 64 batcher.forward calls. Reports
 //            requests/s and p50/p99 round latency. forwardAsync runs on libuv's pool
 //            (UV_THREADPOOL_SIZE, default 4), so the per-request side may use several cores.
+// - each also times the kernel alone on the stacked rows (one stream(256).step(), one forwardAsync
+//   of [64, 100, 256]): the most batching could give at these sizes, the library's bookkeeping aside.
 //
 // The two sides alternate in blocks (interleaved), so that drift on a shared machine hits both.
 // It compares the library with itself, so it imports the repository's dist/ (no peers needed).
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '200' }, backend: { type: 'string', default: 'native' }, blocks: { type: 'string', default: '5' } } });
 const { Lstm, createBatcher, createStreamPool } = await import(new URL('../dist/index.js', import.meta.url).href);
+const LOAD_AT_START = loadavg().map((l) => +l.toFixed(2));
 const ROUNDS = Number(values.rounds);
 const BLOCKS = Number(values.blocks);
 const backend = values.backend;
@@ -75,11 +79,16 @@ const check = await Promise.all(sessions.map((s, k) => s.step(xs[k])));
 let worst = 0;
 own.forEach((s, k) => s.step(xs[k]).data.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - check[k].data[i])))));
 if (!(worst <= 1e-5)) throw new Error(`the pool's outputs differ from the streams' by ${worst}`);
+// The kernel alone at batch 256: the most a pool could give, its own bookkeeping aside.
+const batched = S1.stream(STREAMS);
+const stacked = { data: new Float32Array(STREAMS * 40), shape: [STREAMS, 40] };
+xs.forEach((x, k) => stacked.data.set(x.data, k * 40));
 const poolMs = await interleaved({
   'stream().step() one by one': () => {
     for (let k = 0; k < STREAMS; k++) own[k].step(xs[k]);
   },
   'stream pool': () => Promise.all(sessions.map((s, k) => s.step(xs[k]))),
+  'kernel alone: stream(256).step()': () => batched.step(stacked),
 }, ROUNDS);
 await pool.close();
 
@@ -93,13 +102,20 @@ const b = await Promise.all(requests.map((x) => S3.forwardAsync(x)));
 const diff = a.reduce((w, r, k) => r.output.data.reduce((v, x, i) => Math.max(v, Math.abs(x - b[k].output.data[i])), w), 0);
 if (!(diff <= 1e-5)) throw new Error(`the batcher's outputs differ from forwardAsync's by ${diff}`);
 // An S3 round is about 25,000 times an S1 step's work: a twentieth of the rounds.
+// The kernel alone on the 64 requests stacked: the most a batcher could give.
+const all = { data: new Float32Array(REQUESTS * 100 * 256), shape: [REQUESTS, 100, 256] };
+requests.forEach((x, k) => all.data.set(x.data, k * 100 * 256));
 const batchMs = await interleaved({
   'one forwardAsync per request': () => Promise.all(requests.map((x) => S3.forwardAsync(x))),
   batcher: () => Promise.all(requests.map((x) => batcher.forward(x))),
+  'kernel alone: one forwardAsync of [64, 100, 256]': () => S3.forwardAsync(all),
 }, Math.max(2, Math.round(ROUNDS / 20)));
 await batcher.close();
 
 const report = {
+  date: new Date().toISOString(),
+  loadAverageAtStart: LOAD_AT_START,
+  loadAverageAtEnd: loadavg().map((l) => +l.toFixed(2)),
   backend: S1.backend,
   uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
   pool: Object.fromEntries(Object.entries(poolMs).map(([k, ms]) => [k, summary(ms, STREAMS, 'steps')])),
@@ -108,4 +124,6 @@ const report = {
 const ratio = (side, a, b, unit) => report[side][a][`${unit}/s`] / report[side][b][`${unit}/s`];
 report.poolSpeedup = +ratio('pool', 'stream pool', 'stream().step() one by one', 'steps').toFixed(2);
 report.batcherSpeedup = +ratio('batcher', 'batcher', 'one forwardAsync per request', 'requests').toFixed(2);
+report.poolCeiling = +ratio('pool', 'kernel alone: stream(256).step()', 'stream().step() one by one', 'steps').toFixed(2);
+report.batcherCeiling = +ratio('batcher', 'kernel alone: one forwardAsync of [64, 100, 256]', 'one forwardAsync per request', 'requests').toFixed(2);
 console.log(JSON.stringify(report, null, 2));
