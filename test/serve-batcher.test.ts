@@ -206,6 +206,19 @@ describe('batching', () => {
     await batcher.close();
   });
 
+  it('reruns a batch call by call when the model refuses it, so that only the bad call fails', async () => {
+    // The batcher does not check ids against the vocabulary: the batched call fails, then each call runs alone.
+    const model = await Sequential.create([await Embedding.create({ embeddings: r.matrix(5, I) }), await make()]);
+    const batcher = createBatcher(model);
+    const ids = (v: number[]) => ({ data: Float32Array.from(v), shape: [1, v.length] });
+    const results = await Promise.allSettled([batcher.forward(ids([1, 2])), batcher.forward(ids([3, 99])), batcher.forward(ids([4, 0]))]);
+    expect(results.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'ERR_LSTM_INPUT', message: expect.stringMatching(/99/) });
+    expect(batcher.stats.modelCalls).toBe(1 + 3);
+    expect(maxDifference((results[2] as PromiseFulfilledResult<unknown>).value, model.forward(ids([4, 0])))).toBe(0);
+    await batcher.close();
+  });
+
   it('refuses stateful layers, time-major models and bad options', async () => {
     const stateful = await Lstm.create({ weights: lstmWeights(I, U), stateful: true, backend: 'js' });
     expect(() => createBatcher(stateful)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringMatching(/stateful/) }));

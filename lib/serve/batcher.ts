@@ -103,12 +103,12 @@ class RequestBatcher<M extends BatchModel> implements Batcher<M> {
   readonly stats = { requests: 0, modelCalls: 0 };
 
   constructor(private readonly model: M, private readonly maxBatch: number, private readonly maxDelayMs: number) {
-    const stateful = recurrentLayers(model).find((l) => l.stateful);
-    if (stateful) throw new LstmError('ERR_LSTM_UNSUPPORTED', `createBatcher(): layer '${stateful.name}' is stateful, and batching mixes the calls of many callers; use a layer with stateful: false`);
-    if (model instanceof Sequential && model.timeMajor) throw new LstmError('ERR_LSTM_UNSUPPORTED', 'createBatcher(): this Sequential is time-major; batching stacks calls batch-major (use a batch-major model)');
     if (!(model instanceof Sequential || model instanceof Bidirectional || model instanceof Lstm || model instanceof Gru)) {
       fail('ERR_LSTM_CONFIG', 'createBatcher(model)', 'an Lstm, Gru, Bidirectional or Sequential', describe(model));
     }
+    const stateful = recurrentLayers(model).find((l) => l.stateful);
+    if (stateful) throw new LstmError('ERR_LSTM_UNSUPPORTED', `createBatcher(): layer '${stateful.name}' is stateful, and batching mixes the calls of many callers; use a layer with stateful: false`);
+    if (model instanceof Sequential && model.timeMajor) throw new LstmError('ERR_LSTM_UNSUPPORTED', 'createBatcher(): this Sequential is time-major; batching stacks calls batch-major (use a batch-major model)');
     this.pads = padsSafely(model);
     const first = model instanceof Sequential ? model.layers[0]! : model;
     this.ids = first instanceof Embedding;
