@@ -69,7 +69,8 @@ interface ModelCase {
 const MODELS: ModelCase[] = [
   { name: 'LSTM, last output', make: (backend) => Lstm.create({ weights: lstmWeights(I, U), backend }), state: lstmState },
   { name: 'LSTM, sequences, zeroOutputForMask', make: (backend) => Lstm.create({ weights: lstmWeights(I, U), returnSequences: true, zeroOutputForMask: true, backend }), state: lstmState },
-  { name: 'GRU, sequences, goBackwards', make: (backend) => Gru.create({ weights: gruWeights(I, U), returnSequences: true, goBackwards: true, backend }), state: { parts: [['h']], units: U } },
+  // goBackwards processes padding first, so its sequence would start with it: grouped by length.
+  { name: 'GRU, sequences, goBackwards (not padded: grouped by length)', make: (backend) => Gru.create({ weights: gruWeights(I, U), returnSequences: true, goBackwards: true, backend }), state: { parts: [['h']], units: U }, grouped: true },
   {
     name: 'Bidirectional LSTM, sequences',
     make: (backend) => Bidirectional.create({ layer: { weights: lstmWeights(I, U), returnSequences: true, backend }, backwardWeights: lstmWeights(I, U) }),

@@ -80,12 +80,14 @@ function recurrentLayers(model: BatchModel): (Lstm | Gru)[] {
 /**
  * Whether a call padded with zero steps past its end, run with sequence lengths and cut back to its
  * steps, gives what it gives alone: true for recurrent, Bidirectional and Dense layers (steps past a
- * row's length keep its state, and come out as zeros in processing order, goBackwards too); not for
- * layers whose output depends on the number of steps or masks computed from the values.
+ * row's length keep its state and come out as zeros); not for a goBackwards layer of its own (it
+ * processes the padding first, so its sequence starts with it, SPEC's one rule), nor for layers
+ * whose output depends on the number of steps or on masks computed from the values.
  */
 function padsSafely(model: BatchModel): boolean {
-  if (!(model instanceof Sequential)) return true;
-  return model.maskValue === undefined && model.layers.every((l) => l instanceof Lstm || l instanceof Gru || l instanceof Bidirectional || l instanceof Dense);
+  const layers = model instanceof Sequential ? model.layers : [model];
+  if (model instanceof Sequential && model.maskValue !== undefined) return false;
+  return layers.every((l) => ((l instanceof Lstm || l instanceof Gru) && !l.goBackwards) || l instanceof Bidirectional || l instanceof Dense);
 }
 
 class RequestBatcher<M extends BatchModel> implements Batcher<M> {
@@ -282,8 +284,7 @@ const isTensor = (v: unknown): v is Tensor => typeof v === 'object' && v !== nul
 
 /**
  * One call's part of a batched result, in the result's own structure: rows [row, row + rows) of
- * every tensor, and of a sequence [B, T, ...] its first `steps` steps (past them is padding: zeros in
- * processing order, goBackwards too).
+ * every tensor, and of a sequence [B, T, ...] its first `steps` steps (past them is padding: zeros).
  */
 function rowsOf(value: unknown, B: number, row: number, rows: number, T: number, steps: number): unknown {
   if (isTensor(value)) {
