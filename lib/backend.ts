@@ -2,7 +2,7 @@ import type { ActivationCode } from './activations.js';
 import { LstmError } from './errors.js';
 
 /** Backends in the order 'auto' tries them. */
-export type BackendName = 'native' | 'wasm-simd' | 'wasm' | 'js';
+export type BackendName = 'native' | 'wasm-relaxed' | 'wasm-simd' | 'wasm' | 'js';
 
 export type CellKind = 'lstm' | 'gru';
 
@@ -90,7 +90,7 @@ export interface StreamKernel {
 
 /** A layer's weights uploaded to one backend. */
 export interface RnnKernel {
-  /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-simd', 'wasm', 'js'. */
+  /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'. */
   readonly name: string;
   forward(buffers: ForwardBuffers): void;
   forwardAsync(buffers: ForwardBuffers): Promise<void>;

@@ -8,6 +8,7 @@ import { registerBackend } from './registry.js';
 // and rewrite the URLs; evaluated only when a backend loads, so that runtimes without
 // import.meta.url (Cloudflare's workerd) can import this module and pass the modules themselves.
 registerWasmBackends({
+  relaxed: () => new URL('../wasm/dist/lstm-relaxed.wasm', import.meta.url),
   simd: () => new URL('../wasm/dist/lstm-simd.wasm', import.meta.url),
   scalar: () => new URL('../wasm/dist/lstm.wasm', import.meta.url),
 });

@@ -11,6 +11,7 @@ const readFile = async (file: string | URL) => (await import('node:fs/promises')
 registerBackend('native', 40, loadNativeBackend);
 // lib/ (tests) and dist/ (the package) both sit one level below wasm/; configureWasm() overrides.
 registerWasmBackends({
+  relaxed: () => new URL('../wasm/dist/lstm-relaxed.wasm', import.meta.url),
   simd: () => new URL('../wasm/dist/lstm-simd.wasm', import.meta.url),
   scalar: () => new URL('../wasm/dist/lstm.wasm', import.meta.url),
   readFile,

@@ -41,7 +41,7 @@ export interface RecurrentOptions {
   clip?: number;
   /** Accept NaN or infinite inputs instead of rejecting them. */
   allowNonFinite?: boolean;
-  /** 'auto' (default, or LSTM_RUNTIME_BACKEND), 'native', 'wasm-simd', 'wasm', 'js', or a forced implementation such as 'native/scalar'. */
+  /** 'auto' (default, or LSTM_RUNTIME_BACKEND), 'native', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js', or a forced implementation such as 'native/scalar'. */
   backend?: string;
   /** Threads one call may use (default 1); the native backend splits each step's units across them. */
   threads?: number;
@@ -280,7 +280,7 @@ export class RecurrentLayer<Result extends { output: Tensor; h: Tensor }, State 
     this.parts = { config: p.config, weights: p.weights };
   }
 
-  /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-simd', 'wasm' or 'js'. */
+  /** What runs, with its instruction set: 'native/avx2', 'native/scalar', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js'. */
   get backend(): string {
     return this.live().name;
   }

@@ -29,7 +29,7 @@ export interface BackendStatus {
   fix?: string;
 }
 
-const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm-simd', 'wasm', 'js'];
+const BACKEND_NAMES: readonly BackendName[] = ['native', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js'];
 const registrations = new Map<BackendName, Registration>();
 const loads = new Map<BackendName, Promise<Backend>>();
 
@@ -47,7 +47,10 @@ let warnedFallback = false;
  * 'auto' passed over a faster backend that could not load: said once per process, never silently
  * (Node: a process warning, which --no-warnings silences; elsewhere the console).
  */
-function warnFallback(ran: BackendName, skipped: { name: BackendName; error: unknown }[]): void {
+function warnFallback(ran: BackendName, passed: { name: BackendName; error: unknown }[]): void {
+  // A backend the runtime cannot run by design (wasm-relaxed where the engine has no relaxed SIMD)
+  // is no surprise and nothing to fix: it goes unmentioned.
+  const skipped = passed.filter(({ error }) => !(error as { expectedFallback?: boolean } | null)?.expectedFallback);
   if (warnedFallback || skipped.length === 0) return;
   warnedFallback = true;
   const why = skipped.map(({ name, error }) => `${name}: ${reasonOf(error)}${fixOf(error) ? ` (fix: ${fixOf(error)})` : ''}`).join('; ');
@@ -105,7 +108,7 @@ export async function resolveBackend(request: unknown): Promise<{ backend: Backe
     throw unknownBackend(request);
   }
   const reg = registrations.get(base);
-  if (!reg) throw new LstmError('ERR_LSTM_BACKEND', `backend '${base}' is not part of this build of lstm-runtime (browser/worker entry: use 'wasm-simd', 'wasm' or 'js')`);
+  if (!reg) throw new LstmError('ERR_LSTM_BACKEND', `backend '${base}' is not part of this build of lstm-runtime (browser/worker entry: use 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js')`);
   let backend: Backend;
   try {
     backend = await load(reg);

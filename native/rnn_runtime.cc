@@ -64,6 +64,10 @@ const KernelInfo* kernel_for(int isa) {
     case RNN_ISA_WASM_SIMD:
       return kernel_wasm_simd();
 #endif
+#if defined(RNN_HAVE_WASM_RELAXED)
+    case RNN_ISA_WASM_RELAXED:
+      return kernel_wasm_relaxed();
+#endif
     case RNN_ISA_SCALAR:
       return kernel_scalar();
     default:
@@ -71,7 +75,7 @@ const KernelInfo* kernel_for(int isa) {
   }
 }
 
-const int kPreference[] = {RNN_ISA_AVX2, RNN_ISA_NEON, RNN_ISA_WASM_SIMD, RNN_ISA_SCALAR};
+const int kPreference[] = {RNN_ISA_AVX2, RNN_ISA_NEON, RNN_ISA_WASM_RELAXED, RNN_ISA_WASM_SIMD, RNN_ISA_SCALAR};
 
 // Zeroed, 64-byte aligned float storage that only grows.
 struct Buffer {

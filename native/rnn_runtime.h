@@ -57,7 +57,8 @@ typedef enum rnn_isa {
   RNN_ISA_AVX2 = 2,
   RNN_ISA_NEON = 3,
   RNN_ISA_WASM_SIMD = 4,
-  RNN_ISA_COUNT = 5
+  RNN_ISA_WASM_RELAXED = 5, /* SIMD128 with relaxed SIMD's fused multiply-add */
+  RNN_ISA_COUNT = 6
 } rnn_isa;
 
 typedef struct rnn_config {

@@ -10,4 +10,6 @@ command -v emcmake >/dev/null || { echo "emscripten is not installed (apt-get in
 out=build/wasm-sanitize
 emcmake cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=Release -DLSTM_WASM_SANITIZE=address,undefined >/dev/null
 cmake --build "$out" -j 2
-LSTM_RUNTIME_WASM_DIR="$PWD/$out" npx --no-install vitest run "$@"
+# The 'node' project only: the relaxed-SIMD module is built with clang-19 outside emscripten
+# (wasm/build.sh), without its sanitizers; it runs the same C++ as lstm-simd.wasm but for fma.
+LSTM_RUNTIME_WASM_DIR="$PWD/$out" npx --no-install vitest run --project node "$@"

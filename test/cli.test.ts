@@ -117,7 +117,7 @@ describe('lstm-runtime info', () => {
   it('--json has the version, the CPU, the threads and every backend', () => {
     const info = JSON.parse(ok(['info', '--json']));
     expect(info.version).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
-    expect(info.backends.map((b: { name: string }) => b.name)).toEqual(['native', 'wasm-simd', 'wasm', 'js']);
+    expect(info.backends.map((b: { name: string }) => b.name)).toEqual(['native', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js']);
     for (const b of info.backends) expect(b.available ? b.implementation : b.reason, b.name).toEqual(expect.any(String));
     expect(info.threads).toBeGreaterThanOrEqual(1);
     const native = info.backends[0];
@@ -131,7 +131,7 @@ describe('lstm-runtime info', () => {
     const text = ok(['info']);
     expect(text).toMatch(/^lstm-runtime \d+\.\d+\.\d+ on Node v/);
     expect(text).toMatch(/threads available/);
-    for (const name of ['native', 'wasm-simd', 'wasm', 'js']) expect(text).toMatch(new RegExp(`^  ${name} +(available: runs|unavailable: )`, 'm'));
+    for (const name of ['native', 'wasm-relaxed', 'wasm-simd', 'wasm', 'js']) expect(text).toMatch(new RegExp(`^  ${name} +(available: runs|unavailable: )`, 'm'));
   });
 
   it('a backend that cannot load: why, and the fix', () => {

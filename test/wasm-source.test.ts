@@ -131,7 +131,7 @@ describe('configureWasm: where the modules come from', () => {
 
   it('refuses bad options with ERR_LSTM_CONFIG naming the option, what it takes and what it got', () => {
     expect(configError(42).message).toBe('configureWasm: expected an object, got 42');
-    expect(configError({ wasmPaths: 'x/' }).message).toBe('configureWasm.wasmPaths: expected one of the known options (simd, scalar, baseUrl), got an unknown option');
+    expect(configError({ wasmPaths: 'x/' }).message).toBe('configureWasm.wasmPaths: expected one of the known options (relaxed, simd, scalar, baseUrl), got an unknown option');
     expect(configError({ simd: 42 }).message).toBe(
       'configureWasm.simd: expected a URL (string or URL), bytes (ArrayBuffer or typed array), a WebAssembly.Module, a Response, or a promise of one, got 42',
     );
@@ -156,10 +156,12 @@ describe('configureWasm: where the modules come from', () => {
 });
 
 describe('the browser entry outside browsers', () => {
-  it('node --conditions=worker reads its WebAssembly from the package (file: URLs) and auto runs wasm-simd', () => {
+  it('node --conditions=worker reads its WebAssembly from the package (file: URLs) and auto runs wasm-relaxed', () => {
+    // Node 20 runs relaxed SIMD behind a flag (Node 22 by default).
+    const relaxedFlag = Number(process.versions.node.split('.')[0]) < 22 ? ['--experimental-wasm-relaxed-simd'] : [];
     const out = execFileSync(
       process.execPath,
-      ['--conditions=worker', '--input-type=module', '-e', `
+      [...relaxedFlag, '--conditions=worker', '--input-type=module', '-e', `
         import { backends, Lstm, toNested } from 'lstm-runtime';
         const status = await backends();
         const layer = await Lstm.create(${JSON.stringify(HAND_CHECKED)});
@@ -168,9 +170,9 @@ describe('the browser entry outside browsers', () => {
       { cwd: ROOT, encoding: 'utf8', env: { ...process.env, LSTM_RUNTIME_BACKEND: '' } },
     );
     const { status, backend, h, c } = JSON.parse(out);
-    expect(status.map((s: { name: string }) => s.name)).toEqual(['wasm-simd', 'wasm', 'js']);
+    expect(status.map((s: { name: string }) => s.name)).toEqual(['wasm-relaxed', 'wasm-simd', 'wasm', 'js']);
     expect(status.every((s: { available: boolean }) => s.available)).toBe(true);
-    expect(backend).toBe('wasm-simd');
+    expect(backend).toBe('wasm-relaxed');
     expect(h).toEqual([[0, 4, 0]]);
     expect(c).toEqual([[0, 4, 1]]);
   });

@@ -21,6 +21,6 @@ export function checkStatus(status: number, backend: string, call: string): void
 }
 
 /** rnn_isa and rnn_cell numbers of the C header. */
-export const ISA = { auto: 0, scalar: 1, avx2: 2, neon: 3, 'wasm-simd': 4 } as const;
+export const ISA = { auto: 0, scalar: 1, avx2: 2, neon: 3, 'wasm-simd': 4, 'wasm-relaxed': 5 } as const;
 export const CELL = { lstm: 0, gru: 1 } as const;
 export const PRECISION = { f32: 0, f16: 1, int8: 2 } as const;

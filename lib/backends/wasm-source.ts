@@ -23,27 +23,30 @@ export type WasmInput =
   | PromiseLike<string | URL | ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response>;
 
 export interface WasmOptions {
+  /** The relaxed-SIMD module (`lstm-relaxed.wasm`), for the `wasm-relaxed` backend. */
+  relaxed?: WasmInput;
   /** The SIMD128 module (`lstm-simd.wasm`), for the `wasm-simd` backend. */
   simd?: WasmInput;
   /** The scalar module (`lstm.wasm`), for the `wasm` backend. */
   scalar?: WasmInput;
-  /** A folder holding `lstm-simd.wasm` and `lstm.wasm`, for the modules not given above. */
+  /** A folder holding `lstm-relaxed.wasm`, `lstm-simd.wasm` and `lstm.wasm`, for the modules not given above. */
   baseUrl?: string | URL;
 }
 
 /** What an entry reads when the application says nothing: thunks, evaluated only on load. */
 export interface WasmDefaults {
+  relaxed: () => URL;
   simd: () => URL;
   scalar: () => URL;
   /** How this entry reads a file: URL (the Node entry's fs); without it, see readFileUrl. */
   readFile?: (url: URL) => Promise<Uint8Array>;
 }
 
-const FILES = { simd: 'lstm-simd.wasm', scalar: 'lstm.wasm' } as const;
+const FILES = { relaxed: 'lstm-relaxed.wasm', simd: 'lstm-simd.wasm', scalar: 'lstm.wasm' } as const;
 type Variant = keyof typeof FILES;
 
 let defaults: WasmDefaults | null = null;
-let configured: { simd?: WasmInput; scalar?: WasmInput; baseUrl?: URL } = {};
+let configured: { [V in Variant]?: WasmInput } & { baseUrl?: URL } = {};
 
 const EXPECTED_INPUT = 'a URL (string or URL), bytes (ArrayBuffer or typed array), a WebAssembly.Module, a Response, or a promise of one';
 
@@ -106,22 +109,23 @@ function toFolder(value: unknown, what: string): URL {
 
 /**
  * Tells lstm-runtime where its WebAssembly modules are, as onnxruntime-web's `env.wasm.wasmPaths`:
- * `simd` and `scalar` give each module as a URL, bytes, a compiled `WebAssembly.Module` (in a
- * Cloudflare Worker, `import simd from 'lstm-runtime/wasm/lstm-simd.wasm'`), a `Response` or a
- * promise of one; `baseUrl` is a folder holding `lstm-simd.wasm` and `lstm.wasm`, for the modules
- * not given. Without it the modules are read next to the package (`wasm/dist/`).
+ * `relaxed`, `simd` and `scalar` give each module as a URL, bytes, a compiled `WebAssembly.Module`
+ * (in a Cloudflare Worker, `import simd from 'lstm-runtime/wasm/lstm-simd.wasm'`), a `Response` or
+ * a promise of one; `baseUrl` is a folder holding `lstm-relaxed.wasm`, `lstm-simd.wasm` and
+ * `lstm.wasm`, for the modules not given. Without it the modules are read next to the package
+ * (`wasm/dist/`). The relaxed-SIMD module is only read where the engine runs relaxed SIMD.
  *
  * Call it before the first WebAssembly layer is created. Each call replaces the previous
- * configuration (`configureWasm({})` restores the defaults) and re-registers the `wasm-simd` and
- * `wasm` backends: a module already loaded is dropped, layers created afterwards load from the new
- * source, and layers created before keep the module they run on. A source that cannot be read or
- * is not the module makes that backend unavailable, with the URL and the reason in `backends()`
- * (and in the `ERR_LSTM_BACKEND` of an explicit `backend: 'wasm-simd'`).
+ * configuration (`configureWasm({})` restores the defaults) and re-registers the `wasm-relaxed`,
+ * `wasm-simd` and `wasm` backends: a module already loaded is dropped, layers created afterwards
+ * load from the new source, and layers created before keep the module they run on. A source that
+ * cannot be read or is not the module makes that backend unavailable, with the URL and the reason
+ * in `backends()` (and in the `ERR_LSTM_BACKEND` of an explicit `backend: 'wasm-simd'`).
  */
 export function configureWasm(options: WasmOptions): void {
-  checkOptions(options, ['simd', 'scalar', 'baseUrl'], 'configureWasm');
+  checkOptions(options, ['relaxed', 'simd', 'scalar', 'baseUrl'], 'configureWasm');
   const next: typeof configured = {};
-  for (const variant of ['simd', 'scalar'] as const) {
+  for (const variant of ['relaxed', 'simd', 'scalar'] as const) {
     const value = options[variant];
     if (value === undefined) continue;
     checkInput(value, `configureWasm.${variant}`);
@@ -143,7 +147,35 @@ export function registerWasmBackends(entryDefaults: WasmDefaults): void {
   register();
 }
 
+/**
+ * The smallest module using relaxed SIMD: one function returning f32x4.relaxed_madd of its three
+ * v128 parameters. An engine that validates it runs lstm-relaxed.wasm, which is then fetched;
+ * elsewhere it is not.
+ */
+// prettier-ignore
+const RELAXED_MADD_MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type: (v128 v128 v128) -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, // code: local.get 0, 1, 2
+  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd (0xfd 0x105), end
+]);
+
+/** Whether this engine runs relaxed SIMD: Chromium >= 114, Node >= 22, Node 20 with a flag. */
+export const runsRelaxedSimd = (): boolean => WebAssembly.validate(RELAXED_MADD_MODULE);
+
+function noRelaxedSimd(): Error {
+  const error = new Error('this JavaScript engine does not run WebAssembly relaxed SIMD (it runs in Chromium >= 114 and Node >= 22)');
+  const node = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+  // Nothing the application did: 'auto' moves on to wasm-simd without a fallback warning.
+  return Object.assign(error, { expectedFallback: true }, node && { fix: 'run Node >= 22, or Node 20 with --experimental-wasm-relaxed-simd' });
+}
+
 function register(): void {
+  registerBackend('wasm-relaxed', 35, () => {
+    if (!runsRelaxedSimd()) throw noRelaxedSimd();
+    return loadWasmBackend('wasm-relaxed', sourceOf('relaxed'));
+  });
   registerBackend('wasm-simd', 30, () => loadWasmBackend('wasm-simd', sourceOf('simd')));
   registerBackend('wasm', 20, () => loadWasmBackend('wasm', sourceOf('scalar')));
 }

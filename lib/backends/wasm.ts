@@ -33,6 +33,9 @@ interface RnnWasmExports {
   rnn_layer_isa(layer: number): number;
 }
 
+/** The backends built from the WebAssembly modules, one module each. */
+export type WasmBackendName = Extract<BackendName, 'wasm-relaxed' | 'wasm-simd' | 'wasm'>;
+
 /** A module's bytes or the compiled module, with a name for messages (the URL it came from). */
 export type WasmSource = () => Promise<{ name: string; bytes: BufferSource } | { name: string; module: WebAssembly.Module }>;
 
@@ -219,8 +222,10 @@ class WasmRnn implements RnnKernel {
   private readonly streams = new Set<WasmStream>();
 
   constructor(readonly heap: Heap, readonly layer: number, private readonly config: RnnKernelConfig) {
-    // Named by what the module itself reports, not by what was asked for.
-    this.name = heap.string(heap.fns.rnn_layer_isa(layer)) === 'wasm-simd' ? 'wasm-simd' : 'wasm';
+    // Named by what the module itself reports ('wasm-relaxed', 'wasm-simd', or 'scalar' in lstm.wasm),
+    // not by what was asked for.
+    const isa = heap.string(heap.fns.rnn_layer_isa(layer));
+    this.name = isa === 'wasm-relaxed' || isa === 'wasm-simd' ? isa : 'wasm';
     this.arena = new Arena(heap);
   }
 
@@ -306,7 +311,7 @@ function admitRnn(config: RnnKernelConfig): void {
  * A WebAssembly backend. `source` supplies the module or its bytes (wasm-source.ts: the entry's
  * default file or what configureWasm was given); it is compiled and instantiated once, on first use.
  */
-export async function loadWasmBackend(name: BackendName, source: WasmSource): Promise<Backend> {
+export async function loadWasmBackend(name: WasmBackendName, source: WasmSource): Promise<Backend> {
   const given = await source();
   const module = 'module' in given ? given.module : await compile(given.bytes, given.name);
   const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
@@ -323,7 +328,7 @@ export async function loadWasmBackend(name: BackendName, source: WasmSource): Pr
   const fns = instance.exports as unknown as RnnWasmExports;
   fns._initialize();
   const heap = new Heap(fns);
-  const isa = name === 'wasm-simd' ? ISA['wasm-simd'] : ISA.scalar;
+  const isa = name === 'wasm' ? ISA.scalar : ISA[name];
   return {
     name,
     implementation: name,

@@ -87,7 +87,7 @@ Exit status: 0 success; 1 an error of the library or of a file (one line: lstm-r
     .argument('<model>', 'a model file loadModel reads: TF.js model.json, .keras, .h5, .onnx, .safetensors (config in its metadata)')
     .requiredOption('-i, --input <file>', "the input: .json (nested arrays or {data, shape}), .npy, or .csv (one step per row); '-' reads JSON or CSV from stdin")
     .option('-o, --out <file>', 'write to a file instead of stdout: .json, .npy (the output only) or .npz (output and trace arrays)')
-    .option('--backend <name>', "backend: auto, native, wasm-simd, wasm, js, or an implementation such as native/scalar")
+    .option('--backend <name>', "backend: auto, native, wasm-relaxed, wasm-simd, wasm, js, or an implementation such as native/scalar")
     .option('--threads <n>', 'threads per call (native backend)', positiveInt)
     .addOption(new Option('--precision <p>', 'weight precision of the recurrent kernels').choices(PRECISIONS))
     .option('--trace', "also every recurrent layer's gates and states at every step")

@@ -157,6 +157,7 @@ const KernelInfo* kernel_scalar();
 const KernelInfo* kernel_avx2();
 const KernelInfo* kernel_neon();
 const KernelInfo* kernel_wasm_simd();
+const KernelInfo* kernel_wasm_relaxed();
 
 }  // namespace lstm_runtime
 
