@@ -1,7 +1,8 @@
 // lstm-runtime in headless Chromium, bundled by Vite, webpack 5 and esbuild: each build of the same
 // app (app/) is served under `script-src 'self' 'wasm-unsafe-eval'` and run as a page and as a
 // module Worker; its LSTM, GRU, ONNX and Keras outputs must match the native backend in Node and
-// the fixtures' golden values. One line per check, then `browser: N passed, M failed`.
+// the fixtures' golden values; 'auto' runs the relaxed-SIMD build (Chromium >= 114), and asked for,
+// the SIMD128 one. One line per check, then `browser: N passed, M failed`.
 //
 //   npm run build:ts && npm --prefix test/browser test     (or, at the root: npm run test:browser)
 //   node run.mjs [vite|webpack|esbuild ...]                 (some bundlers only)
@@ -210,31 +211,38 @@ const maxDiff = (got, want) => want.reduce((m, w, k) => Math.max(m, Math.abs(got
 // ---------------------------------------------------------------------------------------------
 // Checking what a page (or its worker) reports.
 
+// What 'auto' must run in the page and the worker: the relaxed-SIMD build where Chromium runs
+// relaxed SIMD (from 114, by its version: set once Chromium has started).
+let AUTO_BACKEND = 'wasm-simd';
+const what = (kind) => (kind === 'simd' ? 'LSTM on wasm-simd' : kind.toUpperCase());
+
 function checkSuite(label, r, ref) {
   if (!r || r.error) {
     check(false, `${label}: ran`, r?.error ?? 'no result');
     return null;
   }
   check(r.evalBlocked === true, `${label}: CSP enforced (new Function throws)`, r.evalBlocked ? '' : 'eval is allowed: the CSP header did not apply');
-  const simd = Array.isArray(r.backends) && r.backends.find((b) => b.name === 'wasm-simd');
+  const auto = Array.isArray(r.backends) && r.backends.find((b) => b.name === AUTO_BACKEND);
   const used = [r.firstForward?.backend, r.lstm?.backend, r.gru?.backend, ...(r.onnx?.backends ?? []), ...(r.keras?.backends ?? [])].filter(Boolean);
   check(
-    simd?.available && used.length > 0 && used.every((b) => b === 'wasm-simd'),
-    `${label}: auto backend is wasm-simd`,
+    auto?.available && used.length > 0 && used.every((b) => b === AUTO_BACKEND),
+    `${label}: auto backend is ${AUTO_BACKEND}`,
     r.backends?.error ??
-      (simd?.available
+      (auto?.available
         ? `backends() ${r.backends.map((b) => `${b.name}${b.available ? '' : ' (unavailable)'}`).join(', ')}; layers on ${[...new Set(used)].join(', ') || 'nothing'}`
-        : `wasm-simd unavailable: ${simd?.reason ?? 'not listed'}`),
+        : `${AUTO_BACKEND} unavailable: ${auto?.reason ?? 'not listed'}`),
   );
-  for (const kind of ['lstm', 'gru']) {
+  check(r.simd?.backend === 'wasm-simd', `${label}: backend 'wasm-simd' runs the SIMD128 build`, r.simd?.error ?? `it runs ${r.simd?.backend}`);
+  for (const kind of ['lstm', 'gru', 'simd']) {
     const got = r[kind];
     if (got?.error) {
-      check(false, `${label}: ${kind.toUpperCase()} = native`, got.error);
+      check(false, `${label}: ${what(kind)} = native`, got.error);
       continue;
     }
-    const parts = kind === 'lstm' ? ['output', 'h', 'c'] : ['output', 'h'];
-    const bad = parts.map((p) => [p, mismatch(got?.[p]?.data, ref[kind][p])]).filter(([, m]) => m);
-    check(bad.length === 0, `${label}: ${kind.toUpperCase()} = native`, bad.length ? bad.map(([p, m]) => `${p} ${m}`).join('; ') : `max |diff| ${maxDiff(got.output.data, ref[kind].output)}`);
+    const want = ref[kind === 'simd' ? 'lstm' : kind];
+    const parts = kind === 'gru' ? ['output', 'h'] : ['output', 'h', 'c'];
+    const bad = parts.map((p) => [p, mismatch(got?.[p]?.data, want[p])]).filter(([, m]) => m);
+    check(bad.length === 0, `${label}: ${what(kind)} = native`, bad.length ? bad.map(([p, m]) => `${p} ${m}`).join('; ') : `max |diff| ${maxDiff(got.output.data, want.output)}`);
   }
   for (const kind of ['onnx', 'keras']) {
     const got = r[kind];
@@ -370,6 +378,9 @@ try {
   check(false, `headless Chromium (${CHROMIUM})`, reasonOf(e));
   finish();
 }
+
+AUTO_BACKEND = Number(browser.version().split('.')[0]) >= 114 ? 'wasm-relaxed' : 'wasm-simd';
+info(`Chromium ${browser.version()}: 'auto' must run ${AUTO_BACKEND}`);
 
 for (const name of names.filter((n) => BUNDLERS[n])) {
   const outDir = join(OUT, name);

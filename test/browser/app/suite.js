@@ -92,6 +92,14 @@ export async function runSuite(lib, times) {
     layer.dispose();
     return result;
   });
+  // The SIMD128 build, asked for by name where 'auto' picks the relaxed one: both must agree with native.
+  await step('simd', async () => {
+    const layer = await Lstm.create({ weights: cases.lstm.weights, returnSequences: true, backend: 'wasm-simd' });
+    const { output, h, c } = layer.forward(cases.lstm.input);
+    const result = { backend: layer.backend, output: plain(output), h: plain(h), c: plain(c) };
+    layer.dispose();
+    return result;
+  });
   await step('backends', async () => (await backends()).map(({ name, available, implementation, reason }) => ({ name, available, implementation, reason })));
   for (const kind of ['onnx', 'keras']) {
     await step(kind, async () => {
