@@ -93,14 +93,18 @@ const expectedOutputs = golden.cases.map((c) => c.output.flat(Infinity));
 function judge(runtime, result) {
   const simd = result.backends?.find((b) => b.name === 'wasm-simd');
   const names = (result.backends ?? []).map((b) => b.name);
+  // 'auto' runs the relaxed-SIMD build where the engine runs relaxed SIMD (V8: Deno, workerd), else SIMD128.
+  const relaxed = result.backends?.find((b) => b.name === 'wasm-relaxed');
+  const auto = relaxed?.available ? 'wasm-relaxed' : 'wasm-simd';
+  if (relaxed && !relaxed.available) console.log(`     ${runtime}: wasm-relaxed unavailable: ${relaxed.reason}`);
   check(
     simd?.available === true && !names.includes('native'),
     `${runtime}: backends() of the browser entry lists wasm-simd available`,
     simd?.available ? (names.includes('native') ? `the Node entry was loaded (${names.join(', ')})` : '') : `wasm-simd: ${simd?.reason ?? `not listed (${names.join(', ')})`}`,
   );
   const lstm = result.lstm ?? { error: 'no result' };
-  const lstmOk = lstm.backend === 'wasm-simd' && JSON.stringify(lstm.h) === '[[0,4,0]]' && JSON.stringify(lstm.c) === '[[0,4,1]]';
-  check(lstmOk, `${runtime}: hand-checked LSTM gives h [[0,4,0]], c [[0,4,1]] on wasm-simd`, lstmOk ? '' : lstm.error ?? `backend ${lstm.backend}, h ${JSON.stringify(lstm.h)}, c ${JSON.stringify(lstm.c)}`);
+  const lstmOk = lstm.backend === auto && JSON.stringify(lstm.h) === '[[0,4,0]]' && JSON.stringify(lstm.c) === '[[0,4,1]]';
+  check(lstmOk, `${runtime}: hand-checked LSTM gives h [[0,4,0]], c [[0,4,1]] on ${auto}`, lstmOk ? '' : lstm.error ?? `backend ${lstm.backend}, h ${JSON.stringify(lstm.h)}, c ${JSON.stringify(lstm.c)}`);
   const onnx = result.onnx ?? { error: 'no result' };
   let worst = Infinity;
   if (!onnx.error) {
@@ -111,11 +115,11 @@ function judge(runtime, result) {
       expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got[i]))));
     });
   }
-  const onWasmSimd = onnx.backends?.length > 0 && onnx.backends.every((b) => b === 'wasm-simd');
+  const onAuto = onnx.backends?.length > 0 && onnx.backends.every((b) => b === auto);
   check(
-    worst <= TOLERANCE && onWasmSimd,
-    `${runtime}: ONNX ${ONNX_FIXTURE} gives onnxruntime's outputs within 1e-5 on wasm-simd`,
-    onnx.error ?? (onWasmSimd ? `largest difference ${worst.toExponential(1)}` : `ran on ${JSON.stringify(onnx.backends)}`),
+    worst <= TOLERANCE && onAuto,
+    `${runtime}: ONNX ${ONNX_FIXTURE} gives onnxruntime's outputs within 1e-5 on ${auto}`,
+    onnx.error ?? (onAuto ? `largest difference ${worst.toExponential(1)}` : `ran on ${JSON.stringify(onnx.backends)}`),
   );
 }
 
@@ -188,7 +192,12 @@ async function runWorkerd(runtime) {
   } catch (e) {
     return check(false, `${runtime}: esbuild bundles test/edge/workerd/worker.js`, String(e.message).slice(0, 1500));
   }
-  check(wasm.length === 1 && wasm[0] === join(ROOT, 'wasm/dist/lstm-simd.wasm'), `${runtime}: 'lstm-runtime/wasm/lstm-simd.wasm' resolves through the exports map to wasm/dist/lstm-simd.wasm`, wasm.join(', '));
+  const modules = ['lstm-relaxed.wasm', 'lstm-simd.wasm'];
+  check(
+    wasm.length === modules.length && modules.every((m, k) => wasm[k] === join(ROOT, 'wasm/dist', m)),
+    `${runtime}: 'lstm-runtime/wasm/${modules.join("' and '")}' resolve through the exports map to wasm/dist/`,
+    wasm.join(', '),
+  );
 
   const port = await freePort();
   // The binary itself (not a wrapper), so that killing it stops the server.

@@ -1,5 +1,5 @@
 # workerd's configuration for the edge check: one Worker (the esbuild bundle of worker.js) and the
-# SIMD module as a `wasm` module. scripts/test-edge.mjs copies this file beside the bundle it
+# relaxed-SIMD and SIMD128 modules as `wasm` modules. scripts/test-edge.mjs copies this file beside the bundle it
 # builds (build/edge-tools/workerd/) and picks the port with --socket-addr http=127.0.0.1:PORT.
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -11,6 +11,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [
     (name = "worker.js", esModule = embed "worker.js"),
+    (name = "lstm-relaxed.wasm", wasm = embed "lstm-relaxed.wasm"),
     (name = "lstm-simd.wasm", wasm = embed "lstm-simd.wasm"),
   ],
   compatibilityDate = "2025-09-01",
