@@ -41,6 +41,6 @@ exports=(rnn_create rnn_destroy rnn_forward rnn_backward rnn_trace_count rnn_lay
 # proc_exit); 16 MiB of memory to start, growing to 2 GiB; 5 MiB of stack.
 wasm-ld-19 -o wasm/dist/lstm-relaxed.wasm "${objects[@]}" "$libs/crt1_reactor.o" -L"$libs" \
   -lstandalonewasm-memgrow -lstubs -lnoexit -lc -lemmalloc -lcompiler_rt -lc++-noexcept -lc++abi-noexcept \
-  --entry=_initialize "${exports[@]/#/--export=}" --import-undefined --strip-debug \
+  --entry=_initialize "${exports[@]/#/--export=}" --import-undefined --strip-all \
   -z stack-size=5242880 --initial-memory=16777216 --max-memory=2147483648 --global-base=1024
 ls -l wasm/dist
