@@ -1,5 +1,5 @@
 // Timing lstm-runtime's own backends: every implementation that loads here (native/avx2 and
-// native/scalar apart, wasm-simd, wasm, js) on the standard configurations S1..S5 of
+// native/scalar apart, wasm-relaxed, wasm-simd, wasm, js) on the standard configurations S1..S5 of
 // shared/bench/CONFIGS.md (plus a GRU and a bidirectional LSTM at the sizes of S2 and S3), or on
 // a loaded model with a random input. bench/run.mjs times the same configurations against peers.
 import { Bidirectional } from '../bidirectional.js';
@@ -112,7 +112,7 @@ export function createBenchLayer(cfg: BenchConfig, data: BenchData, backend: str
 
 /** A row of the benchmark: one backend or native implementation. */
 export interface BenchTarget {
-  /** What is asked for: 'native/avx2', 'native/scalar', 'wasm-simd', 'wasm' or 'js'. */
+  /** What is asked for: 'native/avx2', 'native/scalar', 'wasm-relaxed', 'wasm-simd', 'wasm' or 'js'. */
   backend: string;
   available: boolean;
   /** Why it cannot load. */
