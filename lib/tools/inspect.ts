@@ -4,6 +4,8 @@ import { Bidirectional } from '../bidirectional.js';
 import { Dense } from '../dense.js';
 import { Embedding } from '../embedding.js';
 import { gateStats, layerTraces, type LayerGateStats } from '../explain/gate-stats.js';
+import { Gru } from '../gru.js';
+import { Lstm } from '../lstm.js';
 import { Flatten, GlobalPooling1D, RepeatVector } from '../sequence-ops.js';
 import type { Sequential, SequentialLayer } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
@@ -78,4 +80,34 @@ export function formatInspection(inspection: Inspection, name = 'model'): string
     if (g.largestCell) lines.push(`    largest |c| at the last step: ${g.largestCell.map(({ unit, value }) => `unit ${unit} ${value.toFixed(3)}`).join(', ')}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** The values of a layer's weights as it runs them (a cuDNN LSTM's two biases counted once, summed). */
+export function layerParameters(layer: SequentialLayer): number {
+  const recurrent = (l: Lstm | Gru) => {
+    const w = l.parts.weights;
+    return w.kernel.length + w.recurrentKernel.length + (w.bias?.length ?? 0) + (w.recurrentBias?.length ?? 0) + (w.peepholes?.length ?? 0);
+  };
+  if (layer instanceof Lstm || layer instanceof Gru) return recurrent(layer);
+  if (layer instanceof Bidirectional) return recurrent(layer.forwardLayer) + recurrent(layer.backwardLayer);
+  if (layer instanceof Dense) return layer.kernel.length + (layer.bias?.length ?? 0);
+  if (layer instanceof Embedding) return layer.inputDim * layer.units;
+  return 0;
+}
+
+/** Each layer's output for one sequence of `steps` (no batch axis): [steps, features] or [features]. */
+export function layerOutputShapes(model: Sequential, steps: number): number[][] {
+  const first = model.layers[0]!;
+  let shape = [steps, 'inputSize' in first ? first.inputSize : 1];
+  return model.layers.map((layer) => {
+    const sequence = (units: number, keep: boolean) => (keep ? [shape[0]!, units] : [units]);
+    if (layer instanceof Embedding) shape = [steps, layer.units];
+    else if (layer instanceof Lstm || layer instanceof Gru) shape = sequence(layer.units, layer.returnSequences);
+    else if (layer instanceof Bidirectional) shape = sequence(layer.outputSize, layer.forwardLayer.returnSequences);
+    else if (layer instanceof Dense) shape = [...shape.slice(0, -1), layer.units];
+    else if (layer instanceof RepeatVector) shape = [layer.n, ...shape];
+    else if (layer instanceof Flatten) shape = [shape.reduce((a, b) => a * b, 1)];
+    else if (layer instanceof GlobalPooling1D) shape = shape.slice(1);
+    return shape;
+  });
 }
