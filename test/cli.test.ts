@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  decodeCsv, decodeJsonTensor, decodeNpy, decodeNpz, decodeTensor, encodeJsonTensors, encodeNpy, encodeNpz, loadModel, LstmError,
+  attribute, decodeCsv, decodeJsonTensor, decodeNpy, decodeNpz, decodeTensor, encodeJsonTensors, encodeNpy, encodeNpz, loadModel, LstmError,
 } from '../lib/index.js';
 import { shortFloat32 } from '../lib/io/json.js';
 import { fitInput } from '../lib/tools/model-input.js';
+import { SHARED, sharedFor } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -270,6 +271,71 @@ describe('lstm-runtime bench and inspect', () => {
     // A time in µs or ms, whichever the machine's speed gives.
     expect(r.stdout).toMatch(/^wasm +\S+ (µs|ms) · [\d.]+×$/m);
     expect(r.stdout).toMatch(/^js +\S+ (µs|ms) · 1\.00×$/m);
+  });
+});
+
+describe('lstm-runtime inspect --out: the HTML report', () => {
+  const NIETZSCHE = join(SHARED, 'fixtures/models/tfjs_lstm_text_generation_nietzsche');
+
+  it('writes one self-contained HTML file for a model and an input file, and exits 0', async () => {
+    const input = tmp('report-in.json');
+    writeFileSync(input, JSON.stringify(golden.lstm_gru_dense!.input));
+    const out = tmp('report.html');
+    const r = cli(['inspect', `${KERAS}/lstm_gru_dense.keras`, '--input', input, '--method', 'gradient', '--target', '0', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    const html = readFileSync(out, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>[\s\S]*<\/html>\n$/);
+    expect(html).not.toMatch(/\s(src|href)=|https?:|<link/);
+    // The first sequence of the input, attributed as the API attributes it.
+    const model = await loadModel(join(ROOT, KERAS, 'lstm_gru_dense.keras'));
+    const x = fitInput(model, decodeJsonTensor(JSON.stringify(golden.lstm_gru_dense!.input)));
+    const first = { data: x.data.slice(0, x.shape[1]! * x.shape[2]!), shape: [1, x.shape[1]!, x.shape[2]!] };
+    const a = await attribute(model, first, { method: 'gradient', target: 0 });
+    const bars = [...html.matchAll(/class="bar" data-value="([^"]+)"/g)].map((m) => Number(m[1]));
+    expectClose(bars, a.perStep.data, 1e-3 * Math.max(...Array.from(a.perStep.data, Math.abs)));
+    expect(html).toContain('<h1>lstm_gru_dense.keras</h1>');
+    model.dispose();
+  });
+
+  it.skipIf(!sharedFor('inspect --text on the Nietzsche model of ../shared'))('--text with --vocab one-hot encodes the text of a character model', () => {
+    const out = tmp('nietzsche.html');
+    const r = cli(['inspect', join(NIETZSCHE, 'model.json'), '--text', 'what is "b"?', '--vocab', join(NIETZSCHE, 'char_indices.json'), '--out', out, '--ig-steps', '8']);
+    expect(r.status, r.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(html).toContain('12 steps, labelled by characters');
+    expect(html).toContain('with 8 Gauss-Legendre steps');
+    expect(html).toContain('<span title="step 8">&quot;</span><span title="step 9">b</span><span title="step 10">&quot;</span>');
+  });
+
+  it('without --out prints as before; report options without --out, --text without --vocab, bad values exit 2; library errors exit 1', () => {
+    const model = `${KERAS}/lstm_gru_dense.keras`;
+    expect(ok(['inspect', model, '--steps', '4'])).toMatch(/^test\/fixtures\/models\/keras\/lstm_gru_dense\.keras: 3 layers/);
+    const vocab = tmp('vocab.json');
+    writeFileSync(vocab, JSON.stringify(['a', 'b', 'c']));
+    for (const [args, message] of [
+      [['inspect', model, '--input', 'x.json'], /--input applies to the HTML report: add --out report\.html/],
+      [['inspect', model, '--target-step', '-1'], /--target-step applies to the HTML report/],
+      [['inspect', model, '--text', 'abc', '--out', tmp('r.html')], /--text needs --vocab/],
+      [['inspect', model, '--text', 'abc', '--vocab', vocab, '--input', 'x.json', '--out', tmp('r.html')], /--text and --input both/],
+      [['inspect', model, '--method', 'shap', '--out', tmp('r.html')], /--method.*Allowed choices are integrated-gradients, gradient, gradient-x-input, occlusion/],
+      [['inspect', model, '--target', '-1', '--out', tmp('r.html')], /--target.*expected an integer >= 0/],
+      [['inspect', model, '--top-units', '0', '--out', tmp('r.html')], /--top-units.*expected an integer >= 1/],
+    ] as const) {
+      const r = cli([...args]);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const target = cli(['inspect', model, '--target', '99', '--out', tmp('r.html')]);
+    expect(target.status).toBe(1);
+    expect(target.stderr).toMatch(/^lstm-runtime: ERR_LSTM_CONFIG: options\.target: expected an integer in \[0, \d+\)[^\n]*\n$/);
+    const text = cli(['inspect', model, '--text', 'abz', '--vocab', vocab, '--out', tmp('r.html')]);
+    expect(text.status).toBe(1);
+    expect(text.stderr).toMatch(/^lstm-runtime: ERR_LSTM_INPUT: text: expected characters of the vocabulary, got "z" at position 2\n$/);
+    const missing = cli(['inspect', model, '--input', tmp('absent.json'), '--out', tmp('r.html')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/^lstm-runtime: ENOENT: /);
+    expect(existsSync(tmp('r.html'))).toBe(false);
   });
 });
 

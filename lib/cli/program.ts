@@ -7,11 +7,12 @@
 // stack, asking for a report: it is a bug); 2 a usage error (unknown command or option, missing
 // argument, bad option value), with commander's message and a pointer to --help.
 import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel, loadModel,
-  LstmError, packageVersion, readModelInput, resultTensors, runBenchmark, STANDARD_CONFIGS, systemInfo, tensorFormatOf, type BenchOptions,
-  type LoadModelOptions,
+  backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, encodeText, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel,
+  inspectReport, loadModel, LstmError, packageVersion, randomInput, readModelInput, readVocabulary, resultTensors, runBenchmark, STANDARD_CONFIGS, systemInfo,
+  tensorFormatOf, type BenchOptions, type InspectReportOptions, type LoadModelOptions,
 } from '../index.js';
 
 /** Where a run's text goes (process.stdout/stderr/stdin, or buffers in tests). */
@@ -28,6 +29,34 @@ function positiveInt(value: string): number {
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected an integer >= 1.');
   return n;
 }
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer >= 0.');
+  return n;
+}
+function integer(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer.');
+  return n;
+}
+const ATTRIBUTION_METHODS = ['integrated-gradients', 'gradient', 'gradient-x-input', 'occlusion'] as const;
+
+/** The inspect command's options. */
+interface InspectFlags {
+  steps?: number;
+  backend?: string;
+  out?: string;
+  input?: string;
+  text?: string;
+  vocab?: string;
+  method?: (typeof ATTRIBUTION_METHODS)[number];
+  target?: number;
+  targetStep?: number;
+  igSteps?: number;
+  topUnits?: number;
+  maxColumns?: number;
+}
+
 const list = (value: string) => value.split(',').map((s) => s.trim()).filter(Boolean);
 
 async function readAll(stream: AsyncIterable<Uint8Array | string>): Promise<Uint8Array> {
@@ -170,22 +199,54 @@ Examples:
 
   program
     .command('inspect')
-    .description("load a model, run it on a random input with every gate traced, and summarise each recurrent layer's gates")
+    .description("load a model, run it with every gate traced and summarise each recurrent layer's gates; with --out, write an HTML report")
     .argument('<model>', 'a model file loadModel reads')
     .option('--steps <n>', 'steps of the random input (default 20; a model with a Flatten takes its own)', positiveInt)
     .option('--backend <name>', 'backend to run on (default auto)')
+    .option('-o, --out <file>', 'write the HTML report (one self-contained file) instead of printing the summary')
+    .option('-i, --input <file>', 'report: the input, as run --input takes it (.json, .npy, .csv); the first sequence is explained (default: a random one of --steps)')
+    .option('--text <text>', 'report: the input as text, one step per character, through --vocab (one-hot, or ids for an Embedding)')
+    .option('--vocab <file>', 'report: a JSON vocabulary (token -> index, as Keras char_indices, or an array of tokens) naming steps, features and outputs')
+    .addOption(new Option('--method <m>', 'report: attribution method (default integrated-gradients)').choices(ATTRIBUTION_METHODS))
+    .option('--target <k>', "report: the output explained (default the model's largest output)", nonNegativeInt)
+    .option('--target-step <k>', 'report: for a sequence output, the step explained (default the last; negative counts from the end)', integer)
+    .option('--ig-steps <n>', 'report: integrated gradients steps (default 50)', positiveInt)
+    .option('--top-units <n>', 'report: units drawn per layer at most, those of highest mean |h| (default 64)', positiveInt)
+    .option('--max-columns <n>', 'report: columns per heatmap at most; longer inputs are drawn in bins of steps (default 200)', positiveInt)
     .addHelpText('after', `
-Prints the layers, the output's shape and first values, then per recurrent layer (per direction of a
-Bidirectional) each gate's mean and the share of values shut (< 0.05) or open (> 0.95), and the
-units holding the most cell state at the last step.
+Without --out, prints the layers, the output's shape and first values, then per recurrent layer (per
+direction of a Bidirectional) each gate's mean and the share of values shut (< 0.05) or open (> 0.95),
+and the units holding the most cell state at the last step, for a random input of --steps.
 
-Example:
-  lstm-runtime inspect model.keras --steps 50`)
-    .action(async (modelPath: string, opts: { steps?: number; backend?: string }, command: Command) => {
+With --out, writes one HTML file (no network, opens from file://): the layers, the input as labels,
+the attribution of one output over steps x features with a bar per step, and per recurrent layer the
+gate statistics and heatmaps of i, f, c~, o, c and h over steps x units.
+
+Examples:
+  lstm-runtime inspect model.keras --steps 50
+  lstm-runtime inspect model.json --text "the will to power is" --vocab char_indices.json --out report.html
+  lstm-runtime inspect model.keras --input series.csv --method gradient-x-input --out report.html`)
+    .action(async (modelPath: string, opts: InspectFlags, command: Command) => {
+      const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
+      const reportOnly = (['input', 'text', 'vocab', 'method', 'target', 'targetStep', 'igSteps', 'topUnits', 'maxColumns'] as const).filter((k) => opts[k] !== undefined);
+      if (opts.out === undefined && reportOnly.length > 0) usage(`--${reportOnly[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to the HTML report: add --out report.html`);
+      if (opts.text !== undefined && opts.input !== undefined) usage('--text and --input both give the input: use one');
+      if (opts.text !== undefined && opts.vocab === undefined) usage('--text needs --vocab, the file mapping its characters to the model\'s inputs');
       await checkBackend(opts.backend, command);
       const model = await loadModel(modelPath, loadOptions(opts));
       try {
-        io.stdout.write(formatInspection(inspectModel(model, { steps: opts.steps ?? 20 }), modelPath));
+        if (opts.out === undefined) {
+          io.stdout.write(formatInspection(inspectModel(model, { steps: opts.steps ?? 20 }), modelPath));
+          return;
+        }
+        const vocabulary = opts.vocab === undefined ? undefined : readVocabulary(await readFile(opts.vocab, 'utf8'), opts.vocab);
+        const input = opts.text !== undefined ? encodeText(model, opts.text, vocabulary!)
+          : opts.input !== undefined ? readModelInput(model, await readFile(opts.input), { name: opts.input })
+          : randomInput(model, { steps: opts.steps ?? 20 });
+        const options: InspectReportOptions = { title: basename(modelPath) };
+        if (vocabulary) options.vocabulary = vocabulary;
+        for (const k of ['method', 'target', 'targetStep', 'igSteps', 'topUnits', 'maxColumns'] as const) if (opts[k] !== undefined) (options as Record<string, unknown>)[k] = opts[k];
+        await writeFile(opts.out, await inspectReport(model, input, options));
       } finally {
         model.dispose();
       }

@@ -108,8 +108,9 @@ function cellSize(columns: number, rows: number): { w: number; h: number } {
 export function heatmapSvg(spec: HeatmapSpec): string {
   const columns = spec.columnLabels.length;
   const { w, h } = cellSize(columns, spec.rows.length);
-  // Column labels: every column when each is wide enough for a character, else about every 10th.
-  const every = w >= 9 ? 1 : Math.max(1, Math.ceil(columns / Math.floor((columns * w) / 60)));
+  // Column labels as often as the widest fits (about 6 pixels a character), at least 40 pixels apart when cells are narrow.
+  const widest = Math.max(1, ...spec.columnLabels.map((l) => l.length));
+  const every = Math.max(1, Math.ceil((widest * 6 + 2) / w), w >= 9 ? 1 : Math.ceil(40 / w));
   const labelled = spec.columnLabels.some((l) => l !== '');
   const bottom = labelled ? 16 : 4;
   const width = LEFT + columns * w + 4;
