@@ -198,6 +198,14 @@ describe.skipIf(!sharedFor('the report of the real Nietzsche model (../shared/fi
     expect(html.length).toBeLessThan(2e6);
   });
 
+  it("colours the cell state up to its 99th percentile of |c|: a few units of large c do not wash out the rest", () => {
+    const c = Float32Array.from(model.forward(x, { trace: true }).trace!.map((t) => (t as Record<string, Tensor>).c!)[0]!.data, Math.abs).sort();
+    const p99 = c[Math.floor(0.99 * c.length)]!;
+    expect(c[c.length - 1]!).toBeGreaterThan(1.5 * p99); // one unit's |c| runs far above the others'
+    const legend = heatmap(doc, 'layer0', 'c').parentNode!.querySelector('svg.legend')!.text;
+    expect(legend).toContain(`colours saturate past ±${Number(p99.toPrecision(4))}`.replace('±0.', '±.'));
+  });
+
   it('labels the steps by the text, and the outputs by the vocabulary', () => {
     expect(doc.querySelectorAll('.tokens span').map((s) => s.text).join('')).toBe(text.replace(/ /g, '␣'));
     const { output } = model.forward(x);

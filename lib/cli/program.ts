@@ -7,7 +7,7 @@
 // stack, asking for a report: it is a bug); 2 a usage error (unknown command or option, missing
 // argument, bad option value), with commander's message and a pointer to --help.
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, encodeText, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel,
@@ -243,7 +243,8 @@ Examples:
         const input = opts.text !== undefined ? encodeText(model, opts.text, vocabulary!)
           : opts.input !== undefined ? readModelInput(model, await readFile(opts.input), { name: opts.input })
           : randomInput(model, { steps: opts.steps ?? 20 });
-        const options: InspectReportOptions = { title: basename(modelPath) };
+        // 'nietzsche/model.json' says more than 'model.json'.
+        const options: InspectReportOptions = { title: basename(modelPath) === 'model.json' ? `${basename(dirname(resolve(modelPath)))}/model.json` : basename(modelPath) };
         if (vocabulary) options.vocabulary = vocabulary;
         for (const k of ['method', 'target', 'targetStep', 'igSteps', 'topUnits', 'maxColumns'] as const) if (opts[k] !== undefined) (options as Record<string, unknown>)[k] = opts[k];
         await writeFile(opts.out, await inspectReport(model, input, options));

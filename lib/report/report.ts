@@ -53,7 +53,7 @@ export interface ReportAttribution {
   featureLabels: string[];
   /** [steps, features]. */
   scores: Float32Array;
-  /** [steps]: scores summed over features. */
+  /** `[steps]`: scores summed over features. */
   perStep: Float32Array;
   /** Integrated gradients' convergence delta. */
   delta?: number;
@@ -98,6 +98,13 @@ const METHOD_NAMES: Record<AttributionMethod, string> = {
 };
 /** Sigmoid gates live in [0, 1] and take the sequential scale; the rest are signed. */
 const isGate = (map: string) => map === 'i' || map === 'f' || map === 'o' || map === 'z' || map === 'r';
+
+/** The `q` quantile of |value| (nearest rank). */
+function percentileMagnitude(values: Float32Array, q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = Float32Array.from(values, Math.abs).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
 
 /** Columns of at most `maxColumns`: bins of `size` consecutive steps. */
 interface Binning {
@@ -206,10 +213,15 @@ function recurrentSection(data: ReportData, layer: ReportRecurrentLayer, k: numb
   const labels = steps === data.steps ? columnLabels(data, bins) : Array.from({ length: bins.columns }, (_, c) => String(c * bins.size));
   const figures = names.map((map) => {
     const values = layer.maps[map]!;
-    const scale = isGate(map) ? sequentialScale(0, 1) : divergingScale(largestMagnitude(values));
     const title = MAP_TITLES[layer.cell][map]!;
-    const svg = heatmapSvg({ group, map, title, rowNoun: 'unit', rows: rowsOf(values, U, shown, String, bins, steps, 'mean'), columnLabels: labels, binSize: bins.size, steps, scale });
-    return figure(`${title}: units (rows) over the steps (columns)`, svg, scale, isGate(map) ? 'gate value' : 'signed value (blue < 0 < red)');
+    const svg = (scale: ColourScale) => heatmapSvg({ group, map, title, rowNoun: 'unit', rows: rowsOf(values, U, shown, String, bins, steps, 'mean'), columnLabels: labels, binSize: bins.size, steps, scale });
+    if (isGate(map)) return figure(`${title}: units (rows) over the steps (columns)`, svg(sequentialScale(0, 1)), sequentialScale(0, 1), 'gate value');
+    // A few units of large cell state would wash out the rest: colours saturate past the 99th percentile of |value|.
+    const largest = largestMagnitude(values);
+    const limit = percentileMagnitude(values, 0.99) || largest;
+    const scale = divergingScale(limit);
+    const saturates = limit < largest ? `; colours saturate past ±${shortNumber(limit)}, the 99th percentile of |value| (the largest is ${shortNumber(largest)})` : '';
+    return figure(`${title}: units (rows) over the steps (columns)`, svg(scale), scale, `signed value (blue < 0 < red)${saturates}`);
   });
   const notes = [
     shown.length < U ? `${shown.length} of ${U} units drawn: those of highest mean |h|.` : `All ${U} units drawn.`,

@@ -58,7 +58,7 @@ export function legendSvg(scale: ColourScale, caption: string): string {
   const w = 160;
   const cells = Array.from({ length: n }, (_, k) => `<rect x="${(k * w) / n}" y="0" width="${w / n + 0.5}" height="10" fill="${scale.colour(scale.min + ((k + 0.5) / n) * (scale.max - scale.min))}"/>`);
   const label = (x: number, v: number, anchor: string) => `<text x="${x}" y="22" text-anchor="${anchor}">${shortNumber(v)}</text>`;
-  return `<svg class="legend" width="${w + 200}" height="26" viewBox="-1 -1 ${w + 200} 26"><g>${cells.join('')}</g>`
+  return `<svg class="legend" width="${w + 600}" height="26" viewBox="-1 -1 ${w + 600} 26"><g>${cells.join('')}</g>`
     + label(0, scale.min, 'start') + (scale.kind === 'diverging' ? label(w / 2, 0, 'middle') : '') + label(w, scale.max, 'end')
     + `<text x="${w + 8}" y="9">${escapeHtml(caption)}</text></svg>`;
 }
