@@ -144,9 +144,10 @@ function encodeModel(node, initializer, inputs, outputs) {
  * The ONNX model bytes of one LSTM node. X is [T, B, I] (layout 0); with `withState`, initial_h and
  * initial_c [1, B, U] are graph inputs too. Outputs Y [T,D,B,U], Y_h [D,B,U], Y_c [D,B,U], D = 1; with
  * `backwardWeights` (Keras layout too) the node is bidirectional (D = 2, direction 0 forward,
- * 1 backward; W [2,4U,I], R [2,4U,U], B [2,8U]).
+ * 1 backward; W [2,4U,I], R [2,4U,U], B [2,8U]). With `batchFirst` the node has layout 1: X [B, T, I],
+ * Y [B,T,D,U] (the Keras layout for D = 1), states [B,D,U]; lstm-runtime reads it, onnxruntime 1.x refuses it on CPU.
  */
-export function buildLstmOnnx(weights, { I, U, B, T, withState = false, backwardWeights = null }) {
+export function buildLstmOnnx(weights, { I, U, B, T, withState = false, backwardWeights = null, batchFirst = false }) {
   const dirs = backwardWeights ? [weights, backwardWeights] : [weights];
   const D = dirs.length;
   const G = 4 * U;
@@ -159,9 +160,11 @@ export function buildLstmOnnx(weights, { I, U, B, T, withState = false, backward
     R.set(o.R, d * G * U);
     bias.set(o.B, d * 2 * G);
   });
-  const inputs = [valueInfo('X', [T, B, I])];
-  if (withState) inputs.push(valueInfo('initial_h', [D, B, U]), valueInfo('initial_c', [D, B, U]));
+  const state = batchFirst ? [B, D, U] : [D, B, U];
+  const inputs = [valueInfo('X', batchFirst ? [B, T, I] : [T, B, I])];
+  if (withState) inputs.push(valueInfo('initial_h', state), valueInfo('initial_c', state));
   const attribute = [{ name: 'hidden_size', type: ATTR_INT, i: U }];
+  if (batchFirst) attribute.push({ name: 'layout', type: ATTR_INT, i: 1 });
   if (D === 2) attribute.push({ name: 'direction', type: ATTR_STRING, s: new TextEncoder().encode('bidirectional') });
   const node = {
     name: 'lstm',
@@ -174,7 +177,7 @@ export function buildLstmOnnx(weights, { I, U, B, T, withState = false, backward
     node,
     [tensor('W', [D, G, I], W), tensor('R', [D, G, U], R), tensor('B', [D, 2 * G], bias)],
     inputs,
-    [valueInfo('Y', [T, D, B, U]), valueInfo('Y_h', [D, B, U]), valueInfo('Y_c', [D, B, U])],
+    [valueInfo('Y', batchFirst ? [B, T, D, U] : [T, D, B, U]), valueInfo('Y_h', state), valueInfo('Y_c', state)],
   );
 }
 

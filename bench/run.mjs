@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench, medianAbsoluteDeviation } from 'tinybench';
 import { Lstm, Gru, Bidirectional, backends as lstmBackends } from 'lstm-runtime';
 import { buildLstmOnnx, buildGruOnnx } from './onnx-model.mjs';
+import { rng, uniform } from './random.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -78,23 +79,7 @@ const TABLES = [
   { title: 'GRU (G2, G3) and bidirectional LSTM (B2, B3), at the sizes of S2 and S3', test: (cfg) => kindOf(cfg) !== 'lstm' },
 ];
 
-// Deterministic uniform numbers (mulberry32); one stream per configuration.
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const uniform = (rand, n, lo, hi) => {
-  const a = new Float32Array(n);
-  for (let k = 0; k < n; k++) a[k] = lo + (hi - lo) * rand();
-  return a;
-};
-
+// One stream of random numbers per configuration.
 const SEED_BASE = { S: 0, G: 100, B: 200 };
 
 function makeData(cfg, quick) {
