@@ -1,29 +1,36 @@
 // A small HTTP server (node:http) serving one model to many callers: whole sequences through a
 // request batcher, and streaming sessions (one per open call) through a stream pool.
 //
-//   node examples/serve.mjs [model file] [port]      (without a file: a random LSTM, I 40, U 128)
+//   node examples/serve.mjs [model file] [port] [--per-request]   (without a file: a random LSTM, I 40, U 128)
 //
 //   POST   /forward           { "input": [[[...], ...]], "sequenceLengths"?: [...] } -> { "output": ... }
 //   POST   /sessions          -> { "id": "1" }
 //   POST   /sessions/<id>     { "x": [[...]] } -> { "output": [[...]] }   (one timestep)
 //   DELETE /sessions/<id>     -> 204
+//
+// Inputs and outputs may also travel as raw float32 bytes (see tensor-http.mjs). --per-request runs
+// each /forward on its own (one forwardAsync), the baseline bench/serve-load.mjs measures the batcher against.
 import { createServer } from 'node:http';
-import { createBatcher, createStreamPool, loadModel, Lstm, LstmError, Sequential, toNested } from 'lstm-runtime';
+import { parseArgs } from 'node:util';
+import { createBatcher, createStreamPool, loadModel, Lstm, LstmError, Sequential } from 'lstm-runtime';
+import { readBody, writeOutput } from './tensor-http.mjs';
 
-const [file, port = '8080'] = process.argv.slice(2);
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { 'per-request': { type: 'boolean', default: false } } });
+const [file, port = '8080'] = positionals;
 const random = (n) => Array.from({ length: n }, () => Math.random() * 0.2 - 0.1);
 const rows = (r, c) => Array.from({ length: r }, () => random(c));
 const model = file ? await loadModel(file) : await Sequential.create([await Lstm.create({ weights: { kernel: rows(40, 512), recurrentKernel: rows(128, 512), bias: random(512) } })]);
 
 const batcher = createBatcher(model, { maxBatch: 64, maxDelayMs: 2 });
 const pool = createStreamPool(model, { capacity: 1024 });
+const forward = values['per-request'] ? (x, options) => model.forwardAsync(x, options) : (x, options) => batcher.forward(x, options);
 const sessions = new Map();
 let nextId = 1;
 
 async function handle(method, path, body) {
   if (method === 'POST' && path === '/forward') {
     const options = body.sequenceLengths ? { sequenceLengths: body.sequenceLengths } : {};
-    return { output: toNested((await batcher.forward(body.input, options)).output) };
+    return { output: (await forward(body.input, options)).output };
   }
   if (method === 'POST' && path === '/sessions') {
     const id = String(nextId++);
@@ -32,7 +39,7 @@ async function handle(method, path, body) {
   }
   const session = sessions.get(path.slice('/sessions/'.length));
   if (path.startsWith('/sessions/') && session) {
-    if (method === 'POST') return { output: toNested(await session.step(body.x)) };
+    if (method === 'POST') return { output: await session.step(body.x) };
     if (method === 'DELETE') {
       sessions.delete(path.slice('/sessions/'.length));
       await session.close();
@@ -43,12 +50,11 @@ async function handle(method, path, body) {
 }
 
 const server = createServer(async (request, response) => {
-  let text = '';
-  for await (const chunk of request) text += chunk;
   try {
-    const result = await handle(request.method, request.url, text ? JSON.parse(text) : {});
+    const result = await handle(request.method, request.url, await readBody(request));
     if (result === undefined) response.writeHead(404).end();
     else if (result === null) response.writeHead(204).end();
+    else if (result.output) writeOutput(request, response, result.output);
     else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
   } catch (error) {
     // The caller's own mistake (a bad shape, NaN, too many sessions) is a 400 naming it.
