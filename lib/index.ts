@@ -22,3 +22,5 @@ setPathReader(readFile);
 
 export * from './api.js';
 export { nativeKernelCalls } from './backends/native.js';
+export { exampleModel, serveInspector } from './tools/live-server.js';
+export type { Inspector, InspectorOptions } from './tools/live-server.js';

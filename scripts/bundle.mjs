@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 
 const root = new URL('../', import.meta.url);
 rmSync(new URL('dist/chunks', root), { recursive: true, force: true });
+rmSync(new URL('dist/live/chunks', root), { recursive: true, force: true });
 await build({
   absWorkingDir: new URL('.', root).pathname,
   entryPoints: ['dist/index.js'],
@@ -26,6 +27,28 @@ await build({
   sourcemap: true,
   sourcesContent: true,
   // Class names stay as written: they are printed (inspect, errors) and users may read them.
+  keepNames: true,
+  logLevel: 'warning',
+});
+
+// The live inspector's page script (`lstm-runtime serve`): the browser entry, the report and the
+// page in one module, with the HDF5 worker beside it, which the server hands out as they are.
+await build({
+  absWorkingDir: new URL('.', root).pathname,
+  // The worker sits beside the chunk holding HDF5's loader, whose new URL('./hdf5-snapshot.js') finds it.
+  entryPoints: { app: 'dist/live/page.js', 'chunks/hdf5-snapshot': 'dist/load/hdf5-snapshot.js' },
+  outdir: 'dist/live',
+  allowOverwrite: true,
+  bundle: true,
+  // The readers a model needs load when it needs them (HDF5's is megabytes).
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  // h5wasm's Node-only branches name node: modules it never loads in a page.
+  external: ['node:*', 'fs', 'path', 'url', 'module', 'worker_threads'],
+  minify: true,
   keepNames: true,
   logLevel: 'warning',
 });

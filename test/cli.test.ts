@@ -1,7 +1,7 @@
 // The lstm-runtime command as users run it: the built dist/cli/main.js in a separate process (build
 // dist/ first: npx tsc -p tsconfig.build.json; npm install does it), and the library functions
 // it prints (lib/io, lib/tools, lib/explain).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,19 +59,17 @@ describe('lstm-runtime: commands, help and exit codes', () => {
     expect(ok(['--version']).trim()).toBe(version);
   });
 
-  it('--help for the program and each command; serve is not a command', () => {
+  it('--help for the program and each command', () => {
     const help = ok(['--help']);
-    for (const command of ['info', 'run', 'bench', 'inspect']) expect(help).toMatch(new RegExp(`^  ${command} `, 'm'));
-    expect(help).not.toMatch(/serve/);
-    for (const command of ['info', 'run', 'bench', 'inspect']) expect(ok([command, '--help'])).toMatch(new RegExp(`^Usage: lstm-runtime ${command} `));
+    for (const command of ['info', 'run', 'bench', 'inspect', 'serve']) expect(help).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['info', 'run', 'bench', 'inspect', 'serve']) expect(ok([command, '--help'])).toMatch(new RegExp(`^Usage: lstm-runtime ${command} `));
     expect(ok(['run', '--help'])).toMatch(/--input <file>[\s\S]*--out <file>[\s\S]*--backend[\s\S]*--threads[\s\S]*--precision[\s\S]*--trace/);
     expect(ok(['bench', '--help'])).toMatch(/--config[\s\S]*--backend[\s\S]*--quick[\s\S]*--json[\s\S]*--svg/);
   });
 
-  it('usage errors exit 2: unknown command (serve too), unknown option, missing argument, bad values', () => {
+  it('usage errors exit 2: unknown command, unknown option, missing argument, bad values', () => {
     const model = `${KERAS}/options.keras`;
     for (const args of [
-      ['serve'],
       ['nonsense'],
       [],
       ['info', '--nope'],
@@ -90,7 +88,7 @@ describe('lstm-runtime: commands, help and exit codes', () => {
       expect(r.status, `lstm-runtime ${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stdout, args.join(' ')).toBe('');
     }
-    expect(cli(['serve']).stderr).toMatch(/^lstm-runtime: error: unknown command 'serve'/);
+    expect(cli(['nonsense']).stderr).toMatch(/^lstm-runtime: error: unknown command 'nonsense'/);
   });
 
   it('an LstmError exits 1 with one line: lstm-runtime: <code>: <message>', () => {
@@ -336,6 +334,51 @@ describe('lstm-runtime inspect --out: the HTML report', () => {
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^lstm-runtime: ENOENT: /);
     expect(existsSync(tmp('r.html'))).toBe(false);
+  });
+});
+
+describe('lstm-runtime serve: the live inspector', () => {
+  it('serves the page, the model and the WebAssembly on 127.0.0.1, nothing outside them, and stops on SIGINT with 0', async () => {
+    const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk;
+        const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(out);
+        if (m) resolve(m[0]);
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code} before printing its address`)));
+    });
+    try {
+      const get = async (path: string) => {
+        const r = await fetch(new URL(path, url));
+        return { status: r.status, type: r.headers.get('content-type'), csp: r.headers.get('content-security-policy'), body: new Uint8Array(await r.arrayBuffer()) };
+      };
+      const page = await get('/');
+      expect(page.status).toBe(200);
+      expect(new TextDecoder().decode(page.body)).toContain('<script type="module" src="/app.js">');
+      // The page may run its own scripts, WebAssembly and the report's one inline script (by hash), nothing else.
+      expect(page.csp).toMatch(/script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+/=]+';/);
+      const scriptSrc = /script-src [^;]*/.exec(page.csp ?? '')![0];
+      expect(scriptSrc).not.toMatch(/'unsafe-inline'|'unsafe-eval'/);
+      expect(JSON.parse(new TextDecoder().decode((await get('/meta.json')).body))).toEqual({ model: 'planted-lag.keras', title: 'planted-lag.keras', vocab: null });
+      expect((await get('/app.js')).type).toMatch(/javascript/);
+      expect((await get('/model/planted-lag.keras')).body).toEqual(new Uint8Array(readFileSync(join(ROOT, 'examples/models/planted-lag.keras'))));
+      expect((await get('/wasm/dist/lstm-simd.wasm')).type).toBe('application/wasm');
+      for (const outside of ['/model/../../package.json', '/model/%2e%2e/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/wasm/dist/../../package.json', '/nothing.js']) {
+        expect((await get(outside)).status, outside).toBe(404);
+      }
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await new Promise((resolve) => child.once('exit', resolve))).toBe(0);
+  }, 30_000);
+
+  it('a model that is not there is exit 1 with its name; a bad port is exit 2', () => {
+    const missing = cli(['serve', 'no-such-model.keras']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-model\.keras/);
+    expect(cli(['serve', '--port', 'x']).status).toBe(2);
   });
 });
 

@@ -10,10 +10,11 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
-  backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, encodeText, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel,
-  inspectReport, loadModel, LstmError, packageVersion, randomInput, readModelInput, readVocabulary, resultTensors, runBenchmark, STANDARD_CONFIGS, systemInfo,
+  backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, exampleModel, encodeText, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel,
+  inspectReport, loadModel, LstmError, packageVersion, randomInput, readModelInput, readVocabulary, resultTensors, runBenchmark, serveInspector, STANDARD_CONFIGS, systemInfo,
   tensorFormatOf, type BenchOptions, type InspectReportOptions, type LoadModelOptions,
 } from '../index.js';
+
 
 /** Where a run's text goes (process.stdout/stderr/stdin, or buffers in tests). */
 export interface CliIo {
@@ -251,6 +252,29 @@ Examples:
       } finally {
         model.dispose();
       }
+    });
+
+  program
+    .command('serve')
+    .description('serve a page on 127.0.0.1 that runs the model in the browser on WebAssembly and redraws its gates and attributions as you type')
+    .argument('[model]', 'a model file loadModel reads (default: the example forecaster, examples/models/planted-lag.keras)')
+    .option('--port <n>', 'port on 127.0.0.1 (default: any free port)', positiveInt)
+    .option('--vocab <file>', "a character model's vocabulary, JSON { \"char\": index } (default: char_indices.json beside the model)")
+    .addHelpText('after', `
+The page loads the model from this server and runs it in the browser: type (a character model) or
+edit the series, and it redraws every gate of every recurrent layer and the attribution of the
+chosen output. Only 127.0.0.1 is served; Ctrl-C stops the server.
+
+Example:
+  lstm-runtime serve model.json --vocab char_indices.json --port 8080`)
+    .action(async (modelPath: string | undefined, opts: { port?: number; vocab?: string }) => {
+      const inspector = await serveInspector(modelPath ?? exampleModel(), { port: opts.port, vocab: opts.vocab });
+      io.stdout.write(`lstm-runtime live: ${inspector.url} (Ctrl-C stops it)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await inspector.close();
     });
 
   return program;

@@ -301,7 +301,7 @@ svg.legend{display:block;font-size:10px}svg.legend text{fill:#444}
 
 // Reorders rows (every heatmap of a group by the keys of one of them) and shows a cell's value on
 // hover. Plain DOM; reads only the page's own data attributes and its JSON of step labels.
-const SCRIPT = `
+export const REPORT_SCRIPT = `
 (() => {
   const labels = JSON.parse(document.getElementById('step-labels').textContent);
   const tip = document.getElementById('tip');
@@ -356,5 +356,5 @@ export function renderReport(data: ReportData, options: RenderOptions = {}): str
   ];
   return `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`
     + `<title>${escapeHtml(data.title)}: lstm-runtime report</title><style>${STYLE}</style></head><body>${body.join('\n')}`
-    + `<div id="tip" hidden></div><script type="application/json" id="step-labels">${jsonForScript(data.stepLabels)}</script><script>${SCRIPT}</script></body></html>\n`;
+    + `<div id="tip" hidden></div><script type="application/json" id="step-labels">${jsonForScript(data.stepLabels)}</script><script>${REPORT_SCRIPT}</script></body></html>\n`;
 }
