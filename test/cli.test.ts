@@ -296,6 +296,24 @@ describe('lstm-runtime inspect --out: the HTML report', () => {
     model.dispose();
   });
 
+  it('--labels names the steps (timestamps of a series), one line each; a count that does not match the steps is exit 1', () => {
+    const input = tmp('series.json');
+    writeFileSync(input, JSON.stringify(golden.lstm_gru_dense!.input));
+    const steps = (golden.lstm_gru_dense!.input as number[][][])[0]!.length;
+    const labels = tmp('times.txt');
+    const times = Array.from({ length: steps }, (_, t) => `2026-12-0${1 + (t % 9)}T0${t % 10}:00`);
+    writeFileSync(labels, times.join('\n') + '\n');
+    const out = tmp('labelled.html');
+    const r = cli(['inspect', `${KERAS}/lstm_gru_dense.keras`, '--input', input, '--labels', labels, '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const html = readFileSync(out, 'utf8');
+    expect(JSON.parse(/<script type="application\/json" id="step-labels">([^<]*)<\/script>/.exec(html)![1]!)).toEqual(times);
+    writeFileSync(labels, times.slice(1).join('\n'));
+    const wrong = cli(['inspect', `${KERAS}/lstm_gru_dense.keras`, '--input', input, '--labels', labels, '--out', out]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(new RegExp(`options\\.labels: expected an array of ${steps} labels`));
+  });
+
   it.skipIf(!sharedFor('inspect --text on the Nietzsche model of ../shared'))('--text with --vocab one-hot encodes the text of a character model', () => {
     const out = tmp('nietzsche.html');
     const r = cli(['inspect', join(NIETZSCHE, 'model.json'), '--text', 'what is "b"?', '--vocab', join(NIETZSCHE, 'char_indices.json'), '--out', out, '--ig-steps', '8']);

@@ -44,6 +44,7 @@ const ATTRIBUTION_METHODS = ['integrated-gradients', 'gradient', 'gradient-x-inp
 
 /** The inspect command's options. */
 interface InspectFlags {
+  labels?: string;
   steps?: number;
   backend?: string;
   out?: string;
@@ -208,6 +209,7 @@ Examples:
     .option('-i, --input <file>', 'report: the input, as run --input takes it (.json, .npy, .csv); the first sequence is explained (default: a random one of --steps)')
     .option('--text <text>', 'report: the input as text, one step per character, through --vocab (one-hot, or ids for an Embedding)')
     .option('--vocab <file>', 'report: a JSON vocabulary (token -> index, as Keras char_indices, or an array of tokens) naming steps, features and outputs')
+    .option('--labels <file>', "report: the steps' labels, one line each (timestamps of a series, say)")
     .addOption(new Option('--method <m>', 'report: attribution method (default integrated-gradients)').choices(ATTRIBUTION_METHODS))
     .option('--target <k>', "report: the output explained (default the model's largest output)", nonNegativeInt)
     .option('--target-step <k>', 'report: for a sequence output, the step explained (default the last; negative counts from the end)', integer)
@@ -226,10 +228,11 @@ gate statistics and heatmaps of i, f, c~, o, c and h over steps x units.
 Examples:
   lstm-runtime inspect model.keras --steps 50
   lstm-runtime inspect model.json --text "the will to power is" --vocab char_indices.json --out report.html
-  lstm-runtime inspect model.keras --input series.csv --method gradient-x-input --out report.html`)
+  lstm-runtime inspect model.keras --input series.csv --method gradient-x-input --out report.html
+  lstm-runtime inspect model.keras --input series.csv --labels times.txt --out report.html`)
     .action(async (modelPath: string, opts: InspectFlags, command: Command) => {
       const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: 2 });
-      const reportOnly = (['input', 'text', 'vocab', 'method', 'target', 'targetStep', 'igSteps', 'topUnits', 'maxColumns'] as const).filter((k) => opts[k] !== undefined);
+      const reportOnly = (['input', 'text', 'vocab', 'labels', 'method', 'target', 'targetStep', 'igSteps', 'topUnits', 'maxColumns'] as const).filter((k) => opts[k] !== undefined);
       if (opts.out === undefined && reportOnly.length > 0) usage(`--${reportOnly[0]!.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to the HTML report: add --out report.html`);
       if (opts.text !== undefined && opts.input !== undefined) usage('--text and --input both give the input: use one');
       if (opts.text !== undefined && opts.vocab === undefined) usage('--text needs --vocab, the file mapping its characters to the model\'s inputs');
@@ -247,6 +250,7 @@ Examples:
         // 'nietzsche/model.json' says more than 'model.json'.
         const options: InspectReportOptions = { title: basename(modelPath) === 'model.json' ? `${basename(dirname(resolve(modelPath)))}/model.json` : basename(modelPath) };
         if (vocabulary) options.vocabulary = vocabulary;
+        if (opts.labels !== undefined) options.labels = (await readFile(opts.labels, 'utf8')).replace(/\r?\n$/, '').split(/\r?\n/);
         for (const k of ['method', 'target', 'targetStep', 'igSteps', 'topUnits', 'maxColumns'] as const) if (opts[k] !== undefined) (options as Record<string, unknown>)[k] = opts[k];
         await writeFile(opts.out, await inspectReport(model, input, options));
       } finally {
