@@ -185,7 +185,9 @@ describe('text and vocabularies', () => {
 });
 
 const NIETZSCHE = `${SHARED}fixtures/models/tfjs_lstm_text_generation_nietzsche/`;
-describe.skipIf(!sharedFor('the report of the real Nietzsche model (../shared/fixtures/models)'))('inspectReport on the real Nietzsche model (TF.js, one-hot characters)', async () => {
+const nietzscheHere = sharedFor('the report of the real Nietzsche model (../shared/fixtures/models)');
+describe.skipIf(!nietzscheHere)('inspectReport on the real Nietzsche model (TF.js, one-hot characters)', async () => {
+  if (!nietzscheHere) return; // a skipped suite is still collected: its body must not read ../shared
   const model = await loadModel(`${NIETZSCHE}model.json`);
   const vocabulary = readVocabulary(readFileSync(`${NIETZSCHE}char_indices.json`, 'utf8'), 'char_indices.json');
   const text = 'the will to power is the will to life; and the will to t';
