@@ -75,9 +75,12 @@ void one_call(Bytes& in, rnn_layer* layer, const rnn_config& c) {
       FUZZ_CHECK(memcmp(&h[r * U], &h0[r * U], U * 4) == 0);
       if (lstm) FUZZ_CHECK(memcmp(&cs[r * U], &c0[r * U], U * 4) == 0);
     }
+    // Steps past the length output zeros; going backwards they are processed first (SPEC's one rule).
     if (with_out && sequences)
-      for (int k = length; k < T; ++k)
-        for (int u = 0; u < U; ++u) FUZZ_CHECK(out[(r * t + k) * U + u] == 0.0f);
+      for (int k = length; k < T; ++k) {
+        const int at = (flags & RNN_GO_BACKWARDS) ? T - 1 - k : k;
+        for (int u = 0; u < U; ++u) FUZZ_CHECK(out[(r * t + at) * U + u] == 0.0f);
+      }
   }
 }
 
