@@ -48,6 +48,9 @@ await build({
   target: 'es2022',
   // h5wasm's Node-only branches name node: modules it never loads in a page.
   external: ['node:*', 'fs', 'path', 'url', 'module', 'worker_threads'],
+  // h5wasm (4 MB, its WebAssembly inline) is not copied into the package again: the server hands
+  // out the installed one under /vendor/h5wasm/, which the page and the HDF5 worker import.
+  plugins: [{ name: 'h5wasm-from-server', setup: (b) => b.onResolve({ filter: /^h5wasm$/ }, () => ({ path: '/vendor/h5wasm/hdf5_hl.js', external: true })) }],
   minify: true,
   keepNames: true,
   logLevel: 'warning',

@@ -3,6 +3,7 @@
 // files, on 127.0.0.1: the page (dist/live/), the WebAssembly modules, and the model's own folder.
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { LstmError } from '../errors.js';
@@ -79,6 +80,16 @@ header .model { color: #555; font-family: ui-monospace, monospace; }
 `;
 }
 
+/** The installed h5wasm's ES modules (the page's HDF5 reader), found as Node would find the package; null if absent. */
+function h5wasmModules(): string | null {
+  const require = createRequire(import.meta.url);
+  for (const modules of require.resolve.paths('h5wasm') ?? []) {
+    const dir = path.join(modules, 'h5wasm', 'dist', 'esm');
+    if (existsSync(path.join(dir, 'hdf5_hl.js'))) return dir;
+  }
+  return null;
+}
+
 /** The model `serve` shows when given none: the planted-lag forecaster the examples ship. */
 export const exampleModel = (): string => path.join(packageDirectory(), 'examples', 'models', 'planted-lag.keras');
 
@@ -96,6 +107,7 @@ export async function serveInspector(modelPath: string, options: InspectorOption
   const root = packageDirectory();
   const liveDir = path.join(root, 'dist', 'live');
   const wasmDir = path.join(root, 'wasm', 'dist');
+  const h5wasmDir = h5wasmModules();
   const vocabFile = options.vocab ?? path.join(modelDir, 'char_indices.json');
   let vocab: unknown = null;
   try {
@@ -130,8 +142,11 @@ export async function serveInspector(modelPath: string, options: InspectorOption
       if (name === '/') return send(200, page(title), TYPES['.html']!);
       if (name === '/meta.json') return send(200, meta, TYPES['.json']!);
       if (name === '/favicon.ico') return send(204, '', 'image/x-icon');
-      const [dir, rest] = name.startsWith('/model/') ? [modelDir, name.slice(7)] : name.startsWith('/wasm/dist/') ? [wasmDir, name.slice(11)] : [liveDir, name.slice(1)];
-      const file = await inside(dir, rest);
+      const [dir, rest] = name.startsWith('/model/') ? [modelDir, name.slice(7)]
+        : name.startsWith('/wasm/dist/') ? [wasmDir, name.slice(11)]
+        : name.startsWith('/vendor/h5wasm/') ? [h5wasmDir, name.slice(15)]
+        : [liveDir, name.slice(1)];
+      const file = dir === null ? null : await inside(dir, rest);
       if (!file) return send(404, 'not found', 'text/plain');
       return send(200, await readFile(file), TYPES[path.extname(file)] ?? 'application/octet-stream');
     } catch (error) {
