@@ -20,8 +20,10 @@ read -r tarball packed unpacked files < <(node -e '
   const [p] = require(process.argv[1]);
   console.log(p.filename, p.size, p.unpackedSize, p.entryCount);' "$work/pack.json")
 echo "package: $tarball, $packed bytes packed, $unpacked bytes unpacked, $files files"
-[ "$unpacked" -le $((5 * 1024 * 1024)) ] || { echo "the unpacked package is over 5 MB" >&2; exit 1; }
-check "unpacked size $((unpacked / 1024)) KiB <= 5 MiB"
+# 6 MiB: three WebAssembly variants, two prebuilds, the live page, and source maps (about 2 MB,
+# sources inlined) for the bundled Node entry and the per-module browser entry.
+[ "$unpacked" -le $((6 * 1024 * 1024)) ] || { echo "the unpacked package is over 6 MiB" >&2; exit 1; }
+check "unpacked size $((unpacked / 1024)) KiB <= 6 MiB"
 tar -tzf "$work/$tarball" >"$work/files.txt"
 grep -q '^package/prebuilds/linux-arm64/.*\.node$' "$work/files.txt" && grep -q '^package/prebuilds/linux-x64/.*\.node$' "$work/files.txt"
 check "the tarball holds prebuilds for linux-x64 and linux-arm64"
