@@ -4,54 +4,24 @@
 // TF.js' cpu and wasm backends. The scores are checked to agree before anything is timed.
 //
 //   node attribution.mjs       (after `npm install` here and a build at the root)
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { attribute, loadModel } from 'lstm-runtime';
+// The quadrature attribute() uses, for TF.js to integrate on the same nodes.
+import { gaussLegendre } from '../dist/explain/attribute.js';
+import { chars as vocabulary, loadTfjs, MODEL, requireModel } from './nietzsche.mjs';
 import { fromDisk } from './tfjs-from-disk.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const MODEL = path.join(here, '..', '..', 'shared', 'fixtures', 'models', 'tfjs_lstm_text_generation_nietzsche');
-if (!fs.existsSync(path.join(MODEL, 'model.json'))) {
-  console.error(`attribution.mjs: the Nietzsche model is not at ${MODEL}`);
-  process.exit(2);
-}
-const log = console.log;
-console.log = (...a) => (String(a[0]).includes('tfjs-node') ? undefined : log(...a));
-const tf = await import('@tensorflow/tfjs');
-await import('@tensorflow/tfjs-backend-wasm');
-console.log = log;
+requireModel('attribution.mjs');
+const tf = await loadTfjs();
 
 const STEPS = 50;
-const chars = JSON.parse(fs.readFileSync(path.join(MODEL, 'char_indices.json'), 'utf8'));
+const chars = vocabulary();
 const V = Object.keys(chars).length;
 const text = 'supposing that truth is a woman--what then? is there not groun';
 const x = new Float32Array(40 * V);
 for (let t = 0; t < 40; t++) x[t * V + chars[text[t]]] = 1;
 const input = { data: x, shape: [1, 40, V] };
-
-// Gauss-Legendre nodes and weights on [0, 1], as numpy's leggauss rescaled (Captum's default).
-function gaussLegendre(n) {
-  const nodes = [];
-  const weights = [];
-  for (let i = 0; i < n; i++) {
-    let z = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
-    let dp = 0;
-    for (let it = 0; it < 100; it++) {
-      let p0 = 1;
-      let p1 = z;
-      for (let k = 2; k <= n; k++) [p0, p1] = [p1, ((2 * k - 1) * z * p1 - (k - 1) * p0) / k];
-      dp = (n * (z * p1 - p0)) / (z * z - 1);
-      const dz = p1 / dp;
-      z -= dz;
-      if (Math.abs(dz) < 1e-16) break;
-    }
-    nodes.push(0.5 * (1 - z));
-    weights.push(1 / ((1 - z * z) * dp * dp));
-  }
-  return { nodes, weights };
-}
 
 const target = 0;
 const ours = {};
@@ -68,8 +38,8 @@ for (const backend of ['cpu', 'wasm']) {
   await tf.setBackend(backend);
   const model = await tf.loadLayersModel(fromDisk(path.join(MODEL, 'model.json')));
   const xs = tf.tensor(x, [1, 40, V]);
-  const alphas = tf.tensor(nodes, [STEPS, 1, 1]);
-  const w = tf.tensor(weights, [STEPS, 1, 1]);
+  const alphas = tf.tensor(Array.from(nodes), [STEPS, 1, 1]);
+  const w = tf.tensor(Array.from(weights), [STEPS, 1, 1]);
   const grad = tf.grad((path) => model.apply(path).slice([0, target], [STEPS, 1]).sum());
   const ig = () => tf.tidy(() => xs.mul(grad(alphas.mul(xs)).mul(w).sum(0, true))).dataSync();
   const scores = ig();

@@ -4,28 +4,15 @@
 // the same one-hot windows of 40 characters, one window and a batch of 64.
 //
 //   node models.mjs            (after `npm install` here and a build at the root)
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { loadModel } from 'lstm-runtime';
+import { chars as vocabulary, loadTfjs, MODEL, requireModel } from './nietzsche.mjs';
 import { fromDisk } from './tfjs-from-disk.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const MODEL = path.join(here, '..', '..', 'shared', 'fixtures', 'models', 'tfjs_lstm_text_generation_nietzsche');
-if (!fs.existsSync(path.join(MODEL, 'model.json'))) {
-  console.error(`models.mjs: the Nietzsche model is not at ${MODEL}`);
-  process.exit(2);
-}
-
-// tfjs prints a banner suggesting tfjs-node on first use; keep stdout clean.
-const log = console.log;
-console.log = (...a) => (String(a[0]).includes('tfjs-node') ? undefined : log(...a));
-const tf = await import('@tensorflow/tfjs');
-await import('@tensorflow/tfjs-backend-wasm');
-console.log = log;
-
-const chars = JSON.parse(fs.readFileSync(path.join(MODEL, 'char_indices.json'), 'utf8'));
+requireModel('models.mjs');
+const tf = await loadTfjs();
+const chars = vocabulary();
 const V = Object.keys(chars).length;
 const text = 'supposing that truth is a woman--what then? is there not ground for suspecting that all philosophers, in so far as they have been dogmatists, have failed to understand women';
 /** B one-hot windows of 40 characters, as a flat [B, 40, V] Float32Array. */
