@@ -206,14 +206,26 @@ export function recurrentBackward(layer: Lstm | Gru, input: Tensor, mask: Uint8A
   for (let row = 0; row < B; row++) {
     dh.fill(0);
     dc.fill(0);
+    let vanished = false; // dh and dc are zero: the steps before get nothing from here
     if (!sequences) {
       const [, last] = stepAt(T - 1, row, T, backwards, mask, lengths);
       if (!(last === MASKED && zeroMasked)) for (let u = 0; u < U; u++) dh[u] = grad[row * U + u]!;
     }
     for (let p = T - 1; p >= 0; p--) {
       const [t, kind] = stepAt(p, row, T, backwards, mask, lengths);
-      if (sequences && !(kind === PAST_END || (kind === MASKED && zeroMasked))) for (let u = 0; u < U; u++) dh[u]! += grad[(row * T + p) * U + u]!;
+      if (sequences && !(kind === PAST_END || (kind === MASKED && zeroMasked))) {
+        for (let u = 0; u < U; u++) {
+          const g = grad[(row * T + p) * U + u]!;
+          if (g === 0) continue;
+          dh[u]! += g;
+          vanished = false;
+        }
+      }
       if (kind !== REAL) continue; // the state passed through unchanged
+      if (vanished) {
+        if (!sequences) break; // nothing will reach the earlier steps: their gradients stay 0
+        continue;
+      }
       const at = (row * T + p) * U;
       const before = p > 0 ? at - U : -1; // the state this step started from (zeros first)
       step({ trace, at, before, U, dh, dc, dz, dzh, dhPrev, zh, config, weights, slopes: s });
@@ -229,9 +241,29 @@ export function recurrentBackward(layer: Lstm | Gru, input: Tensor, mask: Uint8A
         for (let j = 0; j < GU; j++) sum += R[k * GU + j]! * dzh[j]!;
         dh[k] = sum;
       }
+      const dhLeft = flushVanished(dh);
+      const dcLeft = lstm && flushVanished(dc);
+      vanished = !dhLeft && !dcLeft;
     }
   }
   return dx;
+}
+
+/**
+ * Below this (2^-100) a gradient through time can no longer move a float32 score. The C++ core
+ * flushes such values to zero (their denormal products would slow it 30-fold) and stops a row
+ * whose state gradients are all zero; this does the same, so every backend agrees.
+ */
+const VANISHED = 2 ** -100;
+
+/** Zeroes the values of x below VANISHED; whether any value is left. */
+function flushVanished(x: Float64Array): boolean {
+  let any = false;
+  for (let u = 0; u < x.length; u++) {
+    if (Math.abs(x[u]!) < VANISHED) x[u] = 0;
+    else any = true;
+  }
+  return any;
 }
 
 interface StepArgs {

@@ -29,6 +29,23 @@ static inline void axpy(float s, const float* x, float* y, int n) {
   for (; u < n; ++u) y[u] += s * x[u];
 }
 
+// Gradients through time shrink step by step. Below kVanished (2^-100) a value can no longer move
+// a float32 score, while its products soon turn denormal, which makes every FMA some 30 times
+// slower on x86: flushing it to zero keeps long sequences fast, and lets a row stop early.
+static constexpr float kVanished = 7.8886091e-31f;  // 2^-100
+
+// Zeroes the values of x below kVanished; whether any value is left.
+static inline bool flush_vanished(float* x, int n) {
+  bool any = false;
+  for (int u = 0; u < n; ++u) {
+    if (fabsf(x[u]) < kVanished)
+      x[u] = 0.0f;
+    else
+      any = true;
+  }
+  return any;
+}
+
 static inline float activate_one(const rnn_activation& a, float x) {
   float lanes[W];
   V::store(lanes, activate(a, V::set1(x)));
@@ -153,13 +170,23 @@ static void backward(const BackwardLayer& L, const BackwardArgs& a, float* scrat
     fill_floats(dh, 0.0f, U);
     fill_floats(dc, 0.0f, U);
     int t;
+    bool vanished = false;  // dh and dc are zero: the steps before get nothing from here
     if (!sequences && !(step_at(T - 1, row, &t) == kMasked && zero_masked)) copy_floats(dh, a.grad_output + (size_t)row * U, U);
     for (int p = T - 1; p >= 0; --p) {
       const int kind = step_at(p, row, &t);
       const size_t at = ((size_t)row * T + p) * U;
       if (sequences && !(kind == kPastEnd || (kind == kMasked && zero_masked)))
-        for (int u = 0; u < U; ++u) dh[u] += a.grad_output[at + u];
+        for (int u = 0; u < U; ++u) {
+          const float g = a.grad_output[at + u];
+          if (g == 0.0f) continue;
+          dh[u] += g;
+          vanished = false;
+        }
       if (kind != kReal) continue;  // the state passed through unchanged
+      if (vanished) {
+        if (!sequences) break;  // nothing will reach the earlier steps: their gradients stay 0
+        continue;
+      }
       const ptrdiff_t before = p > 0 ? (ptrdiff_t)(at - U) : -1;
       if (lstm) {
         lstm_step_back(L, tr, at, before, dh, dc, dz);
@@ -171,6 +198,9 @@ static void backward(const BackwardLayer& L, const BackwardArgs& a, float* scrat
       float* dx = a.grad_input + ((size_t)row * T + t) * I;
       for (int k = 0; k < I; ++k) dx[k] = dot(L.kernel + (size_t)k * GU, dz, GU);
       for (int k = 0; k < U; ++k) dh[k] = dh_prev[k] + dot(L.recurrent_kernel + (size_t)k * GU, dzr, GU);
+      const bool dh_left = flush_vanished(dh, U);
+      const bool dc_left = lstm && flush_vanished(dc, U);
+      vanished = !dh_left && !dc_left;
     }
   }
 }
