@@ -758,8 +758,8 @@ rnn_status rnn_backward(const rnn_layer* layer, const float* kernel, const float
       if (sequence_lengths[b] < 0 || sequence_lengths[b] > steps) return RNN_ERR_SHAPE;
   const uint64_t rows = (uint64_t)batch * steps;
   if (rows > kMaxFloats || rows * P.units * 6 > kMaxFloats || rows * P.input_size > kMaxFloats) return RNN_ERR_SHAPE;
-  // Scratch of its own (a few rows of floats): the layer's may be in use by a forward call elsewhere.
-  float* scratch = new (std::nothrow) float[backward_scratch(P.cell, P.units)];
+  // Scratch of its own (a few floats per row): the layer's may be in use by a forward call elsewhere.
+  float* scratch = new (std::nothrow) float[backward_scratch(P.cell, P.units, batch)];
   if (!scratch) return RNN_ERR_ALLOC;
   memset(grad_input, 0, (size_t)rows * P.input_size * sizeof(float));
   const BackwardLayer L{P.cell, P.input_size, P.units, kernel, recurrent_kernel, recurrent_bias, peepholes,

@@ -141,8 +141,10 @@ struct BackwardArgs {
   float* grad_input;         // [B][T][I], zeroed by the caller
 };
 
-// Floats of scratch backward() takes: 4 U + 2 G U.
-inline size_t backward_scratch(int cell, int units) { return (size_t)units * (4 + 2 * (cell == RNN_CELL_LSTM ? 4 : 3)); }
+// Floats of scratch backward() takes: 4 U + 2 G U per row, then a flag per row.
+inline size_t backward_scratch(int cell, int units, int batch) {
+  return (size_t)batch * units * (4 + 2 * (cell == RNN_CELL_LSTM ? 4 : 3)) + (size_t)batch;
+}
 
 struct KernelInfo {
   const char* name;

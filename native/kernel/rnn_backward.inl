@@ -144,8 +144,56 @@ static void gru_step_back(const BackwardLayer& L, const float* const* tr, size_t
   }
 }
 
+// out[r] = sum w[k] * z[r][k], k < n, for N rows at once: each load of w serves N rows, so the
+// weights stream from cache once per N rows, and 2 N independent sums keep the FMA units busy.
+// Each row's sum is added in the order dot() adds it.
+template <int N>
+static inline void dots(const float* w, const float* const* z, int n, float* out) {
+  V acc[N][2];
+  for (int r = 0; r < N; ++r) acc[r][0] = acc[r][1] = V::zero();
+  int k = 0;
+  for (; k + 2 * W <= n; k += 2 * W) {
+    const V w0 = V::load(w + k), w1 = V::load(w + k + W);
+    for (int r = 0; r < N; ++r) {
+      acc[r][0] = V::fma(w0, V::load(z[r] + k), acc[r][0]);
+      acc[r][1] = V::fma(w1, V::load(z[r] + k + W), acc[r][1]);
+    }
+  }
+  for (; k + W <= n; k += W) {
+    const V w0 = V::load(w + k);
+    for (int r = 0; r < N; ++r) acc[r][0] = V::fma(w0, V::load(z[r] + k), acc[r][0]);
+  }
+  for (int r = 0; r < N; ++r) {
+    float lanes[W];
+    V::store(lanes, V::add(acc[r][0], acc[r][1]));
+    float sum = 0.0f;
+    for (int l = 0; l < W; ++l) sum += lanes[l];
+    for (int j = k; j < n; ++j) sum += w[j] * z[r][j];
+    out[r] = sum;
+  }
+}
+
+// d/dx[r] = W.dz[r] and d/dh_prev[r] = U.dzr[r] + dh_prev[r] for the rows `rows` (at most kLockstep).
+template <int N>
+static void products(const BackwardLayer& L, const int* rows, const int* t, int T, float* const* dz,
+                     float* const* dzr, float* const* dh_prev, float* const* dh, float* grad_input) {
+  const int I = L.input_size, U = L.units, GU = (L.cell == RNN_CELL_LSTM ? 4 : 3) * U;
+  float sums[N];
+  for (int k = 0; k < I; ++k) {
+    dots<N>(L.kernel + (size_t)k * GU, dz, GU, sums);
+    for (int r = 0; r < N; ++r) grad_input[((size_t)rows[r] * T + t[r]) * I + k] = sums[r];
+  }
+  for (int k = 0; k < U; ++k) {
+    dots<N>(L.recurrent_kernel + (size_t)k * GU, dzr, GU, sums);
+    for (int r = 0; r < N; ++r) dh[r][k] = dh_prev[r][k] + sums[r];
+  }
+}
+
+// Rows go back through time in lockstep, kLockstep at a time sharing each pass over the weights.
+static constexpr int kLockstep = 4;  // products<> below has a case for each count up to it
+
 static void backward(const BackwardLayer& L, const BackwardArgs& a, float* scratch) {
-  const int B = a.batch, T = a.steps, I = L.input_size, U = L.units;
+  const int B = a.batch, T = a.steps, U = L.units;
   const bool lstm = L.cell == RNN_CELL_LSTM;
   const int GU = (lstm ? 4 : 3) * U;
   const bool backwards = a.flags & RNN_GO_BACKWARDS, sequences = a.flags & RNN_RETURN_SEQUENCES,
@@ -153,12 +201,13 @@ static void backward(const BackwardLayer& L, const BackwardArgs& a, float* scrat
   const size_t n = (size_t)B * T * U;
   const float* tr[6];
   for (int k = 0; k < (lstm ? 6 : 4); ++k) tr[k] = a.trace + k * n;
-  float* dh = scratch;
-  float* dc = dh + U;
-  float* dh_prev = dc + U;
-  float* zh = dh_prev + U;
-  float* dz = zh + U;
-  float* dzh = dz + GU;
+  // Per row: dh, dc, dh_prev, zh (U each), dz, dzh (GU each); backward_scratch() sizes it.
+  const size_t per_row = 4 * (size_t)U + 2 * (size_t)GU;
+  auto row_floats = [&](int row, int part) {
+    float* base = scratch + (size_t)row * per_row;
+    return part < 4 ? base + (size_t)part * U : base + 4 * (size_t)U + (size_t)(part - 4) * GU;
+  };
+  enum { kDh, kDc, kDhPrev, kZh, kDz, kDzh };
   enum { kReal, kMasked, kPastEnd };
   // Which input step a row reads at processing step p, and whether it is real (as the forward decides).
   auto step_at = [&](int p, int row, int* t) {
@@ -166,41 +215,63 @@ static void backward(const BackwardLayer& L, const BackwardArgs& a, float* scrat
     *t = backwards ? T - 1 - p : p;
     return *t >= length ? kPastEnd : a.mask && !a.mask[(size_t)row * T + *t] ? kMasked : kReal;
   };
+  // vanished[row]: dh and dc are zero, so the steps before get nothing from here.
+  bool* vanished = reinterpret_cast<bool*>(scratch + (size_t)B * per_row);
   for (int row = 0; row < B; ++row) {
-    fill_floats(dh, 0.0f, U);
-    fill_floats(dc, 0.0f, U);
+    fill_floats(row_floats(row, kDh), 0.0f, U);
+    fill_floats(row_floats(row, kDc), 0.0f, U);
+    vanished[row] = false;
     int t;
-    bool vanished = false;  // dh and dc are zero: the steps before get nothing from here
-    if (!sequences && !(step_at(T - 1, row, &t) == kMasked && zero_masked)) copy_floats(dh, a.grad_output + (size_t)row * U, U);
-    for (int p = T - 1; p >= 0; --p) {
+    if (!sequences && !(step_at(T - 1, row, &t) == kMasked && zero_masked))
+      copy_floats(row_floats(row, kDh), a.grad_output + (size_t)row * U, U);
+  }
+  int live = B;  // rows not vanished (without sequences, a vanished row stays so)
+  int rows[kLockstep], steps[kLockstep];
+  float *dz[kLockstep], *dzr[kLockstep], *dh_prev[kLockstep], *dh[kLockstep];
+  int group = 0;
+  // The products of the rows gathered so far, then their gradients flushed.
+  auto finish = [&](int count) {
+    switch (count) {
+      case 4: products<4>(L, rows, steps, T, dz, dzr, dh_prev, dh, a.grad_input); break;
+      case 3: products<3>(L, rows, steps, T, dz, dzr, dh_prev, dh, a.grad_input); break;
+      case 2: products<2>(L, rows, steps, T, dz, dzr, dh_prev, dh, a.grad_input); break;
+      case 1: products<1>(L, rows, steps, T, dz, dzr, dh_prev, dh, a.grad_input); break;
+      default: break;
+    }
+    for (int r = 0; r < count; ++r) {
+      const bool dh_left = flush_vanished(dh[r], U);
+      const bool dc_left = lstm && flush_vanished(row_floats(rows[r], kDc), U);
+      if (!dh_left && !dc_left) vanished[rows[r]] = true, --live;
+    }
+    group = 0;
+  };
+  for (int p = T - 1; p >= 0 && (sequences || live > 0); --p) {
+    for (int row = 0; row < B; ++row) {
+      int t;
       const int kind = step_at(p, row, &t);
       const size_t at = ((size_t)row * T + p) * U;
+      float* dh_row = row_floats(row, kDh);
       if (sequences && !(kind == kPastEnd || (kind == kMasked && zero_masked)))
         for (int u = 0; u < U; ++u) {
           const float g = a.grad_output[at + u];
           if (g == 0.0f) continue;
-          dh[u] += g;
-          vanished = false;
+          dh_row[u] += g;
+          if (vanished[row]) vanished[row] = false, ++live;
         }
-      if (kind != kReal) continue;  // the state passed through unchanged
-      if (vanished) {
-        if (!sequences) break;  // nothing will reach the earlier steps: their gradients stay 0
-        continue;
-      }
+      if (kind != kReal || vanished[row]) continue;  // the state passes through unchanged
       const ptrdiff_t before = p > 0 ? (ptrdiff_t)(at - U) : -1;
+      float* dz_row = row_floats(row, kDz);
+      float* dh_prev_row = row_floats(row, kDhPrev);
       if (lstm) {
-        lstm_step_back(L, tr, at, before, dh, dc, dz);
-        fill_floats(dh_prev, 0.0f, U);
+        lstm_step_back(L, tr, at, before, dh_row, row_floats(row, kDc), dz_row);
+        fill_floats(dh_prev_row, 0.0f, U);
       } else {
-        gru_step_back(L, tr, at, before, dh, dz, dzh, dh_prev, zh);
+        gru_step_back(L, tr, at, before, dh_row, dz_row, row_floats(row, kDzh), dh_prev_row, row_floats(row, kZh));
       }
-      const float* dzr = lstm ? dz : dzh;
-      float* dx = a.grad_input + ((size_t)row * T + t) * I;
-      for (int k = 0; k < I; ++k) dx[k] = dot(L.kernel + (size_t)k * GU, dz, GU);
-      for (int k = 0; k < U; ++k) dh[k] = dh_prev[k] + dot(L.recurrent_kernel + (size_t)k * GU, dzr, GU);
-      const bool dh_left = flush_vanished(dh, U);
-      const bool dc_left = lstm && flush_vanished(dc, U);
-      vanished = !dh_left && !dc_left;
+      rows[group] = row, steps[group] = t, dz[group] = dz_row, dh_prev[group] = dh_prev_row, dh[group] = dh_row;
+      dzr[group] = lstm ? dz_row : row_floats(row, kDzh);
+      if (++group == kLockstep) finish(group);
     }
+    finish(group);
   }
 }
