@@ -3,6 +3,7 @@
 import { describe, fail, LstmError } from '../errors.js';
 import { checkOptions, refuseNull } from '../recurrent.js';
 import type { Sequential } from '../sequential.js';
+import type { OnnxGraph } from '../onnx-graph.js';
 import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
 import { checkFiles, openModel, type ModelFile, type ModelSource } from './source.js';
 import type { KerasFileLayer } from './keras-file.js';
@@ -106,12 +107,30 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
     fail('ERR_LSTM_CONFIG', 'options.config', `no config for a ${format} file (it names a safetensors state dict's modules)`, describe(options.config));
   }
   const specs = await readSpecs(file, format, options);
-  const { backend, threads, weightPrecision } = options;
+  return buildSequential(file.name, specs, runOptions(options));
+}
+
+function runOptions({ backend, threads, weightPrecision }: RecurrentRunOptions): RecurrentRunOptions {
   const run: RecurrentRunOptions = {};
   if (backend !== undefined) run.backend = backend;
   if (threads !== undefined) run.threads = threads;
   if (weightPrecision !== undefined) run.weightPrecision = weightPrecision;
-  return buildSequential(file.name, specs, run);
+  return run;
+}
+
+/**
+ * An ONNX model run whole, as a graph: inputs and outputs by name, If branches, convolutions,
+ * padding and the shape arithmetic exporters put around them, with every LSTM/GRU node on
+ * lstm-runtime's layers (Silero VAD: `forward({ input, state, sr })` gives `output` and `stateN`).
+ */
+export async function loadOnnxGraph(source: ModelSource, options: Omit<LoadModelOptions, 'format' | 'config'> = {}): Promise<OnnxGraph> {
+  checkOptions(options, ['files', 'backend', 'threads', 'weightPrecision']);
+  refuseNull(options, 'options');
+  checkFiles(options.files, 'options.files');
+  const file = await openModel(source, options.files);
+  const spec = await asModelError(file, 'onnx', async () => (await import('./onnx-graph.js')).readOnnxGraph(file));
+  const { OnnxGraph } = await import('../onnx-graph.js');
+  return OnnxGraph.create(spec, runOptions(options));
 }
 
 /**

@@ -130,13 +130,26 @@ function select(c: Const, lists: number[][], fail: Fail): Const {
   const n = sizeOf(shape);
   checkCount(n, 'a folded constant', fail);
   const out = arrayFor(c.dtype, n);
+  const rank = shape.length;
+  if (rank === 0) {
+    out[0] = c.data[0]!;
+    return { kind: 'const', dtype: c.dtype, shape, data: out };
+  }
+  // Each axis' source offsets, so that the innermost axis is a plain loop (graphs run this on data).
   const strides = stridesOf(c.shape);
-  const pos = new Array<number>(shape.length).fill(0);
-  for (let k = 0; k < n; k++) {
-    let src = 0;
-    for (let a = 0; a < shape.length; a++) src += lists[a]![pos[a]!]! * strides[a]!;
-    out[k] = c.data[src]!;
-    for (let a = shape.length - 1; a >= 0 && ++pos[a]! === shape[a]; a--) pos[a] = 0;
+  const offsets = lists.map((l, a) => l.map((i) => i * strides[a]!));
+  const inner = offsets[rank - 1]!;
+  const width = inner.length;
+  if (width === 0) return { kind: 'const', dtype: c.dtype, shape, data: out };
+  // A run of the innermost axis (a slice of it with step 1) is one copy.
+  const run = strides[rank - 1] === 1 && inner.every((o, j) => o === inner[0]! + j);
+  const pos = new Array<number>(rank).fill(0);
+  for (let k = 0; k < n; k += width) {
+    let base = 0;
+    for (let a = 0; a < rank - 1; a++) base += offsets[a]![pos[a]!]!;
+    if (run) out.set(c.data.subarray(base + inner[0]!, base + inner[0]! + width), k);
+    else for (let j = 0; j < width; j++) out[k + j] = c.data[base + inner[j]!]!;
+    for (let a = rank - 2; a >= 0 && ++pos[a]! === shape[a]; a--) pos[a] = 0;
   }
   return { kind: 'const', dtype: c.dtype, shape, data: out };
 }
@@ -226,7 +239,7 @@ function reshapeTarget(input: readonly number[], target: number[], allowzero: bo
 /** The operators folded when all their inputs are constants. */
 export const FOLDABLE = new Set([
   'Constant', 'Identity', 'Cast', 'Shape', 'Size', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten', 'Transpose', 'Concat', 'Slice', 'Gather',
-  'ConstantOfShape', 'Expand', 'Equal', 'Not', 'Add', 'Sub', 'Mul', 'Div',
+  'ConstantOfShape', 'Expand', 'Equal', 'Not', 'Add', 'Sub', 'Mul', 'Div', 'Pow',
 ]);
 
 const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
@@ -234,6 +247,7 @@ const ARITHMETIC: Record<string, (a: number, b: number) => number> = {
   Sub: (a, b) => a - b,
   Mul: (a, b) => a * b,
   Div: (a, b) => a / b,
+  Pow: (a, b) => a ** b,
 };
 
 /** A shape both shapes broadcast to (numpy's rules, as ONNX's), with each padded to its rank. */
@@ -249,16 +263,31 @@ function broadcastShapes(a: readonly number[], b: readonly number[], what: strin
   return { shape, from: [pa, pb] };
 }
 
-/** Add, Sub, Mul, Div of two constants, broadcast; integer division truncates, as onnxruntime's. */
+/** Add, Sub, Mul, Div, Pow of two constants, broadcast; integer division truncates, as onnxruntime's. */
 function foldArithmetic(op: string, a: Const, b: Const, fail: Fail): Const {
-  const { shape, from } = broadcastShapes(a.shape, b.shape, op, fail);
-  const [x, y] = [a, b].map((c, k) => select({ ...c, shape: from[k]! }, shape.map((d, axis) => (from[k]![axis] === 1 ? new Array<number>(d).fill(0) : range(d))), fail));
   const apply = ARITHMETIC[op]!;
   const integer = !FLOAT_TYPES.has(a.dtype);
-  if (integer && op === 'Div' && y!.data.some((v) => v === 0)) fail('an integer Div by zero');
-  const data = arrayFor(a.dtype, x!.data.length);
-  for (let k = 0; k < data.length; k++) {
-    const v = apply(x!.data[k]!, y!.data[k]!);
+  if (integer && op === 'Div' && b.data.some((v) => v === 0)) fail('an integer Div by zero');
+  // Same shapes, or one side a single value: no broadcasting to do (the common case on data).
+  const same = shapeText(a.shape) === shapeText(b.shape);
+  const scalarB = b.data.length === 1 && b.shape.length <= a.shape.length;
+  const scalarA = a.data.length === 1 && a.shape.length <= b.shape.length;
+  let x: Const;
+  let y: Const;
+  let shape: number[];
+  if (same || scalarA || scalarB) {
+    [x, y] = [a, b];
+    shape = same || scalarB ? a.shape : b.shape;
+  } else {
+    const broadcast = broadcastShapes(a.shape, b.shape, op, fail);
+    shape = broadcast.shape;
+    [x, y] = [a, b].map((c, k) => select({ ...c, shape: broadcast.from[k]! }, shape.map((d, axis) => (broadcast.from[k]![axis] === 1 ? new Array<number>(d).fill(0) : range(d))), fail)) as [Const, Const];
+  }
+  const n = sizeOf(shape);
+  const data = arrayFor(a.dtype, n);
+  const [xs, ys] = [x.data.length === 1 && n !== 1 ? 0 : 1, y.data.length === 1 && n !== 1 ? 0 : 1];
+  for (let k = 0; k < n; k++) {
+    const v = apply(x.data[k * xs]!, y.data[k * ys]!);
     data[k] = integer ? Math.trunc(v) : v;
   }
   return { kind: 'const', dtype: a.dtype, shape, data };
@@ -406,6 +435,7 @@ export function foldNode(node: OnnxNode, inputs: (Const | undefined)[], opset: n
     case 'Sub':
     case 'Mul':
     case 'Div':
+    case 'Pow':
       return [foldArithmetic(node.opType, need(x, 'A'), need(inputs[1], 'B'), fail)];
     case 'Not':
       return [{ kind: 'const', dtype: DATA_TYPE.BOOL, shape: need(x, 'x').shape, data: Float64Array.from(x!.data, (v) => (v ? 0 : 1)) }];

@@ -9,7 +9,7 @@ import { Attributes, defaultOpset, isDefaultDomain, nodeLabel, type Fail } from 
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx-schema.js';
 import { modelError } from './spec.js';
 
-interface RecurrentParts {
+export interface RecurrentParts {
   cell: 'lstm' | 'gru';
   direction: 'forward' | 'reverse' | 'bidirectional';
   layout: 0 | 1;

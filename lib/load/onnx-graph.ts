@@ -1,0 +1,122 @@
+// ONNX models as whole graphs: what loadModel runs when a model is more than a Sequential (a
+// convolutional front end, an If on the sample rate, a state the caller feeds back, several outputs).
+// The reader checks every operator, folds what is constant (exporters compute weights and shapes
+// with Slice/Concat/Unsqueeze of initializers, even inside If branches, which see the outer graph's
+// constants), and reads each LSTM/GRU node's weights; lib/onnx-graph.ts runs the result.
+import { foldNode, FOLDABLE, readTensorProto, type Const } from './onnx-constants.js';
+import { Attributes, DATA_TYPE, decode, defaultOpset, guarded, isDefaultDomain, nodeLabel, type Fail } from './onnx-decode.js';
+import { readExternalData } from './onnx-external.js';
+import { recurrentParts, RECURRENT_OPS, type RecurrentParts } from './onnx-recurrent.js';
+import type { OnnxGraph, OnnxNode, OnnxValueInfo } from './onnx-schema.js';
+import type { ModelFile } from './source.js';
+import { modelError } from './spec.js';
+
+/** Operators run on data, besides those folded when constant (onnx-constants' FOLDABLE, which run on data too). */
+export const COMPUTED = new Set([
+  'LSTM', 'GRU', 'Conv', 'Pad', 'If', 'Relu', 'Sigmoid', 'Tanh', 'Sqrt', 'Exp', 'Abs', 'Neg', 'ReduceMean', 'ReduceSum',
+]);
+
+/** A graph input: its name, element type and dimensions (a number, a name, or null when free). */
+export interface GraphInput {
+  name: string;
+  dtype: number;
+  dims: (number | string | null)[] | null;
+}
+
+/** A graph (the model's, or an If branch) with its constants folded. */
+export interface GraphPlan {
+  /** The nodes left to run, in the file's (topological) order. */
+  nodes: OnnxNode[];
+  /** Values known when the model loads: initializers, Constant nodes and what folds from them. */
+  constants: Map<string, Const>;
+  /** An If node's branches. */
+  branches: Map<OnnxNode, { then: GraphPlan; else: GraphPlan }>;
+  /** An LSTM/GRU node's weights and options. */
+  recurrent: Map<OnnxNode, RecurrentParts>;
+  /** The names of the values the graph returns. */
+  outputs: string[];
+}
+
+export interface OnnxGraphSpec {
+  file: string;
+  opset: number;
+  inputs: GraphInput[];
+  plan: GraphPlan;
+}
+
+/** Reads an ONNX model as a graph to run whole. */
+export async function readOnnxGraph(file: ModelFile): Promise<OnnxGraphSpec> {
+  const model = await decode(file.name, file.bytes);
+  await readExternalData(model, file);
+  return guarded(file.name, () => {
+    const opset = defaultOpset(file.name, model);
+    const graph = model.graph!;
+    const unsupported = new Map<string, string[]>();
+    const plan = planGraph(file.name, graph, opset, [], unsupported);
+    if (unsupported.size > 0) {
+      const list = [...unsupported].map(([op, names]) => `${op} (${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''})`);
+      modelError(file.name, `runs operators lstm-runtime does not: ${list.join(', ')}. It runs ${[...FOLDABLE, ...COMPUTED].sort().join(', ')}`);
+    }
+    const initialized = new Set(graph.initializer.map((t) => t.name));
+    const inputs = graph.input.filter((i) => !initialized.has(i.name)).map((i) => graphInput(file.name, i));
+    return { file: file.name, opset, inputs, plan };
+  });
+}
+
+function graphInput(file: string, input: OnnxValueInfo): GraphInput {
+  const tensor = input.type?.tensorType;
+  if (!tensor) return modelError(file, `graph input '${input.name}': expected a tensor, got another type`);
+  const dims = tensor.shape ? tensor.shape.dim.map((d) => (d.dimParam ? d.dimParam : d.dimValue !== undefined && d.dimValue > 0 ? d.dimValue : null)) : null;
+  return { name: input.name, dtype: tensor.elemType || DATA_TYPE.FLOAT, dims };
+}
+
+/**
+ * Folds a graph's constants (`outer`: the constants of the graphs around it, which a branch sees)
+ * and checks its operators, noting the unsupported ones by node.
+ */
+function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<string, Const>[], unsupported: Map<string, string[]>): GraphPlan {
+  const constants = new Map<string, Const>();
+  const scopes = [constants, ...outer];
+  const lookup = (name: string) => {
+    for (const scope of scopes) {
+      const c = scope.get(name);
+      if (c) return c;
+    }
+    return undefined;
+  };
+  const fail = (node: OnnxNode | undefined): Fail => (what) => modelError(file, node ? `node ${nodeLabel(node)}: ${what}` : what);
+  for (const t of graph.initializer) constants.set(t.name, readTensorProto(t, `initializer '${t.name}'`, fail(undefined)));
+  const plan: GraphPlan = { nodes: [], constants, branches: new Map(), recurrent: new Map(), outputs: graph.output.map((o) => o.name) };
+  for (const node of graph.node) {
+    const op = node.opType;
+    if (!isDefaultDomain(node) || (!FOLDABLE.has(op) && !COMPUTED.has(op))) {
+      const key = isDefaultDomain(node) ? op : `${node.domain}.${op}`;
+      unsupported.set(key, [...(unsupported.get(key) ?? []), node.name || node.output[0] || '?']);
+      continue;
+    }
+    const inputs = node.input.map((name) => (name === '' ? undefined : lookup(name)));
+    const known = node.input.every((name, k) => name === '' || inputs[k] !== undefined);
+    if (FOLDABLE.has(op) && known) {
+      foldNode(node, inputs, opset, fail(node)).forEach((c, k) => constants.set(node.output[k]!, c));
+      continue;
+    }
+    if (op === 'If') {
+      const attrs = new Attributes(node, fail(node));
+      const then = attrs.graph('then_branch');
+      const otherwise = attrs.graph('else_branch');
+      if (!then || !otherwise) return fail(node)('expected then_branch and else_branch graphs');
+      plan.branches.set(node, { then: planGraph(file, then, opset, scopes, unsupported), else: planGraph(file, otherwise, opset, scopes, unsupported) });
+    }
+    if (RECURRENT_OPS.has(op)) {
+      const [W, R, B] = [inputs[1], inputs[2], inputs[3]];
+      if (!W || !R || (node.input[3] && !B) || (node.input[7] && !inputs[7])) {
+        return fail(node)('expected W, R, B and P computed from the model\'s constants (weights computed from the data are not supported)');
+      }
+      plan.recurrent.set(node, recurrentParts(node, { W, R, ...(B && { B }), ...(inputs[7] && { P: inputs[7] }) }, fail(node)));
+    }
+    if (op === 'Conv' && (!inputs[1] || (node.input[2] && !inputs[2]))) fail(node)('expected the weights W (and bias B) as constants of the model');
+    plan.nodes.push(node);
+  }
+  return plan;
+}
+

@@ -1,0 +1,260 @@
+// The operators an ONNX graph runs on data (lib/onnx-graph.ts), and each one specialised to the
+// shapes it first ran with: a stream of same-sized chunks then runs plain loops over typed arrays,
+// with every index, axis and parameter worked out once.
+import { shapeText, sizeOf } from './tensor.js';
+import { axisOf, foldNode, intsOf, type Const } from './load/onnx-constants.js';
+import { Attributes, DATA_TYPE, type Fail } from './load/onnx-decode.js';
+import type { OnnxNode } from './load/onnx-schema.js';
+
+const FLOAT = DATA_TYPE.FLOAT;
+
+export const UNARY: Record<string, (x: number) => number> = {
+  Relu: (x) => (x > 0 ? x : 0),
+  Sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  Tanh: Math.tanh,
+  Sqrt: Math.sqrt,
+  Exp: Math.exp,
+  Abs: Math.abs,
+  Neg: (x) => -x,
+};
+
+/** A node's computation for the shapes it was specialised to. */
+export type Step = (inputs: readonly (Const | undefined)[]) => Const[];
+
+/** The most values an index map may hold (a gather of that many values is no longer a small op). */
+const MAX_MAP = 1 << 22;
+/** Operators that only move values: specialised to a map of source indices. */
+const MOVES = new Set(['Slice', 'Gather', 'Transpose', 'Expand', 'Pad']);
+/** Operators that only relabel the shape: the output shares the input's values. */
+const RESHAPES = new Set(['Identity', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten']);
+const ARRAYS_OF = (dtype: number) => (dtype === FLOAT || dtype === DATA_TYPE.FLOAT16 || dtype === DATA_TYPE.BFLOAT16 ? Float32Array : Float64Array);
+
+/**
+ * `node` as it ran on `inputs` (giving `outputs`), specialised to their shapes and to its other
+ * inputs' values, which must be `fixed` (the same on every call of the signature); undefined when
+ * the operator has no specialised form.
+ */
+export function specialize(node: OnnxNode, inputs: readonly (Const | undefined)[], outputs: readonly Const[], fixed: (c: Const) => boolean, opset: number, fail: Fail): Step | undefined {
+  const op = node.opType;
+  const x = inputs[0];
+  if (!x) return undefined;
+  const rest = inputs.slice(1).every((v) => v === undefined || fixed(v));
+  const out = outputs[0]!;
+  if (RESHAPES.has(op) && rest) {
+    const shape = out.shape;
+    return (ins) => [{ ...ins[0]!, shape }];
+  }
+  if (op === 'Cast' && x.data.constructor === out.data.constructor && (x.dtype === out.dtype || (FLOATS.has(x.dtype) && FLOATS.has(out.dtype)))) {
+    const dtype = out.dtype;
+    return (ins) => [{ ...ins[0]!, dtype }];
+  }
+  if (MOVES.has(op) && rest && x.data.length <= MAX_MAP) return moves(node, inputs, opset, fail);
+  if (op in UNARY && x.dtype === FLOAT) return unary(op);
+  if (BINARY.has(op) && inputs[1] && x.dtype === FLOAT && inputs[1].dtype === FLOAT) return binary(op, x, inputs[1], out, fixed);
+  if (op === 'Concat' && inputs.every((v) => v && v.data.constructor === out.data.constructor)) return concat(node, inputs as Const[], out, fail);
+  return undefined;
+}
+
+const FLOATS = new Set<number>([FLOAT, DATA_TYPE.FLOAT16, DATA_TYPE.BFLOAT16]);
+
+/** Slice, Gather, Transpose, Expand, Pad: the op run once on the indices of its input gives where each output value comes from. */
+function moves(node: OnnxNode, inputs: readonly (Const | undefined)[], opset: number, fail: Fail): Step {
+  const x = inputs[0]!;
+  const iota: Const = { kind: 'const', dtype: DATA_TYPE.INT64, shape: x.shape, data: Float64Array.from({ length: x.data.length }, (_, k) => k) };
+  let fill = 0;
+  let source: Const;
+  if (node.opType === 'Pad') {
+    const attrs = new Attributes(node, fail);
+    fill = inputs[2]?.data[0] ?? attrs.float('value', 0);
+    const minusOne: Const = { kind: 'const', dtype: DATA_TYPE.INT64, shape: [], data: Float64Array.of(-1) };
+    source = pad(node, iota, [iota, inputs[1], minusOne, inputs[3]], opset, fail);
+  } else {
+    source = foldNode(node, [iota, ...inputs.slice(1)], opset, fail)[0]!;
+  }
+  const map = Int32Array.from(source.data);
+  const shape = source.shape;
+  const Arrays = x.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
+  return (ins) => {
+    const from = ins[0]!.data;
+    const data = new Arrays(map.length);
+    for (let k = 0; k < map.length; k++) {
+      const m = map[k]!;
+      data[k] = m < 0 ? fill : from[m]!;
+    }
+    return [{ kind: 'const', dtype: ins[0]!.dtype, shape, data }];
+  };
+}
+
+function unary(op: string): Step {
+  const f = UNARY[op]!;
+  const loop =
+    op === 'Relu'
+      ? (a: Float32Array, out: Float32Array) => {
+          for (let k = 0; k < a.length; k++) out[k] = a[k]! > 0 ? a[k]! : 0;
+        }
+      : op === 'Sqrt'
+        ? (a: Float32Array, out: Float32Array) => {
+            for (let k = 0; k < a.length; k++) out[k] = Math.sqrt(a[k]!);
+          }
+        : (a: Float32Array, out: Float32Array) => {
+            for (let k = 0; k < a.length; k++) out[k] = f(a[k]!);
+          };
+  return (ins) => {
+    const x = ins[0]!;
+    const data = new Float32Array(x.data.length);
+    loop(x.data as Float32Array, data);
+    return [{ kind: 'const', dtype: FLOAT, shape: x.shape, data }];
+  };
+}
+
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+
+/** A float Add/Sub/Mul/Div/Pow of same shapes or with one side a single value (x ** 2 as x * x). */
+function binary(op: string, a: Const, b: Const, out: Const, fixed: (c: Const) => boolean): Step | undefined {
+  const n = out.data.length;
+  const stride = (c: Const) => (c.data.length === n ? 1 : c.data.length === 1 ? 0 : -1);
+  const [sa, sb] = [stride(a), stride(b)];
+  if (sa < 0 || sb < 0) return undefined;
+  const shape = out.shape;
+  if (op === 'Pow' && sb === 0 && fixed(b) && b.data[0] === 2) {
+    return (ins) => {
+      const x = ins[0]!.data;
+      const data = new Float32Array(n);
+      for (let k = 0; k < n; k++) data[k] = x[k * sa]! * x[k * sa]!;
+      return [{ kind: 'const', dtype: FLOAT, shape, data }];
+    };
+  }
+  const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => p / q, Pow: (p: number, q: number) => p ** q }[op]!;
+  return (ins) => {
+    const [x, y] = [ins[0]!.data, ins[1]!.data];
+    const data = new Float32Array(n);
+    for (let k = 0; k < n; k++) data[k] = f(x[k * sa]!, y[k * sb]!);
+    return [{ kind: 'const', dtype: FLOAT, shape, data }];
+  };
+}
+
+/** Concat: blocks of each input copied in turn. */
+function concat(node: OnnxNode, inputs: readonly Const[], out: Const, fail: Fail): Step {
+  const axis = axisOf(new Attributes(node, fail).int('axis', 0), out.shape.length, 'Concat axis', fail);
+  const outer = sizeOf(out.shape.slice(0, axis));
+  const blocks = inputs.map((c) => sizeOf(c.shape.slice(axis)));
+  const shape = out.shape;
+  const Arrays = out.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
+  const dtype = out.dtype;
+  return (ins) => {
+    const data = new Arrays(out.data.length);
+    let at = 0;
+    for (let o = 0; o < outer; o++) {
+      ins.forEach((c, k) => {
+        data.set(c!.data.subarray(o * blocks[k]!, (o + 1) * blocks[k]!), at);
+        at += blocks[k]!;
+      });
+    }
+    return [{ kind: 'const', dtype, shape, data }];
+  };
+}
+
+/** ONNX Pad (opset >= 11: pads as an input): constant, reflect or edge. */
+export function pad(node: OnnxNode, x: Const, inputs: (Const | undefined)[], opset: number, fail: Fail): Const {
+  const attrs = new Attributes(node, fail);
+  const mode = attrs.string('mode', 'constant');
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') fail(`expected mode constant, reflect or edge, got '${mode}'`);
+  const rank = x.shape.length;
+  const pads = opset < 11 ? (attrs.ints('pads') ?? fail('expected pads')) : intsOf(inputs[1] ?? fail('expected pads'), 'pads', fail);
+  const value = inputs[2]?.data[0] ?? attrs.float('value', 0);
+  if (inputs[3]) fail('Pad with axes is not run by lstm-runtime');
+  if (pads.length !== 2 * rank) fail(`expected ${2 * rank} pads for a rank-${rank} input, got ${pads.length}`);
+  const shape = x.shape.map((n, a) => n + pads[a]! + pads[a + rank]!);
+  if (shape.some((n) => n < 0)) fail(`pads [${pads.join(', ')}] cut more than the input's shape ${shapeText(x.shape)}`);
+  x.shape.forEach((n, a) => {
+    if (mode === 'reflect' && (pads[a]! >= n || pads[a + rank]! >= n) && (pads[a]! > 0 || pads[a + rank]! > 0)) fail(`reflect pads of ${Math.max(pads[a]!, pads[a + rank]!)} on an axis of ${n}: at most ${n - 1}`);
+    if (mode === 'edge' && n === 0 && pads[a]! + pads[a + rank]! > 0) fail('edge pads of an empty axis');
+  });
+  const out = x.data instanceof Float32Array ? new Float32Array(sizeOf(shape)) : new Float64Array(sizeOf(shape));
+  const strides = x.shape.map((_, a) => sizeOf(x.shape.slice(a + 1)));
+  const pos = new Array<number>(rank).fill(0);
+  for (let k = 0; k < out.length; k++) {
+    let src = 0;
+    let inside = true;
+    for (let a = 0; a < rank; a++) {
+      let i = pos[a]! - pads[a]!;
+      const n = x.shape[a]!;
+      if (i < 0 || i >= n) {
+        if (mode === 'constant') inside = false;
+        else if (mode === 'edge') i = i < 0 ? 0 : n - 1;
+        else i = i < 0 ? -i : 2 * (n - 1) - i;
+      }
+      src += i * strides[a]!;
+    }
+    out[k] = inside ? x.data[src]! : value;
+    for (let a = rank - 1; a >= 0 && ++pos[a]! === shape[a]; a--) pos[a] = 0;
+  }
+  return { kind: 'const', dtype: x.dtype, shape, data: out };
+}
+
+/** ReduceMean / ReduceSum over the axes given (attribute before opset 18, input from 18). */
+export function reduce(node: OnnxNode, x: Const, axesInput: Const | undefined, opset: number, fail: Fail): Const {
+  const attrs = new Attributes(node, fail);
+  const keep = attrs.int('keepdims', 1) === 1;
+  const given = opset >= 18 || node.opType === 'ReduceSum' && opset >= 13 ? axesInput && intsOf(axesInput, 'axes', fail) : attrs.ints('axes');
+  const rank = x.shape.length;
+  const axes = new Set(given && given.length > 0 ? given.map((a) => axisOf(a, rank, `${node.opType} axes`, fail)) : attrs.int('noop_with_empty_axes', 0) ? [] : x.shape.map((_, a) => a));
+  const outShape = x.shape.map((n, a) => (axes.has(a) ? 1 : n));
+  const out = new Float64Array(sizeOf(outShape));
+  const count = sizeOf(x.shape.filter((_, a) => axes.has(a)));
+  const pos = new Array<number>(rank).fill(0);
+  for (let k = 0; k < x.data.length; k++) {
+    let dst = 0;
+    for (let a = 0; a < rank; a++) dst = dst * outShape[a]! + (axes.has(a) ? 0 : pos[a]!);
+    out[dst]! += x.data[k]!;
+    for (let a = rank - 1; a >= 0 && ++pos[a]! === x.shape[a]; a--) pos[a] = 0;
+  }
+  if (node.opType === 'ReduceMean') for (let k = 0; k < out.length; k++) out[k]! /= count;
+  const shape = keep ? outShape : x.shape.filter((_, a) => !axes.has(a));
+  return { kind: 'const', dtype: x.dtype, shape, data: x.data instanceof Float32Array ? Float32Array.from(out) : out };
+}
+
+/** A 1-D Conv: X [N,C,L], W [M,C/group,K], B [M]; Y [N,M,L_out]. */
+export function conv(node: OnnxNode, x: Const, w: Const, b: Const | undefined, fail: Fail): Const {
+  const attrs = new Attributes(node, fail);
+  if (x.shape.length !== 3 || w.shape.length !== 3) fail(`expected a 1-D convolution (X [N, C, L], W [M, C/group, K]), got X ${shapeText(x.shape)} and W ${shapeText(w.shape)}`);
+  const [N, C, L] = x.shape as [number, number, number];
+  const [M, CG, K] = w.shape as [number, number, number];
+  const group = attrs.int('group', 1);
+  if (group < 1 || C % group !== 0 || M % group !== 0 || CG !== C / group) fail(`expected W of shape [M, ${C}/group, K] with group dividing ${C} channels and M, got W ${shapeText(w.shape)} with group ${group}`);
+  const stride = (attrs.ints('strides') ?? [1])[0]!;
+  const dilation = (attrs.ints('dilations') ?? [1])[0]!;
+  if (!(stride >= 1 && dilation >= 1)) fail(`expected strides and dilations >= 1, got ${stride} and ${dilation}`);
+  const span = (K - 1) * dilation + 1;
+  const autoPad = attrs.string('auto_pad', 'NOTSET');
+  let [begin, end] = (attrs.ints('pads') ?? [0, 0]) as [number, number];
+  if (autoPad === 'VALID') [begin, end] = [0, 0];
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const total = Math.max(0, (Math.ceil(L / stride) - 1) * stride + span - L);
+    begin = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
+    end = total - begin;
+  } else if (autoPad !== 'NOTSET') fail(`expected auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, got '${autoPad}'`);
+  const Lout = Math.floor((L + begin + end - span) / stride) + 1;
+  if (Lout < 1) fail(`an input of ${L} steps is shorter than the kernel's span of ${span}`);
+  const out = new Float32Array(N * M * Lout);
+  const perGroup = M / group;
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      const g = Math.floor(m / perGroup);
+      const bias = b ? b.data[m]! : 0;
+      for (let o = 0; o < Lout; o++) {
+        let sum = bias;
+        for (let c = 0; c < CG; c++) {
+          const xRow = (n * C + g * CG + c) * L;
+          const wRow = (m * CG + c) * K;
+          for (let k = 0; k < K; k++) {
+            const i = o * stride + k * dilation - begin;
+            if (i >= 0 && i < L) sum += x.data[xRow + i]! * w.data[wRow + k]!;
+          }
+        }
+        out[(n * M + m) * Lout + o] = sum;
+      }
+    }
+  }
+  return { kind: 'const', dtype: FLOAT, shape: [N, M, Lout], data: out };
+}
