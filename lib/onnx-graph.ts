@@ -48,6 +48,10 @@ const MAX_SIGNATURES = 16;
 interface Program {
   /** Nodes whose outputs follow from the model and the input shapes alone, with those outputs. */
   kept: Map<OnnxNode, Const[]>;
+  /** Those outputs by name (ONNX names a value once in a model, subgraphs included). */
+  keptValues: Map<string, Const>;
+  /** Each graph's nodes left to run once its first run is learnt. */
+  todo: Map<GraphPlan, OnnxNode[]>;
   /** Nodes on data: their specialised step, or null to run them as any call would. */
   steps: Map<OnnxNode, Step | null>;
 }
@@ -121,7 +125,7 @@ export class OnnxGraph {
     let program = this.programs.get(signature);
     if (!program) {
       if (this.programs.size >= MAX_SIGNATURES) this.programs.clear();
-      this.programs.set(signature, (program = { kept: new Map(), steps: new Map() }));
+      this.programs.set(signature, (program = { kept: new Map(), keptValues: new Map(), todo: new Map(), steps: new Map() }));
     }
     const trace = options.trace ? {} : undefined;
     const results = this.runGraph(this.spec.plan, [scope], program, trace);
@@ -160,7 +164,7 @@ export class OnnxGraph {
   /** Runs a graph's nodes; its outputs' values. `scopes`: its own values first, then the graphs' around it. */
   private runGraph(plan: GraphPlan, outer: Scope[], program: Program, trace: Trace | undefined): Const[] {
     const local: Scope = new Map();
-    const scopes = [local, ...outer, plan.constants];
+    const scopes = [local, ...outer, program.keptValues, plan.constants];
     const lookup = (name: string): Const | undefined => {
       for (const s of scopes) {
         const v = s.get(name);
@@ -168,13 +172,9 @@ export class OnnxGraph {
       }
       return undefined;
     };
-    for (const c of plan.constants.values()) this.fixed.add(c), this.shaped.add(c);
-    for (const node of plan.nodes) {
-      const hit = program.kept.get(node);
-      if (hit) {
-        hit.forEach((v, k) => node.output[k] && local.set(node.output[k]!, v));
-        continue;
-      }
+    const todo = program.todo.get(plan);
+    if (!todo) for (const c of plan.constants.values()) this.fixed.add(c), this.shaped.add(c);
+    for (const node of todo ?? plan.nodes) {
       const fail: Fail = (what) => {
         throw new LstmError('ERR_LSTM_INPUT', `${this.spec.file}: node ${nodeLabel(node)}: ${what}`);
       };
@@ -189,6 +189,7 @@ export class OnnxGraph {
       }
       outputs.forEach((v, k) => node.output[k] && local.set(node.output[k]!, v));
     }
+    if (!todo) program.todo.set(plan, plan.nodes.filter((node) => !program.kept.has(node)));
     return plan.outputs.map((name) => lookup(name) ?? failWith('ERR_LSTM_INPUT', `${this.spec.file}: graph output '${name}'`, 'a computed value', 'none'));
   }
 
@@ -206,6 +207,7 @@ export class OnnxGraph {
     if (fixed) {
       for (const v of outputs) this.fixed.add(v);
       program.kept.set(node, outputs);
+      outputs.forEach((v, k) => node.output[k] && program.keptValues.set(node.output[k]!, v));
       return;
     }
     const step = shapesKnown ? specialize(node, inputs, outputs, (c) => this.fixed.has(c), this.spec.opset, fail) : undefined;

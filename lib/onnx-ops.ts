@@ -73,6 +73,9 @@ function moves(node: OnnxNode, inputs: readonly (Const | undefined)[], opset: nu
   }
   const map = Int32Array.from(source.data);
   const shape = source.shape;
+  // Most slices an exporter writes keep a whole tensor or one contiguous block of it: a view then.
+  const start = map[0] ?? 0;
+  if (map.every((m, k) => m === start + k)) return (ins) => [{ kind: 'const', dtype: ins[0]!.dtype, shape, data: ins[0]!.data.subarray(start, start + map.length) }];
   const Arrays = x.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
   return (ins) => {
     const from = ins[0]!.data;
