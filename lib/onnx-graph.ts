@@ -71,11 +71,24 @@ export class OnnxGraph {
   /** Values whose shapes follow from the input shapes alone. */
   private readonly shaped = new WeakSet<Const>();
 
+  /** Every graph's constants, by name. */
+  private readonly constants = new Map<string, Const>();
+
   private constructor(
     private readonly spec: OnnxGraphSpec,
     /** Each recurrent node's layers, one per direction. */
     private readonly layers: Map<OnnxNode, AnyRecurrent[]>,
-  ) {}
+  ) {
+    const gather = (plan: GraphPlan) => {
+      for (const [name, c] of plan.constants) {
+        this.constants.set(name, c);
+        this.fixed.add(c);
+        this.shaped.add(c);
+      }
+      for (const { then, else: otherwise } of plan.branches.values()) gather(then), gather(otherwise);
+    };
+    gather(spec.plan);
+  }
 
   /** Builds the recurrent layers of every branch on the chosen backend. */
   static async create(spec: OnnxGraphSpec, run: RecurrentRunOptions = {}): Promise<OnnxGraph> {
@@ -128,7 +141,7 @@ export class OnnxGraph {
       this.programs.set(signature, (program = { kept: new Map(), keptValues: new Map(), todo: new Map(), steps: new Map() }));
     }
     const trace = options.trace ? {} : undefined;
-    const results = this.runGraph(this.spec.plan, [scope], program, trace);
+    const results = this.runGraph(this.spec.plan, scope, program, trace);
     const outputs: Record<string, Tensor> = {};
     this.spec.plan.outputs.forEach((name, k) => (outputs[name] = asTensor(results[k]!)));
     const result: GraphResult = { outputs, output: outputs[this.spec.plan.outputs[0]!]! };
@@ -162,35 +175,30 @@ export class OnnxGraph {
   }
 
   /** Runs a graph's nodes; its outputs' values. `scopes`: its own values first, then the graphs' around it. */
-  private runGraph(plan: GraphPlan, outer: Scope[], program: Program, trace: Trace | undefined): Const[] {
-    const local: Scope = new Map();
-    const scopes = [local, ...outer, program.keptValues, plan.constants];
-    const lookup = (name: string): Const | undefined => {
-      for (const s of scopes) {
-        const v = s.get(name);
-        if (v) return v;
-      }
-      return undefined;
-    };
+  private runGraph(plan: GraphPlan, values: Scope, program: Program, trace: Trace | undefined): Const[] {
+    // ONNX names each value once in a model, subgraphs included: one map serves every scope.
+    const lookup = (name: string): Const | undefined => values.get(name) ?? program.keptValues.get(name) ?? this.constants.get(name);
     const todo = program.todo.get(plan);
-    if (!todo) for (const c of plan.constants.values()) this.fixed.add(c), this.shaped.add(c);
     for (const node of todo ?? plan.nodes) {
-      const fail: Fail = (what) => {
-        throw new LstmError('ERR_LSTM_INPUT', `${this.spec.file}: node ${nodeLabel(node)}: ${what}`);
-      };
-      const inputs = node.input.map((name) => (name === '' ? undefined : (lookup(name) ?? fail(`its input '${name}' was not computed`))));
+      const inputs: (Const | undefined)[] = [];
+      for (const name of node.input) inputs.push(name === '' ? undefined : (lookup(name) ?? this.nodeError(node, `its input '${name}' was not computed`)));
       const step = program.steps.get(node);
       let outputs: Const[];
       if (step) {
         outputs = step(inputs);
       } else {
-        outputs = this.runNode(node, inputs, plan, scopes, program, trace, fail);
+        const fail: Fail = (what) => this.nodeError(node, what);
+        outputs = this.runNode(node, inputs, plan, values, program, trace, fail);
         if (step === undefined) this.learn(node, inputs, outputs, program, fail);
       }
-      outputs.forEach((v, k) => node.output[k] && local.set(node.output[k]!, v));
+      for (let k = 0; k < outputs.length; k++) if (node.output[k]) values.set(node.output[k]!, outputs[k]!);
     }
     if (!todo) program.todo.set(plan, plan.nodes.filter((node) => !program.kept.has(node)));
     return plan.outputs.map((name) => lookup(name) ?? failWith('ERR_LSTM_INPUT', `${this.spec.file}: graph output '${name}'`, 'a computed value', 'none'));
+  }
+
+  private nodeError(node: OnnxNode, what: string): never {
+    throw new LstmError('ERR_LSTM_INPUT', `${this.spec.file}: node ${nodeLabel(node)}: ${what}`);
   }
 
   /**
@@ -214,7 +222,7 @@ export class OnnxGraph {
     program.steps.set(node, step ?? null);
   }
 
-  private runNode(node: OnnxNode, inputs: (Const | undefined)[], plan: GraphPlan, scopes: Scope[], program: Program, trace: Trace | undefined, fail: Fail): Const[] {
+  private runNode(node: OnnxNode, inputs: (Const | undefined)[], plan: GraphPlan, values: Scope, program: Program, trace: Trace | undefined, fail: Fail): Const[] {
     const op = node.opType;
     const x = inputs[0] ?? fail('expected an input, got none');
     if (op in UNARY) {
@@ -225,7 +233,7 @@ export class OnnxGraph {
       case 'If': {
         const branches = plan.branches.get(node)!;
         const taken = x.data[0] ? branches.then : branches.else;
-        return this.runGraph(taken, scopes, program, trace);
+        return this.runGraph(taken, values, program, trace);
       }
       case 'LSTM':
       case 'GRU':

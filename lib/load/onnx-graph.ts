@@ -52,7 +52,7 @@ export async function readOnnxGraph(file: ModelFile): Promise<OnnxGraphSpec> {
     const opset = defaultOpset(file.name, model);
     const graph = model.graph!;
     const unsupported = new Map<string, string[]>();
-    const plan = planGraph(file.name, graph, opset, [], unsupported);
+    const plan = planGraph(file.name, graph, opset, [], new Set(), unsupported);
     if (unsupported.size > 0) {
       const list = [...unsupported].map(([op, names]) => `${op} (${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''})`);
       modelError(file.name, `runs operators lstm-runtime does not: ${list.join(', ')}. It runs ${[...FOLDABLE, ...COMPUTED].sort().join(', ')}`);
@@ -74,7 +74,7 @@ function graphInput(file: string, input: OnnxValueInfo): GraphInput {
  * Folds a graph's constants (`outer`: the constants of the graphs around it, which a branch sees)
  * and checks its operators, noting the unsupported ones by node.
  */
-function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<string, Const>[], unsupported: Map<string, string[]>): GraphPlan {
+function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<string, Const>[], outerNames: ReadonlySet<string>, unsupported: Map<string, string[]>): GraphPlan {
   const constants = new Map<string, Const>();
   const scopes = [constants, ...outer];
   const lookup = (name: string) => {
@@ -86,6 +86,13 @@ function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<str
   };
   const fail = (node: OnnxNode | undefined): Fail => (what) => modelError(file, node ? `node ${nodeLabel(node)}: ${what}` : what);
   for (const t of graph.initializer) constants.set(t.name, readTensorProto(t, `initializer '${t.name}'`, fail(undefined)));
+  // The runner keeps one value per name: a branch may read its outer graphs' values, not redefine them.
+  const names = new Set(outerNames);
+  for (const name of [...graph.initializer.map((t) => t.name), ...graph.node.flatMap((n) => n.output)]) {
+    if (name === '') continue;
+    if (outerNames.has(name)) modelError(file, `value '${name}' is defined again inside a subgraph, hiding the outer graph's (ONNX names each value once)`);
+    names.add(name);
+  }
   const plan: GraphPlan = { nodes: [], constants, branches: new Map(), recurrent: new Map(), outputs: graph.output.map((o) => o.name) };
   for (const node of graph.node) {
     const op = node.opType;
@@ -105,7 +112,7 @@ function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<str
       const then = attrs.graph('then_branch');
       const otherwise = attrs.graph('else_branch');
       if (!then || !otherwise) return fail(node)('expected then_branch and else_branch graphs');
-      plan.branches.set(node, { then: planGraph(file, then, opset, scopes, unsupported), else: planGraph(file, otherwise, opset, scopes, unsupported) });
+      plan.branches.set(node, { then: planGraph(file, then, opset, scopes, names, unsupported), else: planGraph(file, otherwise, opset, scopes, names, unsupported) });
     }
     if (RECURRENT_OPS.has(op)) {
       const [W, R, B] = [inputs[1], inputs[2], inputs[3]];
