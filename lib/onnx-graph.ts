@@ -4,7 +4,7 @@
 import { describe, fail as failWith, LstmError } from './errors.js';
 import { Gru, type GruTrace } from './gru.js';
 import { Lstm, type LstmTrace } from './lstm.js';
-import { readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
+import { firstNonFinite, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 import { foldNode, FOLDABLE, intsOf, transposeConst, type Const } from './load/onnx-constants.js';
 import { conv, pad, reduce, specialize, UNARY, type Step } from './onnx-ops.js';
 import { Attributes, DATA_TYPE, nodeLabel, type Fail } from './load/onnx-decode.js';
@@ -308,20 +308,21 @@ function readInput(d: GraphInput, value: GraphValue | undefined): Const {
   let data: Float32Array | Float64Array;
   let shape: number[];
   if (typeof value === 'number' || typeof value === 'bigint') {
-    data = integer ? Float64Array.of(Number(value)) : Float32Array.of(Number(value));
+    data = integer || d.dtype === DATA_TYPE.DOUBLE ? Float64Array.of(Number(value)) : Float32Array.of(Number(value));
     shape = [];
   } else if (integer && typeof value === 'object' && value !== null && 'data' in value && ArrayBuffer.isView(value.data)) {
-    const t = value as { data: ArrayLike<number | bigint>; shape: readonly number[] };
+    const t = value as { data: ArrayLike<number | bigint>; shape: unknown };
+    if (!Array.isArray(t.shape) || !t.shape.every((n) => Number.isSafeInteger(n) && n >= 0)) failWith('ERR_LSTM_SHAPE', `${what}.shape`, 'an array of non-negative integers', describe(t.shape));
     data = Float64Array.from(Array.from(t.data, Number));
-    shape = [...t.shape];
+    shape = [...(t.shape as number[])];
   } else {
     const t = readTensor(value, what, 'ERR_LSTM_INPUT');
     shape = t.shape ?? [t.data.length];
-    data = integer ? Float64Array.from(t.data) : t.data;
+    data = integer || d.dtype === DATA_TYPE.DOUBLE ? Float64Array.from(t.data) : t.data;
   }
   if (sizeOf(shape) !== data.length) failWith('ERR_LSTM_SHAPE', what, `${sizeOf(shape)} values for shape ${shapeText(shape)}`, `${data.length}`);
   if (integer && !data.every(Number.isInteger)) failWith('ERR_LSTM_INPUT', what, 'integers (the model declares an integer input)', 'a value with a fraction');
-  if (!integer && !data.every(Number.isFinite)) failWith('ERR_LSTM_INPUT', what, 'finite values', 'NaN or an infinity');
+  if (!integer && firstNonFinite(data as Float32Array) >= 0) failWith('ERR_LSTM_INPUT', what, 'finite values', `NaN or an infinity at index ${firstNonFinite(data as Float32Array)}`);
   const dims = d.dims;
   if (dims && (dims.length !== shape.length || dims.some((n, a) => typeof n === 'number' && n !== shape[a]))) {
     failWith('ERR_LSTM_SHAPE', what, `shape [${dims.map((n) => n ?? '?').join(', ')}]`, `shape ${shapeText(shape)}`);
