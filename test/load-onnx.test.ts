@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
-import { loadModel } from '../lib/load/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { readOnnxRecurrent } from '../lib/load/onnx.js';
 import { PbfWriter } from 'pbf';
 import { decode, encode, readAttributeProto, readTensorProto, writeModelProto, writeTensorProto } from '../lib/load/onnx-proto.generated.js';
