@@ -33,6 +33,7 @@ export { Merge } from './merge.js';
 export type { MergeOp, MergeOptions } from './merge.js';
 export { loadModel, detectFormat } from './load/index.js';
 export type { LoadModelOptions, ModelFormat } from './load/index.js';
+export type { CustomLayerFactory } from './load/spec.js';
 export type { ModelSource } from './load/source.js';
 export type { SafetensorsConfig, SafetensorsLayer, LinearActivation } from './load/safetensors.js';
 export { SAFETENSORS_CONFIG_KEY } from './load/index.js';

@@ -99,8 +99,6 @@ async function readFormat(file: ModelFile, format: ModelFormat, options: LoadMod
  * merges, a layer's output taken by several layers) or one with customLayers.
  * `source` is a path (Node), a URL, or the bytes of the main file.
  */
-export async function loadModel(source: ModelSource, options: LoadModelOptions & { customLayers?: undefined }): Promise<Sequential | Model>;
-export async function loadModel(source: ModelSource, options?: LoadModelOptions): Promise<Sequential | Model>;
 export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Sequential | Model> {
   checkOptions(options, ['format', 'config', 'files', 'backend', 'threads', 'weightPrecision', 'customLayers']);
   const custom = options.customLayers;
