@@ -12,6 +12,8 @@ Models:
                two layers, two outputs (a sequence and an LSTM's last output).
   masked_ids   ids with padding: Embedding(mask_zero) taken by an LSTM and a GRU, their
                concatenation (masks merged) into an LSTM, a softmax Dense; Dropout in between.
+  masked_chain a chain in Keras 3's functional form with Embedding(mask_zero), whose config holds
+               the mask's op layers too: it loads as a Sequential (under "chains" in expected.json).
   activation   Dense -> Activation (joined to the Dense), a Concatenate along time (axis 1), a
                GlobalAveragePooling1D output and a per-step output from the same Dense.
 
@@ -72,6 +74,17 @@ def masked_ids():
     x = rng.integers(1, 12, (3, 6)).astype(np.int32)
     x[0, 4:] = 0
     x[1, :2] = 0
+    return model, {"ids": x}
+
+
+def masked_chain():
+    ids = keras.Input((5,), name="ids", dtype="int32")
+    emb = L.Embedding(9, 3, mask_zero=True, name="emb")(ids)
+    lstm = L.LSTM(4, name="lstm")(emb)
+    out = L.Dense(2, name="out")(lstm)
+    model = keras.Model(ids, out, name="masked_chain")
+    x = rng.integers(1, 9, (2, 5)).astype(np.int32)
+    x[0, 3:] = 0
     return model, {"ids": x}
 
 
@@ -159,7 +172,8 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     expected = {"generator": "scripts/gen-graph-fixtures.py", "versions": {"keras": keras.__version__, "backend": keras.backend.backend(), "numpy": np.__version__},
                 "tolerance": {"abs": 1e-5, "rel": 1e-5}, "models": {}}
-    for make in (merges, masked_ids, activation):
+    expected["chains"] = {}
+    for make in (merges, masked_ids, activation, masked_chain):
         model, inputs = make()
         randomize(model)
         name = model.name
@@ -177,7 +191,8 @@ def main():
         with h5py.File(os.path.join(OUT, f"{name}.h5"), "r") as f:
             h5_config = json.loads(f.attrs["model_config"])
         style = "keras_history" if "keras_history" in json.dumps(h5_config) else "lists"
-        expected["models"][name] = {
+        group = "chains" if name == "masked_chain" else "models"
+        expected[group][name] = {
             "inputs": {n: f32(v) if v.dtype == np.float32 else v.tolist() for n, v in inputs.items()},
             "input_order": [t.name for t in model.inputs],
             "outputs": {layer: f32(o) for layer, o in zip([t.name.split("/")[0] for t in model.outputs], outputs)},
@@ -185,7 +200,7 @@ def main():
             "h5_inbound_style": style,
         }
         # Output names: the layers that make them, in order.
-        expected["models"][name]["outputs"] = {n: f32(o) for n, o in zip(expected["models"][name]["output_layers"], outputs)}
+        expected[group][name]["outputs"] = {n: f32(o) for n, o in zip(expected[group][name]["output_layers"], outputs)}
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump(expected, f, indent=1)
         f.write("\n")

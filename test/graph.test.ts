@@ -16,7 +16,7 @@ interface GraphCase {
   outputs: Record<string, Nested>;
   output_layers: string[];
 }
-const fixture = JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { models: Record<string, GraphCase>; tolerance: { abs: number; rel: number } };
+const fixture = JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { models: Record<string, GraphCase>; chains: Record<string, GraphCase>; tolerance: { abs: number; rel: number } };
 const TOL = fixture.tolerance; // 1e-5 abs + 1e-5 rel
 const IMPLEMENTATIONS = await implementations();
 const FORMATS = ['.keras', '.h5', '-keras2.h5', '.tfjs/model.json'];
@@ -68,6 +68,18 @@ describe.each(IMPLEMENTATIONS)('graphs on %s', (backend) => {
         model.dispose();
       }
     });
+  });
+
+  it.each(FORMATS)('a chain in Keras 3 functional form with its mask layers (masked_chain%s) still loads as a Sequential', async (format) => {
+    const c = fixture.chains.masked_chain!;
+    const model = await loadModel(`${DIR}masked_chain${format}`, { backend });
+    try {
+      expect(model).toBeInstanceOf(Sequential);
+      expect((model as Sequential).layers.map((l) => l.name)).toEqual(['emb', 'lstm', 'out']);
+      expectClose(model.forward(c.inputs.ids!).output, c.outputs.out!, TOL, format);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('streams a graph whose every path is causal, step by step as forward gives it', async () => {

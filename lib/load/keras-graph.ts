@@ -65,7 +65,7 @@ export function kerasTopology(file: string, modelConfig: unknown, wayOut?: strin
   const all = configLayers(file, modelConfig);
   if (!all.functional) return { ...all, graph: null, all: all.layers };
   const graph = functionalGraph(file, all.layers, (modelConfig as { config: Record<string, unknown> }).config ?? {});
-  const used = [...graph.inbound.values()].flat();
+  const used = graph.layers.flatMap((l, k) => graph.inbound.get(layerName(l, k))!);
   const chain =
     graph.inputs.length === 1 &&
     graph.outputs.length === 1 &&
