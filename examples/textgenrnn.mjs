@@ -18,7 +18,7 @@ const MAX_LENGTH = 40; // textgenrnn's max_length: the last 40 characters, left-
  * textgenrnn's AttentionWeightedAverage: a weight per step, softmax(x_t . W) over the steps (masked
  * steps left out), and the weighted average of the steps. [batch, steps, F] -> [batch, F].
  */
-function attentionWeightedAverage(W, name = 'attention') {
+export function attentionWeightedAverage(W, name = 'attention') {
   return {
     name,
     forward(x, { mask } = {}) {

@@ -14,6 +14,8 @@ Models:
                concatenation (masks merged) into an LSTM, a softmax Dense; Dropout in between.
   masked_chain a chain in Keras 3's functional form with Embedding(mask_zero), whose config holds
                the mask's op layers too: it loads as a Sequential (under "chains" in expected.json).
+  textgenrnn   textgenrnn's architecture in small, with its AttentionWeightedAverage as a custom
+               Keras layer (with a weight): loaded with customLayers (under "custom").
   activation   Dense -> Activation (joined to the Dense), a Concatenate along time (axis 1), a
                GlobalAveragePooling1D output and a per-step output from the same Dense.
 
@@ -88,6 +90,49 @@ def masked_chain():
     return model, {"ids": x}
 
 
+@keras.saving.register_keras_serializable(package="textgenrnn")
+class AttentionWeightedAverage(L.Layer):
+    """textgenrnn/AttentionWeightedAverage.py in Keras 3 ops: softmax over time of x.W (masked steps
+    left out), then the weighted average of the steps."""
+
+    def __init__(self, return_attention=False, **kwargs):
+        super().__init__(**kwargs)
+        self.return_attention = return_attention
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.W = self.add_weight(shape=(input_shape[2], 1), name="attention_W", initializer="uniform")
+
+    def call(self, x, mask=None):
+        ops = keras.ops
+        logits = ops.squeeze(ops.matmul(x, self.W), -1)
+        ai = ops.exp(logits - ops.max(logits, axis=-1, keepdims=True))
+        if mask is not None:
+            ai = ai * ops.cast(mask, "float32")
+        att = ai / (ops.sum(ai, axis=1, keepdims=True) + keras.config.epsilon())
+        return ops.sum(x * ops.expand_dims(att, -1), axis=1)
+
+    def compute_mask(self, x, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "return_attention": self.return_attention}
+
+
+def textgenrnn():
+    ids = keras.Input((12,), name="input", dtype="int32")
+    emb = L.Embedding(20, 8, name="embedding")(ids)
+    rnn1 = L.LSTM(6, return_sequences=True, name="rnn_1")(emb)
+    rnn2 = L.LSTM(6, return_sequences=True, name="rnn_2")(rnn1)
+    cat = L.Concatenate(name="rnn_concat")([emb, rnn1, rnn2])
+    att = AttentionWeightedAverage(name="attention")(cat)
+    out = L.Dense(20, activation="softmax", name="output")(att)
+    model = keras.Model(ids, out, name="textgenrnn")
+    x = rng.integers(1, 20, (2, 12)).astype(np.int32)
+    x[0, :4] = 0  # left padding, as textgenrnn pads
+    return model, {"input": x}
+
+
 def activation():
     x = keras.Input((4, 3), name="x")
     d = L.Dense(5, name="d")(x)
@@ -147,6 +192,8 @@ def tfjs_weight_names(layer):
         return [f"{layer.name}/{cell}/{w}" for w in ["kernel", "recurrent_kernel", "bias"]]
     if isinstance(layer, L.Embedding):
         return [f"{layer.name}/embeddings"]
+    if isinstance(layer, AttentionWeightedAverage):
+        return [f"{layer.name}/attention_W"]
     return [f"{layer.name}/{w}" for w in ["kernel", "bias"][: len(layer.get_weights())]]
 
 
@@ -173,7 +220,8 @@ def main():
     expected = {"generator": "scripts/gen-graph-fixtures.py", "versions": {"keras": keras.__version__, "backend": keras.backend.backend(), "numpy": np.__version__},
                 "tolerance": {"abs": 1e-5, "rel": 1e-5}, "models": {}}
     expected["chains"] = {}
-    for make in (merges, masked_ids, activation, masked_chain):
+    expected["custom"] = {}
+    for make in (merges, masked_ids, activation, masked_chain, textgenrnn):
         model, inputs = make()
         randomize(model)
         name = model.name
@@ -191,7 +239,7 @@ def main():
         with h5py.File(os.path.join(OUT, f"{name}.h5"), "r") as f:
             h5_config = json.loads(f.attrs["model_config"])
         style = "keras_history" if "keras_history" in json.dumps(h5_config) else "lists"
-        group = "chains" if name == "masked_chain" else "models"
+        group = {"masked_chain": "chains", "textgenrnn": "custom"}.get(name, "models")
         expected[group][name] = {
             "inputs": {n: f32(v) if v.dtype == np.float32 else v.tolist() for n, v in inputs.items()},
             "input_order": [t.name for t in model.inputs],

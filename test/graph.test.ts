@@ -16,7 +16,7 @@ interface GraphCase {
   outputs: Record<string, Nested>;
   output_layers: string[];
 }
-const fixture = JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { models: Record<string, GraphCase>; chains: Record<string, GraphCase>; tolerance: { abs: number; rel: number } };
+const fixture = JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { models: Record<string, GraphCase>; chains: Record<string, GraphCase>; custom: Record<string, GraphCase>; tolerance: { abs: number; rel: number } };
 const TOL = fixture.tolerance; // 1e-5 abs + 1e-5 rel
 const IMPLEMENTATIONS = await implementations();
 const FORMATS = ['.keras', '.h5', '-keras2.h5', '.tfjs/model.json'];
@@ -250,6 +250,21 @@ describe('customLayers', () => {
 });
 
 describe('textgenrnn, the whole model (examples/textgenrnn.mjs)', () => {
+  it.each(FORMATS)("in small, saved by Keras with its AttentionWeightedAverage (textgenrnn%s): loadModel with the example's attention as a custom layer", async (format) => {
+    // The example's own layer; it imports the built package, which this test does not need.
+    const { attentionWeightedAverage } = (await import('../examples/textgenrnn.mjs' as string)) as { attentionWeightedAverage: (W: Tensor, name: string) => CustomLayer };
+    const c = fixture.custom.textgenrnn!;
+    for (const backend of IMPLEMENTATIONS) {
+      const model = await loadGraph(`${DIR}textgenrnn${format}`, { backend, customLayers: { AttentionWeightedAverage: (config, [W]) => attentionWeightedAverage(W!, config.name as string) } });
+      try {
+        expectClose(model.forward(c.inputs.input!).output, c.outputs.output!, TOL, `${format} on ${backend}`);
+        expect(Object.keys(model.forward(c.inputs.input!, { trace: true }).trace!)).toEqual(['rnn_1', 'rnn_2']);
+      } finally {
+        model.dispose();
+      }
+    }
+  });
+
   const HAVE_WEIGHTS = sharedFor("the textgenrnn example (its weights are in ../shared's fixtures)");
   it.each(IMPLEMENTATIONS)('gives the next-character probabilities Keras gives (test/fixtures/textgenrnn.json) on %s', (backend) => {
     if (!HAVE_WEIGHTS) return;

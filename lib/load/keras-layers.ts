@@ -329,9 +329,16 @@ export async function kerasLayerSpec(model: KerasModel, layer: KerasLayerConfig,
       return mergeSpec(model, where, name, layer.class_name, c);
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      if (model.customLayers?.has(layer.class_name)) return { type: 'custom', name, options: { className: layer.class_name, config: c, weights: await model.weights(layer, index) } };
-      return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, a merge layer (Concatenate, Add, Subtract, Multiply, Average, Maximum), Dropout or InputLayer, got an unsupported layer, of class '${layer.class_name}' (a layer of your own: loadModel(file, { customLayers: { ${layer.class_name}: (config, weights) => layer } }))`);
+      return customSpec(model, where, name, layer, index);
   }
+}
+
+/** A layer of a class customLayers builds (by its name, or the Class of Keras 3's 'package>Class'), else refused naming the class. */
+async function customSpec(model: KerasModel, where: string, name: string, layer: KerasLayerConfig, index: number): Promise<LayerSpec> {
+  const given = layer.class_name;
+  const className = model.customLayers?.has(given) ? given : given.slice(given.lastIndexOf('>') + 1);
+  if (model.customLayers?.has(className)) return { type: 'custom', name, options: { className, config: layer.config, weights: await model.weights(layer, index) } };
+  return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, a merge layer (Concatenate, Add, Subtract, Multiply, Average, Maximum), Dropout or InputLayer, got an unsupported layer, of class '${className}' (a layer of your own: loadModel(file, { customLayers: { ${className}: (config, weights) => layer } }))`);
 }
 
 const MERGE_OPS: Record<string, MergeOp> = { Concatenate: 'concatenate', Add: 'add', Subtract: 'subtract', Multiply: 'multiply', Average: 'average', Maximum: 'maximum' };
