@@ -112,6 +112,32 @@ function inputsByName(names: readonly string[], given: ModelInputs, what: string
   return new Map(names.map((n) => [n, byName[n]!]));
 }
 
+/**
+ * Features per step each node passes on, where they are known (not an input's, a Flatten's or a
+ * custom layer's), checked against what each layer takes: a graph that cannot run is refused
+ * when it is made, naming the node, as Sequential does for a chain.
+ */
+function checkSizes(nodes: readonly Node[]): void {
+  const sizes = new Map<string, number | null>();
+  for (const { name, layer, inputs } of nodes) {
+    const given = inputs.map((s) => sizes.get(s) ?? null);
+    const takes = layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense ? layer.inputSize : null;
+    if (takes !== null && given[0] !== null && given[0] !== takes) fail('ERR_LSTM_CONFIG', `node '${name}' (${className(layer)})`, `input size ${takes}`, `'${inputs[0]}', which passes on ${given[0]} features per step`);
+    let size: number | null = null;
+    if (layer instanceof Merge) {
+      const known = given.filter((g): g is number => g !== null);
+      if (layer.op === 'concatenate') size = layer.axis === -1 && known.length === given.length ? known.reduce((a, b) => a + b, 0) : null;
+      else {
+        if (known.some((g) => g !== known[0])) fail('ERR_LSTM_CONFIG', `node '${name}' (${layer.op})`, 'inputs of one size', `sizes ${given.map((g, k) => `${g ?? '?'} ('${inputs[k]}')`).join(', ')}`);
+        size = known[0] ?? null;
+      }
+    } else if (layer instanceof Bidirectional) size = layer.outputSize;
+    else if (layer instanceof Lstm || layer instanceof Gru || layer instanceof Dense || layer instanceof Embedding) size = layer.units;
+    else if (layer instanceof RepeatVector || layer instanceof GlobalPooling1D) size = given[0]!;
+    sizes.set(name, size);
+  }
+}
+
 /** Layers called on named tensors: Keras' functional Model. */
 export class Model {
   /** Node names, in the order they run. */
@@ -187,6 +213,7 @@ export class Model {
       if (layers.has(n.layer)) fail('ERR_LSTM_CONFIG', `node '${n.name}'`, 'a layer of its own (a layer called twice is not supported)', 'the layer of another node');
       layers.add(n.layer);
     }
+    checkSizes(ordered);
     return new Model(ordered, inputs, outputs);
   }
 

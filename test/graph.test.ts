@@ -149,6 +149,9 @@ describe('Model.create', () => {
     await expectError(Model.create({ inputs: ['x'], outputs: ['a'], nodes: [{ layer: a, name: 'a', inputs: ['x', 'x'] }] }), 'ERR_LSTM_CONFIG', /expected one tensor for 'a' \(Dense\), got 2/);
     await expectError(Model.create({ inputs: ['x'], outputs: ['m'], nodes: [{ layer: await Merge.create({ op: 'subtract', name: 'm' }), inputs: ['x'] }] }), 'ERR_LSTM_CONFIG', /expected two tensors/);
     await expectError(Model.create({ inputs: ['x'], outputs: ['a', 'b'], nodes: [{ layer: a, name: 'a', inputs: 'x' }, { layer: a, name: 'b', inputs: 'x' }] }), 'ERR_LSTM_CONFIG', /node 'b': expected a layer of its own/);
+    const wide = await Dense.create({ name: 'wide', kernel: { data: new Float32Array(6), shape: [2, 3] } });
+    await expectError(Model.create({ inputs: ['x'], outputs: ['b'], nodes: [{ layer: wide, inputs: 'x' }, { layer: b, name: 'b', inputs: 'wide' }] }), 'ERR_LSTM_CONFIG', /node 'b' \(Dense\): expected input size 2, got 'wide', which passes on 3 features per step/);
+    await expectError(Model.create({ inputs: ['x'], outputs: ['m'], nodes: [{ layer: wide, inputs: 'x' }, { layer: a, name: 'a', inputs: 'x' }, { layer: await Merge.create({ op: 'add', name: 'm' }), inputs: ['a', 'wide'] }] }), 'ERR_LSTM_CONFIG', /node 'm' \(add\): expected inputs of one size, got sizes 2 \('a'\), 3 \('wide'\)/);
     await expectError(Model.create({ inputs: ['x'], outputs: ['c'], nodes: [{ layer: { forward: () => ({ data: new Float32Array(1), shape: [1] }) } as CustomLayer, inputs: 'x' }] }), 'ERR_LSTM_CONFIG', /name: expected a name/);
     a.dispose();
     b.dispose();
@@ -167,6 +170,21 @@ describe('Model inputs and refusals', () => {
       // Two batches that do not agree meet at the first merge.
       await expectError(() => model.forward({ a: c.inputs.a!, b: (c.inputs.b as Nested[]).slice(0, 1) }), 'ERR_LSTM_SHAPE', /^layer 'add' \(Merge\): add input 1: expected the shape of input 0, \[2, 5, 4\], got shape \[1, 5, 4\]/);
       await expectError(() => model.getLayer('nope'), 'ERR_LSTM_CONFIG', /getLayer\(name\): expected the name of one of the model's layers \('lstm_a', 'gru_b'/);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("takes a mask for every input: the ids' own mask given gives Keras' output, another mask another", async () => {
+    const c = fixture.models.masked_ids!;
+    const model = await loadGraph(`${DIR}masked_ids.keras`, { backend: 'js' });
+    try {
+      const ids = c.inputs.ids as number[][];
+      const own = model.forward(c.inputs, { mask: ids.map((row) => row.map((id) => (id !== 0 ? 1 : 0))) });
+      expectClose(own.output, c.outputs.probs!, TOL, 'mask of the ids');
+      const none = model.forward(c.inputs, { mask: ids.map((row) => row.map(() => 1)) });
+      expect(Math.max(...none.output.data.map((v, k) => Math.abs(v - own.output.data[k]!)))).toBeGreaterThan(1e-4);
+      await expectError(() => model.forward(c.inputs, { mask: [[1]] }), 'ERR_LSTM_SHAPE', /^layer 'lstm' \(Lstm\): .*mask/);
     } finally {
       model.dispose();
     }
