@@ -16,6 +16,7 @@ Models:
                the mask's op layers too: it loads as a Sequential (under "chains" in expected.json).
   textgenrnn   textgenrnn's architecture in small, with its AttentionWeightedAverage as a custom
                Keras layer (with a weight): loaded with customLayers (under "custom").
+  bidirectional  a Bidirectional LSTM and a GRU on one input, multiplied, into a Bidirectional GRU (ave).
   activation   Dense -> Activation (joined to the Dense), a Concatenate along time (axis 1), a
                GlobalAveragePooling1D output and a per-step output from the same Dense.
 
@@ -133,6 +134,16 @@ def textgenrnn():
     return model, {"input": x}
 
 
+def bidirectional():
+    x = keras.Input((6, 3), name="x")
+    bi = L.Bidirectional(L.LSTM(3, return_sequences=True), name="bi_lstm")(x)
+    gru = L.GRU(6, return_sequences=True, name="gru")(x)
+    both = L.Multiply(name="both")([bi, gru])
+    out = L.Bidirectional(L.GRU(2), merge_mode="ave", name="bi_gru")(both)
+    model = keras.Model(x, out, name="bidirectional")
+    return model, {"x": rng.uniform(-1.5, 1.5, (2, 6, 3)).astype(np.float32)}
+
+
 def activation():
     x = keras.Input((4, 3), name="x")
     d = L.Dense(5, name="d")(x)
@@ -151,6 +162,12 @@ def keras2_topology(model):
     layers = []
     for layer in config["layers"]:
         inner = {k: v for k, v in layer["config"].items() if k != "dtype"}
+        if layer["class_name"] == "Bidirectional":
+            # Keras 2 configs name the wrapped layer plainly (the directions add forward_/backward_).
+            wrapped = {k: v for k, v in inner["layer"]["config"].items() if k != "dtype"}
+            wrapped["name"] = wrapped["name"].removeprefix("forward_")
+            inner["layer"] = {"class_name": inner["layer"]["class_name"], "config": wrapped}
+            inner.pop("backward_layer", None)
         if layer["class_name"] == "InputLayer":
             inner = {"name": inner["name"], "batch_input_shape": inner.get("batch_shape"), "dtype": inner.get("dtype", "float32")}
         calls = []
@@ -187,6 +204,10 @@ def keras2_topology(model):
 
 
 def tfjs_weight_names(layer):
+    if isinstance(layer, L.Bidirectional):
+        cell = "lstm_cell" if isinstance(layer.forward_layer, L.LSTM) else "gru_cell"
+        inner = layer.forward_layer.name.removeprefix("forward_")
+        return [f"{layer.name}/{d}_{inner}/{cell}/{w}" for d in ("forward", "backward") for w in ["kernel", "recurrent_kernel", "bias"]]
     if isinstance(layer, (L.LSTM, L.GRU)):
         cell = "lstm_cell" if isinstance(layer, L.LSTM) else "gru_cell"
         return [f"{layer.name}/{cell}/{w}" for w in ["kernel", "recurrent_kernel", "bias"]]
@@ -221,7 +242,7 @@ def main():
                 "tolerance": {"abs": 1e-5, "rel": 1e-5}, "models": {}}
     expected["chains"] = {}
     expected["custom"] = {}
-    for make in (merges, masked_ids, activation, masked_chain, textgenrnn):
+    for make in (merges, masked_ids, activation, masked_chain, textgenrnn, bidirectional):
         model, inputs = make()
         randomize(model)
         name = model.name
