@@ -124,6 +124,26 @@ describe('Model.create', () => {
     expect(model.layers.map((l) => l.name)).toEqual(['d', 'sum']);
   });
 
+  it("streams through a custom layer's step, and refuses one without it", async () => {
+    const double: CustomLayer = {
+      name: 'double',
+      forward: (x) => ({ data: (x as Tensor).data.map((v) => 2 * v), shape: (x as Tensor).shape }),
+      step: (x) => ({ data: (x as Tensor).data.map((v) => 2 * v), shape: (x as Tensor).shape }),
+    };
+    const gru = await Gru.create({ name: 'gru', weights: { kernel: { data: Float32Array.from([0.5, -0.3, 0.2]), shape: [1, 3] }, recurrentKernel: { data: Float32Array.from([0.1, 0.4, -0.2]), shape: [1, 3] } }, useBias: false, returnSequences: true, backend: 'js' });
+    const graph = { inputs: ['x'], outputs: ['sum'], nodes: [{ layer: double, inputs: 'x' }, { layer: gru, inputs: 'double' }, { layer: await Merge.create({ op: 'add', name: 'sum' }), inputs: ['gru', 'double'] }] };
+    const model = await Model.create(graph);
+    const x = [[[1], [-2], [0.5]]];
+    const whole = model.forward(x).output.data;
+    const stream = model.stream(1);
+    const steps = x[0]!.map((step) => stream.step([step]).output.data[0]!); // [batch 1, 1 feature]
+    expectClose(Float32Array.from(steps), whole, { abs: 1e-6, rel: 1e-6 }, 'stepped');
+    stream.dispose();
+    const noStep = await Model.create({ ...graph, nodes: [{ layer: { name: 'double', forward: double.forward }, inputs: 'x' }, graph.nodes[1]!, graph.nodes[2]!] });
+    await expectError(() => noStep.stream(), 'ERR_LSTM_UNSUPPORTED', /layer 'double' \(custom layer\) has no step\(input\)/);
+    gru.dispose();
+  });
+
   it('computes every merge op as Keras does, a concatenation along any axis', async () => {
     const x = { data: Float32Array.from([1, -2, 3, 4]), shape: [1, 2, 2] };
     const y = { data: Float32Array.from([2, 5, -1, 0]), shape: [1, 2, 2] };
