@@ -140,7 +140,7 @@ function checkSizes(nodes: readonly Node[]): void {
 
 /** Layers called on named tensors: Keras' functional Model. */
 export class Model {
-  /** Node names, in the order they run. */
+  /** The nodes, in an order where each runs after what it takes. */
   private constructor(
     private readonly nodes: readonly Node[],
     readonly inputNames: readonly string[],
@@ -224,6 +224,12 @@ export class Model {
     return node.layer;
   }
 
+  /**
+   * Runs every node on the inputs (an array in `inputNames` order, an object by name, or the one
+   * input alone): every output by name, the first as `output`, and with `trace` each recurrent
+   * layer's trace by its name. ERR_LSTM_INPUT for missing, extra or unknown inputs; a layer's
+   * error names it.
+   */
   forward(inputs: ModelInputs, options: ModelForwardOptions = {}): ModelResult {
     return this.result(drive(this.calls(inputs, options)), options);
   }
