@@ -92,8 +92,8 @@ function swapLeadingAxes(data: ArrayLike<number>, shape: readonly number[], what
   return { data: out, shape: [B, A, ...shape.slice(2)] };
 }
 
-/** Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
-function stepMask(t: { data: Float32Array; shape: number[] | null }, value: number): Uint8Array {
+/** @internal Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
+export function stepMask(t: { data: Float32Array; shape: number[] | null }, value: number): Uint8Array {
   const [B, T, F] = threeAxes(t, 'masked by value').shape;
   const mask = new Uint8Array(B * T);
   value = Math.fround(value); // compared in float32, as Keras compares it with the input

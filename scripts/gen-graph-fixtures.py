@@ -17,6 +17,7 @@ Models:
   textgenrnn   textgenrnn's architecture in small, with its AttentionWeightedAverage as a custom
                Keras layer (with a weight): loaded with customLayers (under "custom").
   bidirectional  a Bidirectional LSTM and a GRU on one input, multiplied, into a Bidirectional GRU (ave).
+  masking      Masking(0) taken by an LSTM and a GRU, concatenated, into an LSTM.
   activation   Dense -> Activation (joined to the Dense), a Concatenate along time (axis 1), a
                GlobalAveragePooling1D output and a per-step output from the same Dense.
 
@@ -144,6 +145,20 @@ def bidirectional():
     return model, {"x": rng.uniform(-1.5, 1.5, (2, 6, 3)).astype(np.float32)}
 
 
+def masking():
+    x = keras.Input((5, 3), name="x")
+    masked = L.Masking(0.0, name="masking")(x)
+    lstm = L.LSTM(4, return_sequences=True, name="lstm")(masked)
+    gru = L.GRU(4, return_sequences=True, name="gru")(masked)
+    cat = L.Concatenate(name="cat")([lstm, gru])
+    out = L.LSTM(2, name="last")(cat)
+    model = keras.Model(x, out, name="masking")
+    data = rng.uniform(-1.5, 1.5, (2, 5, 3)).astype(np.float32)
+    data[0, 3:] = 0.0  # padded at the end
+    data[1, :1] = 0.0  # and at the start
+    return model, {"x": data}
+
+
 def activation():
     x = keras.Input((4, 3), name="x")
     d = L.Dense(5, name="d")(x)
@@ -242,7 +257,7 @@ def main():
                 "tolerance": {"abs": 1e-5, "rel": 1e-5}, "models": {}}
     expected["chains"] = {}
     expected["custom"] = {}
-    for make in (merges, masked_ids, activation, masked_chain, textgenrnn, bidirectional):
+    for make in (merges, masked_ids, activation, masked_chain, textgenrnn, bidirectional, masking):
         model, inputs = make()
         randomize(model)
         name = model.name

@@ -1,6 +1,6 @@
 // Graphs, not only chains: Keras 3 functional models with two inputs, every merge op, a layer's
-// output taken by several layers, two outputs, masks through merges, Bidirectional layers, an Activation joined to its
-// Dense (scripts/gen-graph-fixtures.py: Keras 3's predictions), loaded from .keras, .h5 (Keras 3's
+// output taken by several layers, two outputs, masks (Embedding, Masking) through merges,
+// Bidirectional layers, an Activation joined to its Dense (scripts/gen-graph-fixtures.py: Keras 3's predictions), loaded from .keras, .h5 (Keras 3's
 // config and Keras 2's) and TF.js model.json, on every backend; Model.create, custom layers,
 // stream() and refusals; textgenrnn's whole model (examples/textgenrnn.mjs) against Keras.
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ const fixture = JSON.parse(readFileSync(`${DIR}expected.json`, 'utf8')) as { mod
 const TOL = fixture.tolerance; // 1e-5 abs + 1e-5 rel
 const IMPLEMENTATIONS = await implementations();
 const FORMATS = ['.keras', '.h5', '-keras2.h5', '.tfjs/model.json'];
-const RECURRENT: Record<string, string[]> = { merges: ['lstm_a', 'gru_b', 'summary'], masked_ids: ['lstm', 'gru', 'last'], activation: ['gru'], bidirectional: ['bi_lstm', 'gru', 'bi_gru'] };
+const RECURRENT: Record<string, string[]> = { merges: ['lstm_a', 'gru_b', 'summary'], masked_ids: ['lstm', 'gru', 'last'], activation: ['gru'], bidirectional: ['bi_lstm', 'gru', 'bi_gru'], masking: ['lstm', 'gru', 'last'] };
 
 async function loadGraph(file: string, options: Parameters<typeof loadModel>[1] = {}): Promise<Model> {
   const model = await loadModel(file, options);

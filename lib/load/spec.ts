@@ -10,7 +10,7 @@ import type { RecurrentOptions } from '../recurrent.js';
 import { Flatten, GlobalPooling1D, RepeatVector, type PoolingMode } from '../sequence-ops.js';
 import { Merge, type MergeOptions } from '../merge.js';
 import { Model, type CustomLayer, type ModelLayer } from '../model.js';
-import { Sequential, type SequentialLayer, type SequentialOptions } from '../sequential.js';
+import { Sequential, stepMask, type SequentialLayer, type SequentialOptions } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
 
 /** One layer of a model file: its kind, the name the file gives it, and its create options. */
@@ -119,7 +119,6 @@ export interface GraphSpec {
 /** A chain of specs that holds a layer only a Model runs (a custom one): the same chain as a graph. */
 export function chainAsGraph(file: string, specs: readonly LayerSpec[]): GraphSpec | null {
   if (!specs.some((s) => s.type === 'custom' || s.type === 'merge')) return null;
-  if (specs[0]?.type === 'input') return modelError(file, `layer '${specs[0].name}': expected no Masking in front of a model with custom layers, got one`);
   let previous = 'input';
   const nodes = specs.map((spec) => {
     const node = { spec, inputs: [previous] };
@@ -130,7 +129,13 @@ export function chainAsGraph(file: string, specs: readonly LayerSpec[]): GraphSp
 }
 
 async function createNode(file: string, spec: LayerSpec, run: RecurrentRunOptions, customLayers: Readonly<Record<string, CustomLayerFactory>>): Promise<ModelLayer> {
-  if (spec.type === 'input') return modelError(file, `layer '${spec.name}': expected no Masking inside a functional graph (only Sequential models take one), got one`);
+  if (spec.type === 'input') {
+    const value = spec.options.maskValue;
+    if (value === undefined || spec.options.timeMajor) return modelError(file, `layer '${spec.name}': expected a Masking layer, got ${describe(spec.options)}`);
+    // Keras' Masking inside a graph: the tensor as it is, with the mask of its steps (no step(): a
+    // stream does not mask).
+    return { name: spec.name, forward: (x) => ({ output: x as Tensor, mask: stepMask(x as Tensor, value) }) } satisfies CustomLayer;
+  }
   if (spec.type === 'merge') return asModelError(file, `layer '${spec.name}' (merge)`, () => Merge.create({ ...spec.options, name: spec.name }));
   if (spec.type !== 'custom') return asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run));
   const { className, config, weights } = spec.options;
