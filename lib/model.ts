@@ -147,9 +147,9 @@ export class Model {
     readonly outputNames: readonly string[],
   ) {}
 
-  /** Every layer, in the order they run. */
+  /** Every layer, in the order they first run (a layer in several nodes once). */
   get layers(): readonly ModelLayer[] {
-    return this.nodes.map((n) => n.layer);
+    return [...new Set(this.nodes.map((n) => n.layer))];
   }
 
   /**
@@ -207,11 +207,12 @@ export class Model {
       }
       pending = pending.filter((n) => !next.includes(n));
     }
-    // getLayer finds a layer by its name: a layer object in two nodes would share its state.
-    const layers = new Set<ModelLayer>();
+    // A layer in several nodes (Keras' shared layer) runs each call alone, unless it carries its
+    // state from one call to the next.
+    const seen = new Set<ModelLayer>();
     for (const n of ordered) {
-      if (layers.has(n.layer)) fail('ERR_LSTM_CONFIG', `node '${n.name}'`, 'a layer of its own (a layer called twice is not supported)', 'the layer of another node');
-      layers.add(n.layer);
+      if (seen.has(n.layer) && (n.layer as { stateful?: boolean }).stateful === true) fail('ERR_LSTM_CONFIG', `node '${n.name}'`, 'a stateful layer in one node only (its state would pass between its calls)', 'the layer of another node too');
+      seen.add(n.layer);
     }
     checkSizes(ordered);
     return new Model(ordered, inputs, outputs);

@@ -18,6 +18,8 @@ Models:
                Keras layer (with a weight): loaded with customLayers (under "custom").
   bidirectional  a Bidirectional LSTM and a GRU on one input, multiplied, into a Bidirectional GRU (ave).
   masking      Masking(0) taken by an LSTM and a GRU, concatenated, into an LSTM.
+  siamese      shared layers: one LSTM encoder called on two inputs, their difference into a
+               Dense, and one Dense called on both encodings, multiplied.
   activation   Dense -> Activation (joined to the Dense), a Concatenate along time (axis 1), a
                GlobalAveragePooling1D output and a per-step output from the same Dense.
 
@@ -159,6 +161,19 @@ def masking():
     return model, {"x": data}
 
 
+def siamese():
+    a = keras.Input((6, 3), name="left")
+    b = keras.Input((6, 3), name="right")
+    encoder = L.LSTM(4, name="encoder")
+    ea, eb = encoder(a), encoder(b)
+    diff = L.Subtract(name="diff")([ea, eb])
+    same = L.Dense(1, activation="sigmoid", name="same")(diff)
+    project = L.Dense(3, name="project")
+    both = L.Multiply(name="both")([project(ea), project(eb)])
+    model = keras.Model([a, b], [same, both], name="siamese")
+    return model, {"left": rng.uniform(-1.5, 1.5, (2, 6, 3)).astype(np.float32), "right": rng.uniform(-1.5, 1.5, (2, 6, 3)).astype(np.float32)}
+
+
 def activation():
     x = keras.Input((4, 3), name="x")
     d = L.Dense(5, name="d")(x)
@@ -257,7 +272,7 @@ def main():
                 "tolerance": {"abs": 1e-5, "rel": 1e-5}, "models": {}}
     expected["chains"] = {}
     expected["custom"] = {}
-    for make in (merges, masked_ids, activation, masked_chain, textgenrnn, bidirectional, masking):
+    for make in (merges, masked_ids, activation, masked_chain, textgenrnn, bidirectional, masking, siamese):
         model, inputs = make()
         randomize(model)
         name = model.name

@@ -6,14 +6,23 @@ import { describe } from '../errors.js';
 import { activation, configLayers, kerasLayerSpec, layerName, modelLayers, type KerasLayerConfig, type KerasLayers, type KerasModel } from './keras-layers.js';
 import { modelError, type GraphSpec } from './spec.js';
 
+/**
+ * A functional model's calls of layers. A call is named by its layer ('encoder'), a later call of
+ * a shared layer with its index ('encoder#1', Keras' node index).
+ */
 export interface KerasGraph {
-  /** Every layer, in the config's order. */
+  /** The layers the outputs take, in the config's order. */
   layers: KerasLayerConfig[];
-  /** The names of the layers each layer is called on, in order. */
+  /** The calls each call takes, in order (those the outputs take). */
   inbound: Map<string, string[]>;
+  /** Each layer's calls, in order (those the outputs take). */
+  calls: Map<string, string[]>;
   inputs: string[];
   outputs: string[];
 }
+
+/** The name of call `node` of layer `layer`. */
+const callName = (layer: string, node: number) => (node === 0 ? layer : `${layer}#${node}`);
 
 /** A Keras topology: the layers in the order they run and, for a functional model that is no chain, its graph. */
 export interface KerasTopology extends KerasLayers {
@@ -22,27 +31,27 @@ export interface KerasTopology extends KerasLayers {
 
 type TensorRef = { layer: string; node: number; tensor: number };
 
-/** The tensors a layer's one call takes (none for an input); a layer called more than once is refused. */
-function inboundTensors(file: string, layer: KerasLayerConfig & { inbound_nodes?: unknown }, name: string): TensorRef[] {
+/** The tensors each call of a layer takes (no calls for an input). */
+function inboundTensors(file: string, layer: KerasLayerConfig & { inbound_nodes?: unknown }, name: string): TensorRef[][] {
   const calls = layer.inbound_nodes ?? (layer.config as { inbound_nodes?: unknown }).inbound_nodes;
-  if (calls === undefined || (Array.isArray(calls) && calls.length === 0)) return [];
+  if (calls === undefined) return [];
   if (!Array.isArray(calls)) return modelError(file, `layer '${name}': expected inbound_nodes as a list, got ${describe(calls)}`);
-  if (calls.length > 1) return modelError(file, `layer '${name}': expected each layer called once, got a layer called ${calls.length} times (shared layers are not supported)`);
-  const refs: TensorRef[] = [];
-  const visit = (x: unknown): void => {
-    if (Array.isArray(x)) {
-      if (typeof x[0] === 'string' && typeof x[1] === 'number' && typeof x[2] === 'number') refs.push({ layer: x[0], node: x[1], tensor: x[2] });
-      else x.forEach(visit);
-    } else if (typeof x === 'object' && x !== null) {
-      const history = (x as { config?: { keras_history?: unknown } }).config?.keras_history;
-      if (Array.isArray(history)) visit(history);
-      else Object.values(x).forEach(visit);
-    }
-  };
-  const call = calls[0] as unknown;
-  // Keras 3: { args, kwargs }; only args hold the tensors the layer takes (kwargs may hold a mask).
-  visit(typeof call === 'object' && call !== null && !Array.isArray(call) && 'args' in call ? (call as { args: unknown }).args : call);
-  return refs;
+  return calls.map((call: unknown) => {
+    const refs: TensorRef[] = [];
+    const visit = (x: unknown): void => {
+      if (Array.isArray(x)) {
+        if (typeof x[0] === 'string' && typeof x[1] === 'number' && typeof x[2] === 'number') refs.push({ layer: x[0], node: x[1], tensor: x[2] });
+        else x.forEach(visit);
+      } else if (typeof x === 'object' && x !== null) {
+        const history = (x as { config?: { keras_history?: unknown } }).config?.keras_history;
+        if (Array.isArray(history)) visit(history);
+        else Object.values(x).forEach(visit);
+      }
+    };
+    // Keras 3: { args, kwargs }; only args hold the tensors the layer takes (kwargs may hold a mask).
+    visit(typeof call === 'object' && call !== null && !Array.isArray(call) && 'args' in call ? (call as { args: unknown }).args : call);
+    return refs;
+  });
 }
 
 /** input_layers / output_layers: [[name, node, tensor], ...], or one such list alone. */
@@ -52,8 +61,8 @@ function endpoints(file: string, value: unknown, what: string): string[] {
     return modelError(file, `expected ${what} as a list of [layer, node, tensor], got ${describe(value)}`);
   }
   return list.map((e) => {
-    if ((e[1] ?? 0) !== 0 || (e[2] ?? 0) !== 0) modelError(file, `${what}: expected the first output of each layer, got ${describe(e)}`);
-    return e[0] as string;
+    if ((e[2] ?? 0) !== 0) modelError(file, `${what}: expected the first output of each layer, got ${describe(e)}`);
+    return callName(e[0] as string, typeof e[1] === 'number' ? e[1] : 0);
   });
 }
 
@@ -65,12 +74,12 @@ export function kerasTopology(file: string, modelConfig: unknown, wayOut?: strin
   const all = configLayers(file, modelConfig);
   if (!all.functional) return { ...all, graph: null, all: all.layers };
   const graph = functionalGraph(file, all.layers, (modelConfig as { config: Record<string, unknown> }).config ?? {});
-  const used = graph.layers.flatMap((l, k) => graph.inbound.get(layerName(l, k))!);
+  const used = [...graph.inbound.values()].flat();
   const chain =
     graph.inputs.length === 1 &&
     graph.outputs.length === 1 &&
     new Set(used).size === used.length &&
-    graph.layers.every((l, k) => graph.inputs.includes(layerName(l, k)) || graph.inbound.get(layerName(l, k))!.length === 1);
+    graph.layers.every((l, k) => graph.inputs.includes(layerName(l, k)) || (graph.calls.get(layerName(l, k))!.length === 1 && graph.inbound.get(layerName(l, k))!.length === 1));
   if (!chain) return { ...all, layers: graph.layers, graph, all: all.layers };
   if (graph.layers.length === all.layers.length) return { ...modelLayers(file, modelConfig, wayOut), graph: null, all: all.layers };
   // A chain once the layers computing Keras 3's masks are left out: walked from its input.
@@ -82,23 +91,31 @@ export function kerasTopology(file: string, modelConfig: unknown, wayOut?: strin
 
 function functionalGraph(file: string, layers: KerasLayerConfig[], config: Record<string, unknown>): KerasGraph {
   const inbound = new Map<string, string[]>();
+  const calls = new Map<string, string[]>();
   layers.forEach((layer, k) => {
     const name = layerName(layer, k);
-    if (inbound.has(name)) modelError(file, `expected layers with distinct names (as Keras requires), got '${name}' twice`);
-    const refs = inboundTensors(file, layer, name);
-    for (const r of refs) {
-      if (r.tensor !== 0) modelError(file, `layer '${name}': expected it to take the first output of '${r.layer}', got output ${r.tensor} (layers with several outputs are not supported)`);
-      if (r.node !== 0) modelError(file, `layer '${name}': expected it to take the output of the first call of '${r.layer}', got call ${r.node} (shared layers are not supported)`);
-    }
-    inbound.set(name, refs.map((r) => r.layer));
+    if (calls.has(name)) modelError(file, `expected layers with distinct names (as Keras requires), got '${name}' twice`);
+    const nodes = inboundTensors(file, layer, name);
+    // An input (no call) is a tensor of its own, named as its layer.
+    if (nodes.length === 0) inbound.set(name, []);
+    nodes.forEach((refs, node) => {
+      for (const r of refs) {
+        if (r.tensor !== 0) modelError(file, `layer '${name}': expected it to take the first output of '${r.layer}', got output ${r.tensor} (layers with several outputs are not supported)`);
+      }
+      inbound.set(callName(name, node), refs.map((r) => callName(r.layer, r.node)));
+    });
+    calls.set(name, nodes.length === 0 ? [name] : nodes.map((_, node) => callName(name, node)));
   });
-  for (const [name, from] of inbound) {
-    for (const source of from) if (!inbound.has(source)) modelError(file, `layer '${name}': expected to be called on layers of the model, got inbound layer '${source}', which is not among them`);
-  }
+  const check = (ref: string, where: string) => {
+    if (inbound.has(ref)) return;
+    const [layer, node] = ref.split('#') as [string, string | undefined];
+    modelError(file, calls.has(layer) ? `${where}: expected calls the file has, got call ${node} of '${layer}', which is called ${calls.get(layer)!.length} time(s)` : `${where}: expected to be called on layers of the model, got inbound layer '${layer}', which is not among them`);
+  };
+  for (const [name, from] of inbound) for (const source of from) check(source, `layer '${name.split('#')[0]}'`);
   const inputs = config.input_layers === undefined ? layers.filter((l) => l.class_name === 'InputLayer').map((l) => layerName(l, 0)) : endpoints(file, config.input_layers, 'input_layers');
   const outputs = endpoints(file, config.output_layers, 'output_layers');
   for (const name of [...inputs, ...outputs]) if (!inbound.has(name)) modelError(file, `expected the model's inputs and outputs among its layers, got '${name}', which is not`);
-  // The layers the outputs take, through the tensors each layer is called on: Keras 3 writes the
+  // The calls the outputs take, through the tensors each is called on: Keras 3 writes the
   // computation of masks as layers of their own (NotEqual, LogicalOr, Any, ...) passed in kwargs,
   // which masks here make themselves.
   const reached = new Set<string>();
@@ -109,12 +126,20 @@ function functionalGraph(file: string, layers: KerasLayerConfig[], config: Recor
     reached.add(name);
     todo.push(...inbound.get(name)!);
   }
-  const kept = layers.filter((l, k) => reached.has(layerName(l, k)) || inputs.includes(layerName(l, k)));
-  kept.forEach((layer, k) => {
-    const name = layerName(layer, k);
-    if (!inputs.includes(name) && inbound.get(name)!.length === 0) modelError(file, `layer '${name}' (${layer.class_name}): expected it called on a layer (or listed in input_layers), got no inbound layer`);
+  for (const name of inputs) reached.add(name);
+  for (const name of [...inbound.keys()]) if (!reached.has(name)) inbound.delete(name);
+  const kept = layers.filter((l, k) => {
+    const name = layerName(l, k);
+    calls.set(name, calls.get(name)!.filter((c) => reached.has(c)));
+    return calls.get(name)!.length > 0;
   });
-  return { layers: kept, inbound, inputs, outputs };
+  for (const [name, from] of inbound) {
+    if (!inputs.includes(name) && from.length === 0) {
+      const layer = name.split('#')[0]!;
+      modelError(file, `layer '${layer}' (${kept.find((l, k) => layerName(l, k) === layer)?.class_name}): expected it called on a layer (or listed in input_layers), got no inbound layer`);
+    }
+  }
+  return { layers: kept, inbound, calls, inputs, outputs };
 }
 
 /**
@@ -133,21 +158,25 @@ export async function kerasGraphSpecs(model: KerasModel, graph: KerasGraph): Pro
   for (const [index, layer] of graph.layers.entries()) {
     const name = layerName(layer, index);
     if (graph.inputs.includes(name)) continue;
-    const from = graph.inbound.get(name)!;
+    const calls = graph.calls.get(name)!;
     const where = `layer '${name}' (${layer.class_name})`;
+    // One spec (one layer, its weights read once) for every call of a shared layer.
     const spec = await kerasLayerSpec(model, layer, index);
-    if (spec === null || spec === 'activation') {
+    for (const call of calls) {
+      const from = graph.inbound.get(call)!;
+      if (spec !== null && spec !== 'activation') {
+        nodes.push({ spec, inputs: from, name: call });
+        continue;
+      }
       if (from.length !== 1) modelError(model.file, `${where}: expected it called on one layer, got ${from.length}`);
-      passOn.set(name, from[0]!);
+      passOn.set(call, from[0]!);
       if (spec === null) continue;
-      const dense = nodes.find((n) => n.spec.name === resolve(from[0]!))?.spec;
-      if (dense?.type !== 'dense' || (dense.options.activation ?? 'linear') !== 'linear' || consumers(from[0]!) !== 1) {
-        modelError(model.file, `${where}: expected it called on a Dense without an activation whose output nothing else takes, got it called on '${from[0]}'`);
+      const dense = nodes.find((n) => n.name === resolve(from[0]!))?.spec;
+      if (calls.length !== 1 || dense?.type !== 'dense' || (dense.options.activation ?? 'linear') !== 'linear' || consumers(from[0]!) !== 1 || nodes.filter((n) => n.spec === dense).length !== 1) {
+        modelError(model.file, `${where}: expected it called once on a Dense without an activation whose output nothing else takes, got it called on '${from[0]}'`);
       }
       dense.options.activation = activation(model, `${where}.activation`, layer.config.activation, true);
-      continue;
     }
-    nodes.push({ spec, inputs: from });
   }
   for (const node of nodes) node.inputs = node.inputs.map(resolve);
   return { inputs: graph.inputs, outputs: graph.outputs.map(resolve), nodes };

@@ -113,7 +113,8 @@ export type CustomLayerFactory = (config: Record<string, unknown>, weights: Tens
 export interface GraphSpec {
   inputs: string[];
   outputs: string[];
-  nodes: { spec: LayerSpec; inputs: string[] }[];
+  /** A shared layer's calls hold the same spec (one layer), each with a name of its own. */
+  nodes: { spec: LayerSpec; inputs: string[]; name: string }[];
 }
 
 /** A chain of specs that holds a layer only a Model runs (a custom one): the same chain as a graph. */
@@ -121,7 +122,7 @@ export function chainAsGraph(file: string, specs: readonly LayerSpec[]): GraphSp
   if (!specs.some((s) => s.type === 'custom' || s.type === 'merge')) return null;
   let previous = 'input';
   const nodes = specs.map((spec) => {
-    const node = { spec, inputs: [previous] };
+    const node = { spec, inputs: [previous], name: spec.name };
     previous = spec.name;
     return node;
   });
@@ -148,12 +149,16 @@ async function createNode(file: string, spec: LayerSpec, run: RecurrentRunOption
 
 /** Creates each layer and the Model holding them (on a failure, the layers made so far are freed). */
 export async function buildModel(file: string, graph: GraphSpec, run: RecurrentRunOptions, customLayers: Readonly<Record<string, CustomLayerFactory>>): Promise<Model> {
-  const nodes: { layer: ModelLayer; inputs: string[]; name: string }[] = [];
+  const layers = new Map<LayerSpec, ModelLayer>(); // a shared layer's calls share it
   try {
-    for (const { spec, inputs } of graph.nodes) nodes.push({ layer: await createNode(file, spec, run, customLayers), inputs, name: spec.name });
+    const nodes: { layer: ModelLayer; inputs: string[]; name: string }[] = [];
+    for (const { spec, inputs, name } of graph.nodes) {
+      if (!layers.has(spec)) layers.set(spec, await createNode(file, spec, run, customLayers));
+      nodes.push({ layer: layers.get(spec)!, inputs, name });
+    }
     return await asModelError(file, 'the layers do not form a graph', () => Model.create({ inputs: graph.inputs, outputs: graph.outputs, nodes }));
   } catch (error) {
-    for (const { layer } of nodes) layer.dispose?.();
+    for (const layer of layers.values()) layer.dispose?.();
     throw error;
   }
 }
