@@ -138,6 +138,23 @@ function checkSizes(nodes: readonly Node[]): void {
   }
 }
 
+/** A concatenation along time's mask: each input's steps (all of them without a mask) one after another, per row. */
+function joinedMasks(flows: readonly Flow[]): Uint8Array | undefined {
+  if (flows.every((f) => f.mask === undefined)) return undefined;
+  const shapes = flows.map((f) => (f.x as Tensor).shape as [number, number]);
+  const B = shapes[0]![0];
+  const T = shapes.reduce((sum, s) => sum + s[1], 0);
+  const out = new Uint8Array(B * T);
+  let at = 0;
+  flows.forEach((f, k) => {
+    const steps = shapes[k]![1];
+    const m = f.mask === undefined ? null : readMask(f.mask, B, steps);
+    for (let b = 0; b < B; b++) for (let t = 0; t < steps; t++) out[b * T + at + t] = m ? m[b * steps + t]! : 1;
+    at += steps;
+  });
+  return out;
+}
+
 /** Layers called on named tensors: Keras' functional Model. */
 export class Model {
   /** The nodes, in an order where each runs after what it takes. */
@@ -274,6 +291,10 @@ export class Model {
     const { layer } = node;
     if (layer instanceof Merge) {
       const x = layer.forward(taken.map((f) => f.x)).output;
+      if (layer.op === 'concatenate' && x.shape.length === 3 && (layer.axis === 1 || layer.axis === -2)) {
+        // Along time: the steps of one input, then the other's; lengths no longer describe them.
+        return { x, mask: joinedMasks(taken.map((f) => ({ ...f, x: readTensor(f.x, 'input') as Tensor }))), sequenceLengths: undefined };
+      }
       // Lengths pass when every input has the same ones (the forward options gave them).
       const lengths = taken.every((f) => f.sequenceLengths === taken[0]!.sequenceLengths) && x.shape.length === 3 ? taken[0]!.sequenceLengths : undefined;
       return { x, mask: mergeMasks(taken, x.shape), sequenceLengths: lengths };

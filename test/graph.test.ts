@@ -145,6 +145,16 @@ describe('Model.create', () => {
     gru.dispose();
   });
 
+  it('a concatenation along time joins the masks of its inputs, as Keras does', async () => {
+    const gru = await Gru.create({ name: 'gru', weights: { kernel: { data: Float32Array.from([0.5, -0.3, 0.2]), shape: [1, 3] }, recurrentKernel: { data: Float32Array.from([0.1, 0.4, -0.2]), shape: [1, 3] } }, useBias: false, returnSequences: true, backend: 'js' });
+    const model = await Model.create({ inputs: ['a', 'b'], outputs: ['gru'], nodes: [{ layer: await Merge.create({ op: 'concatenate', axis: 1, name: 'steps' }), inputs: ['a', 'b'] }, { layer: gru, inputs: 'steps' }] });
+    const [a, b] = [[[[1], [2]]], [[[-1], [0.5]]]];
+    const r = model.forward([a, b], { mask: [[1, 0]] });
+    const direct = gru.forward([[[1], [2], [-1], [0.5]]], { mask: [[1, 0, 1, 0]] }).output;
+    expect(Array.from(r.output.data)).toEqual(Array.from(direct.data));
+    model.dispose();
+  });
+
   it('computes every merge op as Keras does, a concatenation along any axis', async () => {
     const x = { data: Float32Array.from([1, -2, 3, 4]), shape: [1, 2, 2] };
     const y = { data: Float32Array.from([2, 5, -1, 0]), shape: [1, 2, 2] };
