@@ -78,7 +78,8 @@ interface Node {
 const isBuiltIn = (l: unknown): l is SequentialLayer =>
   l instanceof Lstm || l instanceof Gru || l instanceof Bidirectional || l instanceof Dense || l instanceof Embedding || l instanceof RepeatVector || l instanceof Flatten || l instanceof GlobalPooling1D;
 const isCustom = (l: unknown): l is CustomLayer => typeof l === 'object' && l !== null && !isBuiltIn(l) && !(l instanceof Merge) && typeof (l as CustomLayer).forward === 'function';
-const className = (l: ModelLayer) => (isCustom(l) ? 'custom layer' : l.constructor.name);
+// A custom layer of a class is named by it ('AttentionWeightedAverage'), a plain object as what it is.
+const className = (l: ModelLayer) => (isCustom(l) && (l.constructor === Object || l.constructor === undefined) ? 'custom layer' : l.constructor.name);
 
 /** The AND of the masks given (a missing one counts every step), as Keras merges masks. */
 function mergeMasks(flows: readonly Flow[], shape: readonly number[]): Uint8Array | undefined {

@@ -230,6 +230,9 @@ describe('Model inputs and refusals', () => {
     const masked = await loadGraph(`${DIR}masked_ids.keras`, { backend: 'js' });
     await expectError(() => masked.stream(), 'ERR_LSTM_UNSUPPORTED', /layer 'emb' \(Embedding\) masks steps/);
     masked.dispose();
+    const masking = await loadGraph(`${DIR}masking.keras`, { backend: 'js' });
+    await expectError(() => masking.stream(), 'ERR_LSTM_UNSUPPORTED', /layer 'masking' \(Masking\) has no step\(input\)/);
+    masking.dispose();
   });
 
   it('refuses a file with a cycle, a missing inbound layer or call, or an unknown class (ERR_LSTM_MODEL)', async () => {

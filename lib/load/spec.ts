@@ -129,13 +129,19 @@ export function chainAsGraph(file: string, specs: readonly LayerSpec[]): GraphSp
   return { inputs: ['input'], outputs: [previous], nodes };
 }
 
+/** Keras' Masking inside a graph: the tensor as it is, with the mask of its steps (no step(): a stream does not mask). */
+class Masking implements CustomLayer {
+  constructor(readonly name: string, readonly maskValue: number) {}
+  forward(x: Tensor | Tensor[]) {
+    return { output: x as Tensor, mask: stepMask(x as Tensor, this.maskValue) };
+  }
+}
+
 async function createNode(file: string, spec: LayerSpec, run: RecurrentRunOptions, customLayers: Readonly<Record<string, CustomLayerFactory>>): Promise<ModelLayer> {
   if (spec.type === 'input') {
     const value = spec.options.maskValue;
     if (value === undefined || spec.options.timeMajor) return modelError(file, `layer '${spec.name}': expected a Masking layer, got ${describe(spec.options)}`);
-    // Keras' Masking inside a graph: the tensor as it is, with the mask of its steps (no step(): a
-    // stream does not mask).
-    return { name: spec.name, forward: (x) => ({ output: x as Tensor, mask: stepMask(x as Tensor, value) }) } satisfies CustomLayer;
+    return new Masking(spec.name, value);
   }
   if (spec.type === 'merge') return asModelError(file, `layer '${spec.name}' (merge)`, () => Merge.create({ ...spec.options, name: spec.name }));
   if (spec.type !== 'custom') return asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run));
