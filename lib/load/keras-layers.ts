@@ -46,7 +46,7 @@ export interface KerasLayers {
 }
 
 /** A layer's config as the file holds it, checked: { class_name, config }. */
-export function layerConfig(file: string, where: string, value: unknown): KerasLayerConfig {
+function layerConfig(file: string, where: string, value: unknown): KerasLayerConfig {
   const l = value as Partial<KerasLayerConfig> | null | undefined;
   if (typeof l !== 'object' || l === null || typeof l.class_name !== 'string' || typeof l.config !== 'object' || l.config === null) {
     return modelError(file, `${where}: expected a layer as { class_name, config }, got ${describe(value)}`);
