@@ -4,6 +4,7 @@
 import { describe, fail as failWith, LstmError } from './errors.js';
 import { Gru, type GruTrace } from './gru.js';
 import { Lstm, type LstmTrace } from './lstm.js';
+import { inputsByName, type ModelInputs } from './model.js';
 import { firstNonFinite, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 import { foldNode, FOLDABLE, intsOf, transposeConst, type Const } from './load/onnx-constants.js';
 import { conv, pad, reduce, specialize, UNARY, type Step } from './onnx-ops.js';
@@ -77,7 +78,7 @@ export class OnnxGraph {
   private constructor(
     private readonly spec: OnnxGraphSpec,
     /** Each recurrent node's layers, one per direction. */
-    private readonly layers: Map<OnnxNode, AnyRecurrent[]>,
+    private readonly recurrentNodes: Map<OnnxNode, AnyRecurrent[]>,
   ) {
     const gather = (plan: GraphPlan) => {
       for (const [name, c] of plan.constants) {
@@ -125,10 +126,14 @@ export class OnnxGraph {
   }
   /** The recurrent layers, by node name (a bidirectional node's second direction as `name/backward`). */
   get recurrentLayers(): AnyRecurrent[] {
-    return [...this.layers.values()].flat();
+    return [...this.recurrentNodes.values()].flat();
+  }
+  /** The layers it runs: its recurrent nodes' (convolutions and the rest run as operators). */
+  get layers(): readonly (Lstm | Gru)[] {
+    return this.recurrentLayers as unknown as (Lstm | Gru)[];
   }
 
-  forward(inputs: GraphInputs, options: GraphForwardOptions = {}): GraphResult {
+  forward(inputs: GraphInputs | ModelInputs, options: GraphForwardOptions = {}): GraphResult {
     if (this.disposed) throw new LstmError('ERR_LSTM_DISPOSED', 'OnnxGraph.forward: the model was disposed');
     if (typeof options !== 'object' || options === null) failWith('ERR_LSTM_CONFIG', 'forward options', 'an object { trace? }', describe(options));
     const scope: Scope = new Map();
@@ -152,26 +157,12 @@ export class OnnxGraph {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const made of this.layers.values()) for (const l of made) l.dispose();
+    for (const made of this.recurrentNodes.values()) for (const l of made) l.dispose();
   }
 
-  private readInputs(inputs: GraphInputs, scope: Scope): void {
-    const declared = this.spec.inputs;
-    const names = declared.map((i) => `'${i.name}'`).join(', ');
-    if (typeof inputs !== 'object' || inputs === null) failWith('ERR_LSTM_INPUT', 'inputs', `an object of the inputs ${names} by name, or an array of them in that order`, describe(inputs));
-    if (Array.isArray(inputs)) {
-      if (inputs.length !== declared.length) failWith('ERR_LSTM_INPUT', 'inputs', `${declared.length} inputs (${names})`, `${inputs.length}`);
-      declared.forEach((d, k) => scope.set(d.name, readInput(d, inputs[k])));
-      return;
-    }
-    const given = inputs as Record<string, GraphValue>;
-    for (const key of Object.keys(given)) {
-      if (!declared.some((d) => d.name === key)) failWith('ERR_LSTM_INPUT', `inputs.${key}`, `one of the model's inputs ${names}`, `an input named '${key}'`);
-    }
-    for (const d of declared) {
-      if (!(d.name in given)) failWith('ERR_LSTM_INPUT', 'inputs', `every input of the model (${names})`, `none named '${d.name}'`);
-      scope.set(d.name, readInput(d, given[d.name]));
-    }
+  private readInputs(inputs: GraphInputs | ModelInputs, scope: Scope): void {
+    const given = inputsByName<GraphValue>(this.inputNames, inputs, 'inputs');
+    for (const d of this.spec.inputs) scope.set(d.name, readInput(d, given.get(d.name)));
   }
 
   /** Runs a graph's nodes; its outputs' values. `scopes`: its own values first, then the graphs' around it. */
@@ -253,7 +244,7 @@ export class OnnxGraph {
   /** An LSTM/GRU node: X [T,B,I] (layout 0) or [B,T,I]; Y [T,D,B,U] (or [B,T,D,U]), Y_h and Y_c [D,B,U]. */
   private recurrent(node: OnnxNode, inputs: (Const | undefined)[], plan: GraphPlan, trace: Trace | undefined, fail: Fail): Const[] {
     const parts = plan.recurrent.get(node)!;
-    const layers = this.layers.get(node)!;
+    const layers = this.recurrentNodes.get(node)!;
     const x = inputs[0]!;
     if (x.shape.length !== 3 || x.shape[2] !== parts.inputSize) fail(`expected X of shape [${parts.layout ? 'batch, time' : 'time, batch'}, ${parts.inputSize}], got ${shapeText(x.shape)}`);
     const timeMajor = parts.layout === 0;

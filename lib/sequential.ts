@@ -92,8 +92,8 @@ function swapLeadingAxes(data: ArrayLike<number>, shape: readonly number[], what
   return { data: out, shape: [B, A, ...shape.slice(2)] };
 }
 
-/** Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
-function stepMask(t: { data: Float32Array; shape: number[] | null }, value: number): Uint8Array {
+/** @internal Keras' Masking: [B,T] with 0 where every feature of the step equals `value`. */
+export function stepMask(t: { data: Float32Array; shape: number[] | null }, value: number): Uint8Array {
   const [B, T, F] = threeAxes(t, 'masked by value').shape;
   const mask = new Uint8Array(B * T);
   value = Math.fround(value); // compared in float32, as Keras compares it with the input
@@ -169,13 +169,7 @@ export class Sequential {
 
   /** The same as forward, each recurrent layer off the JS thread where its backend allows it (native: libuv's pool). */
   async forwardAsync(input: TensorLike, options: SequentialForwardOptions = {}): Promise<SequentialResult> {
-    const run = this.layerCalls(...this.start(input, options));
-    let next = run.next();
-    while (!next.done) {
-      const { layer, x, options: o } = next.value;
-      next = resume(run, await layer.forwardAsync(x, o).then((result): Outcome => ({ result }), (error: unknown): Outcome => ({ error })));
-    }
-    return this.result(next.value, options);
+    return this.result(await driveAsync(this.layerCalls(...this.start(input, options))), options);
   }
 
   private start(input: TensorLike, options: SequentialForwardOptions): [PreparedInput, { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }] {
@@ -215,10 +209,7 @@ export class Sequential {
     }
     const first = this.layers[0];
     if (!(first instanceof Embedding)) return { x, mask, from: 0 };
-    const ids = first.ids(x);
-    if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
-    if (mask === undefined && first.maskZero) mask = first.mask(ids);
-    return { x: first.lookup(ids), mask, from: 1 };
+    return { ...embed(first, x, mask), from: 1 };
   }
 
   /**
@@ -226,60 +217,32 @@ export class Sequential {
    * what each layer took and gave (recurrent layers traced), as attribution needs to backpropagate.
    */
   runLayers(prepared: PreparedInput, options: { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }, passes?: LayerPass[]): { output: Tensor; traces: unknown[] } {
-    const run = this.layerCalls(prepared, options, passes);
-    let next = run.next();
-    while (!next.done) {
-      const { layer, x, options: o, directions } = next.value;
-      let outcome: Outcome;
-      try {
-        outcome = { result: directions && layer instanceof Bidirectional ? layer.forwardDirections(x, o) : layer.forward(x, o) };
-      } catch (error) {
-        outcome = { error };
-      }
-      next = resume(run, outcome);
-    }
-    return next.value;
+    return drive(this.layerCalls(prepared, options, passes));
   }
 
   /**
    * The stack, written once for forward, forwardAsync and attribution: yields each recurrent
    * layer's call and takes its result back, so that one caller runs it in place and another awaits it.
    */
-  private *layerCalls(prepared: PreparedInput, options: { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }, passes?: LayerPass[]): StackRun {
-    let { x, mask } = prepared;
-    let sequenceLengths = options.sequenceLengths;
+  private *layerCalls(prepared: PreparedInput, options: { trace?: boolean; sequenceLengths?: readonly number[] | Int32Array }, passes?: LayerPass[]): LayerRun<{ output: Tensor; traces: unknown[] }> {
+    let flow: Flow = { x: prepared.x, mask: prepared.mask, sequenceLengths: options.sequenceLengths };
     const traces: unknown[] = [];
     for (let k = prepared.from; k < this.layers.length; k++) {
       const layer = this.layers[k]!;
-      const input = x;
-      let result: unknown;
-      let pooled: Uint8Array | undefined;
+      const before = flow;
+      let call: LayerCall;
       try {
-        if (stateless(layer)) {
-          x = layer.forward(x).output;
-        } else if (isSequenceOp(layer)) {
-          pooled = layer instanceof GlobalPooling1D ? poolingMask(mask, sequenceLengths, x) : undefined;
-          x = layer instanceof GlobalPooling1D ? layer.forward(x, pooled).output : layer.forward(x).output;
-        } else {
-          const r = yield { layer, x, options: { trace: options.trace || passes !== undefined, mask, sequenceLengths }, directions: passes !== undefined };
-          if (options.trace) traces.push(r.trace);
-          result = r;
-          x = r.output as Tensor;
-        }
+        call = yield* callLayer(layer, flow, options.trace === true, passes !== undefined);
       } catch (error) {
         // Past the first layer, "input" is what the layer before passed on: say which layer it was.
         if (k === 0 || !(error instanceof LstmError)) throw error;
         throw new LstmError(error.code, `layers[${k}] (${layer.constructor.name}): ${error.message}`, { cause: error });
       }
-      passes?.push({ layer, input: input as Tensor, output: x as Tensor, mask, sequenceLengths, poolingMask: pooled, result });
-      // The steps the mask and lengths describe end where a layer folds the sequence away (as
-      // Keras drops the mask); a RepeatVector's new steps have none.
-      if (isSequenceOp(layer) || (x as Tensor).shape.length === 2) {
-        mask = undefined;
-        sequenceLengths = undefined;
-      }
+      if (options.trace && call.recurrent) traces.push(call.trace);
+      flow = call.flow;
+      passes?.push({ layer, input: before.x as Tensor, output: flow.x as Tensor, mask: before.mask, sequenceLengths: before.sequenceLengths, poolingMask: call.pooled, result: call.result });
     }
-    return { output: x as Tensor, traces };
+    return { output: flow.x as Tensor, traces };
   }
 
   /** Steps the whole stack one timestep at a time (no Bidirectional layer). */
@@ -305,8 +268,8 @@ export class Sequential {
 
 type StreamStep = Dense | Embedding | RecurrentStream;
 
-/** A recurrent layer's call within the stack, for forward to run and forwardAsync to await. */
-interface RecurrentCall {
+/** @internal A recurrent layer's call within the stack, for forward to run and forwardAsync to await. */
+export interface RecurrentCall {
   layer: Lstm | Gru | Bidirectional;
   x: TensorLike;
   options: { trace?: boolean; mask?: TensorLike | Uint8Array; sequenceLengths?: readonly number[] | Int32Array };
@@ -315,10 +278,97 @@ interface RecurrentCall {
 }
 type LayerResult = { output: unknown; trace?: unknown };
 type Outcome = { result: LayerResult } | { error: unknown };
-type StackRun = Generator<RecurrentCall, { output: Tensor; traces: unknown[] }, LayerResult>;
+/** @internal A run of layers that yields each recurrent layer's call and returns T. */
+export type LayerRun<T> = Generator<RecurrentCall, T, LayerResult>;
 
-/** Hands a layer call's result, or its error, back to the stack (which names the layer that failed). */
-const resume = (run: StackRun, outcome: Outcome) => ('error' in outcome ? run.throw(outcome.error) : run.next(outcome.result));
+/** Hands a layer call's result, or its error, back to the run (which names the layer that failed). */
+const resume = <T>(run: LayerRun<T>, outcome: Outcome) => ('error' in outcome ? run.throw(outcome.error) : run.next(outcome.result));
+
+/** @internal Runs every recurrent call of `run` in place. */
+export function drive<T>(run: LayerRun<T>): T {
+  let next = run.next();
+  while (!next.done) {
+    const { layer, x, options: o, directions } = next.value;
+    let outcome: Outcome;
+    try {
+      outcome = { result: directions && layer instanceof Bidirectional ? layer.forwardDirections(x, o) : layer.forward(x, o) };
+    } catch (error) {
+      outcome = { error };
+    }
+    next = resume(run, outcome);
+  }
+  return next.value;
+}
+
+/** @internal Awaits every recurrent call of `run` off the JS thread (forwardAsync). */
+export async function driveAsync<T>(run: LayerRun<T>): Promise<T> {
+  let next = run.next();
+  while (!next.done) {
+    const { layer, x, options: o } = next.value;
+    next = resume(run, await layer.forwardAsync(x, o).then((result): Outcome => ({ result }), (error: unknown): Outcome => ({ error })));
+  }
+  return next.value;
+}
+
+/** @internal What passes from one layer to the next: a tensor with the steps its mask and lengths describe. */
+export interface Flow {
+  x: TensorLike;
+  mask: TensorLike | Uint8Array | undefined;
+  sequenceLengths: readonly number[] | Int32Array | undefined;
+}
+
+/** @internal What one layer's call gave. */
+export interface LayerCall {
+  flow: Flow;
+  /** Whether the layer is recurrent (it has a trace). */
+  recurrent: boolean;
+  trace: unknown;
+  /** A recurrent layer's result (traced when recorded). */
+  result: unknown;
+  /** GlobalPooling1D: the steps it averaged. */
+  pooled: Uint8Array | undefined;
+}
+
+/** @internal Ids [batch, steps] looked up, with the mask an Embedding with maskZero derives unless one is given. */
+export function embed(layer: Embedding, input: TensorLike, mask: TensorLike | Uint8Array | undefined): { x: Tensor; mask: TensorLike | Uint8Array | undefined } {
+  const ids = layer.ids(input);
+  if (ids.shape.length !== 2) fail('ERR_LSTM_SHAPE', 'input', 'ids of shape [batch, steps]', `shape ${shapeText(ids.shape)}`);
+  return { x: layer.lookup(ids), mask: mask === undefined && layer.maskZero ? layer.mask(ids) : mask };
+}
+
+/**
+ * @internal One layer's call on what the layer before passed on, written once for Sequential and
+ * Model: the mask and lengths reach each recurrent layer and end where a layer folds the steps away.
+ * `record` traces recurrent layers for attribution.
+ */
+export function* callLayer(layer: SequentialLayer, flow: Flow, trace: boolean, record: boolean): LayerRun<LayerCall> {
+  let { x, mask, sequenceLengths } = flow;
+  let result: unknown;
+  let traced: unknown;
+  let pooled: Uint8Array | undefined;
+  let recurrent = false;
+  if (layer instanceof Embedding) {
+    ({ x, mask } = embed(layer, x, mask));
+  } else if (stateless(layer)) {
+    x = layer.forward(x).output;
+  } else if (isSequenceOp(layer)) {
+    pooled = layer instanceof GlobalPooling1D ? poolingMask(mask, sequenceLengths, x) : undefined;
+    x = layer instanceof GlobalPooling1D ? layer.forward(x, pooled).output : layer.forward(x).output;
+  } else {
+    recurrent = true;
+    const r = yield { layer, x, options: { trace: trace || record, mask, sequenceLengths }, directions: record };
+    traced = r.trace;
+    result = r;
+    x = r.output as Tensor;
+  }
+  // The steps the mask and lengths describe end where a layer folds the sequence away (as
+  // Keras drops the mask); a RepeatVector's new steps have none.
+  if (isSequenceOp(layer) || (x as Tensor).shape.length === 2) {
+    mask = undefined;
+    sequenceLengths = undefined;
+  }
+  return { flow: { x, mask, sequenceLengths }, recurrent, trace: traced, result, pooled };
+}
 
 export class SequentialStream {
   /** @internal Streams are made by `model.stream()`. */

@@ -3,7 +3,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gaussLegendre } from '../lib/explain/attribute.js';
-import { attribute, Bidirectional, loadModel, Dense, Embedding, GlobalPooling1D, Gru, Lstm, LstmError, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
+import { attribute, Bidirectional, Dense, Embedding, GlobalPooling1D, Gru, Lstm, LstmError, Sequential, type SequentialLayer, type Tensor } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { expectClose, implementations, rng } from './helpers.js';
 import { F64, referenceLstm, type RefConfig, type RefWeights } from './reference.js';
 

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  attribute, decodeCsv, decodeJsonTensor, decodeNpy, decodeNpz, decodeTensor, encodeJsonTensors, encodeNpy, encodeNpz, loadModel, LstmError,
+  attribute, decodeCsv, decodeJsonTensor, decodeNpy, decodeNpz, decodeTensor, encodeJsonTensors, encodeNpy, encodeNpz, LstmError,
 } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { shortFloat32 } from '../lib/io/json.js';
 import { fitInput } from '../lib/tools/model-input.js';
 import { SHARED, sharedFor } from './helpers.js';

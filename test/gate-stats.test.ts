@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { timeConstant } from '../lib/explain/gate-stats.js';
-import { Bidirectional, Dense, gateStats, Gru, Lstm, loadModel, LstmError, Sequential, splitGates, type LayerGateStats, type Tensor } from '../lib/index.js';
+import { Bidirectional, Dense, gateStats, Gru, Lstm, LstmError, Sequential, splitGates, type LayerGateStats, type Tensor } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { implementations, type Nested } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();

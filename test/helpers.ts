@@ -3,6 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { backends, Gru, Lstm, type LstmOptions, type Tensor } from '../lib/index.js';
 import { runsRelaxedSimd } from '../lib/backends/wasm-source.js';
+import { loadModel, sequentialOnly } from '../lib/load/index.js';
+
+/** loadModel for a chain: the tests of Sequential models load them with this. */
+export async function loadSequential(...args: Parameters<typeof loadModel>) {
+  return sequentialOnly(await loadModel(...args), 'this test');
+}
 
 export const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
 

@@ -1,10 +1,10 @@
 // readKerasLayers: Keras 3 weights-only files (save_weights in Keras 3's .weights.h5 layout and in
 // Keras 2's layer_names layout) and a branching model loadModel refuses, built as a user builds
-// them (the layers the file gives, with what the model's code says) and checked against Keras'
+// them (the layers the file gives, with what the model's code says; loadModel runs it as a Model now) and checked against Keras'
 // outputs on every backend. Fixtures: scripts/gen_keras_weights.py (Keras 3.15.1, JAX backend).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Embedding, Gru, loadModel, Lstm, LstmError, readKerasLayers, Sequential, type KerasFileLayer, type SequentialLayer } from '../lib/index.js';
+import { Bidirectional, Dense, Embedding, Gru, loadModel, Lstm, LstmError, Model, readKerasLayers, Sequential, type KerasFileLayer, type SequentialLayer } from '../lib/index.js';
 import { expectClose, implementations, type Nested } from './helpers.js';
 
 const DIR = new URL('./fixtures/models/keras-weights/', import.meta.url).pathname;
@@ -71,9 +71,12 @@ describe.each(IMPLEMENTATIONS)('readKerasLayers on %s', (backend) => {
     });
   });
 
-  it.each(['.keras', '.h5'])('a branching model (branched%s): loadModel refuses it, pointing to readKerasLayers, which reads every layer', async (extension) => {
+  it.each(['.keras', '.h5'])('a branching model (branched%s): loadModel gives a Model, and readKerasLayers reads every layer', async (extension) => {
     const path = `${DIR}branched${extension}`;
-    await expect(loadModel(path)).rejects.toThrow(/branch.*readKerasLayers/);
+    const whole = await loadModel(path, { backend });
+    expect(whole).toBeInstanceOf(Model);
+    expect([(whole as Model).inputNames, (whole as Model).outputNames]).toEqual([['x'], ['head']]);
+    whole.dispose();
     const layers = await readKerasLayers(path);
     expect(layers.map((l) => [l.name, l.className, l.kind])).toEqual([
       ['x', 'InputLayer', 'other'],

@@ -6,7 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Flatten, formatInspection, gateStats, Gru, inspectModel, Lstm, LstmError, RepeatVector, Sequential, loadModel } from '../lib/index.js';
+import { Bidirectional, Dense, Flatten, formatInspection, gateStats, Gru, inspectModel, Lstm, LstmError, RepeatVector, Sequential } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { decode, encode, readModelProto, writeModelProto } from '../lib/load/onnx-proto.generated.js';
 
 const DIR = new URL('./fixtures/models/', import.meta.url).pathname;

@@ -11,9 +11,9 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, type Sequential, type Tensor } from '../lib/index.js';
-import { loadModel } from '../lib/load/index.js';
-import { readOnnxRecurrent } from '../lib/load/onnx.js';
+import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, loadModel as loadAny, type OnnxGraph, type Sequential, type Tensor } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
+import { readOnnx, readOnnxRecurrent } from '../lib/load/onnx.js';
 import { PbfWriter } from 'pbf';
 import { decode, encode, readAttributeProto, readTensorProto, writeModelProto, writeTensorProto } from '../lib/load/onnx-proto.generated.js';
 import { decodeModelProto } from '../lib/load/onnx-schema.js';
@@ -332,11 +332,15 @@ describe('constant arithmetic exporters weights and shapes with', () => {
 });
 
 describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential cannot compute', () => {
-  it.skipIf(!HAVE_SILERO)('Silero VAD (convolutions, If on the sample rate, then an LSTM), naming the operators it cannot map', async () => {
-    const error = await refusal(loadModel(SILERO_PATH));
+  it.skipIf(!HAVE_SILERO)('Silero VAD (convolutions, If on the sample rate, then an LSTM) is more than a Sequential: loadModel runs it whole, as a graph', async () => {
+    // The Sequential reader names what it cannot map; loadModel then reads the model as a graph.
+    const error = await refusal(readOnnx({ name: SILERO_PATH, bytes: new Uint8Array(readFileSync(SILERO_PATH)) } as never));
     expect(error.message).toMatch(/\bIf \(/);
     expect(error.message).toMatch(/\bConv \(/);
-    expect(error.message).toMatch(/readOnnxRecurrent/);
+    const graph = (await loadAny(SILERO_PATH)) as OnnxGraph;
+    expect(graph.inputNames).toEqual(['input', 'state', 'sr']);
+    expect(graph.outputNames).toEqual(['output', 'stateN']);
+    graph.dispose();
   });
 
   it('an activation lstm-runtime does not run (LeakyRelu with alpha 0.1), in loadModel and in readOnnxRecurrent', async () => {
@@ -383,13 +387,18 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expect((await refusal(loadModel(onnxModel({ initializers, nodes: interleaved })))).message).toMatch(/Reshape/);
   });
 
-  it('an operator outside a Sequential on the path (Mul of the data), naming it and its node', async () => {
+  it('an operator outside a Sequential on the path (Mul of the data): the Sequential reader names it, and loadModel runs the graph whole', async () => {
     const { initializers, nodes } = lstmGraph();
-    const bytes = onnxModel({
-      initializers: { ...initializers, two: { data: Float32Array.of(2), shape: [] } },
-      nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['h'] }, { op: 'Mul', name: 'scale', inputs: ['h', 'two'], outputs: ['y'] }],
-    });
-    expect((await refusal(loadModel(bytes))).message).toMatch(/got Mul \(scale\)/);
+    const chain = [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['h'] }];
+    const bytes = onnxModel({ initializers: { ...initializers, two: { data: Float32Array.of(2), shape: [] } }, nodes: [...chain, { op: 'Mul', name: 'scale', inputs: ['h', 'two'], outputs: ['y'] }] });
+    expect((await refusal(readOnnx({ name: 'mul.onnx', bytes } as never))).message).toMatch(/got Mul \(scale\)/);
+    const graph = (await loadAny(bytes)) as OnnxGraph;
+    const plain = await loadModel(onnxModel({ initializers, nodes: [...nodes, { op: 'Squeeze', inputs: ['Y_h', 'first_axis'], outputs: ['y'] }] }));
+    const x = { data: Float32Array.from({ length: 2 * 5 * 3 }, (_, k) => Math.sin(k)), shape: [2, 5, 3] };
+    const doubled = Array.from(plain.forward(x).output.data, (v) => 2 * v);
+    expectClose(graph.forward(x).outputs.y!.data, doubled, { abs: 1e-6, rel: 1e-6 }, 'y = 2 h');
+    graph.dispose();
+    plain.dispose();
   });
 
   it('weights kept in an external file not given (from bytes), or not holding what the model says', async () => {

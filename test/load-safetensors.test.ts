@@ -3,7 +3,8 @@
 // file or a config can be wrong.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, detectFormat, Dense, Embedding, Gru, Lstm, LstmError, loadModel, type LoadModelOptions, type SafetensorsConfig, type Tensor } from '../lib/index.js';
+import { Bidirectional, detectFormat, Dense, Embedding, Gru, Lstm, LstmError, type LoadModelOptions, type SafetensorsConfig, type Tensor } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { expectClose, flat, implementations, rng, shapeOf, type Nested } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();

@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { parse, type HTMLElement } from 'node-html-parser';
 import { describe, expect, it } from 'vitest';
 import {
-  attribute, Dense, encodeText, Gru, inspectReport, Lstm, LstmError, loadModel, readVocabulary, Sequential, vocabularyFrom, type Tensor,
+  attribute, Dense, encodeText, Gru, inspectReport, Lstm, LstmError, readVocabulary, Sequential, vocabularyFrom, type Tensor,
 } from '../lib/index.js';
+import { loadSequential as loadModel } from './helpers.js';
 import { escapeHtml, jsonForScript } from '../lib/report/escape.js';
 import { rng, SHARED, sharedFor } from './helpers.js';
 

@@ -78,12 +78,12 @@ describe.skipIf(!HAS_SHARED)('Silero VAD refuses what it cannot run, naming the 
       }
       return ['none', ''];
     };
-    expect(code(() => model.forward({ input, state }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining("none named 'sr'")]);
+    expect(code(() => model.forward({ input, state }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('inputs.sr: expected a tensor, got nothing')]);
     expect(code(() => model.forward({ input, state, sr: 16000, extra: 1 }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining("'extra'")]);
     expect(code(() => model.forward({ input, state: { data: new Float32Array(128), shape: [1, 1, 128] }, sr: 16000 }))).toEqual(['ERR_LSTM_SHAPE', expect.stringContaining('inputs.state')]);
     expect(code(() => model.forward({ input, state, sr: 16000.5 }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('inputs.sr')]);
     expect(code(() => model.forward({ input: { data: new Float32Array(576).fill(NaN), shape: [1, 576] }, state, sr: 16000 }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('finite')]);
-    expect(code(() => model.forward([input, state]))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('3 inputs')]);
+    expect(code(() => model.forward([input, state]))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('3 tensors as an array')]);
     // Too short for the STFT's reflection padding: the node says so.
     expect(code(() => model.forward({ input: { data: new Float32Array(32), shape: [1, 32] }, state, sr: 16000 }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('reflect')]);
     model.dispose();

@@ -9,6 +9,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { sequentialOnly } from '../load/index.js';
 import {
   backends, BENCH_CONFIGS, benchmarkModel, benchmarkSvg, benchTargets, encodeTensors, exampleModel, encodeText, formatBenchmarkTable, formatInspection, formatSystemInfo, inspectModel,
   inspectReport, loadModel, LstmError, packageVersion, randomInput, readModelInput, readVocabulary, resultTensors, runBenchmark, serveInspector, STANDARD_CONFIGS, systemInfo,
@@ -142,7 +143,7 @@ Examples:
       if (format === null || format === 'csv') command.error(`error: --out ${opts.out}: expected a file ending in .json, .npy or .npz`, { exitCode: 2 });
       if (format === 'npy' && opts.trace) command.error(`error: --out ${opts.out}: a .npy file holds one array (the output); with --trace write .npz or .json`, { exitCode: 2 });
       await checkBackend(opts.backend, command);
-      const model = await loadModel(modelPath, loadOptions(opts));
+      const model = sequentialOnly(await loadModel(modelPath, loadOptions(opts)), 'lstm-runtime run');
       try {
         const bytes = opts.input === '-' ? await readAll(io.stdin) : await readFile(opts.input);
         const input = readModelInput(model, bytes, { name: opts.input === '-' ? 'stdin' : opts.input });
@@ -237,7 +238,7 @@ Examples:
       if (opts.text !== undefined && opts.input !== undefined) usage('--text and --input both give the input: use one');
       if (opts.text !== undefined && opts.vocab === undefined) usage('--text needs --vocab, the file mapping its characters to the model\'s inputs');
       await checkBackend(opts.backend, command);
-      const model = await loadModel(modelPath, loadOptions(opts));
+      const model = sequentialOnly(await loadModel(modelPath, loadOptions(opts)), 'lstm-runtime inspect');
       try {
         if (opts.out === undefined) {
           io.stdout.write(formatInspection(inspectModel(model, { steps: opts.steps ?? 20 }), modelPath));

@@ -2,6 +2,7 @@
 // It loads the served model in the browser on WebAssembly and, whenever the input changes, runs it
 // with every gate traced, attributes the chosen output and redraws the report (lib/report) in a
 // frame: the same pictures `lstm-runtime inspect --out` writes, computed here.
+import { sequentialOnly } from '../load/index.js';
 import { encodeText, loadModel, renderReport, reportData, vocabularyFrom, type AttributionMethod, type Sequential, type Tensor, type Vocabulary } from '../browser.js';
 import { inputShape, modelInput } from '../tools/model-input.js';
 
@@ -37,7 +38,7 @@ function textInput(model: Sequential, text: string, vocabulary: Vocabulary): Ten
 
 async function main(): Promise<void> {
   const meta = (await (await fetch('/meta.json')).json()) as Meta;
-  const model = await loadModel(new URL(`/model/${encodeURIComponent(meta.model)}`, location.href));
+  const model = sequentialOnly(await loadModel(new URL(`/model/${encodeURIComponent(meta.model)}`, location.href)), 'The live page');
   const vocabulary = meta.vocab ? vocabularyFrom(meta.vocab) : null;
   const input = $<HTMLTextAreaElement>('input');
   const target = $<HTMLSelectElement>('target');

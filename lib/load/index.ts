@@ -2,9 +2,10 @@
 // (or options.format); each reader turns its file into layer specs, built here the same way.
 import { describe, fail, LstmError } from '../errors.js';
 import { checkOptions, refuseNull } from '../recurrent.js';
+import type { Model } from '../model.js';
 import type { Sequential } from '../sequential.js';
 import type { OnnxGraph } from '../onnx-graph.js';
-import { buildSequential, modelError, type LayerSpec, type RecurrentRunOptions } from './spec.js';
+import { buildModel, buildSequential, chainAsGraph, modelError, type CustomLayerFactory, type GraphSpec, type LayerSpec, type RecurrentRunOptions } from './spec.js';
 import { checkFiles, openModel, type ModelFile, type ModelSource } from './source.js';
 import type { KerasFileLayer } from './keras-file.js';
 import type { OnnxRecurrentNode } from './onnx.js';
@@ -30,6 +31,11 @@ export interface LoadModelOptions extends RecurrentRunOptions {
    * (`model.onnx.data` from torch's exporter).
    */
   files?: Readonly<Record<string, Uint8Array | ArrayBuffer>>;
+  /**
+   * Keras layers of the user's own by class name (TF.js, .keras, .h5): each gets the layer's config
+   * and its weights (get_weights() order) and returns a CustomLayer. A model with one loads as a Model.
+   */
+  customLayers?: Readonly<Record<string, CustomLayerFactory>>;
 }
 
 const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -56,7 +62,7 @@ export function detectFormat(bytes: Uint8Array): ModelFormat | null {
   return null;
 }
 
-async function readSpecs(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[]> {
+async function readSpecs(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[] | GraphSpec> {
   return asModelError(file, format, () => readFormat(file, format, options));
 }
 
@@ -71,14 +77,15 @@ async function asModelError<T>(file: ModelFile, format: ModelFormat, read: () =>
   }
 }
 
-async function readFormat(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[]> {
+async function readFormat(file: ModelFile, format: ModelFormat, options: LoadModelOptions): Promise<LayerSpec[] | GraphSpec> {
+  const custom = options.customLayers === undefined ? undefined : new Set(Object.keys(options.customLayers));
   switch (format) {
     case 'tfjs':
-      return (await import('./tfjs.js')).readTfjs(file);
+      return (await import('./tfjs.js')).readTfjs(file, custom);
     case 'keras':
-      return (await import('./keras.js')).readKerasArchive(file);
+      return (await import('./keras.js')).readKerasArchive(file, custom);
     case 'h5':
-      return (await import('./keras.js')).readKerasHdf5(file);
+      return (await import('./keras.js')).readKerasHdf5(file, custom);
     case 'onnx':
       return (await import('./onnx.js')).readOnnx(file);
     case 'safetensors':
@@ -88,11 +95,17 @@ async function readFormat(file: ModelFile, format: ModelFormat, options: LoadMod
 
 /**
  * A Sequential from a TensorFlow.js model.json (and its weight shards), a Keras .keras or .h5
- * file, an ONNX model of LSTM/GRU/Gemm/MatMul nodes, or a PyTorch state dict in safetensors.
+ * file, an ONNX model of LSTM/GRU/Gemm/MatMul nodes, or a PyTorch state dict in safetensors; a
+ * Model from a Keras functional model that is more than a chain (several inputs or outputs,
+ * merges, a layer's output taken by several layers) or one with customLayers.
  * `source` is a path (Node), a URL, or the bytes of the main file.
  */
-export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Sequential> {
-  checkOptions(options, ['format', 'config', 'files', 'backend', 'threads', 'weightPrecision']);
+export async function loadModel(source: ModelSource, options: LoadModelOptions = {}): Promise<Sequential | Model | OnnxGraph> {
+  checkOptions(options, ['format', 'config', 'files', 'backend', 'threads', 'weightPrecision', 'customLayers']);
+  const custom = options.customLayers;
+  if (custom !== undefined && (typeof custom !== 'object' || custom === null || Object.values(custom).some((f) => typeof f !== 'function'))) {
+    fail('ERR_LSTM_CONFIG', 'options.customLayers', 'an object of functions by Keras class name, (config, weights) => layer', describe(custom));
+  }
   refuseNull(options, 'options', ['config']); // here: inside a layer it would read as the file's fault (a null config has its own message)
   if (options.format !== undefined && !FORMATS.includes(options.format)) {
     fail('ERR_LSTM_CONFIG', 'options.format', FORMATS.map((f) => `'${f}'`).join(', '), describe(options.format));
@@ -106,8 +119,17 @@ export async function loadModel(source: ModelSource, options: LoadModelOptions =
   if (options.config !== undefined && format !== 'safetensors') {
     fail('ERR_LSTM_CONFIG', 'options.config', `no config for a ${format} file (it names a safetensors state dict's modules)`, describe(options.config));
   }
-  const specs = await readSpecs(file, format, options);
-  return buildSequential(file.name, specs, runOptions(options));
+  const run = runOptions(options);
+  let specs: LayerSpec[] | GraphSpec;
+  try {
+    specs = await readSpecs(file, format, options);
+  } catch (error) {
+    // An ONNX model that is more than a chain of layers runs whole, node by node.
+    if (format === 'onnx' && (error as { runsAsGraph?: boolean }).runsAsGraph) return onnxGraph(file, run);
+    throw error;
+  }
+  const graph = Array.isArray(specs) ? chainAsGraph(file.name, specs) : specs;
+  return graph ? buildModel(file.name, graph, run, custom ?? {}) : buildSequential(file.name, specs as LayerSpec[], run);
 }
 
 function runOptions({ backend, threads, weightPrecision }: RecurrentRunOptions): RecurrentRunOptions {
@@ -118,19 +140,31 @@ function runOptions({ backend, threads, weightPrecision }: RecurrentRunOptions):
   return run;
 }
 
+/** @internal For what runs a Sequential only (the CLI's tools, the live page): the model, or ERR_LSTM_UNSUPPORTED for a graph. */
+export function sequentialOnly(model: Sequential | Model | OnnxGraph, what: string): Sequential {
+  // Told by shape, not instanceof: the CLI's bundle and the package may hold two copies of the classes.
+  if (!('outputNames' in model)) return model;
+  model.dispose();
+  throw new LstmError('ERR_LSTM_UNSUPPORTED', `${what} runs a chain of layers (a Sequential); this model is a graph (inputs ${model.inputNames.map((n) => `'${n}'`).join(', ')} and outputs ${model.outputNames.map((n) => `'${n}'`).join(', ')})`);
+}
+
 /**
  * An ONNX model run whole, as a graph: inputs and outputs by name, If branches, convolutions,
  * padding and the shape arithmetic exporters put around them, with every LSTM/GRU node on
  * lstm-runtime's layers (Silero VAD: `forward({ input, state, sr })` gives `output` and `stateN`).
+ * `loadModel` gives one for an ONNX model that is not a chain of layers.
  */
-export async function loadOnnxGraph(source: ModelSource, options: Omit<LoadModelOptions, 'format' | 'config'> = {}): Promise<OnnxGraph> {
+export async function loadOnnxGraph(source: ModelSource, options: Omit<LoadModelOptions, 'format' | 'config' | 'customLayers'> = {}): Promise<OnnxGraph> {
   checkOptions(options, ['files', 'backend', 'threads', 'weightPrecision']);
   refuseNull(options, 'options');
   checkFiles(options.files, 'options.files');
-  const file = await openModel(source, options.files);
+  return onnxGraph(await openModel(source, options.files), runOptions(options));
+}
+
+async function onnxGraph(file: ModelFile, run: RecurrentRunOptions): Promise<OnnxGraph> {
   const spec = await asModelError(file, 'onnx', async () => (await import('./onnx-graph.js')).readOnnxGraph(file));
   const { OnnxGraph } = await import('../onnx-graph.js');
-  return OnnxGraph.create(spec, runOptions(options));
+  return OnnxGraph.create(spec, run);
 }
 
 /**

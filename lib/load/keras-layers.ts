@@ -3,6 +3,7 @@
 // hands over the topology and a function giving one layer's weights in get_weights() order.
 import type { Activation } from '../activations.js';
 import { describe } from '../errors.js';
+import type { MergeOp } from '../merge.js';
 import type { Tensor } from '../tensor.js';
 import { modelError, type LayerSpec } from './spec.js';
 
@@ -28,6 +29,8 @@ export interface KerasModel {
   weights(layer: KerasLayerConfig, index: number): Promise<Tensor[]>;
   /** What a refused layer or topology may do instead, appended to the refusal (Keras files: readKerasLayers). */
   wayOut?: string;
+  /** Class names loadModel's customLayers builds (a layer of another unknown class is refused). */
+  customLayers?: ReadonlySet<string>;
 }
 
 /** The way out of loadModel's refusals of a Keras file. */
@@ -150,12 +153,12 @@ export function saveKeys(layers: readonly KerasLayerConfig[], functional: boolea
   return keys;
 }
 
-function layerName(layer: KerasLayerConfig, index: number): string {
+export function layerName(layer: KerasLayerConfig, index: number): string {
   return typeof layer.config.name === 'string' ? layer.config.name : `layers[${index}]`;
 }
 
 /** Keras' activation names to ours; softmax only where the caller allows it (Dense). */
-function activation(model: KerasModel, where: string, value: unknown, allowSoftmax: boolean): Activation | 'softmax' {
+export function activation(model: KerasModel, where: string, value: unknown, allowSoftmax: boolean): Activation | 'softmax' {
   // Keras 3 writes built-ins as strings; a serialized function object carries its name in config.
   const name = typeof value === 'object' && value !== null ? (value as { config?: { name?: unknown }; class_name?: unknown }).config?.name ?? (value as { class_name?: unknown }).class_name : value;
   switch (name) {
@@ -317,10 +320,36 @@ export async function kerasLayerSpec(model: KerasModel, layer: KerasLayerConfig,
       if (typeof value !== 'number') return modelError(model.file, `${where}: expected a numeric mask_value, got ${describe(value)}`);
       return { type: 'input', name, options: { maskValue: value } };
     }
+    case 'Concatenate':
+    case 'Add':
+    case 'Subtract':
+    case 'Multiply':
+    case 'Average':
+    case 'Maximum':
+      return mergeSpec(model, where, name, layer.class_name, c);
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Dropout or InputLayer, got an unsupported layer`);
+      return customSpec(model, where, name, layer, index);
   }
+}
+
+/** A layer of a class customLayers builds (by its name, or the Class of Keras 3's 'package>Class'), else refused naming the class. */
+async function customSpec(model: KerasModel, where: string, name: string, layer: KerasLayerConfig, index: number): Promise<LayerSpec> {
+  const given = layer.class_name;
+  const className = model.customLayers?.has(given) ? given : given.slice(given.lastIndexOf('>') + 1);
+  if (model.customLayers?.has(className)) return { type: 'custom', name, options: { className, config: layer.config, weights: await model.weights(layer, index) } };
+  return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, a merge layer (Concatenate, Add, Subtract, Multiply, Average, Maximum), Dropout or InputLayer, got an unsupported layer, of class '${className}' (a layer of your own: loadModel(file, { customLayers: { ${className}: (config, weights) => layer } }))`);
+}
+
+const MERGE_OPS: Record<string, MergeOp> = { Concatenate: 'concatenate', Add: 'add', Subtract: 'subtract', Multiply: 'multiply', Average: 'average', Maximum: 'maximum' };
+
+/** A merge layer of a functional model (its inputs come from the graph). */
+function mergeSpec(model: KerasModel, where: string, name: string, className: string, c: Record<string, unknown>): LayerSpec {
+  const op = MERGE_OPS[className]!;
+  if (op !== 'concatenate') return { type: 'merge', name, options: { op } };
+  const axis = c.axis ?? -1;
+  if (!Number.isInteger(axis)) return modelError(model.file, `${where}: expected an integer axis, got ${describe(axis)}`);
+  return { type: 'merge', name, options: { op, axis: axis as number } };
 }
 
 /** The model's layers as specs; an Activation layer joins the Dense before it. */

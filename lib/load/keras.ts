@@ -7,8 +7,9 @@ import { describe } from '../errors.js';
 import { MAX_BUFFER_BYTES, type Tensor } from '../tensor.js';
 import { readHdf5 } from './hdf5.js';
 import type { Hdf5Node } from './hdf5-snapshot.js';
-import { kerasLayerSpecs, modelLayers, READ_KERAS_LAYERS, saveKeys, type HardSigmoid, type KerasLayerConfig } from './keras-layers.js';
-import { modelError, parseJson, type LayerSpec } from './spec.js';
+import { kerasGraphSpecs, kerasTopology } from './keras-graph.js';
+import { kerasLayerSpecs, READ_KERAS_LAYERS, saveKeys, type HardSigmoid, type KerasLayerConfig, type KerasModel } from './keras-layers.js';
+import { modelError, parseJson, type GraphSpec, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 import { readZipEntry, zipEntries } from './zip.js';
 
@@ -70,7 +71,7 @@ export function h5HardSigmoid(file: string, root: Hdf5Node): HardSigmoid {
 }
 
 /** A Keras .h5 model file (model.save('m.h5') in Keras 2 or 3, keras.models.save_model in Keras 1-2). */
-export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
+export async function readKerasHdf5(file: ModelFile, customLayers?: ReadonlySet<string>): Promise<LayerSpec[] | GraphSpec> {
   const root = await readHdf5(file.name, file.bytes, ['model_weights']);
   const config = attribute(file.name, root, 'model_config');
   if (config === undefined) {
@@ -79,12 +80,14 @@ export async function readKerasHdf5(file: ModelFile): Promise<LayerSpec[]> {
   }
   const weightsGroup = member(root, 'model_weights');
   if (!isGroup(weightsGroup)) return modelError(file.name, `expected a model_weights group, got ${describeNode(weightsGroup)}`);
-  return kerasLayerSpecs({
+  const topology = kerasTopology(file.name, parseJson(file.name, config, 'model_config'), READ_KERAS_LAYERS);
+  return kerasSpecs(topology, {
     file: file.name,
-    layers: modelLayers(file.name, parseJson(file.name, config, 'model_config'), READ_KERAS_LAYERS).layers,
+    layers: topology.layers,
     hardSigmoid: h5HardSigmoid(file.name, root),
     framework: 'keras',
     wayOut: READ_KERAS_LAYERS,
+    ...(customLayers && { customLayers }),
     async weights(layer: KerasLayerConfig) {
       const name = String(layer.config.name);
       const group = member(weightsGroup, name);
@@ -151,19 +154,26 @@ export function keras3LayerGroup(file: string, root: Hdf5Node, key: string | und
 }
 
 /** A Keras 3 .keras file. */
-export async function readKerasArchive(file: ModelFile): Promise<LayerSpec[]> {
+export async function readKerasArchive(file: ModelFile, customLayers?: ReadonlySet<string>): Promise<LayerSpec[] | GraphSpec> {
   const archive = await openKerasArchive(file);
-  const { layers, functional } = modelLayers(file.name, archive.config, READ_KERAS_LAYERS);
+  const topology = kerasTopology(file.name, archive.config, READ_KERAS_LAYERS);
+  const { layers, functional } = topology;
   const root = await readHdf5(file.name, archive.weights, ['layers']);
-  const keys = saveKeys(layers, functional);
-  return kerasLayerSpecs({
+  const keys = saveKeys(topology.all, functional);
+  return kerasSpecs(topology, {
     file: file.name,
     layers,
     hardSigmoid: archive.hardSigmoid,
     framework: 'keras',
     wayOut: READ_KERAS_LAYERS,
+    ...(customLayers && { customLayers }),
     async weights(layer: KerasLayerConfig) {
       return variables(file.name, keras3LayerGroup(file.name, root, keys.get(layer), String(layer.config.name))).tensors;
     },
   });
+}
+
+/** A chain's specs in order, or a graph's with what each layer takes. */
+export function kerasSpecs(topology: ReturnType<typeof kerasTopology>, model: KerasModel): Promise<LayerSpec[] | GraphSpec> {
+  return topology.graph ? kerasGraphSpecs(model, topology.graph) : kerasLayerSpecs(model);
 }

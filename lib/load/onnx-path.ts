@@ -1,5 +1,6 @@
 // readOnnx's main path: PathReader follows the data from the graph's input to its first output through
 // the nodes it maps, and returns the layers of the Sequential that computes the same (onnx.ts tells how).
+import { LstmError } from '../errors.js';
 import type { Activation } from '../activations.js';
 import type { BidirectionalOptions } from '../bidirectional.js';
 import type { DenseOptions } from '../dense.js';
@@ -54,6 +55,14 @@ function classifySlice(start: number, end: number, step: number, size: number | 
  */
 export class TimeMajorInput extends Error {}
 
+/** The graph holds operators a Sequential cannot run: loadModel then runs it whole (an OnnxGraph). */
+export class NotAChain extends LstmError {
+  readonly runsAsGraph = true;
+  constructor(message: string) {
+    super('ERR_LSTM_MODEL', message);
+  }
+}
+
 export class PathReader {
   private readonly opset: number;
   private readonly graph: OnnxGraph;
@@ -79,8 +88,8 @@ export class PathReader {
     this.evaluateGraph(graph, [output]);
     if (this.unsupported.size > 0) {
       const list = [...this.unsupported].map(([op, names]) => `${op} (${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''})`);
-      this.fail(
-        `expected a Sequential's operators between the input and the output '${output}' (LSTM, GRU, Gemm, MatMul, Add, Relu/Sigmoid/Tanh/Softmax and the Transpose/Squeeze/Reshape/Gather/Slice exporters put around them), got ${list.join(', ')}. ` +
+      throw new NotAChain(
+        `${this.file}: expected a Sequential's operators between the input and the output '${output}' (LSTM, GRU, Gemm, MatMul, Add, Relu/Sigmoid/Tanh/Softmax and the Transpose/Squeeze/Reshape/Gather/Slice exporters put around them), got ${list.join(', ')}. ` +
           'For an LSTM or GRU inside a larger model, readOnnxRecurrent() gives its weights and options.',
       );
     }

@@ -8,7 +8,10 @@ import { Gru, type GruOptions } from '../gru.js';
 import { Lstm, type LstmOptions } from '../lstm.js';
 import type { RecurrentOptions } from '../recurrent.js';
 import { Flatten, GlobalPooling1D, RepeatVector, type PoolingMode } from '../sequence-ops.js';
-import { Sequential, type SequentialLayer, type SequentialOptions } from '../sequential.js';
+import { Merge, type MergeOptions } from '../merge.js';
+import { Model, type CustomLayer, type ModelLayer } from '../model.js';
+import { Sequential, stepMask, type SequentialLayer, type SequentialOptions } from '../sequential.js';
+import type { Tensor } from '../tensor.js';
 
 /** One layer of a model file: its kind, the name the file gives it, and its create options. */
 export type LayerSpec =
@@ -20,6 +23,9 @@ export type LayerSpec =
   | { type: 'repeat-vector'; name: string; options: { n: number } }
   | { type: 'flatten'; name: string }
   | { type: 'global-pooling'; name: string; options: { mode: PoolingMode; maskAware: boolean } }
+  | { type: 'merge'; name: string; options: MergeOptions }
+  /** A layer loadModel's customLayers builds from its Keras config and weights (get_weights() order). */
+  | { type: 'custom'; name: string; options: { className: string; config: Record<string, unknown>; weights: Tensor[] } }
   /** How the model reads its input (first in the list): Keras' Masking value, ONNX's time-major layout. */
   | { type: 'input'; name: string; options: SequentialOptions };
 
@@ -33,7 +39,7 @@ export function modelError(file: string, what: string, cause?: unknown): never {
 
 // Every layer takes its spec's name (a Bidirectional's directions, when the file names no wrapped
 // layer, 'forward_<name>' and 'backward_<name>').
-function createLayer(spec: Exclude<LayerSpec, { type: 'input' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
+function createLayer(spec: Exclude<LayerSpec, { type: 'input' | 'merge' | 'custom' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
   const { name } = spec;
   switch (spec.type) {
     case 'lstm':
@@ -86,12 +92,79 @@ export async function buildSequential(file: string, specs: readonly LayerSpec[],
   const layers: SequentialLayer[] = [];
   try {
     for (const spec of rest) {
+      if (spec.type === 'merge' || spec.type === 'custom') return modelError(file, `layer '${spec.name}': expected a layer a Sequential runs, got a ${spec.type} layer (a Model runs it)`);
       if (spec.type === 'input') return modelError(file, `layer '${spec.name}': expected it first in the model (it says how the model reads its input), got it after '${layers.length ? rest[layers.length - 1]!.name : ''}'`);
       layers.push(await asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run)));
     }
     return await asModelError(file, 'the layers do not form a Sequential', () => Sequential.create(layers, input?.options ?? {}));
   } catch (error) {
     for (const layer of layers) layer.dispose();
+    throw error;
+  }
+}
+
+/**
+ * A builder of a layer of the user's own: its Keras config and its weights in get_weights() order
+ * give a CustomLayer (or a layer of this library, e.g. a Dense built from those weights).
+ */
+export type CustomLayerFactory = (config: Record<string, unknown>, weights: Tensor[]) => ModelLayer | Promise<ModelLayer>;
+
+/** A functional model's layers, each with the tensors it takes (inputs' and layers' names). */
+export interface GraphSpec {
+  inputs: string[];
+  outputs: string[];
+  /** A shared layer's calls hold the same spec (one layer), each with a name of its own. */
+  nodes: { spec: LayerSpec; inputs: string[]; name: string }[];
+}
+
+/** A chain of specs that holds a layer only a Model runs (a custom one): the same chain as a graph. */
+export function chainAsGraph(file: string, specs: readonly LayerSpec[]): GraphSpec | null {
+  if (!specs.some((s) => s.type === 'custom' || s.type === 'merge')) return null;
+  let previous = 'input';
+  const nodes = specs.map((spec) => {
+    const node = { spec, inputs: [previous], name: spec.name };
+    previous = spec.name;
+    return node;
+  });
+  return { inputs: ['input'], outputs: [previous], nodes };
+}
+
+/** Keras' Masking inside a graph: the tensor as it is, with the mask of its steps (no step(): a stream does not mask). */
+class Masking implements CustomLayer {
+  constructor(readonly name: string, readonly maskValue: number) {}
+  forward(x: Tensor | Tensor[]) {
+    return { output: x as Tensor, mask: stepMask(x as Tensor, this.maskValue) };
+  }
+}
+
+async function createNode(file: string, spec: LayerSpec, run: RecurrentRunOptions, customLayers: Readonly<Record<string, CustomLayerFactory>>): Promise<ModelLayer> {
+  if (spec.type === 'input') {
+    const value = spec.options.maskValue;
+    if (value === undefined || spec.options.timeMajor) return modelError(file, `layer '${spec.name}': expected a Masking layer, got ${describe(spec.options)}`);
+    return new Masking(spec.name, value);
+  }
+  if (spec.type === 'merge') return asModelError(file, `layer '${spec.name}' (merge)`, () => Merge.create({ ...spec.options, name: spec.name }));
+  if (spec.type !== 'custom') return asModelError(file, `layer '${spec.name}' (${spec.type})`, () => createLayer(spec, run));
+  const { className, config, weights } = spec.options;
+  const layer: ModelLayer = await customLayers[className]!(config, weights);
+  if (typeof layer !== 'object' || layer === null || typeof (layer as CustomLayer).forward !== 'function') {
+    throw new LstmError('ERR_LSTM_CONFIG', `options.customLayers.${className}: expected a layer with forward(input), got ${describe(layer)}`);
+  }
+  return layer;
+}
+
+/** Creates each layer and the Model holding them (on a failure, the layers made so far are freed). */
+export async function buildModel(file: string, graph: GraphSpec, run: RecurrentRunOptions, customLayers: Readonly<Record<string, CustomLayerFactory>>): Promise<Model> {
+  const layers = new Map<LayerSpec, ModelLayer>(); // a shared layer's calls share it
+  try {
+    const nodes: { layer: ModelLayer; inputs: string[]; name: string }[] = [];
+    for (const { spec, inputs, name } of graph.nodes) {
+      if (!layers.has(spec)) layers.set(spec, await createNode(file, spec, run, customLayers));
+      nodes.push({ layer: layers.get(spec)!, inputs, name });
+    }
+    return await asModelError(file, 'the layers do not form a graph', () => Model.create({ inputs: graph.inputs, outputs: graph.outputs, nodes }));
+  } catch (error) {
+    for (const layer of layers.values()) layer.dispose?.();
     throw error;
   }
 }

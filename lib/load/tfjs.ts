@@ -3,8 +3,10 @@
 import { describe } from '../errors.js';
 import { MAX_BUFFER_BYTES, sizeOf, type Tensor } from '../tensor.js';
 import { halfToFloat, readFloat32 } from './binary.js';
-import { kerasLayerSpecs, modelLayers, saveKeys, type KerasLayerConfig } from './keras-layers.js';
-import { modelError, parseJson, type LayerSpec } from './spec.js';
+import { kerasSpecs } from './keras.js';
+import { kerasTopology } from './keras-graph.js';
+import { saveKeys, type KerasLayerConfig } from './keras-layers.js';
+import { modelError, parseJson, type GraphSpec, type LayerSpec } from './spec.js';
 import type { ModelFile } from './source.js';
 
 interface ManifestWeight {
@@ -136,13 +138,14 @@ function ownerOf(layers: KerasLayerConfig[], functional: boolean, names: readonl
   };
 }
 
-export async function readTfjs(file: ModelFile): Promise<LayerSpec[]> {
+export async function readTfjs(file: ModelFile, customLayers?: ReadonlySet<string>): Promise<LayerSpec[] | GraphSpec> {
   const json = readModelJson(file);
   const topology = json.modelTopology as { model_config?: unknown } | null;
   // Converted from a Keras file, the topology wraps the model config; saved by TF.js, it is one.
-  const { layers, functional } = modelLayers(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
+  const kept = kerasTopology(file.name, topology && typeof topology === 'object' && 'model_config' in topology ? topology.model_config : topology);
+  const { layers, functional } = kept;
   const all = await readWeights(file, checkManifest(file.name, json.weightsManifest));
-  const owner = ownerOf(layers, functional, [...all.keys()]);
+  const owner = ownerOf(kept.all, functional, [...all.keys()]);
   const byLayer = new Map<KerasLayerConfig, { path: string[]; tensor: Tensor; k: number }[]>();
   for (const [name, tensor] of all) {
     const found = owner(name.split('/'));
@@ -151,11 +154,12 @@ export async function readTfjs(file: ModelFile): Promise<LayerSpec[]> {
     list.push({ path: found.path, tensor, k: list.length });
     byLayer.set(found.layer, list);
   }
-  return kerasLayerSpecs({
+  return kerasSpecs(kept, {
     file: file.name,
     layers,
     hardSigmoid: 'keras2', // TF.js' own definition, whichever Keras wrote the model
     framework: 'tfjs',
+    ...(customLayers && { customLayers }),
     async weights(layer: KerasLayerConfig) {
       return (byLayer.get(layer) ?? [])
         .sort((a, b) => directionRank(a.path[0]) - directionRank(b.path[0]) || weightRank(a.path) - weightRank(b.path) || a.k - b.k)

@@ -5,7 +5,7 @@
 import { Bidirectional } from '../bidirectional.js';
 import { LstmError } from '../errors.js';
 import { Gru } from '../gru.js';
-import { loadModel } from '../load/index.js';
+import { loadModel, sequentialOnly } from '../load/index.js';
 import type { ModelSource } from '../load/source.js';
 import { Lstm } from '../lstm.js';
 import { backends } from '../registry.js';
@@ -367,7 +367,7 @@ export async function benchmarkModel(source: ModelSource, options: BenchOptions 
   const name = options.name ?? (typeof source === 'string' ? source : source instanceof URL ? source.href : 'model');
   const columns: BenchColumn[] = [{ id: 'model', title: `${name} (B${batch} T${steps})` }];
   const setup = async (_column: BenchColumn, backend: string): Promise<Subject> => {
-    const model = await loadModel(source, { backend, ...(options.threads !== undefined && { threads: options.threads }), ...(options.weightPrecision !== undefined && { weightPrecision: options.weightPrecision }) });
+    const model = sequentialOnly(await loadModel(source, { backend, ...(options.threads !== undefined && { threads: options.threads }), ...(options.weightPrecision !== undefined && { weightPrecision: options.weightPrecision }) }), 'benchmarkModel');
     try {
       const input = randomInput(model, { steps, batch, seed: 1 });
       columns[0]!.title = `${name} (input ${JSON.stringify(input.shape)})`;
