@@ -41,7 +41,7 @@ async function lstmRuntime(backend) {
   const model = await loadOnnxGraph(MODEL, { backend });
   let state;
   return {
-    label: `lstm-runtime ${model.recurrentLayers[0].backend}`,
+    label: `lstm-runtime ${model.layers[0].backend}`,
     reset: () => (state = { data: new Float32Array(256), shape: [2, 1, 128] }),
     step: (x) => {
       const { outputs } = model.forward({ input: { data: x, shape: [1, x.length] }, state, sr: RATE });

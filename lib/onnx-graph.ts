@@ -27,8 +27,8 @@ export interface GraphResult {
   outputs: Record<string, Tensor>;
   /** The first output. */
   output: Tensor;
-  /** With `trace`: each recurrent node's trace (the last direction run, for a bidirectional node: `name/backward`). */
-  trace?: Trace;
+  /** With `trace`: each recurrent node's layer's trace by layer name (a bidirectional node's second direction: `name/backward`). */
+  trace?: Record<string, LstmTrace | GruTrace>;
 }
 
 type Scope = Map<string, Const>;
@@ -124,13 +124,9 @@ export class OnnxGraph {
   get outputNames(): string[] {
     return [...this.spec.plan.outputs];
   }
-  /** The recurrent layers, by node name (a bidirectional node's second direction as `name/backward`). */
-  get recurrentLayers(): AnyRecurrent[] {
-    return [...this.recurrentNodes.values()].flat();
-  }
-  /** The layers it runs: its recurrent nodes' (convolutions and the rest run as operators). */
+  /** Its recurrent nodes' layers (named after their nodes; a bidirectional node's second direction `name/backward`). Convolutions and the rest run as operators. */
   get layers(): readonly (Lstm | Gru)[] {
-    return this.recurrentLayers as unknown as (Lstm | Gru)[];
+    return [...this.recurrentNodes.values()].flat() as unknown[] as (Lstm | Gru)[];
   }
 
   forward(inputs: GraphInputs | ModelInputs, options: GraphForwardOptions = {}): GraphResult {
