@@ -1,6 +1,7 @@
 // Silero VAD v5 (the 16 kHz ONNX model of ../shared) run whole from its file: streamed over 12 s of
 // speech and noise in 512-sample chunks with its state fed back, on every backend, against the
 // speech probabilities onnxruntime gave (scripts/gen-silero-fixture.py).
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -88,5 +89,20 @@ describe.skipIf(!HAS_SHARED)('Silero VAD refuses what it cannot run, naming the 
     expect(code(() => model.forward({ input: { data: new Float32Array(32), shape: [1, 32] }, state, sr: 16000 }))).toEqual(['ERR_LSTM_INPUT', expect.stringContaining('reflect')]);
     model.dispose();
     expect(code(() => model.forward({ input, state, sr: 16000 }))).toEqual(['ERR_LSTM_DISPOSED', expect.any(String)]);
+  });
+});
+
+describe.skipIf(!HAS_SHARED)('examples/silero-vad.mjs', () => {
+  it('finds the two sentences of the test audio, with the probabilities onnxruntime gives', () => {
+    if (!HAS_SHARED) return;
+    const e = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as Expected;
+    const out = execFileSync(process.execPath, ['examples/silero-vad.mjs', MODEL, `${FIXTURE}speech-noise-16k.pcm`, '--json'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    const { probabilities, segments } = JSON.parse(out) as { probabilities: number[]; segments: [number, number][] };
+    expect(Math.max(...probabilities.map((p, k) => Math.abs(p - e.probabilities[k]!)))).toBeLessThan(PROBABILITY_TOL);
+    // espeak-ng's sentences start at 1.5 s and 6.5 s (scripts/gen-silero-fixture.py) and last about 3 s.
+    expect(segments).toHaveLength(2);
+    expect(segments[0]![0]).toBeCloseTo(1.5, 0);
+    expect(segments[1]![0]).toBeCloseTo(6.5, 0);
+    for (const [a, b] of segments) expect(b - a).toBeGreaterThan(2);
   });
 });
