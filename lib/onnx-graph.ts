@@ -35,7 +35,7 @@ type Scope = Map<string, Const>;
 /** What the graph asks of a recurrent layer: Lstm and Gru both give it. */
 interface AnyRecurrent {
   readonly name: string;
-  forward(input: Tensor, options: { initialState?: { h: Tensor; c?: Tensor }; sequenceLengths?: number[]; trace?: boolean }): { output: Tensor; h: Tensor; c?: Tensor; trace?: LstmTrace | GruTrace };
+  forward(input: Tensor, options: { initialState?: { h: Tensor; c?: Tensor }; sequenceLengths?: number[]; trace?: boolean; out?: { output?: Float32Array; h?: Float32Array; c?: Float32Array } }): { output: Tensor; h: Tensor; c?: Tensor; trace?: LstmTrace | GruTrace };
   dispose(): void;
 }
 type Trace = Record<string, LstmTrace | GruTrace>;
@@ -237,7 +237,7 @@ export class OnnxGraph {
     return fail('is not run by lstm-runtime');
   }
 
-  /** An LSTM/GRU node: X [T,B,I] (layout 0) or [B,T,I]; Y [T,D,B,U] (or [B,T,D,U]), Y_h and Y_c [D,B,U]. */
+  /** An LSTM/GRU node: X [T,B,I] (layout 0) or [B,T,I]; Y [T,D,B,U] (or [B,T,D,U]), Y_h and Y_c [D,B,U] (or [B,D,U]). */
   private recurrent(node: OnnxNode, inputs: (Const | undefined)[], plan: GraphPlan, trace: Trace | undefined, fail: Fail): Const[] {
     const parts = plan.recurrent.get(node)!;
     const layers = this.recurrentNodes.get(node)!;
@@ -247,45 +247,55 @@ export class OnnxGraph {
     const [T, B] = timeMajor ? [x.shape[0]!, x.shape[1]!] : [x.shape[1]!, x.shape[0]!];
     const U = parts.hiddenSize;
     const D = layers.length;
-    const batchMajor = timeMajor ? transposeConst(x, [1, 0, 2]) : x;
+    // [T,B,I] -> [B,T,I]: the same memory when either is 1 (a streamed step, one row).
+    const batchMajor = floats((timeMajor && T > 1 && B > 1 ? transposeConst(x, [1, 0, 2]) : x).data);
     const lengths = inputs[4] && intsOf(inputs[4], 'sequence_lens', fail);
     const state = (k: number, what: string) => {
       const s = inputs[k];
-      if (s && shapeText(s.shape) !== shapeText([D, B, U])) fail(`expected ${what} of shape ${shapeText([D, B, U])}, got ${shapeText(s.shape)}`);
-      return s;
+      if (s && shapeText(s.shape) !== shapeText(timeMajor ? [D, B, U] : [B, D, U])) fail(`expected ${what} of shape ${shapeText(timeMajor ? [D, B, U] : [B, D, U])}, got ${shapeText(s.shape)}`);
+      return s && floats(timeMajor || D === 1 ? s.data : swapOuter(floats(s.data), B, D, U));
     };
     const [h0, c0] = [state(5, 'initial_h'), state(6, 'initial_c')];
-    const perDirection = layers.map((layer, d) => {
-      const slice = (s: Const | undefined) => s && { data: Float32Array.from(s.data.subarray(d * B * U, (d + 1) * B * U)), shape: [B, U] };
+    // One direction whose Y needs no reordering (T or B is 1, or layout 1) writes Y, Y_h and Y_c in place.
+    const direct = D === 1 && (!timeMajor || T === 1 || B === 1);
+    const y = new Float32Array(T * D * B * U);
+    const yh = new Float32Array(D * B * U);
+    const yc = parts.cell === 'lstm' ? new Float32Array(D * B * U) : undefined;
+    layers.forEach((layer, d) => {
+      const slice = (s: Float32Array | undefined) => s && { data: s.subarray(d * B * U, (d + 1) * B * U), shape: [B, U] };
       const initialState = h0 || c0 ? { h: slice(h0) ?? zeros([B, U]), ...(parts.cell === 'lstm' && { c: slice(c0) ?? zeros([B, U]) }) } : undefined;
-      const result = layer.forward({ data: floats(batchMajor.data), shape: [B, T, parts.inputSize] }, {
+      const out = { output: direct ? y : new Float32Array(B * T * U), h: yh.subarray(d * B * U, (d + 1) * B * U), ...(yc && { c: yc.subarray(d * B * U, (d + 1) * B * U) }) };
+      const result = layer.forward({ data: batchMajor, shape: [B, T, parts.inputSize] }, {
+        out,
         ...(initialState && { initialState }),
         ...(lengths && { sequenceLengths: lengths }),
         ...(trace && { trace: true }),
       });
       if (trace && result.trace) trace[layer.name] = result.trace;
-      return result;
-    });
-    // Y: [T,D,B,U] from each direction's [B,T,U] (layout 1: [B,T,D,U]).
-    const y = new Float32Array(T * D * B * U);
-    perDirection.forEach((r, d) => {
+      if (direct) return;
+      // Y: [T,D,B,U] from the direction's [B,T,U] (layout 1: [B,T,D,U]).
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
           const at = timeMajor ? ((t * D + d) * B + b) * U : ((b * T + t) * D + d) * U;
-          y.set(r.output.data.subarray((b * T + t) * U, (b * T + t + 1) * U), at);
+          y.set(out.output.subarray((b * T + t) * U, (b * T + t + 1) * U), at);
         }
       }
     });
-    const stack = (pick: (r: (typeof perDirection)[number]) => Tensor | undefined): Const => {
-      const out = new Float32Array(D * B * U);
-      perDirection.forEach((r, d) => out.set(pick(r)?.data ?? new Float32Array(B * U), d * B * U));
-      return { kind: 'const', dtype: FLOAT, shape: timeMajor ? [D, B, U] : [B, D, U], data: out };
-    };
-    const yh = stack((r) => r.h);
-    const outputs: Const[] = [{ kind: 'const', dtype: FLOAT, shape: timeMajor ? [T, D, B, U] : [B, T, D, U], data: y }, yh];
-    if (parts.cell === 'lstm') outputs.push(stack((r) => r.c));
+    const states = timeMajor ? [D, B, U] : [B, D, U];
+    const outputs: Const[] = [
+      { kind: 'const', dtype: FLOAT, shape: timeMajor ? [T, D, B, U] : [B, T, D, U], data: y },
+      { kind: 'const', dtype: FLOAT, shape: states, data: timeMajor || D === 1 ? yh : swapOuter(yh, D, B, U) },
+    ];
+    if (yc) outputs.push({ kind: 'const', dtype: FLOAT, shape: states, data: timeMajor || D === 1 ? yc : swapOuter(yc, D, B, U) });
     return outputs;
   }
+}
+
+/** [P,Q,U] -> [Q,P,U] (layout 1 keeps a node's states batch first: [B,D,U]). */
+function swapOuter(x: Float32Array, P: number, Q: number, U: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let p = 0; p < P; p++) for (let q = 0; q < Q; q++) out.set(x.subarray((p * Q + q) * U, (p * Q + q + 1) * U), (q * P + p) * U);
+  return out;
 }
 
 /** A graph input from what the caller gave, as its declared type and (fixed) dimensions. */

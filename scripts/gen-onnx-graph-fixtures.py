@@ -91,6 +91,27 @@ def branches():
     save('branches', graph, [{'x': f32(2, 6, I)}, {'x': f32(3, 4, I)}])
 
 
+def bidirectional():
+    """A bidirectional LSTM given its states and sequence_lens as inputs, every output returned
+    (Y [T,D,B,U], Y_h and Y_c [D,B,U]); and the same weights in layout 1 (batch first), which
+    onnxruntime does not run: the test holds it to the layout-0 results, transposed."""
+    I, U = 3, 4
+    weights = [init('W', f32(2, 4 * U, I)), init('R', f32(2, 4 * U, U)), init('B', f32(2, 8 * U))]
+    outputs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ['Y', 'Y_h', 'Y_c']]
+    def graph(layout, x, states):
+        node = helper.make_node('LSTM', ['x', 'W', 'R', 'B', 'lens', 'h0', 'c0'], ['Y', 'Y_h', 'Y_c'], hidden_size=U, direction='bidirectional', **({'layout': 1} if layout else {}))
+        return helper.make_graph([node], f'bidirectional_layout{layout}',
+            [helper.make_tensor_value_info('x', TensorProto.FLOAT, x), helper.make_tensor_value_info('lens', TensorProto.INT32, ['batch']),
+             helper.make_tensor_value_info('h0', TensorProto.FLOAT, states), helper.make_tensor_value_info('c0', TensorProto.FLOAT, states)],
+            outputs, weights)
+    B, T = 3, 5
+    save('bidirectional', graph(0, ['steps', 'batch', I], [2, 'batch', U]), [{'x': f32(T, B, I), 'lens': np.array([5, 3, 1], np.int32), 'h0': f32(2, B, U), 'c0': f32(2, B, U)}], opset=14)
+    model = helper.make_model(graph(1, ['batch', 'steps', I], ['batch', 2, U]), opset_imports=[helper.make_opsetid('', 14)], producer_name='lstm-runtime fixtures')
+    model.ir_version = 8
+    onnx.save(model, os.path.join(OUT, 'bidirectional-layout1.onnx'))
+
+
 os.makedirs(OUT, exist_ok=True)
 conv_lstm()
 branches()
+bidirectional()

@@ -20,14 +20,16 @@ interface Case {
   inputs: Record<string, Json>;
   outputs: Record<string, Json>;
 }
+/** A case's inputs as tensors (integer inputs as their values). */
+const tensors = (c: Case) => Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, { data: Float32Array.from(v.data), shape: v.shape }]));
 const cases = (name: string) => (JSON.parse(readFileSync(`${DIR}${name}.json`, 'utf8')) as { cases: Case[] }).cases;
 const bytes = (name: string) => new Uint8Array(readFileSync(`${DIR}${name}.onnx`));
 
 describe.each(await implementations())('ONNX graphs against onnxruntime on %s', (backend) => {
-  it.each(['conv-lstm', 'branches'])('%s: every output of every case within 1e-5', async (name) => {
+  it.each(['conv-lstm', 'branches', 'bidirectional'])('%s: every output of every case within 1e-5', async (name) => {
     const model = await loadOnnxGraph(bytes(name), { backend });
     for (const c of cases(name)) {
-      const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, { data: Float32Array.from(v.data), shape: v.shape }]));
+      const inputs = tensors(c);
       const { outputs, output } = model.forward(inputs);
       expect(Object.keys(outputs)).toEqual(Object.keys(c.outputs));
       for (const [k, want] of Object.entries(c.outputs)) {
@@ -39,6 +41,38 @@ describe.each(await implementations())('ONNX graphs against onnxruntime on %s', 
       const again = model.forward(model.inputNames.map((n) => inputs[n]!));
       for (const k of Object.keys(c.outputs)) expect(Array.from(again.outputs[k]!.data)).toEqual(Array.from(outputs[k]!.data));
     }
+    model.dispose();
+  });
+
+  it('a bidirectional LSTM in layout 1 (batch first, which onnxruntime does not run) gives the layout-0 results, transposed', async () => {
+    const model = await loadOnnxGraph(bytes('bidirectional-layout1'), { backend });
+    const c = cases('bidirectional')[0]!;
+    const { x, lens, h0, c0 } = c.inputs as Record<string, Json>;
+    const [T, B, I] = x!.shape as [number, number, number];
+    const U = 4;
+    // [P,Q,...rest] -> [Q,P,...rest]
+    const swap = (data: number[], P: number, Q: number, rest: number) => Array.from({ length: data.length }, (_, k) => {
+      const [q, p, r] = [Math.floor(k / (P * rest)), Math.floor(k / rest) % P, k % rest];
+      return data[(p * Q + q) * rest + r]!;
+    });
+    const { outputs } = model.forward({
+      x: { data: Float32Array.from(swap(x!.data, T, B, I)), shape: [B, T, I] },
+      lens: { data: Int32Array.from(lens!.data), shape: [B] },
+      h0: { data: Float32Array.from(swap(h0!.data, 2, B, U)), shape: [B, 2, U] },
+      c0: { data: Float32Array.from(swap(c0!.data, 2, B, U)), shape: [B, 2, U] },
+    });
+    // Y [T,D,B,U] -> [B,T,D,U]: T and B swap around D*U.
+    const Y = c.outputs.Y!;
+    const want = Array.from({ length: Y.data.length }, (_, k) => {
+      const [b, t, du] = [Math.floor(k / (T * 2 * U)), Math.floor(k / (2 * U)) % T, k % (2 * U)];
+      const [d, u] = [Math.floor(du / U), du % U];
+      return Y.data[((t * 2 + d) * B + b) * U + u]!;
+    });
+    expect(outputs.Y!.shape).toEqual([B, T, 2, U]);
+    expectClose(outputs.Y!.data, want, TOL, 'Y');
+    expect(outputs.Y_h!.shape).toEqual([B, 2, U]);
+    expectClose(outputs.Y_h!.data, swap(c.outputs.Y_h!.data, 2, B, U), TOL, 'Y_h');
+    expectClose(outputs.Y_c!.data, swap(c.outputs.Y_c!.data, 2, B, U), TOL, 'Y_c');
     model.dispose();
   });
 
