@@ -144,6 +144,31 @@ struct BackwardArgs {
 // Floats of scratch backward() takes: 4 U + 2 G U.
 inline size_t backward_scratch(int cell, int units) { return (size_t)units * (4 + 2 * (cell == RNN_CELL_LSTM ? 4 : 3)); }
 
+// A 1-D convolution's weights as conv1d.inl streams them: output channels in blocks of W per
+// group, each block [K][C_in/groups][W] (lanes past the group's channels zero).
+//   weights [groups][blocks][K][C_in/groups][W]
+//   bias    [groups][blocks][W] (zeros when there is none)
+struct PackedConv1d {
+  int in_channels;
+  int out_channels;
+  int kernel_size;
+  int stride;
+  int dilation;
+  int groups;
+  int blocks;  // per group: ceil(C_out / groups / W)
+  const float* weights;
+  const float* bias;
+  rnn_activation activation;
+};
+
+struct Conv1dArgs {
+  int batch;
+  int padded_steps;  // input steps, padding included
+  int output_steps;
+  const float* input;  // [B][padded_steps][C_in]
+  float* output;       // [B][output_steps][C_out]
+};
+
 struct KernelInfo {
   const char* name;
   int isa;
@@ -151,6 +176,7 @@ struct KernelInfo {
   int has_half;  // can run with half-precision weights (the CPU check is the caller's)
   void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args, const Split& split);
   void (*backward)(const BackwardLayer& layer, const BackwardArgs& args, float* scratch);
+  void (*conv1d)(const PackedConv1d& conv, const Conv1dArgs& args);
 };
 
 const KernelInfo* kernel_scalar();
