@@ -107,7 +107,7 @@ export interface RnnKernel {
 
 /**
  * A 1-D convolution over channels-last sequences; mirrors rnn_conv1d_config in
- * native/rnn_runtime.h. Padding is zero steps added before and after the input.
+ * native/rnn_runtime.h. The padding is given per call (Keras' 'same' with strides depends on the length).
  */
 export interface Conv1dKernelConfig {
   inChannels: number;
@@ -116,14 +116,12 @@ export interface Conv1dKernelConfig {
   stride: number;
   dilation: number;
   groups: number;
-  padLeft: number;
-  padRight: number;
   activation: ActivationCode;
 }
 
-/** Output steps of a convolution over `steps` input steps (0 when the input is shorter than one window). */
-export function conv1dOutputSteps(c: Conv1dKernelConfig, steps: number): number {
-  const padded = steps + c.padLeft + c.padRight;
+/** Output steps of a convolution over `steps` input steps and padding (0 when shorter than one window). */
+export function conv1dOutputSteps(c: Conv1dKernelConfig, steps: number, padLeft: number, padRight: number): number {
+  const padded = steps + padLeft + padRight;
   const span = c.dilation * (c.kernelSize - 1) + 1;
   return padded < span ? 0 : Math.floor((padded - span) / c.stride) + 1;
 }
@@ -132,8 +130,8 @@ export function conv1dOutputSteps(c: Conv1dKernelConfig, steps: number): number 
 export interface Conv1dKernel {
   /** What runs, as RnnKernel.name. */
   readonly name: string;
-  /** input [B, steps, C_in] -> output [B, conv1dOutputSteps(steps), C_out], validated by the facade. */
-  forward(batch: number, steps: number, input: Float32Array, output: Float32Array): void;
+  /** input [B, steps, C_in] padded by zero steps -> output [B, conv1dOutputSteps(...), C_out], validated by the facade. */
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void;
   dispose(): void;
 }
 

@@ -405,7 +405,7 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
   float *stream_x_ = nullptr, *stream_h_ = nullptr, *stream_c_ = nullptr;
 };
 
-// A 1-D convolution (rnn_conv1d_*): forward(batch, steps, input, output) on the JS thread.
+// A 1-D convolution (rnn_conv1d_*): forward(batch, steps, padLeft, padRight, input, output) on the JS thread.
 class Conv1dHandle : public Napi::ObjectWrap<Conv1dHandle> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -425,8 +425,6 @@ class Conv1dHandle : public Napi::ObjectWrap<Conv1dHandle> {
     config.stride = int_of("stride");
     config.dilation = int_of("dilation");
     config.groups = int_of("groups");
-    config.pad_left = int_of("padLeft");
-    config.pad_right = int_of("padRight");
     config.activation = activation_arg(cfg, "activation");
     config.isa = int_of("isa");
     if (config.in_channels < 1 || config.out_channels < 1 || config.kernel_size < 1 || config.groups < 1 ||
@@ -452,16 +450,17 @@ class Conv1dHandle : public Napi::ObjectWrap<Conv1dHandle> {
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!conv_) return Napi::Number::New(env, kStatusDisposed);
-    if (info.Length() < 4) return Napi::Number::New(env, kStatusBadBuffer);
-    const int32_t batch = info[0].As<Napi::Number>().Int32Value(), steps = info[1].As<Napi::Number>().Int32Value();
+    if (info.Length() < 6) return Napi::Number::New(env, kStatusBadBuffer);
+    const auto int_arg = [&](int k) { return info[k].As<Napi::Number>().Int32Value(); };
+    const int32_t batch = int_arg(0), steps = int_arg(1), pad_left = int_arg(2), pad_right = int_arg(3);
     if (batch < 1 || steps < 1) return Napi::Number::New(env, kStatusBadBuffer);
-    const int32_t out_steps = rnn_conv1d_output_steps(conv_, steps);
+    const int32_t out_steps = rnn_conv1d_output_steps(conv_, steps, pad_left, pad_right);
     if (out_steps < 1) return Napi::Number::New(env, RNN_ERR_SHAPE);
     float *input, *output;
-    if (!typed_arg(info[2], (size_t)batch * steps * in_channels_, false, &input) ||
-        !typed_arg(info[3], (size_t)batch * out_steps * out_channels_, false, &output))
+    if (!typed_arg(info[4], (size_t)batch * steps * in_channels_, false, &input) ||
+        !typed_arg(info[5], (size_t)batch * out_steps * out_channels_, false, &output))
       return Napi::Number::New(env, kStatusBadBuffer);
-    return Napi::Number::New(env, rnn_conv1d_forward(conv_, batch, steps, input, output));
+    return Napi::Number::New(env, rnn_conv1d_forward(conv_, batch, steps, pad_left, pad_right, input, output));
   }
 
   Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), rnn_conv1d_isa(conv_)); }

@@ -773,7 +773,6 @@ rnn_status rnn_backward(const rnn_layer* layer, const float* kernel, const float
 struct rnn_conv1d {
   PackedConv1d packed;
   const KernelInfo* kernel;
-  int pad_left, pad_right;
   Buffer weights;  // packed kernel, then bias
   Buffer scratch;  // the padded input
 };
@@ -784,11 +783,11 @@ rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kerne
   if (!config) return RNN_ERR_CONFIG;
   const rnn_conv1d_config& c = *config;
   if (c.in_channels < 1 || c.out_channels < 1 || c.kernel_size < 1 || c.stride < 1 || c.dilation < 1 || c.groups < 1 ||
-      c.pad_left < 0 || c.pad_right < 0 || c.in_channels % c.groups || c.out_channels % c.groups ||
+      c.in_channels % c.groups || c.out_channels % c.groups ||
       !valid_activation(c.activation))
     return RNN_ERR_CONFIG;
-  // The receptive field and the padding must stay far from int32's end (steps are int32).
-  if ((uint64_t)c.dilation * (c.kernel_size - 1) + c.pad_left + c.pad_right > (uint64_t)INT32_MAX / 2) return RNN_ERR_CONFIG;
+  // The receptive field must stay far from int32's end (steps are int32).
+  if ((uint64_t)c.dilation * (c.kernel_size - 1) > (uint64_t)INT32_MAX / 2) return RNN_ERR_CONFIG;
   if (!kernel) return RNN_ERR_WEIGHTS;
   const KernelInfo* info = kernel_for(c.isa == RNN_ISA_AUTO ? rnn_isa_best() : c.isa);
   if (!info) return RNN_ERR_UNSUPPORTED;
@@ -820,8 +819,6 @@ rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kerne
       for (int j = 0; j < blocks; ++j)
         for (int l = 0; l < Wd && j * Wd + l < cog; ++l) b[((size_t)g * blocks + j) * Wd + l] = bias[g * cog + j * Wd + l];
   conv->kernel = info;
-  conv->pad_left = c.pad_left;
-  conv->pad_right = c.pad_right;
   conv->packed = PackedConv1d{c.in_channels, c.out_channels, c.kernel_size, c.stride, c.dilation, G, blocks, w, b, c.activation};
   *out = conv;
   return RNN_OK;
@@ -829,29 +826,30 @@ rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kerne
 
 void rnn_conv1d_destroy(rnn_conv1d* conv) { delete conv; }
 
-int32_t rnn_conv1d_output_steps(const rnn_conv1d* conv, int32_t steps) {
-  if (!conv || steps < 0) return 0;
+int32_t rnn_conv1d_output_steps(const rnn_conv1d* conv, int32_t steps, int32_t pad_left, int32_t pad_right) {
+  if (!conv || steps < 0 || pad_left < 0 || pad_right < 0) return 0;
   const PackedConv1d& c = conv->packed;
-  const int64_t padded = (int64_t)steps + conv->pad_left + conv->pad_right;
+  const int64_t padded = (int64_t)steps + pad_left + pad_right;
   const int64_t span = (int64_t)c.dilation * (c.kernel_size - 1) + 1;
   return padded < span ? 0 : (int32_t)((padded - span) / c.stride + 1);
 }
 
-rnn_status rnn_conv1d_forward(rnn_conv1d* conv, int32_t batch, int32_t steps, const float* input, float* output) {
+rnn_status rnn_conv1d_forward(rnn_conv1d* conv, int32_t batch, int32_t steps, int32_t pad_left, int32_t pad_right,
+                              const float* input, float* output) {
   if (!conv) return RNN_ERR_CONFIG;
   const PackedConv1d& c = conv->packed;
   if (batch < 1 || steps < 1 || !input || !output) return RNN_ERR_SHAPE;
-  const int32_t out_steps = rnn_conv1d_output_steps(conv, steps);
+  const int32_t out_steps = rnn_conv1d_output_steps(conv, steps, pad_left, pad_right);
   if (out_steps < 1) return RNN_ERR_SHAPE;
-  const uint64_t padded = (uint64_t)steps + conv->pad_left + conv->pad_right;
+  const uint64_t padded = (uint64_t)steps + pad_left + pad_right;
   const uint64_t rows = (uint64_t)batch * padded;
   if (rows * c.in_channels > kMaxFloats || (uint64_t)batch * out_steps * c.out_channels > kMaxFloats) return RNN_ERR_SHAPE;
   const float* x = input;
-  if (conv->pad_left || conv->pad_right) {
+  if (pad_left || pad_right) {
     // A padded copy keeps the kernel free of bounds checks (and lets it fuse the taps).
     if (!conv->scratch.reserve((size_t)(rows * c.in_channels) * sizeof(float))) return RNN_ERR_ALLOC;
     float* p = conv->scratch.floats();
-    const size_t row = c.in_channels, left = (size_t)conv->pad_left * row, right = (size_t)conv->pad_right * row;
+    const size_t row = c.in_channels, left = (size_t)pad_left * row, right = (size_t)pad_right * row;
     for (int b = 0; b < batch; ++b) {
       float* dst = p + (size_t)b * padded * row;
       memset(dst, 0, left * sizeof(float));

@@ -11,8 +11,8 @@ import { expectClose, implementations, rng } from './helpers.js';
 
 const IMPLEMENTATIONS = await implementations();
 
-function reference(c: Conv1dKernelConfig, kernel: Float32Array, bias: Float32Array | null, B: number, T: number, x: Float32Array): Float64Array {
-  const To = conv1dOutputSteps(c, T);
+function reference(c: Conv1dKernelConfig, pads: [number, number], kernel: Float32Array, bias: Float32Array | null, B: number, T: number, x: Float32Array): Float64Array {
+  const To = conv1dOutputSteps(c, T, ...pads);
   const cig = c.inChannels / c.groups;
   const cog = c.outChannels / c.groups;
   const out = new Float64Array(B * To * c.outChannels);
@@ -22,7 +22,7 @@ function reference(c: Conv1dKernelConfig, kernel: Float32Array, bias: Float32Arr
         const g = Math.floor(o / cog);
         let sum = bias ? bias[o]! : 0;
         for (let k = 0; k < c.kernelSize; k++) {
-          const s = t * c.stride + k * c.dilation - c.padLeft;
+          const s = t * c.stride + k * c.dilation - pads[0];
           if (s < 0 || s >= T) continue;
           for (let i = 0; i < cig; i++) sum += x[(b * T + s) * c.inChannels + g * cig + i]! * kernel[(k * cig + i) * c.outChannels + o]!;
         }
@@ -72,21 +72,20 @@ describe('conv1d kernel on every backend', () => {
           stride: c.stride ?? 1,
           dilation: c.dilation ?? 1,
           groups: c.groups ?? 1,
-          padLeft: c.pads?.[0] ?? 0,
-          padRight: c.pads?.[1] ?? 0,
           activation: encodeActivation(c.relu ? 'relu' : 'linear', 'activation'),
         };
         const kernel = Float32Array.from({ length: c.k * (c.cin / config.groups) * c.cout }, () => r.uniform(-0.5, 0.5));
         const bias = c.bias === false ? null : Float32Array.from({ length: c.cout }, () => r.uniform(-0.5, 0.5));
         const B = 2;
         const x = Float32Array.from({ length: B * c.steps * c.cin }, () => r.uniform(-1, 1));
-        const To = conv1dOutputSteps(config, c.steps);
+        const pads = c.pads ?? [0, 0];
+        const To = conv1dOutputSteps(config, c.steps, ...pads);
         expect(To, `case ${n} output steps`).toBeGreaterThan(0);
         const conv = backend.createConv1d(config, kernel, bias, implementation);
         try {
           const out = new Float32Array(B * To * c.cout).fill(NaN);
-          conv.forward(B, c.steps, x, out);
-          expectClose(out, reference(config, kernel, bias, B, c.steps, x), { abs: 1e-5, rel: 1e-5 }, `${impl} case ${n} ${JSON.stringify(c)}`);
+          conv.forward(B, c.steps, ...pads, x, out);
+          expectClose(out, reference(config, pads, kernel, bias, B, c.steps, x), { abs: 1e-5, rel: 1e-5 }, `${impl} case ${n} ${JSON.stringify(c)}`);
           if (impl.startsWith('native')) expect(conv.name).toBe(impl);
         } finally {
           conv.dispose();
@@ -99,9 +98,9 @@ describe('conv1d kernel on every backend', () => {
     for (const impl of IMPLEMENTATIONS) {
       const { backend, implementation } = await resolveBackend(impl);
       if (impl === 'js') continue; // the facade checks for js; the kernel's own checks are the C contract's
-      const config: Conv1dKernelConfig = { inChannels: 2, outChannels: 2, kernelSize: 3, stride: 1, dilation: 2, groups: 1, padLeft: 0, padRight: 0, activation: [0, 0, 0] };
+      const config: Conv1dKernelConfig = { inChannels: 2, outChannels: 2, kernelSize: 3, stride: 1, dilation: 2, groups: 1, activation: [0, 0, 0] };
       const conv = backend.createConv1d(config, new Float32Array(12), null, implementation);
-      expect(() => conv.forward(1, 4, new Float32Array(8), new Float32Array(2))).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+      expect(() => conv.forward(1, 4, 0, 0, new Float32Array(8), new Float32Array(2))).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
       conv.dispose();
       expect(() => backend.createConv1d({ ...config, groups: 2, outChannels: 3 }, new Float32Array(9), null, implementation)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_CONFIG' }));
     }

@@ -267,11 +267,11 @@ class JsConv1d implements Conv1dKernel {
   constructor(private readonly c: Conv1dKernelConfig, private readonly kernel: Float32Array, private readonly bias: Float32Array | null) {
     this.act = activationFn(c.activation);
   }
-  forward(batch: number, steps: number, input: Float32Array, output: Float32Array): void {
-    const { inChannels: CI, outChannels: CO, kernelSize: K, stride, dilation, groups, padLeft } = this.c;
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void {
+    const { inChannels: CI, outChannels: CO, kernelSize: K, stride, dilation, groups } = this.c;
     const cig = CI / groups;
     const cog = CO / groups;
-    const To = conv1dOutputSteps(this.c, steps);
+    const To = conv1dOutputSteps(this.c, steps, padLeft, padRight);
     const acc = new Float64Array(CO);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < To; t++) {

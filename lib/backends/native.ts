@@ -24,7 +24,7 @@ interface NativeHandle {
   dispose(): void;
 }
 interface NativeConv1dHandle {
-  forward(batch: number, steps: number, input: Float32Array, output: Float32Array): number;
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): number;
   isa(): string;
   dispose(): void;
 }
@@ -218,7 +218,7 @@ export function loadNativeBackend(): Backend {
       const name = `native/${handle.isa()}`;
       return {
         name,
-        forward: (batch, steps, input, output) => checkStatus(handle.forward(batch, steps, input, output), name, 'conv1d'),
+        forward: (batch, steps, padLeft, padRight, input, output) => checkStatus(handle.forward(batch, steps, padLeft, padRight, input, output), name, 'conv1d'),
         dispose: () => handle.dispose(),
       };
     },

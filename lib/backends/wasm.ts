@@ -34,7 +34,7 @@ interface RnnWasmExports {
   /** Absent from modules built before the convolution (a module given to configureWasm). */
   rnn_conv1d_create?(config: number, kernel: number, bias: number, out: number): number;
   rnn_conv1d_destroy?(conv: number): void;
-  rnn_conv1d_forward?(conv: number, batch: number, steps: number, input: number, output: number): number;
+  rnn_conv1d_forward?(conv: number, batch: number, steps: number, padLeft: number, padRight: number, input: number, output: number): number;
   rnn_conv1d_isa?(conv: number): number;
 }
 
@@ -292,7 +292,7 @@ class WasmRnn implements RnnKernel {
   }
 }
 
-const CONV1D_CONFIG_BYTES = 48;
+const CONV1D_CONFIG_BYTES = 40;
 
 /** A convolution in one module's heap; each call copies its input in and its output out. */
 class WasmConv1d implements Conv1dKernel {
@@ -303,16 +303,16 @@ class WasmConv1d implements Conv1dKernel {
     this.name = isa === 'wasm-relaxed' || isa === 'wasm-simd' ? isa : 'wasm';
     this.arena = new Arena(heap);
   }
-  forward(batch: number, steps: number, input: Float32Array, output: Float32Array): void {
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void {
     const { heap, config: c } = this;
     // The kernel's padded copy of the input comes on top of the two buffers.
-    const padded = 4 * batch * (steps + c.padLeft + c.padRight) * c.inChannels;
+    const padded = 4 * batch * (steps + padLeft + padRight) * c.inChannels;
     const bytes = input.byteLength + output.byteLength;
     if (bytes + padded >= WASM_HEAP_LIMIT) throw outOfMemory('this call', bytes + padded);
     const place = placer(heap, this.arena.reserve(bytes));
     const x = place(input, true);
     const y = place(output, false);
-    const status = heap.fns.rnn_conv1d_forward!(this.conv, batch, steps, x, y);
+    const status = heap.fns.rnn_conv1d_forward!(this.conv, batch, steps, padLeft, padRight, x, y);
     if (status === ALLOC) throw outOfMemory('this call', padded);
     checkStatus(status, this.name, 'conv1d');
     heap.readF32(y, output);
@@ -412,10 +412,10 @@ export async function loadWasmBackend(name: WasmBackendName, source: WasmSource)
         if (bias) heap.writeF32(b, bias);
         const i32 = new Int32Array(CONV1D_CONFIG_BYTES / 4);
         const f32 = new Float32Array(i32.buffer);
-        i32.set([config.inChannels, config.outChannels, config.kernelSize, config.stride, config.dilation, config.groups, config.padLeft, config.padRight, config.activation[0]]);
-        f32[9] = config.activation[1];
-        f32[10] = config.activation[2];
-        i32[11] = isa;
+        i32.set([config.inChannels, config.outChannels, config.kernelSize, config.stride, config.dilation, config.groups, config.activation[0]]);
+        f32[7] = config.activation[1];
+        f32[8] = config.activation[2];
+        i32[9] = isa;
         heap.writeBytes(cfg, i32);
         const status = fns.rnn_conv1d_create(cfg, k, b, out);
         if (status === ALLOC) throw outOfMemory('this layer', weightBytes);
