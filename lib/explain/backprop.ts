@@ -5,6 +5,7 @@
 import { activationFn, derivativeFromOutput, encodeActivation, type ActivationCode } from '../activations.js';
 import { Bidirectional, type DirectionResult } from '../bidirectional.js';
 import { Dense } from '../dense.js';
+import { LstmError } from '../errors.js';
 import { Gru } from '../gru.js';
 import { Lstm } from '../lstm.js';
 import { readMask } from '../recurrent.js';
@@ -30,7 +31,8 @@ function backward(pass: LayerPass, grad: Float64Array): Float64Array {
   const lengths = pass.sequenceLengths === undefined ? null : Int32Array.from(pass.sequenceLengths);
   if (layer instanceof Bidirectional) return bidirectionalBackward(layer, pass, mask, lengths, grad);
   if (layer instanceof Lstm || layer instanceof Gru) return recurrentBackward(layer, input, mask, lengths, (pass.result as DirectionResult).trace!, grad);
-  throw new Error(`no backward pass for ${(layer as object).constructor.name}`); // Sequential admits no other layer
+  // The convolutional front end has no backward pass yet.
+  throw new LstmError('ERR_LSTM_UNSUPPORTED', `attribution does not backpropagate through ${(layer as object).constructor.name} layers yet`);
 }
 
 function denseBackward(layer: Dense, input: Tensor, output: Tensor, grad: Float64Array): Float64Array {

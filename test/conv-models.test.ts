@@ -1,0 +1,98 @@
+// CNN-LSTM models (Conv1D, pooling, BatchNormalization, LayerNormalization in front of an LSTM or
+// GRU) from Keras 3 (.keras, .h5, TF.js model.json) and PyTorch (safetensors state dicts) against
+// their frameworks' outputs (scripts/gen-conv-fixtures.py), on every backend; stream() of a causal
+// Conv1D + LSTM model against forward(); and the layers' refusals of bad input.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { AveragePooling1D, BatchNormalization, Conv1D, Dense, LayerNormalization, loadModel, Lstm, LstmError, MaxPooling1D, Sequential, type Tensor } from '../lib/index.js';
+import { expectClose, implementations, type Nested } from './helpers.js';
+
+const DIR = new URL('./fixtures/conv/', import.meta.url).pathname;
+const IMPLEMENTATIONS = await implementations();
+const TOL = { abs: 1e-5, rel: 1e-5 };
+const golden = JSON.parse(readFileSync(`${DIR}golden.json`, 'utf8')) as Record<string, { input: Nested; output: Nested; formats: string[] }>;
+
+const fileOf = (name: string, ext: string) => (ext === '.tfjs' ? `${DIR}${name}.tfjs/model.json` : `${DIR}${name}${ext}`);
+
+describe.each(IMPLEMENTATIONS)('CNN-LSTM models on %s', (backend) => {
+  for (const [name, g] of Object.entries(golden)) {
+    it.each(g.formats.filter((f) => f !== '.safetensors'))(`${name}%s matches its framework`, async (ext) => {
+      const model = await loadModel(fileOf(name, ext), { backend });
+      try {
+        expectClose(model.forward(g.input).output, g.output, TOL, `${name}${ext}`);
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+
+  it('stream() of a causal Conv1D + LSTM model equals forward() of the whole sequence', async () => {
+    const g = golden.conv_causal_stream!;
+    const model = await loadModel(fileOf('conv_causal_stream', '.keras'), { backend });
+    try {
+      const x = g.input as number[][][];
+      const [B, T, C] = [x.length, x[0]!.length, x[0]![0]!.length];
+      const whole = model.forward(g.input).output;
+      const U = whole.shape[2]!;
+      const stream = model.stream(B);
+      for (let round = 0; round < 2; round++) {
+        for (let t = 0; t < T; t++) {
+          const step = stream.step({ data: Float32Array.from(x.flatMap((row) => row[t]!)), shape: [B, C] });
+          const expected = Array.from({ length: B }, (_, b) => Array.from(whole.data.subarray((b * T + t) * U, (b * T + t + 1) * U)));
+          expectClose(step, expected, TOL, `step ${t} (round ${round})`);
+        }
+        stream.reset(); // a reset stream starts over as a new sequence
+      }
+      stream.dispose();
+    } finally {
+      model.dispose();
+    }
+  });
+});
+
+describe('front-end layers', () => {
+  const kernel = (K: number, cin: number, cout: number) => ({ data: new Float32Array(K * cin * cout).fill(0.1), shape: [K, cin, cout] });
+
+  it('refuse a kernel that does not fit the input channels, groups that do not divide them, and an input too short', async () => {
+    await expect(Conv1D.create({ kernel: kernel(3, 2, 4), inputSize: 3 })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS', message: expect.stringContaining('kernel: expected shape [3, 3, 4] for 3 input channels') });
+    await expect(Conv1D.create({ kernel: kernel(3, 2, 5), groups: 2 })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: expect.stringContaining('options.groups: expected a divisor of the filters (kernel.shape[2] = 5), got 2') });
+    await expect(Conv1D.create({ kernel: { data: new Float32Array(6), shape: [3, 2] } })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    await expect(Conv1D.create({ kernel: kernel(3, 2, 4), padding: 'full' as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expect(Conv1D.create({ kernel: kernel(3, 2, 4), strides: 0 })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expect(Conv1D.create({ kernel: kernel(3, 2, 4), bias: [1, 2] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    for (const backend of IMPLEMENTATIONS) {
+      const conv = await Conv1D.create({ kernel: kernel(3, 2, 4), dilationRate: 2, backend });
+      expect(() => conv.forward({ data: new Float32Array(8), shape: [1, 4, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE', message: 'input: expected at least 5 steps (kernel size 3, dilation 2, padding "valid"), got 4 steps' }));
+      expect(() => conv.forward({ data: new Float32Array(15), shape: [1, 5, 3] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+      expect(() => conv.forward({ data: Float32Array.from([NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0]), shape: [1, 5, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_INPUT' }));
+      expect(() => conv.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining("padding 'causal' and strides 1 only") }));
+      conv.dispose();
+      expect(() => conv.forward({ data: new Float32Array(10), shape: [1, 5, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_DISPOSED' }));
+    }
+    const pool = await MaxPooling1D.create({ poolSize: 3 });
+    expect(() => pool.forward({ data: new Float32Array(4), shape: [1, 2, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+    await expect(AveragePooling1D.create({ poolSize: 2, padding: [2, 0] })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    await expect(BatchNormalization.create({ movingMean: [0, 0], movingVariance: [1] })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    await expect(BatchNormalization.create({ movingMean: [0], movingVariance: [-1], epsilon: 0 })).rejects.toMatchObject({ code: 'ERR_LSTM_WEIGHTS' });
+    await expect(LayerNormalization.create({})).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    const ln = await LayerNormalization.create({ gamma: [1, 1, 1] });
+    expect(() => ln.forward({ data: new Float32Array(4), shape: [1, 2, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+  });
+
+  it('in a Sequential: chained sizes checked, masks refused at a Conv1D, pooling refused by stream()', async () => {
+    const conv = await Conv1D.create({ kernel: kernel(2, 3, 4), padding: 'causal' });
+    const lstm = await Lstm.create({ weights: { kernel: new Float32Array(5 * 8), recurrentKernel: new Float32Array(2 * 8), bias: new Float32Array(8) }, inputSize: 5, units: 2 });
+    await expect(Sequential.create([conv, lstm])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG', message: 'layers[1]: expected input size 4 (the previous layer\'s output), got input size 5' });
+    const pool = await MaxPooling1D.create({ poolSize: 2 });
+    const bn = await BatchNormalization.create({ movingMean: [0, 0, 0, 0], movingVariance: [1, 1, 1, 1] });
+    const dense = await Dense.create({ kernel: { data: new Float32Array(8), shape: [4, 2] } });
+    const model = await Sequential.create([conv, pool, bn, dense]);
+    const x = { data: new Float32Array(2 * 6 * 3).fill(1), shape: [2, 6, 3] };
+    expect((model.forward(x).output as Tensor).shape).toEqual([2, 3, 2]);
+    expect(() => model.forward(x, { sequenceLengths: [6, 4] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining('Conv1D changes the steps, so no mask or sequence lengths pass through it') }));
+    expect(() => model.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining('layers[1] is MaxPooling1D') }));
+    model.dispose();
+    lstm.dispose();
+    expect(new LstmError('ERR_LSTM_SHAPE', 'x')).toBeInstanceOf(Error);
+  });
+});
