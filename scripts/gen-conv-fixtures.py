@@ -138,7 +138,7 @@ def torch_models():
 
 
 def torch_config(spec):
-    conv = {"module": "conv", "stride": spec["stride"], "padding": spec["padding"], "dilation": spec["dilation"], "activation": "relu"}
+    conv = {"module": "conv", "stride": spec["stride"], "padding": spec["padding"], "dilation": spec["dilation"], "groups": spec["groups"], "activation": "relu"}
     layers = [conv]
     if spec["pool"]:
         layers.append({"pool": "max", "kernelSize": spec["pool"], "stride": spec["pool_stride"]})

@@ -16,7 +16,7 @@ const fileOf = (name: string, ext: string) => (ext === '.tfjs' ? `${DIR}${name}.
 
 describe.each(IMPLEMENTATIONS)('CNN-LSTM models on %s', (backend) => {
   for (const [name, g] of Object.entries(golden)) {
-    it.each(g.formats.filter((f) => f !== '.safetensors'))(`${name}%s matches its framework`, async (ext) => {
+    it.each(g.formats)(`${name}%s matches its framework`, async (ext) => {
       const model = await loadModel(fileOf(name, ext), { backend });
       try {
         expectClose(model.forward(g.input).output, g.output, TOL, `${name}${ext}`);
@@ -77,6 +77,23 @@ describe('front-end layers', () => {
     await expect(LayerNormalization.create({})).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
     const ln = await LayerNormalization.create({ gamma: [1, 1, 1] });
     expect(() => ln.forward({ data: new Float32Array(4), shape: [1, 2, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+  });
+
+  it('a safetensors config that does not fit its nn.Conv1d or pooling is refused, naming the field', async () => {
+    const file = fileOf('torch_conv_strided_groups', '.safetensors');
+    const base = [{ module: 'conv', stride: 2, padding: 2, dilation: 2, activation: 'relu' }, { pool: 'average', kernelSize: 2, padding: 1 }, { module: 'bn' }, { module: 'ln' }, { module: 'lstm' }, { module: 'head' }];
+    const load = (layers: object[]) => loadModel(file, { config: { layers } as never });
+    // Without groups, a first nn.Conv1d takes in / groups channels: the 4-channel input is refused.
+    const ungrouped = await load(base);
+    expect(() => ungrouped.forward(golden.torch_conv_strided_groups!.input)).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE', message: expect.stringContaining('expected shape [batch, steps, 2] (Conv1D)') }));
+    ungrouped.dispose();
+    await expect(load([{ ...base[0], groups: 4 }, ...base.slice(1)])).rejects.toMatchObject({ code: 'ERR_LSTM_MODEL' });
+    await expect(load([{ ...base[0], groups: 2, lastStep: true }, ...base.slice(1)])).rejects.toMatchObject({ message: expect.stringContaining('layers[0].lastStep: expected no lastStep on an nn.Conv1d') });
+    await expect(load([{ ...base[0], groups: 2 }, { pool: 'average', padding: 1 }, ...base.slice(2)])).rejects.toMatchObject({ message: expect.stringContaining('kernelSize: expected the pooling window') });
+    await expect(load([{ ...base[0], groups: 2 }, { pool: 'max', module: 'bn', kernelSize: 2 }, ...base.slice(2)])).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    const model = await load([{ ...base[0], groups: 2 }, ...base.slice(1)]);
+    expectClose(model.forward(golden.torch_conv_strided_groups!.input).output, golden.torch_conv_strided_groups!.output, TOL, 'config given as an option');
+    model.dispose();
   });
 
   it('in a Sequential: chained sizes checked, masks refused at a Conv1D, pooling refused by stream()', async () => {
