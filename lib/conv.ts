@@ -56,7 +56,7 @@ function readSequence(input: TensorLike, channels: number | null, what: string):
 export interface Conv1DOptions {
   /** The layer's name; default Keras' 'conv1d', 'conv1d_1', ... */
   name?: string;
-  /** [kernelSize, inputChannels / groups, filters]: Keras' layout (PyTorch's [filters, in / groups, K] transposed). */
+  /** The weights, shape [kernelSize, inputChannels / groups, filters] (Keras' layout; PyTorch's [filters, in / groups, K] transposed). */
   kernel: TensorLike;
   /** [filters]; omit for none. */
   bias?: TensorLike;

@@ -10,10 +10,10 @@ import { Flatten, GlobalPooling1D, RepeatVector, threeAxes } from './sequence-op
 import { checkOptions, readMask, refuseNull, type RecurrentStream } from './recurrent.js';
 import { readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
-/** Embedding only first. */
-export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D | FrontEndLayer;
-/** The convolutional front end of CNN-LSTM models (lib/conv.ts, lib/normalization.ts). */
-type FrontEndLayer = Conv1D | MaxPooling1D | AveragePooling1D | BatchNormalization | LayerNormalization;
+/** Embedding only first; Conv1D, pooling and normalisation are the front end of CNN-LSTM models. */
+export type SequentialLayer =
+  | Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D
+  | Conv1D | MaxPooling1D | AveragePooling1D | BatchNormalization | LayerNormalization;
 /** Layers without state: a Dense, Embedding or normalisation works on each step alone. */
 const stateless = (l: unknown): l is Dense | Embedding | BatchNormalization | LayerNormalization =>
   l instanceof Dense || l instanceof Embedding || l instanceof BatchNormalization || l instanceof LayerNormalization;
