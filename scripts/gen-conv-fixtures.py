@@ -5,8 +5,9 @@ with their frameworks' own outputs, for test/conv-models.test.ts.
 
 Writes test/fixtures/conv/: <name>.keras, <name>.h5 and <name>.tfjs/ (model.json as
 tensorflowjs_converter writes a Keras model, by scripts/gen_keras_models.py's writer) for each Keras
-model, <name>.safetensors (a state dict with its lstm_runtime config in the metadata) for each torch
-model, and golden.json ({ name: { input, output, formats } }).
+model, <name>.safetensors (a state dict with its lstm_runtime config in the metadata) and <name>.onnx
+(torch.onnx.export(dynamo=False), opset 17, batch and time dynamic; onnxruntime checked to agree) for
+each torch model, and golden.json ({ name: { input, output, formats } }).
 """
 import json
 import os
@@ -17,6 +18,7 @@ import sys
 os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+import onnxruntime  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -191,7 +193,12 @@ def main():
             y = model(x).numpy()
         state = {k: v.contiguous() for k, v in model.state_dict().items()}
         save_file(state, os.path.join(OUT, f"{name}.safetensors"), metadata={"lstm_runtime": json.dumps(torch_config(spec))})
-        golden[name] = {"input": x.numpy().tolist(), "output": y.tolist(), "formats": [".safetensors"], "framework": f"torch {torch.__version__}"}
+        onnx_file = os.path.join(OUT, f"{name}.onnx")
+        torch.onnx.export(model, (x,), onnx_file, dynamo=False, opset_version=17, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "batch", 1: "time"}, "y": {0: "batch", 1: "time"}})
+        ort = onnxruntime.InferenceSession(onnx_file).run(None, {"x": x.numpy()})[0]
+        assert np.allclose(ort, y, atol=1e-5), np.abs(ort - y).max()
+        golden[name] = {"input": x.numpy().tolist(), "output": y.tolist(), "formats": [".safetensors", ".onnx"], "framework": f"torch {torch.__version__}"}
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)
 
