@@ -182,7 +182,7 @@ export class Conv1D {
       throw new LstmError('ERR_LSTM_UNSUPPORTED', `${this.name}: stream() steps a Conv1D with padding 'causal' and strides 1 only (this one has padding ${JSON.stringify(this.padding)}, strides ${this.config.stride}), whose output at a step needs no later input; use forward()`);
     }
     if (!Number.isInteger(batch) || batch < 1) fail('ERR_LSTM_CONFIG', 'stream(batch)', 'a positive integer', describe(batch));
-    return new Conv1DStream(this.live(), batch, this.inputSize, this.units, this.span);
+    return new Conv1DStream(() => this.live(), batch, this.inputSize, this.units, this.span);
   }
 
   /** Nothing to reset: a convolution keeps no state between forward calls (streams do, see reset()). */
@@ -202,7 +202,8 @@ export class Conv1DStream {
 
   /** @internal Made by Conv1D.stream(). */
   constructor(
-    private readonly kernel: Conv1dKernel,
+    /** The layer's kernel, or ERR_LSTM_DISPOSED once the layer is disposed (the stream runs on it). */
+    private readonly kernel: () => Conv1dKernel,
     readonly batch: number,
     readonly inputSize: number,
     readonly units: number,
@@ -214,6 +215,7 @@ export class Conv1DStream {
 
   /** x [batch, inputSize] -> [batch, units] for this step; the tensor is reused by the next step. */
   step(x: TensorLike): Tensor {
+    const kernel = this.kernel();
     const C = this.inputSize;
     const data = x instanceof Float32Array && x.length === this.batch * C ? x : readShaped(x, 'step(x)', [this.batch, C]);
     checkFinite(data, 'step(x)', 'ERR_LSTM_INPUT');
@@ -223,7 +225,7 @@ export class Conv1DStream {
       this.window.copyWithin(b * row, b * row + C, (b + 1) * row);
       this.window.set(data.subarray(b * C, (b + 1) * C), (b + 1) * row - C);
     }
-    this.kernel.forward(this.batch, this.span, 0, 0, this.window, this.out.data);
+    kernel.forward(this.batch, this.span, 0, 0, this.window, this.out.data);
     return this.out;
   }
 

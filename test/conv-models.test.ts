@@ -66,6 +66,12 @@ describe('front-end layers', () => {
       expect(() => conv.forward({ data: new Float32Array(15), shape: [1, 5, 3] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
       expect(() => conv.forward({ data: Float32Array.from([NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0]), shape: [1, 5, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_INPUT' }));
       expect(() => conv.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining("padding 'causal' and strides 1 only") }));
+      const causal = await Conv1D.create({ kernel: kernel(3, 2, 4), padding: 'causal', backend });
+      const stream = causal.stream(2);
+      expect(stream.step([[1, 2], [3, 4]]).shape).toEqual([2, 4]);
+      expect(() => stream.step([[1, 2]])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_SHAPE' }));
+      causal.dispose(); // the stream runs on the layer's kernel: after dispose it refuses, never touches freed memory
+      expect(() => stream.step([[1, 2], [3, 4]])).toThrow(expect.objectContaining({ code: 'ERR_LSTM_DISPOSED' }));
       conv.dispose();
       expect(() => conv.forward({ data: new Float32Array(10), shape: [1, 5, 2] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_DISPOSED' }));
     }
