@@ -167,6 +167,33 @@ def save_file(state, path, metadata):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
 
 
+def onnx_front_end(name, conv_attrs=None, pool=None, transpose=True):
+    """A small graph x [batch, time, 3] -> Transpose -> Conv (-> MaxPool) -> Transpose, for the ONNX
+    reader's checks; `conv_attrs` and `pool` make the ones it must refuse."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    w = rng.uniform(-0.5, 0.5, (4, 3, 3)).astype(np.float32)
+    b = rng.uniform(-0.5, 0.5, (4,)).astype(np.float32)
+    nodes = []
+    x = "x"
+    if transpose:
+        nodes.append(helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]))
+        x = "xt"
+    nodes.append(helper.make_node("Conv", [x, "w", "b"], ["c"], kernel_shape=[3], **(conv_attrs or {"pads": [2, 0]})))
+    last = "c"
+    if pool:
+        nodes.append(helper.make_node("MaxPool", ["c"], ["p"], **pool))
+        last = "p"
+    nodes.append(helper.make_node("Transpose", [last], ["y"], perm=[0, 2, 1]))
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "time", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, os.path.join(OUT, f"{name}.onnx"))
+    return model
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     os.makedirs(OUT)
@@ -199,6 +226,14 @@ def main():
         ort = onnxruntime.InferenceSession(onnx_file).run(None, {"x": x.numpy()})[0]
         assert np.allclose(ort, y, atol=1e-5), np.abs(ort - y).max()
         golden[name] = {"input": x.numpy().tolist(), "output": y.tolist(), "formats": [".safetensors", ".onnx"], "framework": f"torch {torch.__version__}"}
+    # A Conv-only graph (a causal pad, then a MaxPool) with onnxruntime's output, and graphs to refuse.
+    model = onnx_front_end("onnx_conv_pool", pool={"kernel_shape": [2], "strides": [2]})
+    x = rng.uniform(-1.5, 1.5, (2, 9, 3)).astype(np.float32)
+    y = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    golden["onnx_conv_pool"] = {"input": x.tolist(), "output": y.tolist(), "formats": [".onnx"], "framework": f"onnxruntime {onnxruntime.__version__}"}
+    onnx_front_end("bad_conv_same_lower", conv_attrs={"auto_pad": "SAME_LOWER"})
+    onnx_front_end("bad_conv_channels_last", transpose=False)
+    onnx_front_end("bad_pool_ceil_mode", pool={"kernel_shape": [2], "strides": [2], "ceil_mode": 1})
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)
 

@@ -102,6 +102,17 @@ describe('front-end layers', () => {
     model.dispose();
   });
 
+  it('ONNX: a 1-D Conv or pooling the layers cannot run is ERR_LSTM_MODEL saying what was expected', async () => {
+    const refused = async (name: string, message: string) => {
+      const error = await loadModel(`${DIR}${name}.onnx`).then(() => null, (e: unknown) => e);
+      expect(error, name).toBeInstanceOf(LstmError);
+      expect(error).toMatchObject({ code: 'ERR_LSTM_MODEL', message: expect.stringContaining(message) });
+    };
+    await refused('bad_conv_same_lower', 'expected auto_pad NOTSET, VALID or SAME_UPPER, got SAME_LOWER');
+    await refused('bad_conv_channels_last', "expected Conv's input as [batch, channels, time] (a 1-D Conv), got [batch, time, features(3)]");
+    await refused('bad_pool_ceil_mode', 'expected ceil_mode 0 (windows that fit), got 1');
+  });
+
   it('in a Sequential: chained sizes checked, masks refused at a Conv1D, pooling refused by stream()', async () => {
     const conv = await Conv1D.create({ kernel: kernel(2, 3, 4), padding: 'causal' });
     const lstm = await Lstm.create({ weights: { kernel: new Float32Array(5 * 8), recurrentKernel: new Float32Array(2 * 8), bias: new Float32Array(8) }, inputSize: 5, units: 2 });
