@@ -791,9 +791,13 @@ rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kerne
   if (!kernel) return RNN_ERR_WEIGHTS;
   const KernelInfo* info = kernel_for(c.isa == RNN_ISA_AUTO ? rnn_isa_best() : c.isa);
   if (!info) return RNN_ERR_UNSUPPORTED;
-  const int Wd = info->width, G = c.groups, cig = c.in_channels / G, cog = c.out_channels / G;
-  const int blocks = (int)(((int64_t)cog + Wd - 1) / Wd);
-  const uint64_t n_weights = (uint64_t)G * blocks * c.kernel_size * cig * Wd, n_bias = (uint64_t)G * blocks * Wd;
+  const int G = c.groups, cig = c.in_channels / G, cog = c.out_channels / G;
+  const bool depthwise = G > 1 && cig == 1 && cog == 1;
+  // Two vectors per block when there are channels for them: twice the sums per broadcast input.
+  const int vectors = cog > info->width ? 2 : 1, Wd = vectors * info->width;
+  const int blocks = (int)(((int64_t)(depthwise ? G : cog) + Wd - 1) / Wd);
+  const uint64_t n_weights = depthwise ? (uint64_t)c.kernel_size * blocks * Wd : (uint64_t)G * blocks * c.kernel_size * cig * Wd;
+  const uint64_t n_bias = depthwise ? (uint64_t)blocks * Wd : (uint64_t)G * blocks * Wd;
   if (n_weights + n_bias > kMaxFloats) return RNN_ERR_CONFIG;
   rnn_conv1d* conv = new (std::nothrow) rnn_conv1d();
   if (!conv) return RNN_ERR_ALLOC;
@@ -803,9 +807,16 @@ rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kerne
   }
   float* w = conv->weights.floats();
   float* b = w + n_weights;
-  // Keras' [K][Cig][C_out] -> [G][blocks][K][Cig][W]; the buffer starts zeroed, so lanes past a
-  // group's channels stay 0.
-  for (int g = 0; g < G; ++g)
+  // Keras' [K][Cig][C_out] -> [G][blocks][K][Cig][vectors * W] (a block's vectors side by side are
+  // its vectors * W channels in order), or depthwise [K][C] -> [K][C rounded up]; the buffer starts
+  // zeroed, so lanes past the channels stay 0.
+  if (depthwise) {
+    for (int k = 0; k < c.kernel_size; ++k)
+      for (int o = 0; o < G; ++o) w[(size_t)k * blocks * Wd + o] = kernel[(size_t)k * G + o];
+    if (bias)
+      for (int o = 0; o < G; ++o) b[o] = bias[o];
+  }
+  for (int g = 0; g < G && !depthwise; ++g)
     for (int j = 0; j < blocks; ++j)
       for (int k = 0; k < c.kernel_size; ++k)
         for (int i = 0; i < cig; ++i)
@@ -814,12 +825,12 @@ rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kerne
             w[((((size_t)g * blocks + j) * c.kernel_size + k) * cig + i) * Wd + l] =
                 kernel[((size_t)k * cig + i) * c.out_channels + o];
           }
-  if (bias)
+  if (bias && !depthwise)
     for (int g = 0; g < G; ++g)
       for (int j = 0; j < blocks; ++j)
         for (int l = 0; l < Wd && j * Wd + l < cog; ++l) b[((size_t)g * blocks + j) * Wd + l] = bias[g * cog + j * Wd + l];
   conv->kernel = info;
-  conv->packed = PackedConv1d{c.in_channels, c.out_channels, c.kernel_size, c.stride, c.dilation, G, blocks, w, b, c.activation};
+  conv->packed = PackedConv1d{c.in_channels, c.out_channels, c.kernel_size, c.stride, c.dilation, G, depthwise, vectors, blocks, w, b, c.activation};
   *out = conv;
   return RNN_OK;
 }

@@ -47,6 +47,10 @@ interface Case {
 const CASES: Case[] = [];
 // Output channels (one group) around both vector widths, output lengths around both row tiles.
 for (const cout of [1, 3, 4, 5, 7, 8, 9, 12, 16, 17]) for (const outSteps of [1, 3, 4, 5, 6, 7, 12, 13]) CASES.push({ cin: 3, cout, k: 3, steps: outSteps + 2, relu: cout % 2 === 0 });
+// Two vectors per block: channels per group around 2 * width.
+for (const cout of [15, 16, 17, 24, 33]) CASES.push({ cin: 5, cout, k: 2, steps: 14, relu: true }, { cin: 4, cout: 2 * cout, k: 3, groups: 2, steps: 9, pads: [1, 1] });
+// Depthwise (vectors along the channels): channel counts around both widths, strides, dilation.
+for (const c of [1, 3, 4, 5, 8, 9, 16, 17]) CASES.push({ cin: c, cout: c, k: 3, groups: c, steps: 11, pads: [2, 0], dilation: c % 2 ? 1 : 2, stride: c % 3 ? 1 : 2, relu: c > 4 });
 // Strides, dilation, groups (depthwise too) and padding, each with lengths past a tile.
 CASES.push(
   { cin: 5, cout: 9, k: 4, stride: 2, steps: 23 },

@@ -144,10 +144,10 @@ struct BackwardArgs {
 // Floats of scratch backward() takes: 4 U + 2 G U.
 inline size_t backward_scratch(int cell, int units) { return (size_t)units * (4 + 2 * (cell == RNN_CELL_LSTM ? 4 : 3)); }
 
-// A 1-D convolution's weights as conv1d.inl streams them: output channels in blocks of W per
-// group, each block [K][C_in/groups][W] (lanes past the group's channels zero).
-//   weights [groups][blocks][K][C_in/groups][W]
-//   bias    [groups][blocks][W] (zeros when there is none)
+// A 1-D convolution's weights as conv1d.inl streams them: output channels in blocks of `vectors`
+// * W per group, each block [K][C_in/groups][vectors][W] (lanes past the group's channels zero).
+//   weights [groups][blocks][K][C_in/groups][vectors][W]
+//   bias    [groups][blocks][vectors][W] (zeros when there is none)
 struct PackedConv1d {
   int in_channels;
   int out_channels;
@@ -155,7 +155,11 @@ struct PackedConv1d {
   int stride;
   int dilation;
   int groups;
-  int blocks;  // per group: ceil(C_out / groups / W)
+  // Depthwise (C_in = C_out = groups): weights [K][C rounded up to W], bias [C rounded up]; blocks
+  // is then ceil(C / W) and the layout above does not apply.
+  int depthwise;
+  int vectors;  // W-lane vectors per block: 2 when a group has more than W output channels, else 1
+  int blocks;   // per group: ceil(C_out / groups / (vectors * W))
   const float* weights;
   const float* bias;
   rnn_activation activation;

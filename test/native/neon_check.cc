@@ -85,10 +85,13 @@ int main() {
   double conv_worst = 0;
   for (int cog : {1, 3, 4, 5, 8, 9})
     for (int steps_out : {1, 5, 6, 7, 13})
-      for (int groups : {1, 2})
+      for (int grouping : {1, 2, 0})
         for (int shape = 0; shape < 3; ++shape) {
-          const int cig = 3, K = 3, stride = shape == 1 ? 2 : 1, dilation = shape == 2 ? 2 : 1, pl = shape == 2 ? 4 : 0, pr = shape == 1 ? 1 : 0;
-          const int cin = cig * groups, cout = cog * groups, B = 2;
+          // grouping 0: depthwise, one input and one output channel per group (cog of them)
+          const bool depthwise = grouping == 0;
+          const int groups = depthwise ? cog : grouping;
+          const int cig = depthwise ? 1 : 3, K = 3, stride = shape == 1 ? 2 : 1, dilation = shape == 2 ? 2 : 1, pl = shape == 2 ? 4 : 0, pr = shape == 1 ? 1 : 0;
+          const int cin = cig * groups, cout = depthwise ? groups : cog * groups, B = 2;
           const int steps = (steps_out - 1) * stride + (K - 1) * dilation + 1 - pl - pr;
           if (steps < 1) continue;
           std::vector<float> k(K * cig * cout), b(cout), x(B * steps * cin);
