@@ -43,6 +43,16 @@ describe.each(IMPLEMENTATIONS)('CNN-LSTM models on %s', (backend) => {
         }
         stream.reset(); // a reset stream starts over as a new sequence
       }
+      // A row's state (the convolutions' windows with the LSTM's h and c) saved and put back, as the
+      // serving pools do: the row goes on as if it had never left.
+      const rowStep = (t: number) => ({ data: Float32Array.from(x.flatMap((row) => row[t]!)), shape: [B, C] });
+      for (let t = 0; t < 5; t++) stream.step(rowStep(t));
+      const saved = stream.saveRows([1]);
+      const ahead = Array.from(stream.step(rowStep(5)).data);
+      stream.restoreRows([1], null); // row 1 starts over
+      stream.step(rowStep(5));
+      stream.restoreRows([1], saved);
+      expectClose(stream.step(rowStep(5)).data.subarray(U, 2 * U), ahead.slice(U, 2 * U), { abs: 0, rel: 0 }, 'row 1 after restoreRows');
       stream.dispose();
     } finally {
       model.dispose();
