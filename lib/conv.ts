@@ -94,9 +94,8 @@ export class Conv1D {
     readonly name: string,
     private readonly config: Conv1dKernelConfig,
     readonly padding: Padding1D,
-    /** @internal The weights as given, for a stream's own kernel. */
-    private readonly weights: { kernel: Float32Array; bias: Float32Array | null },
-    private readonly engine: { backend: Backend; implementation?: string },
+    weights: { kernel: Float32Array; bias: Float32Array | null },
+    engine: { backend: Backend; implementation?: string },
   ) {
     this.inputSize = config.inChannels;
     this.units = config.outChannels;

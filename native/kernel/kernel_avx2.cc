@@ -1,4 +1,4 @@
-// The recurrent kernel (LSTM and GRU) for avx2: x86-64 with AVX2 + FMA3, and F16C for half weights. The only file built with -mavx2 -mfma -mf16c; it runs only after the CPU check in rnn_runtime.cc.
+// The recurrent kernel (LSTM and GRU) and the 1-D convolution for avx2: x86-64 with AVX2 + FMA3, and F16C for half weights. The only file built with -mavx2 -mfma -mf16c; it runs only after the CPU check in rnn_runtime.cc.
 #include "kernel.h"
 #include "../simd/f32-avx2.h"
 

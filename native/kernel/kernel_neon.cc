@@ -1,4 +1,4 @@
-// The recurrent kernel (LSTM and GRU) for neon. AArch64 NEON.
+// The recurrent kernel (LSTM and GRU) and the 1-D convolution for neon. AArch64 NEON.
 #include "kernel.h"
 #include "../simd/f32-neon.h"
 

@@ -1,4 +1,4 @@
-// The recurrent kernel (LSTM and GRU) for scalar. Portable C++: the fallback on every CPU and the plain WebAssembly build.
+// The recurrent kernel (LSTM and GRU) and the 1-D convolution for scalar. Portable C++: the fallback on every CPU and the plain WebAssembly build.
 #include "kernel.h"
 #include "../simd/f32-scalar.h"
 

@@ -1,4 +1,4 @@
-// The recurrent kernel (LSTM and GRU) for wasm-relaxed: WebAssembly SIMD128 with relaxed SIMD's fused multiply-add (built with -mrelaxed-simd into lstm-relaxed.wasm only).
+// The recurrent kernel (LSTM and GRU) and the 1-D convolution for wasm-relaxed: WebAssembly SIMD128 with relaxed SIMD's fused multiply-add (built with -mrelaxed-simd into lstm-relaxed.wasm only).
 #include "kernel.h"
 #include "../simd/f32-wasm-relaxed.h"
 

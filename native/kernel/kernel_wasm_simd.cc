@@ -1,4 +1,4 @@
-// The recurrent kernel (LSTM and GRU) for wasm-simd. WebAssembly SIMD128 (built with -msimd128 into the wasm-simd module only).
+// The recurrent kernel (LSTM and GRU) and the 1-D convolution for wasm-simd. WebAssembly SIMD128 (built with -msimd128 into the wasm-simd module only).
 #include "kernel.h"
 #include "../simd/f32-wasmsimd.h"
 
