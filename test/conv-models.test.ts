@@ -112,6 +112,18 @@ describe('front-end layers', () => {
     model.dispose();
   });
 
+  it('Keras: a Conv1D whose config and weights disagree is ERR_LSTM_MODEL', async () => {
+    const folder = `${DIR}conv_valid_bn.tfjs/`;
+    const json = JSON.parse(readFileSync(`${folder}model.json`, 'utf8'));
+    const files = Object.fromEntries(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => [p, new Uint8Array(readFileSync(folder + p))]));
+    const conv = json.modelTopology.config.layers.find((l: { class_name: string }) => l.class_name === 'Conv1D');
+    conv.config.kernel_size = [5];
+    await expect(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files })).rejects.toMatchObject({ code: 'ERR_LSTM_MODEL', message: expect.stringContaining('expected a kernel of shape [5, inputChannels / groups, 8] (kernel_size and filters of its config), got [3, 3, 8]') });
+    conv.config.kernel_size = [3];
+    conv.config.padding = 'full';
+    await expect(loadModel(new TextEncoder().encode(JSON.stringify(json)), { files })).rejects.toMatchObject({ code: 'ERR_LSTM_MODEL', message: expect.stringContaining('expected padding valid, same or causal, got "full"') });
+  });
+
   it('ONNX: a 1-D Conv or pooling the layers cannot run is ERR_LSTM_MODEL saying what was expected', async () => {
     const refused = async (name: string, message: string) => {
       const error = await loadModel(`${DIR}${name}.onnx`).then(() => null, (e: unknown) => e);

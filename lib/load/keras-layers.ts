@@ -252,6 +252,12 @@ async function frontEndSpec(model: KerasModel, where: string, name: string, laye
       const useBias = flag(model, `${where}.use_bias`, c.use_bias, true);
       const w = await weights();
       expectWeights(model, where, w, useBias ? [2] : [1]);
+      // The config and the weights must tell the same convolution (Keras refuses such a file too).
+      const shape = w[0]!.shape;
+      const kernelSize = size1d(model, `${where}.kernel_size`, c.kernel_size, shape[0]);
+      if (shape.length !== 3 || shape[0] !== kernelSize || (typeof c.filters === 'number' && shape[2] !== c.filters)) {
+        return modelError(model.file, `${where}: expected a kernel of shape [${kernelSize}, inputChannels / groups, ${typeof c.filters === 'number' ? c.filters : 'filters'}] (kernel_size and filters of its config), got [${shape.join(', ')}]`);
+      }
       const options = {
         kernel: w[0]!,
         ...(w[1] && { bias: w[1] }),
