@@ -1,7 +1,7 @@
 // The convolutional front end of CNN-LSTM models, channels last ([batch, steps, channels]) like
 // the rest of the library: Conv1D on the backends' kernel (native/kernel/conv1d.inl), and the
 // max and average pooling over steps that usually follow it.
-import { encodeActivation, type Activation } from './activations.js';
+import { encodeActivation, type Activation, type ActivationCode } from './activations.js';
 import { conv1dOutputSteps, type Backend, type Conv1dKernel, type Conv1dKernelConfig } from './backend.js';
 import { describe, fail, LstmError } from './errors.js';
 import { layerName } from './layer-name.js';
@@ -94,7 +94,8 @@ export class Conv1D {
     readonly name: string,
     private readonly config: Conv1dKernelConfig,
     readonly padding: Padding1D,
-    weights: { kernel: Float32Array; bias: Float32Array | null },
+    /** @internal [kernelSize, inputChannels / groups, filters] and [filters] or null, read by attribution. */
+    readonly weights: { kernel: Float32Array; bias: Float32Array | null },
     engine: { backend: Backend; implementation?: string },
   ) {
     this.inputSize = config.inChannels;
@@ -114,6 +115,15 @@ export class Conv1D {
   }
   get groups(): number {
     return this.config.groups;
+  }
+  /** @internal The activation as the kernel runs it, read by attribution. */
+  get activationCode(): ActivationCode {
+    return this.config.activation;
+  }
+
+  /** @internal The zero steps before and after an input of `steps` steps. */
+  pads(steps: number): [number, number] {
+    return padsFor(this.padding, steps, this.span, this.config.stride);
   }
 
   static async create(options: Conv1DOptions): Promise<Conv1D> {
@@ -287,9 +297,14 @@ class Pooling1D {
     }
   }
 
+  /** @internal The steps before and after an input of `steps` steps. */
+  pads(steps: number): [number, number] {
+    return padsFor(this.padding, steps, this.poolSize, this.strides);
+  }
+
   /** Output steps for `steps` input steps (0: too short for one window). */
   outputSteps(steps: number): number {
-    const [l, r] = padsFor(this.padding, steps, this.poolSize, this.strides);
+    const [l, r] = this.pads(steps);
     return steps + l + r < this.poolSize ? 0 : Math.floor((steps + l + r - this.poolSize) / this.strides) + 1;
   }
 

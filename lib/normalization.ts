@@ -117,7 +117,8 @@ export class LayerNormalization {
 
   private constructor(
     readonly name: string,
-    private readonly gamma: Float32Array | null,
+    /** @internal [C] or null, read by attribution. */
+    readonly gamma: Float32Array | null,
     private readonly beta: Float32Array | null,
     channels: number,
     readonly epsilon: number,

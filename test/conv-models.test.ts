@@ -4,7 +4,7 @@
 // Conv1D + LSTM model against forward(); and the layers' refusals of bad input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { AveragePooling1D, BatchNormalization, Conv1D, Dense, LayerNormalization, loadModel, Lstm, LstmError, MaxPooling1D, Sequential, type Tensor } from '../lib/index.js';
+import { attribute, AveragePooling1D, BatchNormalization, Conv1D, Dense, LayerNormalization, loadModel, Lstm, LstmError, MaxPooling1D, Sequential, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, type Nested } from './helpers.js';
 
 const DIR = new URL('./fixtures/conv/', import.meta.url).pathname;
@@ -25,6 +25,39 @@ describe.each(IMPLEMENTATIONS)('CNN-LSTM models on %s', (backend) => {
       }
     });
   }
+
+  // Conv1D (relu, groups, dilation, strides, same and explicit padding), both poolings (max, average
+  // with and without the padding counted), BatchNorm and LayerNorm, then the LSTM and Dense.
+  it.each(['conv_valid_bn.keras', 'conv_same_strides_ln.keras', 'conv_groups_pool_gru.keras', 'torch_conv_strided_groups.onnx'])('attribute() backpropagates through the front end of %s: the gradient equals finite differences', async (file) => {
+    const model = await loadModel(`${DIR}${file}`, { backend });
+    try {
+      const g = golden[file.replace(/\.\w+$/, '')]!;
+      const x = Float32Array.from((g.input as number[][][]).flat(2));
+      const shape = [(g.input as number[][][]).length, (g.input as number[][][])[0]!.length, (g.input as number[][][])[0]![0]!.length];
+      const a = await attribute(model, { data: x, shape }, { method: 'gradient', target: 0 });
+      // The target as attribute reads it: feature 0 of the last step, per row.
+      const f = (data: Float32Array) => {
+        const out = model.forward({ data, shape }).output;
+        const per = out.data.length / shape[0]!;
+        return Array.from({ length: shape[0]! }, (_, b) => out.data[b * per + per - out.shape[out.shape.length - 1]!]!);
+      };
+      const eps = 1e-3;
+      const T = shape[1]!;
+      const C = shape[2]!;
+      const expected = Array.from(x, (_, k) => {
+        const b = Math.floor(k / (T * C));
+        const up = x.slice();
+        const down = x.slice();
+        up[k]! += eps;
+        down[k]! -= eps;
+        return (f(up)[b]! - f(down)[b]!) / (2 * eps);
+      });
+      // Gradients here are up to 0.01-0.09; float32 differences over 2e-3 carry about 1e-5 of noise.
+      expectClose(a.scores.data, expected, { abs: 1e-4, rel: 1e-2 }, `${file} gradient`);
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('stream() of a causal Conv1D + LSTM model equals forward() of the whole sequence', async () => {
     const g = golden.conv_causal_stream!;

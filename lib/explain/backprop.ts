@@ -5,11 +5,11 @@
 import { activationFn, derivativeFromOutput, encodeActivation, type ActivationCode } from '../activations.js';
 import { Bidirectional, type DirectionResult } from '../bidirectional.js';
 import { Dense } from '../dense.js';
-import { LstmError } from '../errors.js';
 import { Gru } from '../gru.js';
 import { Lstm } from '../lstm.js';
 import { readMask } from '../recurrent.js';
 import { Flatten, GlobalPooling1D, RepeatVector } from '../sequence-ops.js';
+import { frontEndBackward, isFrontEnd } from './front-end-backprop.js';
 import type { LayerPass } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
 
@@ -26,13 +26,13 @@ function backward(pass: LayerPass, grad: Float64Array): Float64Array {
   if (layer instanceof RepeatVector) return repeatBackward(input, output, grad);
   if (layer instanceof Flatten) return grad; // the same values, reshaped
   if (layer instanceof GlobalPooling1D) return poolingBackward(layer, input, pass.poolingMask, grad);
+  if (isFrontEnd(layer)) return frontEndBackward(layer, input, output, grad);
   const [B, T] = input.shape as [number, number];
   const mask = pass.mask === undefined ? null : readMask(pass.mask, B, T);
   const lengths = pass.sequenceLengths === undefined ? null : Int32Array.from(pass.sequenceLengths);
   if (layer instanceof Bidirectional) return bidirectionalBackward(layer, pass, mask, lengths, grad);
   if (layer instanceof Lstm || layer instanceof Gru) return recurrentBackward(layer, input, mask, lengths, (pass.result as DirectionResult).trace!, grad);
-  // The convolutional front end has no backward pass yet.
-  throw new LstmError('ERR_LSTM_UNSUPPORTED', `attribution does not backpropagate through ${(layer as object).constructor.name} layers yet`);
+  throw new Error(`no backward pass for ${(layer as object).constructor.name}`); // Sequential admits no other layer
 }
 
 function denseBackward(layer: Dense, input: Tensor, output: Tensor, grad: Float64Array): Float64Array {
