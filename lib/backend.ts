@@ -133,6 +133,8 @@ export interface Conv1dKernel {
   /** input [B, steps, C_in] padded by zero steps -> output [B, conv1dOutputSteps(...), C_out], validated by the facade. */
   forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void;
   dispose(): void;
+  /** As RnnKernel.firstNonFinite: where the backend scans inputs faster than JS does. */
+  firstNonFinite?(data: Float32Array): number;
 }
 
 export interface Backend {

@@ -45,11 +45,12 @@ function positiveInt(value: unknown, what: string, fallback: number, max = MAX_W
   return value as number;
 }
 
-/** The input as [batch, steps, channels] with `channels` channels, finite. */
-function readSequence(input: TensorLike, channels: number | null, what: string): { data: Float32Array; shape: [number, number, number] } {
+/** The input as [batch, steps, channels] with `channels` channels, finite (`scan`: the backend's faster check). */
+function readSequence(input: TensorLike, channels: number | null, what: string, scan?: (data: Float32Array) => number): { data: Float32Array; shape: [number, number, number] } {
   const t = threeAxes(readTensor(input, 'input'), what);
   if (channels !== null && t.shape[2] !== channels) fail('ERR_LSTM_SHAPE', 'input', `shape [batch, steps, ${channels}] (${what})`, `shape ${shapeText(t.shape)}`);
-  checkFinite(t.data, 'input', 'ERR_LSTM_INPUT');
+  const bad = scan ? scan(t.data) : -1;
+  if (!scan || bad >= 0) checkFinite(t.data, 'input', 'ERR_LSTM_INPUT');
   return t;
 }
 
@@ -168,7 +169,7 @@ export class Conv1D {
   /** [batch, steps, inputSize] -> [batch, outputSteps(steps), units]. */
   forward(input: TensorLike): { output: Tensor } {
     const kernel = this.live();
-    const { data, shape } = readSequence(input, this.inputSize, 'Conv1D');
+    const { data, shape } = readSequence(input, this.inputSize, 'Conv1D', kernel.firstNonFinite?.bind(kernel));
     const [B, T] = shape;
     const pads = padsFor(this.padding, T, this.span, this.config.stride);
     const To = conv1dOutputSteps(this.config, T, ...pads);

@@ -220,6 +220,7 @@ export function loadNativeBackend(): Backend {
         name,
         forward: (batch, steps, padLeft, padRight, input, output) => checkStatus(handle.forward(batch, steps, padLeft, padRight, input, output), name, 'conv1d'),
         dispose: () => handle.dispose(),
+        firstNonFinite: (data) => (data.length >= NATIVE_SCAN_FROM ? addon.firstNonFinite(data) : firstNonFinite(data)),
       };
     },
   };
