@@ -25,7 +25,7 @@ export { RepeatVector, Flatten, GlobalPooling1D } from './sequence-ops.js';
 export type { PoolingMode } from './sequence-ops.js';
 export type { EmbeddingOptions } from './embedding.js';
 export type { DenseOptions } from './dense.js';
-export { Conv1D, Conv1DStream, MaxPooling1D, AveragePooling1D } from './conv.js';
+export { Conv1D, Conv1DStream, MaxPooling1D, AveragePooling1D, ZeroPadding1D } from './conv.js';
 export type { Conv1DOptions, Pooling1DOptions, Padding1D } from './conv.js';
 export { BatchNormalization, LayerNormalization } from './normalization.js';
 export type { BatchNormalizationOptions, LayerNormalizationOptions } from './normalization.js';

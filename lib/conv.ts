@@ -354,3 +354,47 @@ export class AveragePooling1D extends Pooling1D {
     return new AveragePooling1D(layerName(options.name, 'average_pooling1d'), 'average', options);
   }
 }
+
+/**
+ * Keras' ZeroPadding1D (PyTorch's F.pad and ONNX's Pad on the steps): `padding` zero steps before
+ * and after the sequence, [before, after] or one number for both.
+ */
+export class ZeroPadding1D {
+  readonly kind = 'zero-padding-1d';
+  readonly padding: readonly [number, number];
+
+  private constructor(readonly name: string, padding: [number, number]) {
+    this.padding = padding;
+  }
+
+  static async create(options: { padding?: number | readonly [number, number]; name?: string } = {}): Promise<ZeroPadding1D> {
+    checkOptions(options, ['name', 'padding']);
+    const given = options.padding ?? 1;
+    const padding = typeof given === 'number' ? [given, given] : given;
+    if (!Array.isArray(padding) || padding.length !== 2 || !padding.every((p) => Number.isInteger(p) && p >= 0 && p <= MAX_PAD)) {
+      fail('ERR_LSTM_CONFIG', 'options.padding', `a number of steps or [before, after] (integers from 0 to ${MAX_PAD})`, describe(options.padding));
+    }
+    return new ZeroPadding1D(layerName(options.name, 'zero_padding1d'), [padding[0]!, padding[1]!]);
+  }
+
+  /** @internal The steps added before and after. */
+  pads(): [number, number] {
+    return [this.padding[0], this.padding[1]];
+  }
+
+  outputSteps(steps: number): number {
+    return steps + this.padding[0] + this.padding[1];
+  }
+
+  /** [batch, steps, channels] -> [batch, steps + before + after, channels]. */
+  forward(input: TensorLike): { output: Tensor } {
+    const { data, shape } = readSequence(input, null, 'ZeroPadding1D');
+    const [B, T, C] = shape;
+    const [l, r] = this.padding;
+    const out = new Float32Array(checkAllocation(`ZeroPadding1D output for input ${shapeText(shape)}`, B * (T + l + r) * C));
+    for (let b = 0; b < B; b++) out.set(data.subarray(b * T * C, (b + 1) * T * C), (b * (T + l + r) + l) * C);
+    return { output: { data: out, shape: [B, T + l + r, C] } };
+  }
+
+  dispose(): void {}
+}

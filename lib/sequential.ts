@@ -1,5 +1,5 @@
 import { Bidirectional } from './bidirectional.js';
-import { AveragePooling1D, Conv1D, MaxPooling1D, type Conv1DStream } from './conv.js';
+import { AveragePooling1D, Conv1D, MaxPooling1D, ZeroPadding1D, type Conv1DStream } from './conv.js';
 import { Dense } from './dense.js';
 import { Embedding } from './embedding.js';
 import { describe, fail, LstmError } from './errors.js';
@@ -13,15 +13,16 @@ import { readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './t
 /** Embedding only first; Conv1D, pooling and normalisation are the front end of CNN-LSTM models. */
 export type SequentialLayer =
   | Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D
-  | Conv1D | MaxPooling1D | AveragePooling1D | BatchNormalization | LayerNormalization;
+  | Conv1D | MaxPooling1D | AveragePooling1D | ZeroPadding1D | BatchNormalization | LayerNormalization;
 /** Layers without state: a Dense, Embedding or normalisation works on each step alone. */
 const stateless = (l: unknown): l is Dense | Embedding | BatchNormalization | LayerNormalization =>
   l instanceof Dense || l instanceof Embedding || l instanceof BatchNormalization || l instanceof LayerNormalization;
 /** Windows over the steps: they change the number of steps, so no mask or sequence lengths pass them. */
-type StepWindow = Conv1D | MaxPooling1D | AveragePooling1D;
-const isStepWindow = (l: unknown): l is StepWindow => l instanceof Conv1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D;
+type StepWindow = Conv1D | MaxPooling1D | AveragePooling1D | ZeroPadding1D;
+const isStepWindow = (l: unknown): l is StepWindow => l instanceof Conv1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D || l instanceof ZeroPadding1D;
 /** Layers that keep the features per step whatever they get (no input size of their own). */
-const keepsSize = (l: SequentialLayer): boolean => l instanceof RepeatVector || l instanceof GlobalPooling1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D;
+const keepsSize = (l: SequentialLayer): boolean =>
+  l instanceof RepeatVector || l instanceof GlobalPooling1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D || l instanceof ZeroPadding1D;
 /** Layers that reshape the sequence (no weights, the whole sequence at once). */
 type SequenceOp = RepeatVector | Flatten | GlobalPooling1D;
 const isSequenceOp = (l: SequentialLayer): l is SequenceOp => l instanceof RepeatVector || l instanceof Flatten || l instanceof GlobalPooling1D;
@@ -144,7 +145,7 @@ export class Sequential {
     layers.forEach((layer, k) => {
       const frontEnd = isStepWindow(layer) || layer instanceof BatchNormalization || layer instanceof LayerNormalization;
       if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense || frontEnd || (k > 0 && isSequenceOp(layer)) || (layer instanceof Embedding && k === 0))) {
-        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional, Dense, Conv1D, MaxPooling1D, AveragePooling1D, BatchNormalization, LayerNormalization, RepeatVector, Flatten or GlobalPooling1D layer${k === 0 ? ' (not a reshaping one first), or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
+        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional, Dense, Conv1D, MaxPooling1D, AveragePooling1D, ZeroPadding1D, BatchNormalization, LayerNormalization, RepeatVector, Flatten or GlobalPooling1D layer${k === 0 ? ' (not a reshaping one first), or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
       }
     });
     const sizes = chainedSizes(layers);
@@ -304,8 +305,9 @@ export class Sequential {
       throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Sequential.stream(): this model masks steps by value (maskValue or maskZero), which stepping does not do; use forward()');
     }
     const steps = this.layers.map((layer, k) => {
-      if (layer instanceof Bidirectional || isSequenceOp(layer) || layer instanceof MaxPooling1D || layer instanceof AveragePooling1D) {
-        throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is ${layer.constructor.name}, which needs the whole sequence${isStepWindow(layer) ? ' (its windows give one output per strides steps, not one per step)' : ''}`);
+      if (layer instanceof Bidirectional || isSequenceOp(layer) || layer instanceof MaxPooling1D || layer instanceof AveragePooling1D || layer instanceof ZeroPadding1D) {
+        const why = layer instanceof ZeroPadding1D ? ' (it adds steps of its own)' : isStepWindow(layer) ? ' (its windows give one output per strides steps, not one per step)' : '';
+        throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is ${layer.constructor.name}, which needs the whole sequence${why}`);
       }
       return stateless(layer) ? layer : layer.stream(batch);
     });

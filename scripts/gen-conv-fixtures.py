@@ -167,7 +167,7 @@ def save_file(state, path, metadata):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(chunks))
 
 
-def onnx_front_end(name, conv_attrs=None, pool=None, transpose=True):
+def onnx_front_end(name, conv_attrs=None, pool=None, transpose=True, pad=None):
     """A small graph x [batch, time, 3] -> Transpose -> Conv (-> MaxPool) -> Transpose, for the ONNX
     reader's checks; `conv_attrs` and `pool` make the ones it must refuse."""
     import onnx
@@ -179,6 +179,10 @@ def onnx_front_end(name, conv_attrs=None, pool=None, transpose=True):
     if transpose:
         nodes.append(helper.make_node("Transpose", ["x"], ["xt"], perm=[0, 2, 1]))
         x = "xt"
+    if pad:
+        # F.pad's zeros on the time axis before the Conv, as PyTorch exports a causal convolution
+        nodes.append(helper.make_node("Pad", [x, "pads"], ["xp"], mode="constant"))
+        x = "xp"
     nodes.append(helper.make_node("Conv", [x, "w", "b"], ["c"], kernel_shape=[3], **(conv_attrs or {"pads": [2, 0]})))
     last = "c"
     if pool:
@@ -187,7 +191,8 @@ def onnx_front_end(name, conv_attrs=None, pool=None, transpose=True):
     nodes.append(helper.make_node("Transpose", [last], ["y"], perm=[0, 2, 1]))
     graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "time", 3])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+                              [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")]
+                              + ([numpy_helper.from_array(np.array(pad, np.int64), "pads")] if pad else []))
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, os.path.join(OUT, f"{name}.onnx"))
@@ -234,6 +239,21 @@ def main():
     onnx_front_end("bad_conv_same_lower", conv_attrs={"auto_pad": "SAME_LOWER"})
     onnx_front_end("bad_conv_channels_last", transpose=False)
     onnx_front_end("bad_pool_ceil_mode", pool={"kernel_shape": [2], "strides": [2], "ceil_mode": 1})
+    # Pad (zeros before the steps) then an unpadded Conv: a ZeroPadding1D and a Conv1D.
+    model = onnx_front_end("onnx_pad_conv", conv_attrs={}, pad=[0, 0, 2, 0, 0, 1])
+    x = rng.uniform(-1.5, 1.5, (2, 7, 3)).astype(np.float32)
+    y = onnxruntime.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    golden["onnx_pad_conv"] = {"input": x.tolist(), "output": y.tolist(), "formats": [".onnx"], "framework": f"onnxruntime {onnxruntime.__version__}"}
+    onnx_front_end("bad_pad_channels", conv_attrs={}, pad=[0, 1, 0, 0, 0, 0])
+    # Keras' ZeroPadding1D in front of a valid convolution.
+    model = keras.Sequential([keras.Input((10, 3)), L.ZeroPadding1D((3, 1)), L.Conv1D(5, 4, activation="relu"), L.GRU(4, return_sequences=True), L.Dense(2)])
+    randomize(model)
+    x = rng.uniform(-1.5, 1.5, (2, 10, 3)).astype(np.float32)
+    y = np.asarray(model.predict(x, verbose=0), np.float32)
+    model.save(os.path.join(OUT, "conv_zero_padding.keras"))
+    model.save(os.path.join(OUT, "conv_zero_padding.h5"))
+    write_tfjs(model, os.path.join(OUT, "conv_zero_padding.tfjs"))
+    golden["conv_zero_padding"] = {"input": x.tolist(), "output": y.tolist(), "formats": [".keras", ".h5", ".tfjs"], "framework": f"keras {keras.__version__}"}
     with open(os.path.join(OUT, "golden.json"), "w") as f:
         json.dump(golden, f)
 

@@ -4,7 +4,7 @@
 // Conv1D + LSTM model against forward(); and the layers' refusals of bad input.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { attribute, AveragePooling1D, BatchNormalization, Conv1D, Dense, LayerNormalization, loadModel, Lstm, LstmError, MaxPooling1D, Sequential, type Tensor } from '../lib/index.js';
+import { attribute, AveragePooling1D, BatchNormalization, Conv1D, Dense, LayerNormalization, loadModel, Lstm, LstmError, MaxPooling1D, Sequential, ZeroPadding1D, type Tensor } from '../lib/index.js';
 import { expectClose, implementations, type Nested } from './helpers.js';
 
 const DIR = new URL('./fixtures/conv/', import.meta.url).pathname;
@@ -28,7 +28,7 @@ describe.each(IMPLEMENTATIONS)('CNN-LSTM models on %s', (backend) => {
 
   // Conv1D (relu, groups, dilation, strides, same and explicit padding), both poolings (max, average
   // with and without the padding counted), BatchNorm and LayerNorm, then the LSTM and Dense.
-  it.each(['conv_valid_bn.keras', 'conv_same_strides_ln.keras', 'conv_groups_pool_gru.keras', 'torch_conv_strided_groups.onnx'])('attribute() backpropagates through the front end of %s: the gradient equals finite differences', async (file) => {
+  it.each(['conv_valid_bn.keras', 'conv_same_strides_ln.keras', 'conv_groups_pool_gru.keras', 'torch_conv_strided_groups.onnx', 'conv_zero_padding.keras'])('attribute() backpropagates through the front end of %s: the gradient equals finite differences', async (file) => {
     const model = await loadModel(`${DIR}${file}`, { backend });
     try {
       const g = golden[file.replace(/\.\w+$/, '')]!;
@@ -169,6 +169,7 @@ describe('front-end layers', () => {
     await refused('bad_conv_same_lower', 'expected auto_pad NOTSET, VALID or SAME_UPPER, got SAME_LOWER');
     await refused('bad_conv_channels_last', "expected Conv's input as [batch, channels, time] (a 1-D Conv), got [batch, time, features(3)]");
     await refused('bad_pool_ceil_mode', 'expected ceil_mode 0 (windows that fit), got 1');
+    await refused('bad_pad_channels', 'expected Pad to add zero steps on the time axis only (no cropping), got pads [0, 1, 0, 0, 0, 0]');
   });
 
   it('in a Sequential: chained sizes checked, masks refused at a Conv1D, pooling refused by stream()', async () => {
@@ -184,6 +185,11 @@ describe('front-end layers', () => {
     expect(() => model.forward(x, { sequenceLengths: [6, 4] })).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining('Conv1D changes the steps, so no mask or sequence lengths pass through it') }));
     expect(() => model.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining('layers[1] is MaxPooling1D') }));
     model.dispose();
+    await expect(ZeroPadding1D.create({ padding: [-1, 2] as never })).rejects.toMatchObject({ code: 'ERR_LSTM_CONFIG' });
+    const padded = await Sequential.create([await ZeroPadding1D.create({ padding: [2, 1] }), await Dense.create({ kernel: { data: new Float32Array([1, 2]), shape: [2, 1] } })]);
+    expect(Array.from(padded.forward([[[1, 1], [2, 2]]]).output.data)).toEqual([0, 0, 3, 6, 0]);
+    expect(() => padded.stream()).toThrow(expect.objectContaining({ code: 'ERR_LSTM_UNSUPPORTED', message: expect.stringContaining('it adds steps of its own') }));
+    padded.dispose();
     lstm.dispose();
     expect(new LstmError('ERR_LSTM_SHAPE', 'x')).toBeInstanceOf(Error);
   });

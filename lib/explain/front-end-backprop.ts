@@ -2,19 +2,28 @@
 // float64, for attribution: d(value)/d(layer input) from d(value)/d(layer output), over the input
 // and output one forward pass recorded.
 import { derivativeFromOutput } from '../activations.js';
-import { AveragePooling1D, Conv1D, MaxPooling1D } from '../conv.js';
+import { AveragePooling1D, Conv1D, MaxPooling1D, ZeroPadding1D } from '../conv.js';
 import { BatchNormalization, LayerNormalization } from '../normalization.js';
 import type { Tensor } from '../tensor.js';
 
-export type FrontEndLayer = Conv1D | MaxPooling1D | AveragePooling1D | BatchNormalization | LayerNormalization;
+export type FrontEndLayer = Conv1D | MaxPooling1D | AveragePooling1D | ZeroPadding1D | BatchNormalization | LayerNormalization;
 
 export const isFrontEnd = (l: unknown): l is FrontEndLayer =>
-  l instanceof Conv1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D || l instanceof BatchNormalization || l instanceof LayerNormalization;
+  l instanceof Conv1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D || l instanceof ZeroPadding1D || l instanceof BatchNormalization || l instanceof LayerNormalization;
 
 export function frontEndBackward(layer: FrontEndLayer, input: Tensor, output: Tensor, grad: Float64Array): Float64Array {
   if (layer instanceof Conv1D) return convBackward(layer, input, output, grad);
   if (layer instanceof BatchNormalization) return grad.map((g, k) => g * layer.scale[k % layer.units]!);
   if (layer instanceof LayerNormalization) return layerNormBackward(layer, input, grad);
+  if (layer instanceof ZeroPadding1D) {
+    // The padded steps' gradients are dropped: the input's steps are a slice of the output's.
+    const [B, T, C] = input.shape as [number, number, number];
+    const [left] = layer.pads();
+    const To = T + layer.padding[0] + layer.padding[1];
+    const out = new Float64Array(B * T * C);
+    for (let b = 0; b < B; b++) out.set(grad.subarray((b * To + left) * C, (b * To + left + T) * C), b * T * C);
+    return out;
+  }
   return poolingBackward(layer, input, output, grad);
 }
 

@@ -280,6 +280,12 @@ async function frontEndSpec(model: KerasModel, where: string, name: string, laye
       const options = { poolSize, strides: size1d(model, `${where}.strides`, c.strides, poolSize), padding: padding as 'valid' | 'same' };
       return { type: layer.class_name.startsWith('Max') ? 'max-pooling-1d' : 'average-pooling-1d', name, options };
     }
+    case 'ZeroPadding1D': {
+      const p = c.padding ?? 1;
+      const padding = typeof p === 'number' ? [p, p] : p;
+      if (!Array.isArray(padding) || padding.length !== 2 || !padding.every((v) => Number.isInteger(v) && v >= 0)) return modelError(model.file, `${where}: expected padding as a number of steps or [before, after], got ${describe(p)}`);
+      return { type: 'zero-padding-1d', name, options: { padding: [padding[0], padding[1]] } };
+    }
     case 'BatchNormalization':
     case 'LayerNormalization': {
       // The channels are the last axis of [batch, steps, channels]: -1, or 2 counting the batch.
@@ -305,7 +311,7 @@ async function frontEndSpec(model: KerasModel, where: string, name: string, laye
 }
 
 /** Keras class names of the CNN front end frontEndSpec reads. */
-const FRONT_END_CLASSES = new Set(['Conv1D', 'MaxPooling1D', 'MaxPool1D', 'AveragePooling1D', 'AvgPool1D', 'BatchNormalization', 'LayerNormalization']);
+const FRONT_END_CLASSES = new Set(['Conv1D', 'MaxPooling1D', 'MaxPool1D', 'AveragePooling1D', 'AvgPool1D', 'ZeroPadding1D', 'BatchNormalization', 'LayerNormalization']);
 
 /** Refuses a layer loadModel cannot run, saying what the file's reader offers instead. */
 const unsupported = (model: KerasModel, what: string): never => modelError(model.file, model.wayOut === undefined ? what : `${what}: ${model.wayOut}`);
@@ -399,7 +405,7 @@ export async function kerasLayerSpec(model: KerasModel, layer: KerasLayerConfig,
     }
     default:
       if (PASS_THROUGH.has(layer.class_name)) return null;
-      return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Conv1D, MaxPooling1D, AveragePooling1D, BatchNormalization, LayerNormalization, Dropout or InputLayer, got an unsupported layer`);
+      return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Conv1D, MaxPooling1D, AveragePooling1D, ZeroPadding1D, BatchNormalization, LayerNormalization, Dropout or InputLayer, got an unsupported layer`);
   }
 }
 

@@ -3,13 +3,13 @@
 // channels, time]); the layers here run channels last. The path tracks what each axis holds, not
 // where the values lie, so a node only has to find the channels and the time on the axes ONNX
 // puts them, and the exporter's Transposes around it cost nothing.
-import { floatTensor, transposeConst, type Const } from './onnx-constants.js';
+import { floatTensor, intsOf, transposeConst, type Const } from './onnx-constants.js';
 import type { Attributes, Fail } from './onnx-decode.js';
 import type { OnnxNode } from './onnx-schema.js';
 import { describeAxes, describeValue, type Axis, type Flow, type Value } from './onnx-values.js';
 import type { LayerSpec } from './spec.js';
 
-export const FRONT_END_OPS = new Set(['Conv', 'MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization']);
+export const FRONT_END_OPS = new Set(['Conv', 'MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization', 'Pad']);
 
 const roleOf = (axis: Axis) => (axis.length === 1 ? axis[0]!.role : '?');
 const labelOf = (node: OnnxNode) => node.name || `${node.opType} -> ${node.output[0] ?? '?'}`;
@@ -104,6 +104,25 @@ export function frontEndNode(node: OnnxNode, inputs: (Value | undefined)[], attr
         ? { type: 'average-pooling-1d', name, options: { poolSize, strides, padding: pad, countIncludePad: attrs.int('count_include_pad', 0) === 1 } }
         : { type: 'max-pooling-1d', name, options: { poolSize, strides, padding: pad } };
       return [withLayer(x, spec, null, timeAfter(x.axes[2]![0]!.size, poolSize, strides, pad))];
+    }
+    case 'Pad': {
+      // Zeros on the time axis only (PyTorch's F.pad before a causal convolution): ZeroPadding1D.
+      const x = inputs[0];
+      if (x?.kind !== 'flow' || x.half) return fail(`expected Pad's input to be the model's data, got ${describeValue(x)}`);
+      const value = inputs[2];
+      if (value !== undefined && !(value.kind === 'const' && value.data.every((v) => v === 0))) fail(`expected Pad with the constant 0, got ${describeValue(value)}`);
+      if (inputs[3] !== undefined) fail('expected Pad without axes (pads for every axis)');
+      const rank = x.axes.length;
+      const pads = inputs[1] === undefined ? attrs.ints('pads') ?? fail('expected pads') : intsOf(constant(inputs[1], 'Pad\'s pads', fail), 'Pad\'s pads', fail);
+      if (pads.length !== 2 * rank) fail(`expected ${2 * rank} pads for ${describeAxes(x.axes)}, got ${pads.length}`);
+      const time = x.axes.findIndex((axis) => roleOf(axis) === 'T');
+      if (time < 0 || pads.some((p, k) => p !== 0 && k % rank !== time) || pads.some((p) => p < 0)) {
+        fail(`expected Pad to add zero steps on the time axis only (no cropping), got pads [${pads.join(', ')}] on ${describeAxes(x.axes)}`);
+      }
+      const [before, after] = [pads[time]!, pads[rank + time]!];
+      const size = x.axes[time]![0]!.size;
+      const spec: LayerSpec = { type: 'zero-padding-1d', name, options: { padding: [before, after] } };
+      return [withLayer(x, spec, null, size === null ? null : size + before + after)];
     }
     case 'BatchNormalization': {
       const x = inputs[0];

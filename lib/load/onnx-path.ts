@@ -81,7 +81,7 @@ export class PathReader {
     if (this.unsupported.size > 0) {
       const list = [...this.unsupported].map(([op, names]) => `${op} (${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''})`);
       this.fail(
-        `expected a Sequential's operators between the input and the output '${output}' (LSTM, GRU, Gemm, MatMul, Add, Relu/Sigmoid/Tanh/Softmax, 1-D Conv, MaxPool, AveragePool, BatchNormalization, LayerNormalization and the Transpose/Squeeze/Reshape/Gather/Slice exporters put around them), got ${list.join(', ')}. ` +
+        `expected a Sequential's operators between the input and the output '${output}' (LSTM, GRU, Gemm, MatMul, Add, Relu/Sigmoid/Tanh/Softmax, 1-D Conv, MaxPool, AveragePool, BatchNormalization, LayerNormalization, Pad of the time axis and the Transpose/Squeeze/Reshape/Gather/Slice exporters put around them), got ${list.join(', ')}. ` +
           'For an LSTM or GRU inside a larger model, readOnnxRecurrent() gives its weights and options.',
       );
     }
@@ -227,6 +227,13 @@ export class PathReader {
       case 'Conv':
       case 'MaxPool':
       case 'AveragePool':
+      case 'Pad':
+        // Zeros are a ZeroPadding1D; reflect and edge padding (an STFT's) no layer computes.
+        if (attrs.string('mode', 'constant') !== 'constant') {
+          this.noteUnsupported('Pad', node);
+          return blockedOutputs(`the ${attrs.string('mode', 'constant')} Pad ${nodeLabel(node)}`);
+        }
+        return frontEndNode(node, inputs, attrs, fail);
       case 'BatchNormalization':
       case 'LayerNormalization':
         return frontEndNode(node, inputs, attrs, fail);

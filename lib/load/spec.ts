@@ -1,7 +1,7 @@
 // What every model reader produces: the model's layers as the options their `create` takes, so
 // the readers share one way of building a Sequential and the checks every layer makes.
 import { Bidirectional, type BidirectionalOptions } from '../bidirectional.js';
-import { AveragePooling1D, Conv1D, MaxPooling1D, type Conv1DOptions, type Pooling1DOptions } from '../conv.js';
+import { AveragePooling1D, Conv1D, MaxPooling1D, ZeroPadding1D, type Conv1DOptions, type Pooling1DOptions } from '../conv.js';
 import { Dense, type DenseOptions } from '../dense.js';
 import { Embedding, type EmbeddingOptions } from '../embedding.js';
 import { describe, LstmError } from '../errors.js';
@@ -24,6 +24,7 @@ export type LayerSpec =
   | { type: 'global-pooling'; name: string; options: { mode: PoolingMode; maskAware: boolean } }
   | { type: 'conv1d'; name: string; options: Conv1DOptions }
   | { type: 'max-pooling-1d' | 'average-pooling-1d'; name: string; options: Pooling1DOptions }
+  | { type: 'zero-padding-1d'; name: string; options: { padding: [number, number] } }
   | { type: 'batch-normalization'; name: string; options: BatchNormalizationOptions }
   | { type: 'layer-normalization'; name: string; options: LayerNormalizationOptions }
   /** How the model reads its input (first in the list): Keras' Masking value, ONNX's time-major layout. */
@@ -64,6 +65,8 @@ function createLayer(spec: Exclude<LayerSpec, { type: 'input' }>, run: Recurrent
       return MaxPooling1D.create({ ...spec.options, name });
     case 'average-pooling-1d':
       return AveragePooling1D.create({ ...spec.options, name });
+    case 'zero-padding-1d':
+      return ZeroPadding1D.create({ ...spec.options, name });
     case 'batch-normalization':
       return BatchNormalization.create({ ...spec.options, name });
     case 'layer-normalization':
