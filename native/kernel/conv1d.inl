@@ -35,7 +35,7 @@ static inline void conv1d_tile(const PackedConv1d& c, const float* x, const floa
     const int lanes = cog - first < W ? cog - first : W;
     if (lanes <= 0) break;
     for (int r = 0; r < R; ++r) {
-      const V y = activate(c.activation, acc[r][n]);
+      const V y = acc[r][n];
       float* dst = out + (size_t)(t0 + r) * c.out_channels + (size_t)g * cog + first;
       if (lanes == W) {
         V::store(dst, y);
@@ -92,7 +92,7 @@ static void conv1d_depthwise(const PackedConv1d& c, const Conv1dArgs& a) {
         V acc = V::load(c.bias + c0);
         for (int k = 0; k < c.kernel_size; ++k)
           acc = V::fma(V::load(x + (size_t)k * c.dilation * C + c0), V::load(c.weights + k * padded + c0), acc);
-        V::store(y + c0, activate(c.activation, acc));
+        V::store(y + c0, acc);
       }
       if (full < C) {
         // The last channels, fewer than W: through a vector's worth of scratch, never past the row.
@@ -103,10 +103,24 @@ static void conv1d_depthwise(const PackedConv1d& c, const Conv1dArgs& a) {
           for (int l = 0; l < C - full; ++l) tmp[l] = row[full + l];
           acc = V::fma(V::load(tmp), V::load(c.weights + k * padded + full), acc);
         }
-        V::store(tmp, activate(c.activation, acc));
+        V::store(tmp, acc);
         for (int l = 0; l < C - full; ++l) y[full + l] = tmp[l];
       }
     }
+}
+
+// The activation over the whole output, in one pass after the sums: activate() inlined in every
+// tile shape (rows x vectors) made the WebAssembly modules 60 kB larger, for a pass that costs
+// little beside the products.
+static void conv1d_activate(const rnn_activation& act, float* y, size_t n) {
+  size_t i = 0;
+  for (; i + W <= n; i += W) V::store(y + i, activate(act, V::load(y + i)));
+  if (i < n) {
+    alignas(64) float tmp[W] = {};
+    for (size_t l = 0; l < n - i; ++l) tmp[l] = y[i + l];
+    V::store(tmp, activate(act, V::load(tmp)));
+    for (size_t l = 0; l < n - i; ++l) y[i + l] = tmp[l];
+  }
 }
 
 // input [B][padded_steps][C_in] (padding already applied), output [B][output_steps][C_out].
@@ -117,4 +131,5 @@ static void conv1d_forward(const PackedConv1d& c, const Conv1dArgs& a) {
     conv1d_blocks<2>(c, a);
   else
     conv1d_blocks<1>(c, a);
+  if (c.activation.kind != RNN_ACT_LINEAR) conv1d_activate(c.activation, a.output, (size_t)a.batch * a.output_steps * c.out_channels);
 }
