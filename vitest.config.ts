@@ -15,7 +15,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'relaxed',
-          include: ['test/golden.test.ts', 'test/wasm-relaxed.test.ts'],
+          include: ['test/golden.test.ts', 'test/wasm-relaxed.test.ts', 'test/conv1d-kernel.test.ts'],
           execArgv: ['--experimental-wasm-relaxed-simd'],
         },
       },

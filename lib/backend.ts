@@ -105,6 +105,38 @@ export interface RnnKernel {
   firstNonFinite?(data: Float32Array): number;
 }
 
+/**
+ * A 1-D convolution over channels-last sequences; mirrors rnn_conv1d_config in
+ * native/rnn_runtime.h. The padding is given per call (Keras' 'same' with strides depends on the length).
+ */
+export interface Conv1dKernelConfig {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride: number;
+  dilation: number;
+  groups: number;
+  activation: ActivationCode;
+}
+
+/** Output steps of a convolution over `steps` input steps and padding (0 when shorter than one window). */
+export function conv1dOutputSteps(c: Conv1dKernelConfig, steps: number, padLeft: number, padRight: number): number {
+  const padded = steps + padLeft + padRight;
+  const span = c.dilation * (c.kernelSize - 1) + 1;
+  return padded < span ? 0 : Math.floor((padded - span) / c.stride) + 1;
+}
+
+/** A convolution's weights uploaded to one backend. */
+export interface Conv1dKernel {
+  /** What runs, as RnnKernel.name. */
+  readonly name: string;
+  /** input [B, steps, C_in] padded by zero steps -> output [B, conv1dOutputSteps(...), C_out], validated by the facade. */
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void;
+  dispose(): void;
+  /** As RnnKernel.firstNonFinite: where the backend scans inputs faster than JS does. */
+  firstNonFinite?(data: Float32Array): number;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** The implementation 'auto' picks within this backend, e.g. 'native/avx2'. */
@@ -123,6 +155,8 @@ export interface Backend {
   admitRnn?(config: RnnKernelConfig): void;
   /** Throws ERR_LSTM_UNSUPPORTED when the config asks for what this backend cannot do. */
   createRnn(config: RnnKernelConfig, weights: CanonicalWeights, implementation?: string): RnnKernel;
+  /** kernel [K, C_in/groups, C_out] (Keras' layout), bias [C_out] or null; both checked by the facade. */
+  createConv1d(config: Conv1dKernelConfig, kernel: Float32Array, bias: Float32Array | null, implementation?: string): Conv1dKernel;
 }
 
 /** The most threads one call may be split across (the native team's 15 helpers and the caller). */

@@ -1,17 +1,28 @@
 import { Bidirectional } from './bidirectional.js';
+import { AveragePooling1D, Conv1D, MaxPooling1D, ZeroPadding1D, type Conv1DStream } from './conv.js';
 import { Dense } from './dense.js';
 import { Embedding } from './embedding.js';
 import { describe, fail, LstmError } from './errors.js';
 import { Gru } from './gru.js';
 import { Lstm } from './lstm.js';
+import { BatchNormalization, LayerNormalization } from './normalization.js';
 import { Flatten, GlobalPooling1D, RepeatVector, threeAxes } from './sequence-ops.js';
 import { checkOptions, readMask, refuseNull, type RecurrentStream } from './recurrent.js';
 import { readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 
-/** Embedding only first. */
-export type SequentialLayer = Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D;
-/** Layers without state: a Dense or Embedding works on each step alone. */
-const stateless = (l: unknown): l is Dense | Embedding => l instanceof Dense || l instanceof Embedding;
+/** Embedding only first; Conv1D, pooling and normalisation are the front end of CNN-LSTM models. */
+export type SequentialLayer =
+  | Lstm | Gru | Bidirectional | Dense | Embedding | RepeatVector | Flatten | GlobalPooling1D
+  | Conv1D | MaxPooling1D | AveragePooling1D | ZeroPadding1D | BatchNormalization | LayerNormalization;
+/** Layers without state: a Dense, Embedding or normalisation works on each step alone. */
+const stateless = (l: unknown): l is Dense | Embedding | BatchNormalization | LayerNormalization =>
+  l instanceof Dense || l instanceof Embedding || l instanceof BatchNormalization || l instanceof LayerNormalization;
+/** Windows over the steps: they change the number of steps, so no mask or sequence lengths pass them. */
+type StepWindow = Conv1D | MaxPooling1D | AveragePooling1D | ZeroPadding1D;
+const isStepWindow = (l: unknown): l is StepWindow => l instanceof Conv1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D || l instanceof ZeroPadding1D;
+/** Layers that keep the features per step whatever they get (no input size of their own). */
+const keepsSize = (l: SequentialLayer): boolean =>
+  l instanceof RepeatVector || l instanceof GlobalPooling1D || l instanceof MaxPooling1D || l instanceof AveragePooling1D || l instanceof ZeroPadding1D;
 /** Layers that reshape the sequence (no weights, the whole sequence at once). */
 type SequenceOp = RepeatVector | Flatten | GlobalPooling1D;
 const isSequenceOp = (l: SequentialLayer): l is SequenceOp => l instanceof RepeatVector || l instanceof Flatten || l instanceof GlobalPooling1D;
@@ -116,7 +127,7 @@ function chainedSizes(layers: readonly SequentialLayer[]): (number | null)[] {
   let size: number | null = null;
   return layers.map((l) => {
     if (l instanceof Flatten) size = null;
-    else if (!(l instanceof RepeatVector || l instanceof GlobalPooling1D)) size = l instanceof Bidirectional ? l.outputSize : l.units;
+    else if (!keepsSize(l)) size = l instanceof Bidirectional ? l.outputSize : (l as { units: number }).units;
     return size;
   });
 }
@@ -132,15 +143,16 @@ export class Sequential {
     }
     if (!Array.isArray(layers) || layers.length === 0) fail('ERR_LSTM_CONFIG', 'layers', 'a non-empty array of layers', describe(layers));
     layers.forEach((layer, k) => {
-      if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense || (k > 0 && isSequenceOp(layer)) || (layer instanceof Embedding && k === 0))) {
-        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional, Dense, RepeatVector, Flatten or GlobalPooling1D layer${k === 0 ? ' (not a reshaping one first), or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
+      const frontEnd = isStepWindow(layer) || layer instanceof BatchNormalization || layer instanceof LayerNormalization;
+      if (!(layer instanceof Lstm || layer instanceof Gru || layer instanceof Bidirectional || layer instanceof Dense || frontEnd || (k > 0 && isSequenceOp(layer)) || (layer instanceof Embedding && k === 0))) {
+        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `an Lstm, Gru, Bidirectional, Dense, Conv1D, MaxPooling1D, AveragePooling1D, ZeroPadding1D, BatchNormalization, LayerNormalization, RepeatVector, Flatten or GlobalPooling1D layer${k === 0 ? ' (not a reshaping one first), or an Embedding' : ' (an Embedding only first)'}`, describe(layer));
       }
     });
     const sizes = chainedSizes(layers);
     layers.forEach((layer, k) => {
       const given = sizes[k - 1];
-      if (k > 0 && !isSequenceOp(layer) && given !== null && given !== undefined && layer.inputSize !== given) {
-        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `input size ${given} (the previous layer's output)`, `input size ${layer.inputSize}`);
+      if (k > 0 && !isSequenceOp(layer) && !keepsSize(layer) && given !== null && given !== undefined && (layer as { inputSize: number }).inputSize !== given) {
+        fail('ERR_LSTM_CONFIG', `layers[${k}]`, `input size ${given} (the previous layer's output)`, `input size ${(layer as { inputSize: number }).inputSize}`);
       }
       if (layer instanceof Bidirectional && layer.mergeMode === null) fail('ERR_LSTM_CONFIG', `layers[${k}].mergeMode`, "a merge mode (a Sequential passes one tensor on)", 'null');
     });
@@ -251,14 +263,17 @@ export class Sequential {
       throw new LstmError('ERR_LSTM_UNSUPPORTED', 'Sequential.stream(): this model masks steps by value (maskValue or maskZero), which stepping does not do; use forward()');
     }
     const steps = this.layers.map((layer, k) => {
-      if (layer instanceof Bidirectional || isSequenceOp(layer)) throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is ${layer.constructor.name}, which needs the whole sequence`);
+      if (layer instanceof Bidirectional || isSequenceOp(layer) || layer instanceof MaxPooling1D || layer instanceof AveragePooling1D || layer instanceof ZeroPadding1D) {
+        const why = layer instanceof ZeroPadding1D ? ' (it adds steps of its own)' : isStepWindow(layer) ? ' (its windows give one output per strides steps, not one per step)' : '';
+        throw new LstmError('ERR_LSTM_UNSUPPORTED', `Sequential.stream(): layers[${k}] is ${layer.constructor.name}, which needs the whole sequence${why}`);
+      }
       return stateless(layer) ? layer : layer.stream(batch);
     });
-    return new SequentialStream(steps, batch, (this.layers[0] as Lstm | Gru | Dense | Embedding).inputSize);
+    return new SequentialStream(steps, batch, (this.layers[0] as Lstm | Gru | Dense | Embedding | Conv1D).inputSize);
   }
 
   resetStates(): void {
-    for (const l of this.layers) if (!(stateless(l) || isSequenceOp(l))) l.resetStates();
+    for (const l of this.layers) if (!(stateless(l) || isSequenceOp(l) || isStepWindow(l))) l.resetStates();
   }
 
   dispose(): void {
@@ -266,7 +281,9 @@ export class Sequential {
   }
 }
 
-type StreamStep = Dense | Embedding | RecurrentStream;
+type StreamStep = Dense | Embedding | BatchNormalization | LayerNormalization | StatefulStep;
+/** A step with state between steps: a recurrent layer's, or a causal Conv1D's window. */
+type StatefulStep = RecurrentStream | Conv1DStream;
 
 /** @internal A recurrent layer's call within the stack, for forward to run and forwardAsync to await. */
 export interface RecurrentCall {
@@ -351,6 +368,11 @@ export function* callLayer(layer: SequentialLayer, flow: Flow, trace: boolean, r
     ({ x, mask } = embed(layer, x, mask));
   } else if (stateless(layer)) {
     x = layer.forward(x).output;
+  } else if (isStepWindow(layer)) {
+    if (mask !== undefined || sequenceLengths !== undefined) {
+      throw new LstmError('ERR_LSTM_UNSUPPORTED', `${layer.constructor.name} changes the steps, so no mask or sequence lengths pass through it (Keras' Conv1D and pooling take no mask either): give none, or cut the padding off the input first`);
+    }
+    x = layer.forward(x).output;
   } else if (isSequenceOp(layer)) {
     pooled = layer instanceof GlobalPooling1D ? poolingMask(mask, sequenceLengths, x) : undefined;
     x = layer instanceof GlobalPooling1D ? layer.forward(x, pooled).output : layer.forward(x).output;
@@ -387,8 +409,8 @@ export class SequentialStream {
     for (const s of this.steps) if (!stateless(s)) s.reset();
   }
 
-  private get recurrent(): RecurrentStream[] {
-    return this.steps.filter((s): s is RecurrentStream => !stateless(s));
+  private get recurrent(): StatefulStep[] {
+    return this.steps.filter((s): s is StatefulStep => !stateless(s));
   }
 
   /** @internal Copies of some rows' state, one array per recurrent layer, for restoreRows. */

@@ -405,9 +405,81 @@ class RnnHandle : public Napi::ObjectWrap<RnnHandle> {
   float *stream_x_ = nullptr, *stream_h_ = nullptr, *stream_c_ = nullptr;
 };
 
-// What one environment (the main thread or a worker) holds: its RnnHandle class.
+// A 1-D convolution (rnn_conv1d_*): forward(batch, steps, padLeft, padRight, input, output) on the JS thread.
+class Conv1dHandle : public Napi::ObjectWrap<Conv1dHandle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Conv1dHandle",
+                       {InstanceMethod("forward", &Conv1dHandle::Forward), InstanceMethod("isa", &Conv1dHandle::Isa),
+                        InstanceMethod("dispose", &Conv1dHandle::Dispose)});
+  }
+
+  // new Conv1dHandle(config, kernel, bias or null); check status().
+  explicit Conv1dHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Conv1dHandle>(info) {
+    Napi::Object cfg = info[0].As<Napi::Object>();
+    const auto int_of = [&](const char* key) { return cfg.Get(key).As<Napi::Number>().Int32Value(); };
+    rnn_conv1d_config config{};
+    config.in_channels = int_of("inChannels");
+    config.out_channels = int_of("outChannels");
+    config.kernel_size = int_of("kernelSize");
+    config.stride = int_of("stride");
+    config.dilation = int_of("dilation");
+    config.groups = int_of("groups");
+    config.activation = activation_arg(cfg, "activation");
+    config.isa = int_of("isa");
+    if (config.in_channels < 1 || config.out_channels < 1 || config.kernel_size < 1 || config.groups < 1 ||
+        config.in_channels % config.groups) {
+      status_ = RNN_ERR_CONFIG;
+      return;
+    }
+    const size_t n_kernel = (size_t)config.kernel_size * (config.in_channels / config.groups) * config.out_channels;
+    float *kernel, *bias;
+    if (!typed_arg(info[1], n_kernel, false, &kernel) || !typed_arg(info[2], (size_t)config.out_channels, true, &bias)) {
+      status_ = kStatusBadBuffer;
+      return;
+    }
+    status_ = rnn_conv1d_create(&config, kernel, bias, &conv_);
+    in_channels_ = config.in_channels;
+    out_channels_ = config.out_channels;
+  }
+  ~Conv1dHandle() { rnn_conv1d_destroy(conv_); }
+
+  int32_t status() const { return status_; }
+
+ private:
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!conv_) return Napi::Number::New(env, kStatusDisposed);
+    if (info.Length() < 6) return Napi::Number::New(env, kStatusBadBuffer);
+    const auto int_arg = [&](int k) { return info[k].As<Napi::Number>().Int32Value(); };
+    const int32_t batch = int_arg(0), steps = int_arg(1), pad_left = int_arg(2), pad_right = int_arg(3);
+    if (batch < 1 || steps < 1) return Napi::Number::New(env, kStatusBadBuffer);
+    const int32_t out_steps = rnn_conv1d_output_steps(conv_, steps, pad_left, pad_right);
+    if (out_steps < 1) return Napi::Number::New(env, RNN_ERR_SHAPE);
+    float *input, *output;
+    if (!typed_arg(info[4], (size_t)batch * steps * in_channels_, false, &input) ||
+        !typed_arg(info[5], (size_t)batch * out_steps * out_channels_, false, &output))
+      return Napi::Number::New(env, kStatusBadBuffer);
+    return Napi::Number::New(env, rnn_conv1d_forward(conv_, batch, steps, pad_left, pad_right, input, output));
+  }
+
+  Napi::Value Isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), rnn_conv1d_isa(conv_)); }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    rnn_conv1d_destroy(conv_);
+    conv_ = nullptr;
+    return info.Env().Undefined();
+  }
+
+  rnn_conv1d* conv_ = nullptr;
+  int32_t status_ = RNN_OK;
+  int32_t in_channels_ = 0, out_channels_ = 0;
+};
+
+// What one environment (the main thread or a worker) holds: its RnnHandle and Conv1dHandle classes.
 struct EnvData {
   Napi::FunctionReference ctor;
+  Napi::FunctionReference conv_ctor;
 };
 
 // Environments that have loaded the addon; the last one torn down joins the helper threads,
@@ -431,9 +503,19 @@ Napi::Value CreateRnn(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value CreateConv1d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Function ctor = env.GetInstanceData<EnvData>()->conv_ctor.Value();
+  Napi::Object handle = ctor.New({info[0], info[1], info[2]});
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("status", Conv1dHandle::Unwrap(handle)->status());
+  result.Set("handle", handle);
+  return result;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = RnnHandle::Define(env);
-  EnvData* data = new EnvData{Napi::Persistent(ctor)};
+  EnvData* data = new EnvData{Napi::Persistent(ctor), Napi::Persistent(Conv1dHandle::Define(env))};
   env.SetInstanceData(data);
   {
     std::lock_guard<std::mutex> lock(g_envs_mutex);
@@ -443,6 +525,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // it fail, the count stays up and the helpers live as long as the process, as they used to.)
   napi_add_env_cleanup_hook(env, env_cleanup, data);
   exports.Set("createRnn", Napi::Function::New(env, CreateRnn));
+  exports.Set("createConv1d", Napi::Function::New(env, CreateConv1d));
   exports.Set("isaAvailable", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Boolean::New(info.Env(), rnn_isa_available(info[0].As<Napi::Number>().Int32Value()));
               }));

@@ -770,4 +770,110 @@ rnn_status rnn_backward(const rnn_layer* layer, const float* kernel, const float
   return RNN_OK;
 }
 
+struct rnn_conv1d {
+  PackedConv1d packed;
+  const KernelInfo* kernel;
+  Buffer weights;  // packed kernel, then bias
+  Buffer scratch;  // the padded input
+};
+
+rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kernel, const float* bias, rnn_conv1d** out) {
+  if (!out) return RNN_ERR_CONFIG;
+  *out = nullptr;
+  if (!config) return RNN_ERR_CONFIG;
+  const rnn_conv1d_config& c = *config;
+  if (c.in_channels < 1 || c.out_channels < 1 || c.kernel_size < 1 || c.stride < 1 || c.dilation < 1 || c.groups < 1 ||
+      c.in_channels % c.groups || c.out_channels % c.groups ||
+      !valid_activation(c.activation))
+    return RNN_ERR_CONFIG;
+  // The receptive field must stay far from int32's end (steps are int32).
+  if ((uint64_t)c.dilation * (c.kernel_size - 1) > (uint64_t)INT32_MAX / 2) return RNN_ERR_CONFIG;
+  if (!kernel) return RNN_ERR_WEIGHTS;
+  const KernelInfo* info = kernel_for(c.isa == RNN_ISA_AUTO ? rnn_isa_best() : c.isa);
+  if (!info) return RNN_ERR_UNSUPPORTED;
+  const int G = c.groups, cig = c.in_channels / G, cog = c.out_channels / G;
+  const bool depthwise = G > 1 && cig == 1 && cog == 1;
+  // Two vectors per block when there are channels for them: twice the sums per broadcast input.
+  const int vectors = cog > info->width ? 2 : 1, Wd = vectors * info->width;
+  const int blocks = (int)(((int64_t)(depthwise ? G : cog) + Wd - 1) / Wd);
+  const uint64_t n_weights = depthwise ? (uint64_t)c.kernel_size * blocks * Wd : (uint64_t)G * blocks * c.kernel_size * cig * Wd;
+  const uint64_t n_bias = depthwise ? (uint64_t)blocks * Wd : (uint64_t)G * blocks * Wd;
+  if (n_weights + n_bias > kMaxFloats) return RNN_ERR_CONFIG;
+  rnn_conv1d* conv = new (std::nothrow) rnn_conv1d();
+  if (!conv) return RNN_ERR_ALLOC;
+  if (!conv->weights.reserve((size_t)(n_weights + n_bias) * sizeof(float))) {
+    delete conv;
+    return RNN_ERR_ALLOC;
+  }
+  float* w = conv->weights.floats();
+  float* b = w + n_weights;
+  // Keras' [K][Cig][C_out] -> [G][blocks][K][Cig][vectors * W] (a block's vectors side by side are
+  // its vectors * W channels in order), or depthwise [K][C] -> [K][C rounded up]; the buffer starts
+  // zeroed, so lanes past the channels stay 0.
+  if (depthwise) {
+    for (int k = 0; k < c.kernel_size; ++k)
+      for (int o = 0; o < G; ++o) w[(size_t)k * blocks * Wd + o] = kernel[(size_t)k * G + o];
+    if (bias)
+      for (int o = 0; o < G; ++o) b[o] = bias[o];
+  }
+  for (int g = 0; g < G && !depthwise; ++g)
+    for (int j = 0; j < blocks; ++j)
+      for (int k = 0; k < c.kernel_size; ++k)
+        for (int i = 0; i < cig; ++i)
+          for (int l = 0; l < Wd && j * Wd + l < cog; ++l) {
+            const int o = g * cog + j * Wd + l;
+            w[((((size_t)g * blocks + j) * c.kernel_size + k) * cig + i) * Wd + l] =
+                kernel[((size_t)k * cig + i) * c.out_channels + o];
+          }
+  if (bias && !depthwise)
+    for (int g = 0; g < G; ++g)
+      for (int j = 0; j < blocks; ++j)
+        for (int l = 0; l < Wd && j * Wd + l < cog; ++l) b[((size_t)g * blocks + j) * Wd + l] = bias[g * cog + j * Wd + l];
+  conv->kernel = info;
+  conv->packed = PackedConv1d{c.in_channels, c.out_channels, c.kernel_size, c.stride, c.dilation, G, depthwise, vectors, blocks, w, b, c.activation};
+  *out = conv;
+  return RNN_OK;
+}
+
+void rnn_conv1d_destroy(rnn_conv1d* conv) { delete conv; }
+
+int32_t rnn_conv1d_output_steps(const rnn_conv1d* conv, int32_t steps, int32_t pad_left, int32_t pad_right) {
+  if (!conv || steps < 0 || pad_left < 0 || pad_right < 0) return 0;
+  const PackedConv1d& c = conv->packed;
+  const int64_t padded = (int64_t)steps + pad_left + pad_right;
+  const int64_t span = (int64_t)c.dilation * (c.kernel_size - 1) + 1;
+  return padded < span ? 0 : (int32_t)((padded - span) / c.stride + 1);
+}
+
+rnn_status rnn_conv1d_forward(rnn_conv1d* conv, int32_t batch, int32_t steps, int32_t pad_left, int32_t pad_right,
+                              const float* input, float* output) {
+  if (!conv) return RNN_ERR_CONFIG;
+  const PackedConv1d& c = conv->packed;
+  if (batch < 1 || steps < 1 || !input || !output) return RNN_ERR_SHAPE;
+  const int32_t out_steps = rnn_conv1d_output_steps(conv, steps, pad_left, pad_right);
+  if (out_steps < 1) return RNN_ERR_SHAPE;
+  const uint64_t padded = (uint64_t)steps + pad_left + pad_right;
+  const uint64_t rows = (uint64_t)batch * padded;
+  if (rows * c.in_channels > kMaxFloats || (uint64_t)batch * out_steps * c.out_channels > kMaxFloats) return RNN_ERR_SHAPE;
+  const float* x = input;
+  if (pad_left || pad_right) {
+    // A padded copy keeps the kernel free of bounds checks (and lets it fuse the taps).
+    if (!conv->scratch.reserve((size_t)(rows * c.in_channels) * sizeof(float))) return RNN_ERR_ALLOC;
+    float* p = conv->scratch.floats();
+    const size_t row = c.in_channels, left = (size_t)pad_left * row, right = (size_t)pad_right * row;
+    for (int b = 0; b < batch; ++b) {
+      float* dst = p + (size_t)b * padded * row;
+      memset(dst, 0, left * sizeof(float));
+      memcpy(dst + left, input + (size_t)b * steps * row, (size_t)steps * row * sizeof(float));
+      memset(dst + left + (size_t)steps * row, 0, right * sizeof(float));
+    }
+    x = p;
+  }
+  conv->kernel->conv1d(c, Conv1dArgs{batch, (int)padded, out_steps, x, output});
+  g_calls[conv->kernel->isa].fetch_add(1, std::memory_order_relaxed);
+  return RNN_OK;
+}
+
+const char* rnn_conv1d_isa(const rnn_conv1d* conv) { return conv ? conv->kernel->name : ""; }
+
 }  // extern "C"

@@ -169,6 +169,50 @@ uint32_t rnn_isa_calls(int32_t isa);
 /* The index of the first NaN or infinity in data[0, n), or -1: the check of inputs, at memory speed. */
 int64_t rnn_first_nonfinite(const float* data, int64_t n);
 
+/*
+ * A 1-D convolution over channels-last sequences (a CNN front end's Conv1D), on the same kernels.
+ *   output[b,t,o] = act(bias[o] + sum_{k,i} x[b, t*stride + k*dilation - pad_left, g*Cig + i] * kernel[k,i,o])
+ * with g = o / (C_out / groups), Cig = C_in / groups, and x zero outside [0, steps). The padding
+ * is given per call: Keras' 'same' with strides pads by the input's length.
+ * All fields 4 bytes wide, as rnn_config.
+ */
+typedef struct rnn_conv1d_config {
+  int32_t in_channels;  /* C_in >= 1, a multiple of groups */
+  int32_t out_channels; /* C_out >= 1, a multiple of groups */
+  int32_t kernel_size;  /* K >= 1 */
+  int32_t stride;       /* >= 1 */
+  int32_t dilation;     /* >= 1 */
+  int32_t groups;       /* >= 1 */
+  rnn_activation activation;
+  int32_t isa; /* rnn_isa */
+} rnn_conv1d_config;
+
+typedef struct rnn_conv1d rnn_conv1d;
+
+/*
+ * Packs a convolution's weights: kernel [K, C_in/groups, C_out] (Keras' layout), bias [C_out] or
+ * NULL. The caller keeps ownership of its buffers.
+ */
+rnn_status rnn_conv1d_create(const rnn_conv1d_config* config, const float* kernel, const float* bias, rnn_conv1d** out);
+
+void rnn_conv1d_destroy(rnn_conv1d* conv);
+
+/* Output steps for `steps` input steps and the padding: floor((steps + pads - dilation*(K-1) - 1) / stride) + 1,
+ * or 0 when too short (or a pad is negative). */
+int32_t rnn_conv1d_output_steps(const rnn_conv1d* conv, int32_t steps, int32_t pad_left, int32_t pad_right);
+
+/*
+ * input [B, steps, C_in], with pad_left zero steps before it and pad_right after ->
+ * output [B, rnn_conv1d_output_steps(...), C_out]. RNN_ERR_SHAPE when the padded input is shorter
+ * than one window. Not reentrant for one convolution (it owns the scratch that holds a padded
+ * copy of the input).
+ */
+rnn_status rnn_conv1d_forward(rnn_conv1d* conv, int32_t batch, int32_t steps, int32_t pad_left, int32_t pad_right,
+                              const float* input, float* output);
+
+/* Name of the instruction set the convolution's kernel was compiled for. */
+const char* rnn_conv1d_isa(const rnn_conv1d* conv);
+
 #ifdef __cplusplus
 }
 #endif

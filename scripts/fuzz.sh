@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzing, simdjson's way: one libFuzzer harness per C entry point (native/fuzz/fuzz_*.cc: create,
-# forward, stream), built with clang's libFuzzer, AddressSanitizer (LeakSanitizer on) and
+# forward, stream, conv1d), built with clang's libFuzzer, AddressSanitizer (LeakSanitizer on) and
 # UndefinedBehaviorSanitizer together with the kernel sources they call (the AVX2 kernel with its
 # own -mavx2 -mfma -mf16c, as binding.gyp builds it), then each run for a bounded time from its
 # committed corpus (native/fuzz/corpus/<harness>/, read only: new inputs go to build/fuzz/work/);

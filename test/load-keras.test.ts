@@ -215,7 +215,7 @@ describe('loadModel, Keras family', () => {
 
     // model.json variations, written to bytes with the real shards beside them.
     const { json, load: variant } = tfjsModel('options');
-    await expectModelError(variant((j) => (j.modelTopology.config.layers[2].class_name = 'Conv1D')), /unsupported layer/);
+    await expectModelError(variant((j) => (j.modelTopology.config.layers[2].class_name = 'Conv2D')), /unsupported layer/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.activation = 'gelu')), /got activation "gelu"/);
     await expectModelError(variant((j) => (j.modelTopology.class_name = 'Subclassed')), /expected a Sequential or functional model, got a 'Subclassed'/);
     await expectModelError(variant((j) => (j.modelTopology.config.layers[1].config.output_dim = 4)), /a Keras 1 one \(output_dim\)/);

@@ -243,7 +243,7 @@ describe('modules and config', () => {
 
   it('a module the file does not hold', async () => {
     await expectModelError(stateDict(LSTM_TENSORS), { layers: [{ module: 'lstm' }, { module: 'head' }] }, /layers\[0\]\.module/, /'lstm'/, /'rnn' \(nn\.LSTM, 1 layer\)/);
-    await expectModelError(stateDict({ 'enc.rnn.weight_ih_l0': [12, 2], 'enc.rnn.weight_hh_l0': [12, 3] }), { layers: [{ module: 'enc' }] }, /expected an nn\.LSTM, nn\.GRU or nn\.Linear/, /'enc'/, /'enc\.rnn'/);
+    await expectModelError(stateDict({ 'enc.rnn.weight_ih_l0': [12, 2], 'enc.rnn.weight_hh_l0': [12, 3] }), { layers: [{ module: 'enc' }] }, /expected an nn\.LSTM, nn\.GRU, nn\.Linear, nn\.Conv1d, nn\.BatchNorm1d or nn\.LayerNorm/, /'enc'/, /'enc\.rnn'/);
   });
 
   it('the state dict of a bare nn.LSTM is module "" (its layer named by its kind, stacked ones by level too)', async () => {
@@ -265,7 +265,7 @@ describe('modules and config', () => {
       [null, /options\.config: expected a config/],
       [{ layers: [] }, /options\.config\.layers: expected a non-empty array/],
       [{ layer: LSTM_CONFIG.layers }, /options\.config\.layer: expected one of the known fields/],
-      [{ layers: [{ module: 'rnn', returnSequences: false }, { module: 'head' }] }, /options\.config\.layers\[0\]\.returnSequences: expected one of the known fields \(module, embedding, lastStep, activation\)/],
+      [{ layers: [{ module: 'rnn', returnSequences: false }, { module: 'head' }] }, /options\.config\.layers\[0\]\.returnSequences: expected one of the known fields \(module, embedding, lastStep, activation, pool, kernelSize, stride, dilation, groups, padding, countIncludePad, epsilon\)/],
       [{ layers: [{ module: 'rnn', lastStep: 'yes' }, { module: 'head' }] }, /layers\[0\]\.lastStep: expected true or false, got "yes"/],
       [{ layers: [{ module: 'rnn', lastStep: true }, { module: 'head', activation: 'gelu' }] }, /layers\[1\]\.activation: expected 'softmax'.*got "gelu"/],
       [{ layers: [{ module: 3 }] }, /layers\[0\]\.module: expected a module name/],
@@ -315,7 +315,7 @@ describe('modules and config', () => {
     const without = (name: string) => Object.fromEntries(Object.entries(LSTM_TENSORS).filter(([n]) => n !== name));
     await expectModelError(stateDict(without('rnn.bias_hh_l0')), LSTM_CONFIG, /expected tensor 'rnn\.bias_hh_l0' \[12\]/, /missing/);
     await expectModelError(stateDict(without('rnn.weight_ih_l0')), LSTM_CONFIG, /weight_ih_l0/, /got none/);
-    await expectModelError(stateDict(without('head.weight')), LSTM_CONFIG, /'head'/, /expected an nn\.LSTM, nn\.GRU or nn\.Linear/);
+    await expectModelError(stateDict(without('head.weight')), LSTM_CONFIG, /'head'/, /expected an nn\.LSTM, nn\.GRU, nn\.Linear, nn\.Conv1d/);
     await expectModelError(stateDict({ ...LSTM_TENSORS, 'rnn.bias_ih_l0': [11] }), LSTM_CONFIG, /'rnn\.bias_ih_l0': expected shape \[12\]/, /got \[11\]/);
     await expectModelError(stateDict({ ...LSTM_TENSORS, 'head.bias': [3] }), LSTM_CONFIG, /'head\.bias': expected shape \[4\]/);
     await expectModelError(stateDict({ ...LSTM_TENSORS, 'head.running_mean': [4] }), LSTM_CONFIG, /expected only nn\.Linear tensors/, /'head\.running_mean'/);

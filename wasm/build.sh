@@ -36,7 +36,8 @@ for source in native/rnn_runtime.cc native/kernel/kernel_scalar.cc native/kernel
   objects+=("$object")
 done
 wait
-exports=(rnn_create rnn_destroy rnn_forward rnn_backward rnn_trace_count rnn_layer_isa rnn_isa_available rnn_isa_best rnn_isa_calls malloc free)
+exports=(rnn_create rnn_destroy rnn_forward rnn_backward rnn_trace_count rnn_layer_isa rnn_isa_available rnn_isa_best rnn_isa_calls
+  rnn_conv1d_create rnn_conv1d_destroy rnn_conv1d_forward rnn_conv1d_output_steps rnn_conv1d_isa malloc free)
 # emcc's link: what the libraries leave undefined is imported (emscripten_notify_memory_growth,
 # proc_exit); 16 MiB of memory to start, growing to 2 GiB; 5 MiB of stack.
 wasm-ld-19 -o wasm/dist/lstm-relaxed.wasm "${objects[@]}" "$libs/crt1_reactor.o" -L"$libs" \

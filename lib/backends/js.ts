@@ -3,7 +3,7 @@
 import { activationFn } from '../activations.js';
 import {
   GO_BACKWARDS, RETURN_SEQUENCES, ZERO_OUTPUT_FOR_MASK, gatesOf, unsupportedPrecision,
-  type Backend, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel,
+  conv1dOutputSteps, type Backend, type CanonicalWeights, type Conv1dKernel, type Conv1dKernelConfig, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel,
 } from '../backend.js';
 
 const REAL = 0;
@@ -260,6 +260,42 @@ class JsRnn implements RnnKernel {
   dispose(): void {}
 }
 
+/** The convolution of native/kernel/conv1d.inl in plain TypeScript, summed in float64. */
+class JsConv1d implements Conv1dKernel {
+  readonly name = 'js';
+  private readonly act: (x: number) => number;
+  constructor(private readonly c: Conv1dKernelConfig, private readonly kernel: Float32Array, private readonly bias: Float32Array | null) {
+    this.act = activationFn(c.activation);
+  }
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void {
+    const { inChannels: CI, outChannels: CO, kernelSize: K, stride, dilation, groups } = this.c;
+    const cig = CI / groups;
+    const cog = CO / groups;
+    const To = conv1dOutputSteps(this.c, steps, padLeft, padRight);
+    const acc = new Float64Array(CO);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < To; t++) {
+        for (let o = 0; o < CO; o++) acc[o] = this.bias ? this.bias[o]! : 0;
+        for (let k = 0; k < K; k++) {
+          const s = t * stride + k * dilation - padLeft;
+          if (s < 0 || s >= steps) continue; // zero padding
+          const x = (b * steps + s) * CI;
+          for (let g = 0; g < groups; g++) {
+            for (let i = 0; i < cig; i++) {
+              const v = input[x + g * cig + i]!;
+              const w = (k * cig + i) * CO + g * cog;
+              for (let o = 0; o < cog; o++) acc[g * cog + o]! += v * this.kernel[w + o]!;
+            }
+          }
+        }
+        const y = (b * To + t) * CO;
+        for (let o = 0; o < CO; o++) output[y + o] = this.act(acc[o]!);
+      }
+    }
+  }
+  dispose(): void {}
+}
+
 export function loadJsBackend(): Backend {
   return {
     name: 'js',
@@ -269,5 +305,6 @@ export function loadJsBackend(): Backend {
       if (config.weightPrecision === 'f16') throw unsupportedPrecision(config, 'js');
       return new JsRnn(config, weights);
     },
+    createConv1d: (config, kernel, bias) => new JsConv1d(config, kernel, bias),
   };
 }

@@ -1,6 +1,6 @@
 // The N-API addon (native/binding.cc). Node only: the browser entry never imports this file.
 import { createRequire } from 'node:module';
-import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type BackwardBuffers, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { BackendUnavailable, MAX_THREADS, unsupportedPrecision, type Backend, type BackwardBuffers, type CanonicalWeights, type Conv1dKernel, type Conv1dKernelConfig, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
 import { LstmError } from '../errors.js';
 import { rootDirectory } from '../package-root.js';
 import { firstNonFinite } from '../tensor.js';
@@ -23,7 +23,13 @@ interface NativeHandle {
   isa(): string;
   dispose(): void;
 }
+interface NativeConv1dHandle {
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): number;
+  isa(): string;
+  dispose(): void;
+}
 interface NativeAddon {
+  createConv1d(config: object, kernel: Float32Array, bias: Float32Array | null): { status: number; handle: NativeConv1dHandle };
   createRnn(config: object, kernel: Float32Array, recurrent: Float32Array, bias: Float32Array | null, recurrentBias: Float32Array | null, peepholes: Float32Array | null): { status: number; handle: NativeHandle };
   isaAvailable(isa: number): boolean;
   isaBest(): number;
@@ -204,6 +210,18 @@ export function loadNativeBackend(): Backend {
       const { status, handle } = addon.createRnn(cfg, w.kernel, w.recurrentKernel, w.bias, w.recurrentBias, w.peepholes);
       checkStatus(status, implementation ?? 'native', 'create');
       return new NativeRnn(handle, config, addon.firstNonFinite);
+    },
+    createConv1d(config: Conv1dKernelConfig, kernel: Float32Array, bias: Float32Array | null, implementation?: string): Conv1dKernel {
+      const isa = implementation ? ISA_OF[implementation]! : ISA.auto;
+      const { status, handle } = addon.createConv1d({ ...config, activation: activationTuple(config.activation), isa }, kernel, bias);
+      checkStatus(status, implementation ?? 'native', 'createConv1d');
+      const name = `native/${handle.isa()}`;
+      return {
+        name,
+        forward: (batch, steps, padLeft, padRight, input, output) => checkStatus(handle.forward(batch, steps, padLeft, padRight, input, output), name, 'conv1d'),
+        dispose: () => handle.dispose(),
+        firstNonFinite: (data) => (data.length >= NATIVE_SCAN_FROM ? addon.firstNonFinite(data) : firstNonFinite(data)),
+      };
     },
   };
 }

@@ -1,6 +1,6 @@
 // The WebAssembly modules built from the same C++ sources (wasm/dist/*.wasm), loaded without
 // emscripten's JS glue: they are standalone, with two trivial imports.
-import { gatesOf, unsupportedPrecision, type Backend, type BackendName, type BackwardBuffers, type CanonicalWeights, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
+import { gatesOf, unsupportedPrecision, type Backend, type BackendName, type BackwardBuffers, type CanonicalWeights, type Conv1dKernel, type Conv1dKernelConfig, type ForwardBuffers, type RnnKernel, type RnnKernelConfig, type StreamKernel } from '../backend.js';
 import { LstmError } from '../errors.js';
 import { CELL, checkStatus, ISA, PRECISION } from './status.js';
 
@@ -31,6 +31,11 @@ interface RnnWasmExports {
   rnn_forward(layer: number, batch: number, steps: number, flags: number, input: number, h: number, c: number, output: number, mask: number, lengths: number, trace: number): number;
   rnn_backward(layer: number, kernel: number, recurrent: number, recurrentBias: number, peepholes: number, batch: number, steps: number, flags: number, mask: number, lengths: number, trace: number, gradOutput: number, gradInput: number): number;
   rnn_layer_isa(layer: number): number;
+  /** Absent from modules built before the convolution (a module given to configureWasm). */
+  rnn_conv1d_create?(config: number, kernel: number, bias: number, out: number): number;
+  rnn_conv1d_destroy?(conv: number): void;
+  rnn_conv1d_forward?(conv: number, batch: number, steps: number, padLeft: number, padRight: number, input: number, output: number): number;
+  rnn_conv1d_isa?(conv: number): number;
 }
 
 /** The backends built from the WebAssembly modules, one module each. */
@@ -287,6 +292,37 @@ class WasmRnn implements RnnKernel {
   }
 }
 
+const CONV1D_CONFIG_BYTES = 40;
+
+/** A convolution in one module's heap; each call copies its input in and its output out. */
+class WasmConv1d implements Conv1dKernel {
+  readonly name: string;
+  private readonly arena: Arena;
+  constructor(private readonly heap: Heap, private readonly conv: number, private readonly config: Conv1dKernelConfig) {
+    const isa = heap.string(heap.fns.rnn_conv1d_isa!(conv));
+    this.name = isa === 'wasm-relaxed' || isa === 'wasm-simd' ? isa : 'wasm';
+    this.arena = new Arena(heap);
+  }
+  forward(batch: number, steps: number, padLeft: number, padRight: number, input: Float32Array, output: Float32Array): void {
+    const { heap, config: c } = this;
+    // The kernel's padded copy of the input comes on top of the two buffers.
+    const padded = 4 * batch * (steps + padLeft + padRight) * c.inChannels;
+    const bytes = input.byteLength + output.byteLength;
+    if (bytes + padded >= WASM_HEAP_LIMIT) throw outOfMemory('this call', bytes + padded);
+    const place = placer(heap, this.arena.reserve(bytes));
+    const x = place(input, true);
+    const y = place(output, false);
+    const status = heap.fns.rnn_conv1d_forward!(this.conv, batch, steps, padLeft, padRight, x, y);
+    if (status === ALLOC) throw outOfMemory('this call', padded);
+    checkStatus(status, this.name, 'conv1d');
+    heap.readF32(y, output);
+  }
+  dispose(): void {
+    this.arena.release();
+    this.heap.fns.rnn_conv1d_destroy!(this.conv);
+  }
+}
+
 /** rnn_status RNN_ERR_ALLOC of the C header. */
 const ALLOC = 5;
 
@@ -354,6 +390,37 @@ export async function loadWasmBackend(name: WasmBackendName, source: WasmSource)
         if (status === ALLOC) throw outOfMemory('this layer', layerBytes(config));
         checkStatus(status, name, 'create');
         return new WasmRnn(heap, heap.readU32(out), config);
+      } finally {
+        for (const p of ptrs) heap.free(p);
+      }
+    },
+    createConv1d(config: Conv1dKernelConfig, kernel: Float32Array, bias: Float32Array | null): Conv1dKernel {
+      if (!fns.rnn_conv1d_create) throw new LstmError('ERR_LSTM_UNSUPPORTED', `${given.name} was built before lstm-runtime had convolutions (it does not export rnn_conv1d_create); use the module of this version`);
+      const weightBytes = 2 * kernel.byteLength + (bias ? 2 * bias.byteLength : 0);
+      if (weightBytes >= WASM_HEAP_LIMIT) throw outOfMemory('this layer', weightBytes);
+      const ptrs: number[] = [];
+      try {
+        const k = heap.malloc(kernel.byteLength, 'this layer');
+        ptrs.push(k);
+        const b = bias ? heap.malloc(bias.byteLength, 'this layer') : 0;
+        ptrs.push(b);
+        const cfg = heap.malloc(CONV1D_CONFIG_BYTES, 'this layer');
+        ptrs.push(cfg);
+        const out = heap.malloc(4, 'this layer');
+        ptrs.push(out);
+        heap.writeF32(k, kernel);
+        if (bias) heap.writeF32(b, bias);
+        const i32 = new Int32Array(CONV1D_CONFIG_BYTES / 4);
+        const f32 = new Float32Array(i32.buffer);
+        i32.set([config.inChannels, config.outChannels, config.kernelSize, config.stride, config.dilation, config.groups, config.activation[0]]);
+        f32[7] = config.activation[1];
+        f32[8] = config.activation[2];
+        i32[9] = isa;
+        heap.writeBytes(cfg, i32);
+        const status = fns.rnn_conv1d_create(cfg, k, b, out);
+        if (status === ALLOC) throw outOfMemory('this layer', weightBytes);
+        checkStatus(status, name, 'createConv1d');
+        return new WasmConv1d(heap, heap.readU32(out), config);
       } finally {
         for (const p of ptrs) heap.free(p);
       }

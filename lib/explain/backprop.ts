@@ -9,6 +9,7 @@ import { Gru } from '../gru.js';
 import { Lstm } from '../lstm.js';
 import { readMask } from '../recurrent.js';
 import { Flatten, GlobalPooling1D, RepeatVector } from '../sequence-ops.js';
+import { frontEndBackward, isFrontEnd } from './front-end-backprop.js';
 import type { LayerPass } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
 
@@ -25,6 +26,7 @@ function backward(pass: LayerPass, grad: Float64Array): Float64Array {
   if (layer instanceof RepeatVector) return repeatBackward(input, output, grad);
   if (layer instanceof Flatten) return grad; // the same values, reshaped
   if (layer instanceof GlobalPooling1D) return poolingBackward(layer, input, pass.poolingMask, grad);
+  if (isFrontEnd(layer)) return frontEndBackward(layer, input, output, grad);
   const [B, T] = input.shape as [number, number];
   const mask = pass.mask === undefined ? null : readMask(pass.mask, B, T);
   const lengths = pass.sequenceLengths === undefined ? null : Int32Array.from(pass.sequenceLengths);

@@ -231,6 +231,91 @@ function dense(model: KerasModel, where: string, name: string, c: Record<string,
   return { type: 'dense', name, options: { kernel, ...(bias ? { bias } : {}), activation: activation(model, `${where}.activation`, c.activation, true) } };
 }
 
+/** A Keras size that may be an int or a one-element list (Keras 3 writes kernel_size: [3]). */
+function size1d(model: KerasModel, where: string, value: unknown, fallback?: number): number {
+  const v = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if ((v === undefined || v === null) && fallback !== undefined) return fallback;
+  if (!Number.isInteger(v) || (v as number) < 1) return modelError(model.file, `${where}: expected a positive integer (or a list of one), got ${describe(value)}`);
+  return v as number;
+}
+
+function channelsLast(model: KerasModel, where: string, c: Record<string, unknown>): void {
+  if ((c.data_format ?? 'channels_last') !== 'channels_last') modelError(model.file, `${where}: expected data_format channels_last, got ${describe(c.data_format)}`);
+}
+
+/** The layers of a CNN front end (lib/conv.ts, lib/normalization.ts): Conv1D, pooling, normalisation. */
+async function frontEndSpec(model: KerasModel, where: string, name: string, layer: KerasLayerConfig, index: number): Promise<LayerSpec> {
+  const c = layer.config;
+  const weights = () => model.weights(layer, index);
+  switch (layer.class_name) {
+    case 'Conv1D': {
+      channelsLast(model, where, c);
+      const padding = c.padding ?? 'valid';
+      if (padding !== 'valid' && padding !== 'same' && padding !== 'causal') return modelError(model.file, `${where}: expected padding valid, same or causal, got ${describe(padding)}`);
+      const useBias = flag(model, `${where}.use_bias`, c.use_bias, true);
+      const w = await weights();
+      expectWeights(model, where, w, useBias ? [2] : [1]);
+      // The config and the weights must tell the same convolution (Keras refuses such a file too).
+      const shape = w[0]!.shape;
+      const kernelSize = size1d(model, `${where}.kernel_size`, c.kernel_size, shape[0]);
+      if (shape.length !== 3 || shape[0] !== kernelSize || (typeof c.filters === 'number' && shape[2] !== c.filters)) {
+        return modelError(model.file, `${where}: expected a kernel of shape [${kernelSize}, inputChannels / groups, ${typeof c.filters === 'number' ? c.filters : 'filters'}] (kernel_size and filters of its config), got [${shape.join(', ')}]`);
+      }
+      const options = {
+        kernel: w[0]!,
+        ...(w[1] && { bias: w[1] }),
+        strides: size1d(model, `${where}.strides`, c.strides, 1),
+        dilationRate: size1d(model, `${where}.dilation_rate`, c.dilation_rate, 1),
+        groups: size1d(model, `${where}.groups`, c.groups, 1),
+        padding: padding as 'valid' | 'same' | 'causal',
+        activation: activation(model, `${where}.activation`, c.activation, false) as Activation,
+      };
+      return { type: 'conv1d', name, options };
+    }
+    case 'MaxPooling1D':
+    case 'MaxPool1D':
+    case 'AveragePooling1D':
+    case 'AvgPool1D': {
+      channelsLast(model, where, c);
+      const padding = c.padding ?? 'valid';
+      if (padding !== 'valid' && padding !== 'same') return modelError(model.file, `${where}: expected padding valid or same, got ${describe(padding)}`);
+      const poolSize = size1d(model, `${where}.pool_size`, c.pool_size, 2);
+      const options = { poolSize, strides: size1d(model, `${where}.strides`, c.strides, poolSize), padding: padding as 'valid' | 'same' };
+      return { type: layer.class_name.startsWith('Max') ? 'max-pooling-1d' : 'average-pooling-1d', name, options };
+    }
+    case 'ZeroPadding1D': {
+      const p = c.padding ?? 1;
+      const padding = typeof p === 'number' ? [p, p] : p;
+      if (!Array.isArray(padding) || padding.length !== 2 || !padding.every((v) => Number.isInteger(v) && v >= 0)) return modelError(model.file, `${where}: expected padding as a number of steps or [before, after], got ${describe(p)}`);
+      return { type: 'zero-padding-1d', name, options: { padding: [padding[0], padding[1]] } };
+    }
+    case 'BatchNormalization':
+    case 'LayerNormalization': {
+      // The channels are the last axis of [batch, steps, channels]: -1, or 2 counting the batch.
+      const axis = Array.isArray(c.axis) && c.axis.length === 1 ? c.axis[0] : (c.axis ?? -1);
+      if (axis !== -1 && axis !== 2) return modelError(model.file, `${where}: expected normalisation over the last axis (axis -1), got axis ${describe(c.axis)}`);
+      if (c.rms_scaling === true) return modelError(model.file, `${where}: expected rms_scaling false, got true`);
+      const center = flag(model, `${where}.center`, c.center, true);
+      const scale = flag(model, `${where}.scale`, c.scale, true);
+      const epsilon = typeof c.epsilon === 'number' ? c.epsilon : 1e-3;
+      const w = await weights();
+      const batch = layer.class_name === 'BatchNormalization';
+      const count = Number(scale) + Number(center) + (batch ? 2 : 0);
+      expectWeights(model, where, w, [count]);
+      // get_weights() order: gamma (scale), beta (center), then the moving mean and variance.
+      const gamma = scale ? w[0] : undefined;
+      const beta = center ? w[Number(scale)] : undefined;
+      const params = { ...(gamma && { gamma }), ...(beta && { beta }), epsilon };
+      if (batch) return { type: 'batch-normalization', name, options: { ...params, movingMean: w[count - 2]!, movingVariance: w[count - 1]! } };
+      return { type: 'layer-normalization', name, options: params };
+    }
+  }
+  return modelError(model.file, `${where}: not a front-end layer`);
+}
+
+/** Keras class names of the CNN front end frontEndSpec reads. */
+const FRONT_END_CLASSES = new Set(['Conv1D', 'MaxPooling1D', 'MaxPool1D', 'AveragePooling1D', 'AvgPool1D', 'ZeroPadding1D', 'BatchNormalization', 'LayerNormalization']);
+
 /** Refuses a layer loadModel cannot run, saying what the file's reader offers instead. */
 const unsupported = (model: KerasModel, what: string): never => modelError(model.file, model.wayOut === undefined ? what : `${what}: ${model.wayOut}`);
 
@@ -247,6 +332,7 @@ export async function kerasLayerSpec(model: KerasModel, layer: KerasLayerConfig,
   // Keras 1 named units output_dim and stored weights per gate under other names (an Embedding's
   // output_dim is its own).
   if ('output_dim' in c && layer.class_name !== 'Embedding') return modelError(model.file, `${where}: expected a Keras 2 or 3 config (units), got a Keras 1 one (output_dim): load its weights with weightLayout 'keras1'`);
+  if (FRONT_END_CLASSES.has(layer.class_name)) return frontEndSpec(model, where, name, layer, index);
   switch (layer.class_name) {
     case 'LSTM':
     case 'GRU':
@@ -338,7 +424,7 @@ async function customSpec(model: KerasModel, where: string, name: string, layer:
   const given = layer.class_name;
   const className = model.customLayers?.has(given) ? given : given.slice(given.lastIndexOf('>') + 1);
   if (model.customLayers?.has(className)) return { type: 'custom', name, options: { className, config: layer.config, weights: await model.weights(layer, index) } };
-  return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, a merge layer (Concatenate, Add, Subtract, Multiply, Average, Maximum), Dropout or InputLayer, got an unsupported layer, of class '${className}' (a layer of your own: loadModel(file, { customLayers: { ${className}: (config, weights) => layer } }))`);
+  return unsupported(model, `${where}: expected LSTM, GRU, CuDNNLSTM, CuDNNGRU, Bidirectional, Dense, TimeDistributed(Dense), Activation, Embedding, Masking, RepeatVector, Flatten, GlobalAverage/MaxPooling1D, Conv1D, MaxPooling1D, AveragePooling1D, ZeroPadding1D, BatchNormalization, LayerNormalization, a merge layer (Concatenate, Add, Subtract, Multiply, Average, Maximum), Dropout or InputLayer, got an unsupported layer, of class '${className}' (a layer of your own: loadModel(file, { customLayers: { ${className}: (config, weights) => layer } }))`);
 }
 
 const MERGE_OPS: Record<string, MergeOp> = { Concatenate: 'concatenate', Add: 'add', Subtract: 'subtract', Multiply: 'multiply', Average: 'average', Maximum: 'maximum' };

@@ -9,6 +9,7 @@ import {
   axisOf, checkPermutation, constAxes, floatTensor, FOLDABLE, foldNode, intsOf, range, readTensorProto, sliceIndices, sliceSpec, transposeConst, type Const,
 } from './onnx-constants.js';
 import { Attributes, DATA_TYPE, defaultOpset, int, isDefaultDomain, nodeLabel, type Fail } from './onnx-decode.js';
+import { FRONT_END_OPS, frontEndNode } from './onnx-front.js';
 import { RECURRENT_OPS, recurrentParts } from './onnx-recurrent.js';
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from './onnx-schema.js';
 import {
@@ -29,7 +30,7 @@ const ACTIVATION_OPS: Record<string, (attrs: Attributes) => Activation | 'softma
 
 /** Ops the main path maps (beyond the constant ones, which are folded when all inputs are constants). */
 const PATH_OPS = new Set([
-  ...FOLDABLE, 'If', 'Dropout', 'LSTM', 'GRU', 'Gemm', 'MatMul', ...Object.keys(ACTIVATION_OPS),
+  ...FOLDABLE, 'If', 'Dropout', 'LSTM', 'GRU', 'Gemm', 'MatMul', ...Object.keys(ACTIVATION_OPS), ...FRONT_END_OPS,
 ]);
 
 /** A Slice along one axis, classified: the whole axis, one element, or anything else. */
@@ -89,7 +90,7 @@ export class PathReader {
     if (this.unsupported.size > 0) {
       const list = [...this.unsupported].map(([op, names]) => `${op} (${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''})`);
       throw new NotAChain(
-        `${this.file}: expected a Sequential's operators between the input and the output '${output}' (LSTM, GRU, Gemm, MatMul, Add, Relu/Sigmoid/Tanh/Softmax and the Transpose/Squeeze/Reshape/Gather/Slice exporters put around them), got ${list.join(', ')}. ` +
+        `${this.file}: expected a Sequential's operators between the input and the output '${output}' (LSTM, GRU, Gemm, MatMul, Add, Relu/Sigmoid/Tanh/Softmax, 1-D Conv, MaxPool, AveragePool, BatchNormalization, LayerNormalization, Pad of the time axis and the Transpose/Squeeze/Reshape/Gather/Slice exporters put around them), got ${list.join(', ')}. ` +
           'For an LSTM or GRU inside a larger model, readOnnxRecurrent() gives its weights and options.',
       );
     }
@@ -232,6 +233,19 @@ export class PathReader {
       case 'LSTM':
       case 'GRU':
         return this.recurrent(node, inputs, fail);
+      case 'Conv':
+      case 'MaxPool':
+      case 'AveragePool':
+      case 'Pad':
+        // Zeros are a ZeroPadding1D; reflect and edge padding (an STFT's) no layer computes.
+        if (attrs.string('mode', 'constant') !== 'constant') {
+          this.noteUnsupported('Pad', node);
+          return blockedOutputs(`the ${attrs.string('mode', 'constant')} Pad ${nodeLabel(node)}`);
+        }
+        return frontEndNode(node, inputs, attrs, fail);
+      case 'BatchNormalization':
+      case 'LayerNormalization':
+        return frontEndNode(node, inputs, attrs, fail);
       case 'Gemm':
         return [this.gemm(inputs, attrs, node, fail)];
       case 'MatMul':
@@ -721,6 +735,10 @@ export class PathReader {
     const N = f.axes[k]![0]!.size ?? fail('an activation on features of unknown size');
     const last = f.layers[f.layers.length - 1];
     if (last?.type === 'dense' && (last.options.activation === undefined || last.options.activation === 'linear')) {
+      return { ...f, layers: [...f.layers.slice(0, -1), { ...last, options: { ...last.options, activation } }] };
+    }
+    // A convolution's activation runs in its kernel.
+    if (last?.type === 'conv1d' && activation !== 'softmax' && (last.options.activation === undefined || last.options.activation === 'linear')) {
       return { ...f, layers: [...f.layers.slice(0, -1), { ...last, options: { ...last.options, activation } }] };
     }
     return this.addLayer(f, { type: 'dense', name: node.name || `${node.opType} -> ${node.output[0]}`, options: { kernel: identity(N), activation } }, N, k);

@@ -1,5 +1,5 @@
-// safetensors holding a PyTorch state dict: the nn.Embedding / nn.LSTM / nn.GRU / nn.Linear tensors
-// become layer specs. A state dict has no graph, so a small config names the modules that run, in
+// safetensors holding a PyTorch state dict: the nn.Embedding / nn.LSTM / nn.GRU / nn.Linear tensors,
+// and a CNN front end's nn.Conv1d / nn.BatchNorm1d / nn.LayerNorm ones, become layer specs. A state dict has no graph, so a small config names the modules that run, in
 // order, and what each one's output is; it comes from loadModel's options or from the file's own
 // metadata.
 import { describe, fail } from '../errors.js';
@@ -16,6 +16,31 @@ const LINEAR_ACTIVATIONS: readonly LinearActivation[] = ['softmax', 'sigmoid', '
 
 /** One module of the state dict that runs. */
 export interface SafetensorsLayer {
+  /**
+   * A pooling over the steps (nn.MaxPool1d, nn.AvgPool1d), which has no tensors: no module then,
+   * and kernelSize, stride (default kernelSize), padding (an int pads both sides) and, for an
+   * average, countIncludePad (PyTorch's default true) say what it does.
+   */
+  pool?: 'max' | 'average';
+  kernelSize?: number;
+  countIncludePad?: boolean;
+  /**
+   * nn.Conv1d (and a pool): stride (default 1); nn.Conv1d only: dilation (default 1) and groups
+   * (default: the input's channels over the weight's in / groups, known after another layer;
+   * 1 for a first layer, which has nothing else to tell them).
+   */
+  stride?: number;
+  dilation?: number;
+  groups?: number;
+  /**
+   * nn.Conv1d and pools: zero steps added, an int on both sides as PyTorch's `padding`,
+   * [before, after], 'valid', 'same', or (nn.Conv1d) 'causal' for a convolution padded on the
+   * left only. Default 0. The model takes [batch, steps, channels] and the convolution runs
+   * channels last: the transposes around an nn.Conv1d in the module's forward need no entry.
+   */
+  padding?: number | [number, number] | 'valid' | 'same' | 'causal';
+  /** nn.BatchNorm1d, nn.LayerNorm: eps (default 1e-5, PyTorch's). */
+  epsilon?: number;
   /**
    * The module's name in the state dict: the prefix of its tensors ('rnn' for rnn.weight_ih_l0,
    * 'encoder.gru', '0' in an nn.Sequential, '' for the state dict of a bare nn.LSTM).
@@ -35,7 +60,7 @@ export interface SafetensorsLayer {
    * backward half has seen one step, which no layer here computes).
    */
   lastStep?: boolean;
-  /** nn.Linear only: applied to its output (softmax over the last axis). Default none. */
+  /** nn.Linear (and nn.Conv1d, without softmax): applied to its output (softmax over the last axis). Default none. */
   activation?: LinearActivation;
 }
 
@@ -183,6 +208,8 @@ interface Layer {
   embedding: boolean;
   lastStep: boolean | undefined;
   activation: LinearActivation | undefined;
+  /** The front end's fields (pool, kernelSize, stride, dilation, padding, countIncludePad, epsilon) as given, checked by the layers. */
+  front: Partial<Record<(typeof FRONT_FIELDS)[number], unknown>>;
   /** Where the entry is, for messages: "options.config.layers[1]". */
   at: string;
 }
@@ -224,7 +251,8 @@ function moduleSummary(st: SafetensorsFile): string {
   return listed.join(', ');
 }
 
-const CONFIG_SHAPE = `{ layers: [{ module, embedding: true } first for an nn.Embedding, { module, lastStep? } for nn.LSTM/nn.GRU, { module, activation? } for nn.Linear, ...], ignore?: [module, ...] }`;
+const CONFIG_SHAPE = `{ layers: [{ module, embedding: true } first for an nn.Embedding, { module, lastStep? } for nn.LSTM/nn.GRU, { module, activation? } for nn.Linear, { module, stride?, padding?, dilation?, activation? } for nn.Conv1d, { pool, kernelSize, stride?, padding? } for a pooling, ...], ignore?: [module, ...] }`;
+const FRONT_FIELDS = ['pool', 'kernelSize', 'stride', 'dilation', 'groups', 'padding', 'countIncludePad', 'epsilon'] as const;
 
 /** The config from the options, else from the file's metadata; checks its fields (not yet the modules). */
 function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Config {
@@ -253,7 +281,14 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
   const layers = (config.layers as unknown[]).map((entry, k): Layer => {
     const at = `${source}.layers[${k}]`;
     if (!isObject(entry)) bad(at, '{ module, embedding: true }, { module, lastStep? } or { module, activation? }', describe(entry));
-    known(entry, ['module', 'embedding', 'lastStep', 'activation'], at);
+    known(entry, ['module', 'embedding', 'lastStep', 'activation', ...FRONT_FIELDS], at);
+    const front = Object.fromEntries(FRONT_FIELDS.filter((f) => entry[f] !== undefined).map((f) => [f, entry[f]]));
+    if (entry.pool !== undefined) {
+      if (entry.pool !== 'max' && entry.pool !== 'average') bad(`${at}.pool`, "'max' or 'average'", describe(entry.pool));
+      if (entry.module !== undefined) bad(`${at}.module`, 'no module on a pooling entry (a pooling has no tensors)', describe(entry.module));
+      for (const field of ['embedding', 'lastStep', 'activation', 'dilation', 'groups', 'epsilon'] as const) if (entry[field] !== undefined) bad(`${at}.${field}`, `no ${field} on a pooling entry`, describe(entry[field]));
+      return { module: '', embedding: false, lastStep: undefined, activation: undefined, front, at };
+    }
     if (typeof entry.module !== 'string') bad(`${at}.module`, "a module name (a prefix of the state dict's names)", describe(entry.module));
     if (entry.embedding !== undefined && typeof entry.embedding !== 'boolean') bad(`${at}.embedding`, 'true or false', describe(entry.embedding));
     if (entry.lastStep !== undefined && typeof entry.lastStep !== 'boolean') bad(`${at}.lastStep`, 'true or false', describe(entry.lastStep));
@@ -266,7 +301,7 @@ function readConfig(file: ModelFile, st: SafetensorsFile, given: unknown): Confi
         if (entry[field] !== undefined) bad(`${at}.${field}`, `no ${field} on an nn.Embedding (it passes on every step's vector)`, describe(entry[field]));
       }
     }
-    return { module: entry.module as string, embedding: entry.embedding === true, lastStep: entry.lastStep as boolean | undefined, activation: entry.activation as LinearActivation | undefined, at };
+    return { module: entry.module as string, embedding: entry.embedding === true, lastStep: entry.lastStep as boolean | undefined, activation: entry.activation as LinearActivation | undefined, front, at };
   });
   const ignore = config.ignore ?? [];
   if (!Array.isArray(ignore) || !ignore.every((m) => typeof m === 'string')) bad(`${source}.ignore`, 'an array of module names', describe(ignore));
@@ -423,6 +458,97 @@ function linearSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow)
   return spec;
 }
 
+/** PyTorch's padding as the layers take it: an int pads both sides. */
+function paddingOf(value: unknown): unknown {
+  return typeof value === 'number' ? [value, value] : value;
+}
+
+/** Refuses fields that do not apply to the module found. */
+function onlyFields(r: Reader, layer: Layer, what: string, allowed: readonly string[]): void {
+  for (const field of [...Object.keys(layer.front), ...(layer.lastStep !== undefined ? ['lastStep'] : []), ...(layer.activation !== undefined ? ['activation'] : [])]) {
+    if (!allowed.includes(field)) modelError(r.file.name, `${layer.at}.${field}: expected no ${field} on ${what}`);
+  }
+}
+
+/** nn.Conv1d: weight [out, in / groups, K] -> Conv1D's kernel [K, in / groups, out]; groups from the input's channels. */
+function convSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow): LayerSpec {
+  const { module } = layer;
+  const wrong: (what: string) => never = (what) => modelError(r.file.name, `module ${quoted(module)}: ${what}`);
+  onlyFields(r, layer, 'an nn.Conv1d', ['stride', 'dilation', 'groups', 'padding', 'activation']);
+  if (layer.activation === 'softmax') wrong(`${layer.at}.activation: expected an activation other than softmax on an nn.Conv1d`);
+  for (const [leaf, t] of tensors) if (leaf !== 'weight' && leaf !== 'bias') wrong(`expected only nn.Conv1d tensors (weight, bias), got '${t.name}'`);
+  const w = tensors.get('weight')!;
+  const [out, perGroup, K] = w.shape as [number, number, number];
+  if (!flow.sequence) wrong(`expected a sequence [batch, steps, channels] as input, but ${flow.from} passes on only its last step`);
+  const groups = layer.front.groups;
+  if (groups !== undefined && (!Number.isInteger(groups) || (groups as number) < 1)) wrong(`${layer.at}.groups: expected a positive integer, got ${describe(groups)}`);
+  const inputs = flow.features ?? perGroup * ((groups as number | undefined) ?? 1);
+  if (groups !== undefined && inputs !== perGroup * (groups as number)) wrong(`${layer.at}.groups: expected ${inputs / perGroup} (${inputs} input channels from ${flow.from} over weight ${shapeText(w.shape)}), got ${groups}`);
+  if (perGroup < 1 || inputs % perGroup !== 0 || out % (inputs / perGroup) !== 0) {
+    wrong(`expected weight [out, in / groups, kernelSize] for ${inputs} input channels from ${flow.from} (groups dividing both channel counts), got ${shapeText(w.shape)}`);
+  }
+  r.used.add(w.name);
+  const weight = readFloats(r.file, r.st, w);
+  const kernel = new Float32Array(weight.length);
+  for (let o = 0; o < out; o++) for (let i = 0; i < perGroup; i++) for (let k = 0; k < K; k++) kernel[(k * perGroup + i) * out + o] = weight[(o * perGroup + i) * K + k]!;
+  const bias = tensors.get('bias');
+  const options = {
+    kernel: { data: kernel, shape: [K, perGroup, out] },
+    ...(bias && { bias: asTensor(r, expectShape(r, module, 'bias', bias, [out], `${out} output channels`)) }),
+    groups: inputs / perGroup,
+    ...(layer.front.stride !== undefined && { strides: layer.front.stride as number }),
+    ...(layer.front.dilation !== undefined && { dilationRate: layer.front.dilation as number }),
+    padding: (paddingOf(layer.front.padding ?? 0)) as [number, number],
+    activation: (layer.activation ?? 'linear') as Exclude<LinearActivation, 'softmax'>,
+  };
+  flow.features = out;
+  flow.from = `module ${quoted(module)}`;
+  return { type: 'conv1d', name: moduleLayerName(module, 'conv1d'), options };
+}
+
+/** nn.BatchNorm1d (running statistics) or nn.LayerNorm (weight and bias of the channels). */
+function normSpec(r: Reader, layer: Layer, tensors: ModuleTensors, flow: Flow): LayerSpec {
+  const { module } = layer;
+  const batch = tensors.has('running_mean');
+  const what = batch ? 'an nn.BatchNorm1d' : 'an nn.LayerNorm';
+  onlyFields(r, layer, what, ['epsilon']);
+  const leaves = batch ? ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'] : ['weight', 'bias'];
+  for (const [leaf, t] of tensors) if (!leaves.includes(leaf)) modelError(r.file.name, `module ${quoted(module)}: expected only ${what} tensors (${leaves.join(', ')}), got '${t.name}'`);
+  const C = flow.features ?? (tensors.get(batch ? 'running_mean' : 'weight') ?? tensors.get('bias'))!.shape[0]!;
+  const get = (leaf: string) => {
+    const t = tensors.get(leaf);
+    return t ? asTensor(r, expectShape(r, module, leaf, t, [C], `${C} channels${flow.features !== null ? ` from ${flow.from}` : ''}`)) : undefined;
+  };
+  const gamma = get('weight');
+  const beta = get('bias');
+  const epsilon = (layer.front.epsilon ?? 1e-5) as number;
+  const params = { ...(gamma && { gamma }), ...(beta && { beta }), epsilon };
+  flow.features = C;
+  flow.from = `module ${quoted(module)}`;
+  if (!batch) return { type: 'layer-normalization', name: moduleLayerName(module, 'layer_norm'), options: { ...params, size: C } };
+  const tracked = tensors.get('num_batches_tracked');
+  if (tracked) r.used.add(tracked.name); // a training counter
+  return { type: 'batch-normalization', name: moduleLayerName(module, 'batch_norm'), options: { ...params, movingMean: get('running_mean')!, movingVariance: get('running_var') ?? modelError(r.file.name, `module ${quoted(module)}: expected tensor running_var beside running_mean, it is missing`) } };
+}
+
+/** A pooling entry of the config (no tensors). */
+function poolSpec(r: Reader, layer: Layer, flow: Flow, index: number): LayerSpec {
+  if (!flow.sequence) modelError(r.file.name, `${layer.at}: expected a sequence to pool, but ${flow.from} passes on only its last step`);
+  const f = layer.front;
+  const average = f.pool === 'average';
+  const options = {
+    poolSize: f.kernelSize as number,
+    ...(f.stride !== undefined && { strides: f.stride as number }),
+    padding: paddingOf(f.padding ?? 0) as [number, number],
+    // nn.AvgPool1d counts the padding by default.
+    ...(average && { countIncludePad: (f.countIncludePad ?? true) as boolean }),
+  };
+  if (f.kernelSize === undefined) modelError(r.file.name, `${layer.at}.kernelSize: expected the pooling window, got none`);
+  if (!average && f.countIncludePad !== undefined) modelError(r.file.name, `${layer.at}.countIncludePad: expected it on an average pooling only`);
+  flow.from = `${layer.at} (pooling)`;
+  return { type: average ? 'average-pooling-1d' : 'max-pooling-1d', name: `${average ? 'avg' : 'max'}_pool_${index}`, options };
+}
+
 /** The layer specs of a PyTorch state dict in safetensors, run as `config` (or the file's own config) says. */
 export async function readSafetensors(file: ModelFile, config: SafetensorsConfig | undefined): Promise<LayerSpec[]> {
   const st = parseSafetensors(file);
@@ -430,15 +556,27 @@ export async function readSafetensors(file: ModelFile, config: SafetensorsConfig
   const r: Reader = { file, st, used: new Set() };
   const flow: Flow = { features: null, sequence: true, from: 'the input' };
   const specs: LayerSpec[] = [];
-  for (const layer of layers) {
+  for (const [index, layer] of layers.entries()) {
+    if (layer.front.pool !== undefined) {
+      specs.push(poolSpec(r, layer, flow, index));
+      continue;
+    }
     const tensors = moduleTensors(st, layer.module);
     if (tensors.size === 0) modelError(file.name, `${layer.at}.module: expected a module of the file, got ${quoted(layer.module)}; the file holds ${moduleSummary(st)}`);
     const leaves = [...tensors.keys()];
     if (layer.embedding) specs.push(embeddingSpec(r, layer, tensors, flow));
-    else if (leaves.some((leaf) => RECURRENT_LEAF.test(leaf))) specs.push(...recurrentSpecs(r, layer, tensors, flow));
-    else if (tensors.has('weight')) specs.push(linearSpec(r, layer, tensors, flow));
+    else if (leaves.some((leaf) => RECURRENT_LEAF.test(leaf))) {
+      onlyFields(r, layer, 'an nn.LSTM/nn.GRU', ['lastStep', 'activation']);
+      specs.push(...recurrentSpecs(r, layer, tensors, flow));
+    }
+    else if (tensors.get('weight')?.shape.length === 3) specs.push(convSpec(r, layer, tensors, flow));
+    else if ((tensors.has('running_mean') && tensors.get('weight')?.shape.length !== 2) || tensors.get('weight')?.shape.length === 1) specs.push(normSpec(r, layer, tensors, flow));
+    else if (tensors.has('weight')) {
+      onlyFields(r, layer, 'an nn.Linear', ['lastStep', 'activation']);
+      specs.push(linearSpec(r, layer, tensors, flow));
+    }
     else {
-      modelError(file.name, `${layer.at}.module: expected an nn.LSTM, nn.GRU or nn.Linear, got ${quoted(layer.module)} holding ${leaves.slice(0, 8).join(', ')}${leaves.length > 8 ? ', ...' : ''}; the file holds ${moduleSummary(st)}`);
+      modelError(file.name, `${layer.at}.module: expected an nn.LSTM, nn.GRU, nn.Linear, nn.Conv1d, nn.BatchNorm1d or nn.LayerNorm, got ${quoted(layer.module)} holding ${leaves.slice(0, 8).join(', ')}${leaves.length > 8 ? ', ...' : ''}; the file holds ${moduleSummary(st)}`);
     }
   }
 

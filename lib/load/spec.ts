@@ -1,11 +1,13 @@
 // What every model reader produces: the model's layers as the options their `create` takes, so
 // the readers share one way of building a Sequential and the checks every layer makes.
 import { Bidirectional, type BidirectionalOptions } from '../bidirectional.js';
+import { AveragePooling1D, Conv1D, MaxPooling1D, ZeroPadding1D, type Conv1DOptions, type Pooling1DOptions } from '../conv.js';
 import { Dense, type DenseOptions } from '../dense.js';
 import { Embedding, type EmbeddingOptions } from '../embedding.js';
 import { describe, LstmError } from '../errors.js';
 import { Gru, type GruOptions } from '../gru.js';
 import { Lstm, type LstmOptions } from '../lstm.js';
+import { BatchNormalization, LayerNormalization, type BatchNormalizationOptions, type LayerNormalizationOptions } from '../normalization.js';
 import type { RecurrentOptions } from '../recurrent.js';
 import { Flatten, GlobalPooling1D, RepeatVector, type PoolingMode } from '../sequence-ops.js';
 import { Merge, type MergeOptions } from '../merge.js';
@@ -26,6 +28,11 @@ export type LayerSpec =
   | { type: 'merge'; name: string; options: MergeOptions }
   /** A layer loadModel's customLayers builds from its Keras config and weights (get_weights() order). */
   | { type: 'custom'; name: string; options: { className: string; config: Record<string, unknown>; weights: Tensor[] } }
+  | { type: 'conv1d'; name: string; options: Conv1DOptions }
+  | { type: 'max-pooling-1d' | 'average-pooling-1d'; name: string; options: Pooling1DOptions }
+  | { type: 'zero-padding-1d'; name: string; options: { padding: [number, number] } }
+  | { type: 'batch-normalization'; name: string; options: BatchNormalizationOptions }
+  | { type: 'layer-normalization'; name: string; options: LayerNormalizationOptions }
   /** How the model reads its input (first in the list): Keras' Masking value, ONNX's time-major layout. */
   | { type: 'input'; name: string; options: SequentialOptions };
 
@@ -58,6 +65,18 @@ function createLayer(spec: Exclude<LayerSpec, { type: 'input' | 'merge' | 'custo
       return Flatten.create({ name });
     case 'global-pooling':
       return GlobalPooling1D.create({ ...spec.options, name });
+    case 'conv1d':
+      return Conv1D.create({ ...spec.options, name, ...(run.backend !== undefined && { backend: run.backend }) });
+    case 'max-pooling-1d':
+      return MaxPooling1D.create({ ...spec.options, name });
+    case 'average-pooling-1d':
+      return AveragePooling1D.create({ ...spec.options, name });
+    case 'zero-padding-1d':
+      return ZeroPadding1D.create({ ...spec.options, name });
+    case 'batch-normalization':
+      return BatchNormalization.create({ ...spec.options, name });
+    case 'layer-normalization':
+      return LayerNormalization.create({ ...spec.options, name });
   }
 }
 

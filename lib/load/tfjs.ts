@@ -112,7 +112,7 @@ async function readWeights(file: ModelFile, groups: ManifestGroup[]): Promise<Ma
 // Within a layer: the forward direction before the backward one, then get_weights() order
 // (kernel, recurrent_kernel, bias by name, or vars/0, 1, 2 by number).
 const directionRank = (segment: string | undefined) => (segment?.startsWith('backward') ? 1 : 0);
-const WEIGHT_ORDER = ['kernel', 'recurrent_kernel', 'bias'];
+const WEIGHT_ORDER = ['kernel', 'recurrent_kernel', 'bias', 'gamma', 'beta', 'moving_mean', 'moving_variance'];
 function weightRank(path: readonly string[]): number {
   const last = path[path.length - 1]!.replace(/:\d+$/, '');
   return /^\d+$/.test(last) ? Number(last) : WEIGHT_ORDER.indexOf(last);

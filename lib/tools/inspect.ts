@@ -1,11 +1,13 @@
 // What a loaded model is and what its gates do: its layers, then a random input run with every
 // gate traced and summarised by gateStats (lib/explain/gate-stats.ts). `lstm-runtime inspect` prints it.
 import { Bidirectional } from '../bidirectional.js';
+import { AveragePooling1D, Conv1D, MaxPooling1D, ZeroPadding1D } from '../conv.js';
 import { Dense } from '../dense.js';
 import { Embedding } from '../embedding.js';
 import { gateStats, layerTraces, type LayerGateStats } from '../explain/gate-stats.js';
 import { Gru } from '../gru.js';
 import { Lstm } from '../lstm.js';
+import { BatchNormalization, LayerNormalization } from '../normalization.js';
 import { Flatten, GlobalPooling1D, RepeatVector } from '../sequence-ops.js';
 import type { Sequential, SequentialLayer } from '../sequential.js';
 import type { Tensor } from '../tensor.js';
@@ -19,6 +21,10 @@ export function describeLayer(layer: SequentialLayer): string {
   if (layer instanceof RepeatVector) return `RepeatVector ${layer.n} steps`;
   if (layer instanceof Flatten) return 'Flatten';
   if (layer instanceof GlobalPooling1D) return `Global ${layer.mode} pooling over the steps${layer.maskAware ? ' (masked steps left out)' : ''}`;
+  if (layer instanceof Conv1D) return `Conv1D ${layer.inputSize} -> ${layer.units}, kernel ${layer.kernelSize}, strides ${layer.strides}, dilation ${layer.dilationRate}${layer.groups > 1 ? `, ${layer.groups} groups` : ''}, padding ${JSON.stringify(layer.padding)} on ${layer.backend}`;
+  if (layer instanceof MaxPooling1D || layer instanceof AveragePooling1D) return `${layer.mode === 'max' ? 'Max' : 'Average'} pooling ${layer.poolSize} steps, strides ${layer.strides}, padding ${JSON.stringify(layer.padding)}`;
+  if (layer instanceof BatchNormalization || layer instanceof LayerNormalization) return `${layer.constructor.name} over ${layer.units} channels`;
+  if (layer instanceof ZeroPadding1D) return `ZeroPadding1D ${layer.padding[0]} steps before, ${layer.padding[1]} after`;
   return `${layer.constructor.name} ${layer.inputSize} -> ${layer.units} on ${layer.backend}${layer.returnSequences ? ', sequences' : ''}`;
 }
 
@@ -92,6 +98,8 @@ export function layerParameters(layer: SequentialLayer): number {
   if (layer instanceof Bidirectional) return recurrent(layer.forwardLayer) + recurrent(layer.backwardLayer);
   if (layer instanceof Dense) return layer.kernel.length + (layer.bias?.length ?? 0);
   if (layer instanceof Embedding) return layer.inputDim * layer.units;
+  if (layer instanceof Conv1D) return layer.kernelSize * (layer.inputSize / layer.groups) * layer.units + layer.units;
+  if (layer instanceof BatchNormalization || layer instanceof LayerNormalization) return 2 * layer.units;
   return 0;
 }
 
@@ -108,6 +116,8 @@ export function layerOutputShapes(model: Sequential, steps: number): number[][] 
     else if (layer instanceof RepeatVector) shape = [layer.n, ...shape];
     else if (layer instanceof Flatten) shape = [shape.reduce((a, b) => a * b, 1)];
     else if (layer instanceof GlobalPooling1D) shape = shape.slice(1);
+    else if (layer instanceof Conv1D) shape = [layer.outputSteps(shape[0]!), layer.units];
+    else if (layer instanceof MaxPooling1D || layer instanceof AveragePooling1D || layer instanceof ZeroPadding1D) shape = [layer.outputSteps(shape[0]!), shape[1]!];
     return shape;
   });
 }

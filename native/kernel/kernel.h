@@ -146,6 +146,35 @@ inline size_t backward_scratch(int cell, int units, int batch) {
   return (size_t)batch * units * (4 + 2 * (cell == RNN_CELL_LSTM ? 4 : 3)) + (size_t)batch;
 }
 
+// A 1-D convolution's weights as conv1d.inl streams them: output channels in blocks of `vectors`
+// * W per group, each block [K][C_in/groups][vectors][W] (lanes past the group's channels zero).
+//   weights [groups][blocks][K][C_in/groups][vectors][W]
+//   bias    [groups][blocks][vectors][W] (zeros when there is none)
+struct PackedConv1d {
+  int in_channels;
+  int out_channels;
+  int kernel_size;
+  int stride;
+  int dilation;
+  int groups;
+  // Depthwise (C_in = C_out = groups): weights [K][C rounded up to W], bias [C rounded up]; blocks
+  // is then ceil(C / W) and the layout above does not apply.
+  int depthwise;
+  int vectors;  // W-lane vectors per block: 2 when a group has more than W output channels, else 1
+  int blocks;   // per group: ceil(C_out / groups / (vectors * W))
+  const float* weights;
+  const float* bias;
+  rnn_activation activation;
+};
+
+struct Conv1dArgs {
+  int batch;
+  int padded_steps;  // input steps, padding included
+  int output_steps;
+  const float* input;  // [B][padded_steps][C_in]
+  float* output;       // [B][output_steps][C_out]
+};
+
 struct KernelInfo {
   const char* name;
   int isa;
@@ -153,6 +182,7 @@ struct KernelInfo {
   int has_half;  // can run with half-precision weights (the CPU check is the caller's)
   void (*forward)(const PackedRnn& layer, const Workspace& ws, const ForwardArgs& args, const Split& split);
   void (*backward)(const BackwardLayer& layer, const BackwardArgs& args, float* scratch);
+  void (*conv1d)(const PackedConv1d& conv, const Conv1dArgs& args);
 };
 
 const KernelInfo* kernel_scalar();

@@ -1,12 +1,13 @@
 // Runs the same random LSTM and GRU layers with the NEON and the scalar kernel (AArch64, under
 // qemu: scripts/check-neon.sh) and requires them to agree within 1e-5 (f32), 1e-4 (int8 on both:
 // float differences can move a quantized state value by one step) or 1e-3 (f16 weights against
-// the scalar kernel's f32).
+// the scalar kernel's f32), and the same 1-D convolutions (conv1d.inl) within 1e-5.
 #include "rnn_runtime.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 static float rnd() { return (rand() / (float)RAND_MAX - 0.5f); }
 int main() {
@@ -78,6 +79,41 @@ int main() {
         if (!overflowed) { printf("OVERFLOW CASE did not overflow: cell %d act %d\n", cell, act); return 1; }
         ++overflow_cases;
       }
-  printf("neon vs scalar: %d cases agree, worst output difference %.3g (isa best %d); %d overflowing cases alike\n", cases, worst, rnn_isa_best(), overflow_cases);
+  // The 1-D convolution (conv1d.inl) at the tile edges: output channels per group around NEON's 4
+  // lanes, output steps around its 6-row tile, with groups, strides, dilation and padding.
+  int conv_cases = 0;
+  double conv_worst = 0;
+  for (int cog : {1, 3, 4, 5, 8, 9})
+    for (int steps_out : {1, 5, 6, 7, 13})
+      for (int grouping : {1, 2, 0})
+        for (int shape = 0; shape < 3; ++shape) {
+          // grouping 0: depthwise, one input and one output channel per group (cog of them)
+          const bool depthwise = grouping == 0;
+          const int groups = depthwise ? cog : grouping;
+          const int cig = depthwise ? 1 : 3, K = 3, stride = shape == 1 ? 2 : 1, dilation = shape == 2 ? 2 : 1, pl = shape == 2 ? 4 : 0, pr = shape == 1 ? 1 : 0;
+          const int cin = cig * groups, cout = depthwise ? groups : cog * groups, B = 2;
+          const int steps = (steps_out - 1) * stride + (K - 1) * dilation + 1 - pl - pr;
+          if (steps < 1) continue;
+          std::vector<float> k(K * cig * cout), b(cout), x(B * steps * cin);
+          for (auto* v : {&k, &b, &x}) for (auto& e : *v) e = rnd();
+          std::vector<float> out[2];
+          for (int which = 0; which < 2; ++which) {
+            rnn_conv1d_config cfg{cin, cout, K, stride, dilation, groups, {shape == 0 ? RNN_ACT_RELU : RNN_ACT_LINEAR, 0, 0}, which == 0 ? RNN_ISA_NEON : RNN_ISA_SCALAR};
+            rnn_conv1d* conv = nullptr;
+            if (rnn_conv1d_create(&cfg, k.data(), b.data(), &conv) != RNN_OK) { printf("conv create failed\n"); return 1; }
+            if (std::string(rnn_conv1d_isa(conv)) != (which == 0 ? "neon" : "scalar")) { printf("conv ran on %s\n", rnn_conv1d_isa(conv)); return 1; }
+            if (rnn_conv1d_output_steps(conv, steps, pl, pr) != steps_out) { printf("conv output steps %d, expected %d\n", rnn_conv1d_output_steps(conv, steps, pl, pr), steps_out); return 1; }
+            out[which].assign(B * steps_out * cout, NAN);
+            if (rnn_conv1d_forward(conv, B, steps, pl, pr, x.data(), out[which].data()) != RNN_OK) { printf("conv forward failed\n"); return 1; }
+            rnn_conv1d_destroy(conv);
+          }
+          for (size_t i = 0; i < out[0].size(); ++i) {
+            const double d = std::fabs(out[0][i] - out[1][i]);
+            if (d > conv_worst) conv_worst = d;
+            if (!(d <= 1e-5 + 1e-5 * std::fabs(out[1][i]))) { printf("CONV MISMATCH cog %d steps_out %d groups %d shape %d: %g vs %g\n", cog, steps_out, groups, shape, out[0][i], out[1][i]); return 1; }
+          }
+          ++conv_cases;
+        }
+  printf("neon vs scalar: %d cases agree, worst output difference %.3g (isa best %d); %d overflowing cases alike; %d conv1d cases agree (worst %.3g)\n", cases, worst, rnn_isa_best(), overflow_cases, conv_cases, conv_worst);
   return 0;
 }
