@@ -7,7 +7,9 @@ import { Lstm, type LstmTrace } from './lstm.js';
 import { inputsByName, type ModelInputs } from './model.js';
 import { firstNonFinite, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 import { foldNode, FOLDABLE, intsOf, transposeConst, type Const } from './load/onnx-constants.js';
-import { conv, pad, reduce, specialize, UNARY, type Step } from './onnx-ops.js';
+import { conv, convAttributes, pad, reduce, specialize, UNARY, type ConvAttributes, type ConvBuffers, type Step } from './onnx-ops.js';
+import { defaultBackendRequest, resolveBackend } from './registry.js';
+import type { Conv1dKernel } from './backend.js';
 import { Attributes, DATA_TYPE, nodeLabel, type Fail } from './load/onnx-decode.js';
 import type { GraphInput, GraphPlan, OnnxGraphSpec } from './load/onnx-graph.js';
 import type { OnnxNode } from './load/onnx-schema.js';
@@ -73,28 +75,35 @@ export class OnnxGraph {
   private readonly shaped = new WeakSet<Const>();
 
   /** Every graph's constants, by name. */
-  private readonly constants = new Map<string, Const>();
+  private readonly constants: Map<string, Const>;
 
   private constructor(
     private readonly spec: OnnxGraphSpec,
     /** Each recurrent node's layers, one per direction. */
     private readonly recurrentNodes: Map<OnnxNode, AnyRecurrent[]>,
+    /** Each Conv node's kernel on the backend. */
+    private readonly convs: Map<OnnxNode, { kernel: Conv1dKernel; attributes: ConvAttributes; buffers: ConvBuffers }>,
   ) {
-    const gather = (plan: GraphPlan) => {
-      for (const [name, c] of plan.constants) {
-        this.constants.set(name, c);
-        this.fixed.add(c);
-        this.shaped.add(c);
-      }
-      for (const { then, else: otherwise } of plan.branches.values()) gather(then), gather(otherwise);
-    };
-    gather(spec.plan);
+    this.constants = allConstants(spec.plan);
+    for (const c of this.constants.values()) this.fixed.add(c), this.shaped.add(c);
   }
 
-  /** Builds the recurrent layers of every branch on the chosen backend. */
+  /** Builds the recurrent layers and convolutions of every branch on the chosen backend. */
   static async create(spec: OnnxGraphSpec, run: RecurrentRunOptions = {}): Promise<OnnxGraph> {
     const layers = new Map<OnnxNode, AnyRecurrent[]>();
+    const convs = new Map<OnnxNode, { kernel: Conv1dKernel; attributes: ConvAttributes; buffers: ConvBuffers }>();
+    const engine = await resolveBackend(run.backend ?? defaultBackendRequest());
+    const constants = allConstants(spec.plan);
     const visit = async (plan: GraphPlan) => {
+      for (const node of plan.nodes) {
+        if (node.opType !== 'Conv') continue;
+        const lookup = (name: string) => constants.get(name);
+        const fail: Fail = (what) => {
+          throw new LstmError('ERR_LSTM_MODEL', `${spec.file}: node ${nodeLabel(node)}: ${what}`);
+        };
+        const attributes = convAttributes(node, lookup(node.input[1]!)!, node.input[2] ? lookup(node.input[2]) : undefined, fail);
+        convs.set(node, { kernel: engine.backend.createConv1d(attributes.config, attributes.kernel, attributes.bias, engine.implementation), attributes, buffers: {} });
+      }
       for (const [node, parts] of plan.recurrent) {
         const made: AnyRecurrent[] = [];
         for (const [d, { weights, options }] of parts.directions.entries()) {
@@ -113,9 +122,10 @@ export class OnnxGraph {
       await visit(spec.plan);
     } catch (error) {
       for (const made of layers.values()) for (const l of made) l.dispose();
+      for (const c of convs.values()) c.kernel.dispose();
       throw error;
     }
-    return new OnnxGraph(spec, layers);
+    return new OnnxGraph(spec, layers, convs);
   }
 
   get inputNames(): string[] {
@@ -154,6 +164,7 @@ export class OnnxGraph {
     if (this.disposed) return;
     this.disposed = true;
     for (const made of this.recurrentNodes.values()) for (const l of made) l.dispose();
+    for (const c of this.convs.values()) c.kernel.dispose();
   }
 
   private readInputs(inputs: GraphInputs | ModelInputs, scope: Scope): void {
@@ -225,8 +236,10 @@ export class OnnxGraph {
       case 'LSTM':
       case 'GRU':
         return this.recurrent(node, inputs, plan, trace, fail);
-      case 'Conv':
-        return [conv(node, x, inputs[1]!, inputs[2], fail)];
+      case 'Conv': {
+        const c = this.convs.get(node)!;
+        return [conv(c.kernel, c.attributes, x, c.buffers, fail)];
+      }
       case 'Pad':
         return [pad(node, x, inputs, this.spec.opset, fail)];
       case 'ReduceMean':
@@ -296,6 +309,13 @@ function swapOuter(x: Float32Array, P: number, Q: number, U: number): Float32Arr
   const out = new Float32Array(x.length);
   for (let p = 0; p < P; p++) for (let q = 0; q < Q; q++) out.set(x.subarray((p * Q + q) * U, (p * Q + q + 1) * U), (q * P + p) * U);
   return out;
+}
+
+/** The constants of a graph and of every branch inside it, by name (names are unique in a model). */
+function allConstants(plan: GraphPlan, into = new Map<string, Const>()): Map<string, Const> {
+  for (const [name, c] of plan.constants) into.set(name, c);
+  for (const { then, else: otherwise } of plan.branches.values()) allConstants(then, into), allConstants(otherwise, into);
+  return into;
 }
 
 /** A graph input from what the caller gave, as its declared type and (fixed) dimensions. */

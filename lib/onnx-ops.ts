@@ -1,6 +1,8 @@
 // The operators an ONNX graph runs on data (lib/onnx-graph.ts), and each one specialised to the
 // shapes it first ran with: a stream of same-sized chunks then runs plain loops over typed arrays,
 // with every index, axis and parameter worked out once.
+import { encodeActivation } from './activations.js';
+import { conv1dOutputSteps, type Conv1dKernel, type Conv1dKernelConfig } from './backend.js';
 import { shapeText, sizeOf } from './tensor.js';
 import { axisOf, foldNode, intsOf, type Const } from './load/onnx-constants.js';
 import { Attributes, DATA_TYPE, type Fail } from './load/onnx-decode.js';
@@ -18,7 +20,10 @@ export const UNARY: Record<string, (x: number) => number> = {
   Neg: (x) => -x,
 };
 
-/** A node's computation for the shapes it was specialised to. */
+/**
+ * A node's computation for the shapes it was specialised to. It writes into arrays of its own,
+ * reused by every call: a value lives for one call of the graph (outputs leave as copies).
+ */
 export type Step = (inputs: readonly (Const | undefined)[]) => Const[];
 
 /** The most values an index map may hold (a gather of that many values is no longer a small op). */
@@ -77,9 +82,9 @@ function moves(node: OnnxNode, inputs: readonly (Const | undefined)[], opset: nu
   const start = map[0] ?? 0;
   if (map.every((m, k) => m === start + k)) return (ins) => [{ kind: 'const', dtype: ins[0]!.dtype, shape, data: ins[0]!.data.subarray(start, start + map.length) }];
   const Arrays = x.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
+  const data = new Arrays(map.length);
   return (ins) => {
     const from = ins[0]!.data;
-    const data = new Arrays(map.length);
     for (let k = 0; k < map.length; k++) {
       const m = map[k]!;
       data[k] = m < 0 ? fill : from[m]!;
@@ -102,9 +107,10 @@ function unary(op: string): Step {
         : (a: Float32Array, out: Float32Array) => {
             for (let k = 0; k < a.length; k++) out[k] = f(a[k]!);
           };
+  let data: Float32Array | undefined;
   return (ins) => {
     const x = ins[0]!;
-    const data = new Float32Array(x.data.length);
+    data ??= new Float32Array(x.data.length);
     loop(x.data as Float32Array, data);
     return [{ kind: 'const', dtype: FLOAT, shape: x.shape, data }];
   };
@@ -120,17 +126,17 @@ function binary(op: string, a: Const, b: Const, out: Const, fixed: (c: Const) =>
   if (sa < 0 || sb < 0) return undefined;
   const shape = out.shape;
   if (op === 'Pow' && sb === 0 && fixed(b) && b.data[0] === 2) {
+    const data = new Float32Array(n);
     return (ins) => {
       const x = ins[0]!.data;
-      const data = new Float32Array(n);
       for (let k = 0; k < n; k++) data[k] = x[k * sa]! * x[k * sa]!;
       return [{ kind: 'const', dtype: FLOAT, shape, data }];
     };
   }
   const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => p / q, Pow: (p: number, q: number) => p ** q }[op]!;
+  const data = new Float32Array(n);
   return (ins) => {
     const [x, y] = [ins[0]!.data, ins[1]!.data];
-    const data = new Float32Array(n);
     for (let k = 0; k < n; k++) data[k] = f(x[k * sa]!, y[k * sb]!);
     return [{ kind: 'const', dtype: FLOAT, shape, data }];
   };
@@ -144,8 +150,8 @@ function concat(node: OnnxNode, inputs: readonly Const[], out: Const, fail: Fail
   const shape = out.shape;
   const Arrays = out.data.constructor as Float32ArrayConstructor | Float64ArrayConstructor;
   const dtype = out.dtype;
+  const data = new Arrays(out.data.length);
   return (ins) => {
-    const data = new Arrays(out.data.length);
     let at = 0;
     for (let o = 0; o < outer; o++) {
       ins.forEach((c, k) => {
@@ -217,47 +223,82 @@ export function reduce(node: OnnxNode, x: Const, axesInput: Const | undefined, o
   return { kind: 'const', dtype: x.dtype, shape, data: x.data instanceof Float32Array ? Float32Array.from(out) : out };
 }
 
-/** A 1-D Conv: X [N,C,L], W [M,C/group,K], B [M]; Y [N,M,L_out]. */
-export function conv(node: OnnxNode, x: Const, w: Const, b: Const | undefined, fail: Fail): Const {
+/** A 1-D Conv node's attributes, checked against its weights W [M, C/group, K]. */
+export interface ConvAttributes {
+  config: Conv1dKernelConfig;
+  /** Keras' layout [K, C/group, M], as the core's kernel takes it. */
+  kernel: Float32Array;
+  bias: Float32Array | null;
+  /** Zero steps before and after (auto_pad SAME_* works them out from the input's length). */
+  pads: (steps: number) => [number, number];
+}
+
+export function convAttributes(node: OnnxNode, w: Const, b: Const | undefined, fail: Fail): ConvAttributes {
   const attrs = new Attributes(node, fail);
-  if (x.shape.length !== 3 || w.shape.length !== 3) fail(`expected a 1-D convolution (X [N, C, L], W [M, C/group, K]), got X ${shapeText(x.shape)} and W ${shapeText(w.shape)}`);
-  const [N, C, L] = x.shape as [number, number, number];
+  if (w.shape.length !== 3) fail(`expected a 1-D convolution (W [M, C/group, K]), got W ${shapeText(w.shape)}`);
   const [M, CG, K] = w.shape as [number, number, number];
   const group = attrs.int('group', 1);
-  if (group < 1 || C % group !== 0 || M % group !== 0 || CG !== C / group) fail(`expected W of shape [M, ${C}/group, K] with group dividing ${C} channels and M, got W ${shapeText(w.shape)} with group ${group}`);
-  const stride = (attrs.ints('strides') ?? [1])[0]!;
-  const dilation = (attrs.ints('dilations') ?? [1])[0]!;
-  if (!(stride >= 1 && dilation >= 1)) fail(`expected strides and dilations >= 1, got ${stride} and ${dilation}`);
+  if (group < 1 || M % group !== 0) fail(`expected group to divide the ${M} output channels, got ${group}`);
+  if (b && (b.shape.length !== 1 || b.shape[0] !== M)) fail(`expected B of shape [${M}], got ${shapeText(b.shape)}`);
+  const one = (name: string) => {
+    const v = attrs.ints(name) ?? [1];
+    if (v.length !== 1 || !(v[0]! >= 1)) fail(`expected ${name} of one value >= 1 (a 1-D convolution), got [${v.join(', ')}]`);
+    return v[0]!;
+  };
+  const stride = one('strides');
+  const dilation = one('dilations');
   const span = (K - 1) * dilation + 1;
   const autoPad = attrs.string('auto_pad', 'NOTSET');
-  let [begin, end] = (attrs.ints('pads') ?? [0, 0]) as [number, number];
-  if (autoPad === 'VALID') [begin, end] = [0, 0];
+  const given = attrs.ints('pads') ?? [0, 0];
+  if (given.length !== 2 || given.some((p) => p < 0)) fail(`expected pads [begin, end] >= 0, got [${given.join(', ')}]`);
+  let pads: (steps: number) => [number, number];
+  if (autoPad === 'NOTSET') pads = () => given as [number, number];
+  else if (autoPad === 'VALID') pads = () => [0, 0];
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = Math.max(0, (Math.ceil(L / stride) - 1) * stride + span - L);
-    begin = autoPad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
-    end = total - begin;
-  } else if (autoPad !== 'NOTSET') fail(`expected auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, got '${autoPad}'`);
-  const Lout = Math.floor((L + begin + end - span) / stride) + 1;
-  if (Lout < 1) fail(`an input of ${L} steps is shorter than the kernel's span of ${span}`);
-  const out = new Float32Array(N * M * Lout);
-  const perGroup = M / group;
+    pads = (L) => {
+      const total = Math.max(0, (Math.ceil(L / stride) - 1) * stride + span - L);
+      const small = Math.floor(total / 2);
+      return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
+    };
+  } else return fail(`expected auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, got '${autoPad}'`);
+  // [M, C/g, K] -> [K, C/g, M]
+  const kernel = new Float32Array(w.data.length);
+  for (let m = 0; m < M; m++) for (let c = 0; c < CG; c++) for (let k = 0; k < K; k++) kernel[(k * CG + c) * M + m] = w.data[(m * CG + c) * K + k]!;
+  const config: Conv1dKernelConfig = { inChannels: CG * group, outChannels: M, kernelSize: K, stride, dilation, groups: group, activation: encodeActivation('linear', 'activation') };
+  return { config, kernel, bias: b ? Float32Array.from(b.data) : null, pads };
+}
+
+/** A Conv node's arrays, kept from call to call (sized by the first call of each length). */
+export interface ConvBuffers {
+  input?: Float32Array;
+  output?: Float32Array;
+  result?: Float32Array;
+}
+
+/** A Conv node on the core's kernel: X [N, C, L] (channels first, as ONNX) -> Y [N, M, L_out]. */
+export function conv(kernel: Conv1dKernel, a: ConvAttributes, x: Const, buffers: ConvBuffers, fail: Fail): Const {
+  const { inChannels: C, outChannels: M } = a.config;
+  if (x.shape.length !== 3 || x.shape[1] !== C) fail(`expected X of shape [N, ${C}, L], got ${shapeText(x.shape)}`);
+  const [N, , L] = x.shape as [number, number, number];
+  const [begin, end] = a.pads(L);
+  const Lout = conv1dOutputSteps(a.config, L, begin, end);
+  if (Lout < 1) fail(`an input of ${L} steps (padded by ${begin} and ${end}) is shorter than the kernel's span of ${(a.config.kernelSize - 1) * a.config.dilation + 1}`);
+  const sized = (b: Float32Array | undefined, n: number) => (b && b.length === n ? b : new Float32Array(n));
+  // The kernel runs channels last: [N, L, C] in, [N, L_out, M] out.
+  const xs = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+  let input = xs;
+  if (C > 1) transpose(xs, (input = buffers.input = sized(buffers.input, N * C * L)), N, C, L);
+  const output = (buffers.output = sized(buffers.output, N * Lout * M));
+  kernel.forward(N, L, begin, end, input, output);
+  let result = output;
+  if (M > 1 && Lout > 1) transpose(output, (result = buffers.result = sized(buffers.result, N * M * Lout)), N, Lout, M);
+  return { kind: 'const', dtype: FLOAT, shape: [N, M, Lout], data: result };
+}
+
+/** [N][R][S] -> [N][S][R]. */
+function transpose(from: Float32Array, to: Float32Array, N: number, R: number, S: number): void {
   for (let n = 0; n < N; n++) {
-    for (let m = 0; m < M; m++) {
-      const g = Math.floor(m / perGroup);
-      const bias = b ? b.data[m]! : 0;
-      for (let o = 0; o < Lout; o++) {
-        let sum = bias;
-        for (let c = 0; c < CG; c++) {
-          const xRow = (n * C + g * CG + c) * L;
-          const wRow = (m * CG + c) * K;
-          for (let k = 0; k < K; k++) {
-            const i = o * stride + k * dilation - begin;
-            if (i >= 0 && i < L) sum += x.data[xRow + i]! * w.data[wRow + k]!;
-          }
-        }
-        out[(n * M + m) * Lout + o] = sum;
-      }
-    }
+    const base = n * R * S;
+    for (let r = 0; r < R; r++) for (let c = 0; c < S; c++) to[base + c * R + r] = from[base + r * S + c]!;
   }
-  return { kind: 'const', dtype: FLOAT, shape: [N, M, Lout], data: out };
 }
