@@ -7,7 +7,8 @@ import { Lstm, type LstmTrace } from './lstm.js';
 import { inputsByName, type ModelInputs } from './model.js';
 import { firstNonFinite, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 import { foldNode, FOLDABLE, intsOf, transposeConst, type Const } from './load/onnx-constants.js';
-import { conv, convAttributes, pad, reduce, specialize, UNARY, type ConvAttributes, type ConvBuffers, type Step } from './onnx-ops.js';
+import { conv, convAttributes, layerNode, pad, reduce, softmax, specialize, UNARY, type ConvAttributes, type ConvBuffers, type LayerNode, type Step } from './onnx-ops.js';
+import { createLayer } from './load/spec.js';
 import { defaultBackendRequest, resolveBackend } from './registry.js';
 import type { Conv1dKernel } from './backend.js';
 import { Attributes, DATA_TYPE, nodeLabel, type Fail } from './load/onnx-decode.js';
@@ -83,6 +84,8 @@ export class OnnxGraph {
     private readonly recurrentNodes: Map<OnnxNode, AnyRecurrent[]>,
     /** Each Conv node's kernel on the backend. */
     private readonly convs: Map<OnnxNode, { kernel: Conv1dKernel; attributes: ConvAttributes; buffers: ConvBuffers }>,
+    /** Each node that runs as a layer (pooling, normalisation, Gemm/MatMul). */
+    private readonly nodeLayers: Map<OnnxNode, LayerNode & { dispose?(): void }>,
   ) {
     this.constants = allConstants(spec.plan);
     for (const c of this.constants.values()) this.fixed.add(c), this.shaped.add(c);
@@ -94,7 +97,16 @@ export class OnnxGraph {
     const convs = new Map<OnnxNode, { kernel: Conv1dKernel; attributes: ConvAttributes; buffers: ConvBuffers }>();
     const engine = await resolveBackend(run.backend ?? defaultBackendRequest());
     const constants = allConstants(spec.plan);
+    const nodeLayers = new Map<OnnxNode, LayerNode & { dispose?(): void }>();
     const visit = async (plan: GraphPlan) => {
+      for (const [node, spec] of plan.layers) {
+        try {
+          nodeLayers.set(node, (await createLayer(spec as Parameters<typeof createLayer>[0], run)) as unknown as LayerNode);
+        } catch (error) {
+          if (!(error instanceof LstmError)) throw error;
+          throw new LstmError('ERR_LSTM_MODEL', `${spec.name}: ${error.message}`, { cause: error });
+        }
+      }
       for (const node of plan.nodes) {
         if (node.opType !== 'Conv') continue;
         const lookup = (name: string) => constants.get(name);
@@ -123,9 +135,10 @@ export class OnnxGraph {
     } catch (error) {
       for (const made of layers.values()) for (const l of made) l.dispose();
       for (const c of convs.values()) c.kernel.dispose();
+      for (const l of nodeLayers.values()) l.dispose?.();
       throw error;
     }
-    return new OnnxGraph(spec, layers, convs);
+    return new OnnxGraph(spec, layers, convs, nodeLayers);
   }
 
   get inputNames(): string[] {
@@ -165,6 +178,7 @@ export class OnnxGraph {
     this.disposed = true;
     for (const made of this.recurrentNodes.values()) for (const l of made) l.dispose();
     for (const c of this.convs.values()) c.kernel.dispose();
+    for (const l of this.nodeLayers.values()) l.dispose?.();
   }
 
   private readInputs(inputs: GraphInputs | ModelInputs, scope: Scope): void {
@@ -242,6 +256,15 @@ export class OnnxGraph {
       }
       case 'Pad':
         return [pad(node, x, inputs, this.spec.opset, fail)];
+      case 'Softmax':
+        return [softmax(node, x, this.spec.opset, fail)];
+      case 'MaxPool':
+      case 'AveragePool':
+      case 'BatchNormalization':
+      case 'LayerNormalization':
+      case 'Gemm':
+      case 'MatMul':
+        return [layerNode(node, this.nodeLayers.get(node)!, x, fail)];
       case 'ReduceMean':
       case 'ReduceSum':
         return [reduce(node, x, inputs[1], this.spec.opset, fail)];

@@ -3,7 +3,7 @@
 // with every index, axis and parameter worked out once.
 import { encodeActivation } from './activations.js';
 import { conv1dOutputSteps, type Conv1dKernel, type Conv1dKernelConfig } from './backend.js';
-import { shapeText, sizeOf } from './tensor.js';
+import { shapeText, sizeOf, type Tensor } from './tensor.js';
 import { axisOf, foldNode, intsOf, type Const } from './load/onnx-constants.js';
 import { Attributes, DATA_TYPE, type Fail } from './load/onnx-decode.js';
 import type { OnnxNode } from './load/onnx-schema.js';
@@ -296,9 +296,76 @@ export function conv(kernel: Conv1dKernel, a: ConvAttributes, x: Const, buffers:
 }
 
 /** [N][R][S] -> [N][S][R]. */
-function transpose(from: Float32Array, to: Float32Array, N: number, R: number, S: number): void {
+export function transpose(from: Float32Array, to: Float32Array, N: number, R: number, S: number): void {
   for (let n = 0; n < N; n++) {
     const base = n * R * S;
     for (let r = 0; r < R; r++) for (let c = 0; c < S; c++) to[base + c * R + r] = from[base + r * S + c]!;
   }
+}
+
+/** What the graph asks of a layer node (pooling, normalisation, Dense). */
+export interface LayerNode {
+  forward(input: Tensor): { output: Tensor };
+}
+
+/**
+ * A pooling, normalisation, Gemm or MatMul node on its layer. The layers run channels last, ONNX's
+ * poolings and BatchNormalization channels first ([N, C, L]): their data is transposed around them.
+ */
+export function layerNode(node: OnnxNode, layer: LayerNode, x: Const, fail: Fail): Const {
+  const data = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+  const run = (shape: number[]) => layer.forward({ data, shape }).output;
+  const out = (t: Tensor, shape = t.shape): Const => ({ kind: 'const', dtype: FLOAT, shape, data: t.data });
+  const rank = x.shape.length;
+  switch (node.opType) {
+    case 'MaxPool':
+    case 'AveragePool':
+    case 'BatchNormalization': {
+      if (node.opType === 'BatchNormalization' && rank === 2) return out(run(x.shape));
+      if (rank !== 3) fail(`expected X of shape [N, C, L] (a 1-D ${node.opType}), got ${shapeText(x.shape)}`);
+      const [N, C, L] = x.shape as [number, number, number];
+      const last = new Float32Array(data.length);
+      transpose(data, last, N, C, L);
+      const y = layer.forward({ data: last, shape: [N, L, C] }).output;
+      const [, Lout, M] = y.shape as [number, number, number];
+      const first = new Float32Array(y.data.length);
+      transpose(y.data, first, N, Lout, M);
+      return { kind: 'const', dtype: FLOAT, shape: [N, M, Lout], data: first };
+    }
+    case 'LayerNormalization': {
+      const axis = new Attributes(node, fail).int('axis', -1);
+      if (axis !== -1 && axis !== rank - 1) fail(`expected LayerNormalization over the last axis (axis -1), got axis ${axis} of a rank-${rank} input`);
+      return out(run(x.shape));
+    }
+    case 'Gemm':
+      if (rank !== 2) fail(`expected A of shape [M, K], got ${shapeText(x.shape)}`);
+      return out(run(x.shape));
+    case 'MatMul': {
+      if (rank < 2) fail(`expected A of rank 2 or more, got ${shapeText(x.shape)}`);
+      // Rows of the last axis, whatever the leading axes.
+      const K = x.shape[rank - 1]!;
+      const y = run([data.length / K, K]);
+      return out(y, [...x.shape.slice(0, -1), y.shape[1]!]);
+    }
+  }
+  return fail(`not a layer node: ${node.opType}`);
+}
+
+/** Softmax over one axis (opset 13 on; before it, over every axis from `axis` on, as one). */
+export function softmax(node: OnnxNode, x: Const, opset: number, fail: Fail): Const {
+  const rank = x.shape.length;
+  const axis = axisOf(new Attributes(node, fail).int('axis', opset >= 13 ? -1 : 1), rank, 'Softmax axis', fail);
+  const [outer, size, inner] = opset >= 13 ? [sizeOf(x.shape.slice(0, axis)), x.shape[axis]!, sizeOf(x.shape.slice(axis + 1))] : [sizeOf(x.shape.slice(0, axis)), sizeOf(x.shape.slice(axis)), 1];
+  const data = new Float32Array(x.data.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (k: number) => (o * size + k) * inner + i;
+      let max = -Infinity;
+      for (let k = 0; k < size; k++) max = Math.max(max, x.data[at(k)]!);
+      let sum = 0;
+      for (let k = 0; k < size; k++) sum += data[at(k)] = Math.exp(x.data[at(k)]! - max);
+      for (let k = 0; k < size; k++) data[at(k)]! /= sum;
+    }
+  }
+  return { kind: 'const', dtype: FLOAT, shape: x.shape, data };
 }

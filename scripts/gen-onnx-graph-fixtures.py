@@ -111,7 +111,34 @@ def bidirectional():
     onnx.save(model, os.path.join(OUT, 'bidirectional-layout1.onnx'))
 
 
+def front_end():
+    """The operators of the Sequential reader inside a graph: Conv -> BatchNormalization -> Relu ->
+    MaxPool -> AveragePool (padded) -> Transpose -> LayerNormalization -> MatMul + Add; two outputs,
+    a Softmax per step and a Gemm (transB, alpha, beta) of the steps' mean."""
+    C, M, H, O = 4, 6, 5, 3
+    nodes = [
+        helper.make_node('Conv', ['x', 'W', 'B'], ['conv'], pads=[1, 1], kernel_shape=[3]),
+        helper.make_node('BatchNormalization', ['conv', 'gamma', 'beta', 'mean', 'var'], ['bn'], epsilon=1e-3),
+        helper.make_node('Relu', ['bn'], ['relu']),
+        helper.make_node('MaxPool', ['relu'], ['max'], kernel_shape=[2], strides=[2]),
+        helper.make_node('AveragePool', ['max'], ['avg'], kernel_shape=[3], strides=[1], pads=[1, 1]),
+        helper.make_node('Transpose', ['avg'], ['steps'], perm=[0, 2, 1]),
+        helper.make_node('LayerNormalization', ['steps', 'ln_scale', 'ln_bias'], ['ln'], axis=-1, epsilon=1e-5),
+        helper.make_node('MatMul', ['ln', 'proj'], ['projected']),
+        helper.make_node('Add', ['projected', 'proj_bias'], ['logits']),
+        helper.make_node('Softmax', ['logits'], ['per_step'], axis=-1),
+        helper.make_node('ReduceMean', ['logits'], ['pooled'], axes=[1], keepdims=0),
+        helper.make_node('Gemm', ['pooled', 'head', 'head_bias'], ['summary'], transB=1, alpha=0.5, beta=2.0),
+    ]
+    graph = helper.make_graph(nodes, 'front_end', [helper.make_tensor_value_info('x', TensorProto.FLOAT, ['batch', C, 'steps'])],
+        [helper.make_tensor_value_info('per_step', TensorProto.FLOAT, None), helper.make_tensor_value_info('summary', TensorProto.FLOAT, None)],
+        [init('W', f32(M, C, 3)), init('B', f32(M)), init('gamma', f32(M) + 1), init('beta', f32(M)), init('mean', f32(M)), init('var', np.abs(f32(M)) + 0.5),
+         init('ln_scale', f32(M) + 1), init('ln_bias', f32(M)), init('proj', f32(M, H)), init('proj_bias', f32(H)), init('head', f32(O, H)), init('head_bias', f32(O))])
+    save('front-end', graph, [{'x': f32(2, C, 12) * 3}, {'x': f32(1, C, 7) * 3}], opset=17)
+
+
 os.makedirs(OUT, exist_ok=True)
 conv_lstm()
 branches()
 bidirectional()
+front_end()

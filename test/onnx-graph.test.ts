@@ -26,7 +26,7 @@ const cases = (name: string) => (JSON.parse(readFileSync(`${DIR}${name}.json`, '
 const bytes = (name: string) => new Uint8Array(readFileSync(`${DIR}${name}.onnx`));
 
 describe.each(await implementations())('ONNX graphs against onnxruntime on %s', (backend) => {
-  it.each(['conv-lstm', 'branches', 'bidirectional'])('%s: every output of every case within 1e-5', async (name) => {
+  it.each(['conv-lstm', 'branches', 'bidirectional', 'front-end'])('%s: every output of every case within 1e-5', async (name) => {
     const model = await loadOnnxGraph(bytes(name), { backend });
     for (const c of cases(name)) {
       const inputs = tensors(c);

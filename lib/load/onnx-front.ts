@@ -48,7 +48,7 @@ function padding(attrs: Attributes, pool: boolean, fail: Fail): [number, number]
 }
 
 /** The time axis after a window of `span` steps moved by `stride` over `padding` (null when the time is not known). */
-function timeAfter(size: number | null, span: number, stride: number, pad: [number, number] | 'same' | 'valid'): number | null {
+function timeAfter(size: number | null, span: number, stride: number, pad: readonly [number, number] | 'same' | 'valid'): number | null {
   if (size === null) return null;
   if (pad === 'same') return Math.ceil(size / stride);
   const [l, r] = pad === 'valid' ? [0, 0] : pad;
@@ -65,6 +65,40 @@ const withLayer = (x: Flow, spec: LayerSpec, channels: number | null, time: numb
   }),
   layers: [...x.layers, spec],
 });
+
+/**
+ * The layer a pooling or normalisation node runs as, from its attributes and its constant inputs
+ * (the statistics and scales; the data, input 0, is not read): shared by readOnnx's main path and
+ * the graphs loadModel runs whole (lib/onnx-graph.ts), which run it channels last too.
+ */
+export function frontEndSpec(node: OnnxNode, inputs: readonly (Const | undefined)[], attrs: Attributes, fail: Fail): LayerSpec {
+  const name = labelOf(node);
+  switch (node.opType) {
+    case 'MaxPool':
+    case 'AveragePool': {
+      if (attrs.int('ceil_mode', 0) !== 0) fail('expected ceil_mode 0 (windows that fit), got 1');
+      if (one(attrs, 'dilations', 1, fail) !== 1) fail('expected dilations [1] on a pooling');
+      if (node.opType === 'MaxPool' && node.output.length > 1 && node.output[1]) fail('expected MaxPool without its Indices output');
+      const poolSize = one(attrs, 'kernel_shape', 0, fail) || fail('expected kernel_shape');
+      const strides = one(attrs, 'strides', 1, fail);
+      const pad = padding(attrs, true, fail);
+      return node.opType === 'AveragePool'
+        ? { type: 'average-pooling-1d', name, options: { poolSize, strides, padding: pad, countIncludePad: attrs.int('count_include_pad', 0) === 1 } }
+        : { type: 'max-pooling-1d', name, options: { poolSize, strides, padding: pad } };
+    }
+    case 'BatchNormalization': {
+      if (attrs.int('training_mode', 0) !== 0) fail('expected BatchNormalization in inference mode (training_mode 0)');
+      const [gamma, beta, movingMean, movingVariance] = [1, 2, 3, 4].map((k) => floatTensor(inputs[k] ?? fail(`expected BatchNormalization input ${k} as a constant`), `BatchNormalization input ${k}`, fail));
+      return { type: 'batch-normalization', name, options: { gamma: gamma!, beta: beta!, movingMean: movingMean!, movingVariance: movingVariance!, epsilon: attrs.float('epsilon', 1e-5) } };
+    }
+    case 'LayerNormalization': {
+      const gamma = floatTensor(inputs[1] ?? fail("expected LayerNormalization's Scale as a constant"), 'Scale', fail);
+      const beta = inputs[2] === undefined ? undefined : floatTensor(inputs[2], 'B', fail);
+      return { type: 'layer-normalization', name, options: { gamma, ...(beta && { beta }), epsilon: attrs.float('epsilon', 1e-5) } };
+    }
+  }
+  return fail(`not a pooling or normalisation node: ${node.opType}`);
+}
 
 /** A front-end node on the data: its layer spec added, its outputs (the statistics outputs blocked). */
 export function frontEndNode(node: OnnxNode, inputs: (Value | undefined)[], attrs: Attributes, fail: Fail): Value[] {
@@ -93,16 +127,8 @@ export function frontEndNode(node: OnnxNode, inputs: (Value | undefined)[], attr
     case 'MaxPool':
     case 'AveragePool': {
       const x = channelsFirst(inputs[0], node.opType, fail);
-      if (attrs.int('ceil_mode', 0) !== 0) fail('expected ceil_mode 0 (windows that fit), got 1');
-      if (one(attrs, 'dilations', 1, fail) !== 1) fail('expected dilations [1] on a pooling');
-      if (node.opType === 'MaxPool' && node.output.length > 1 && node.output[1]) fail('expected MaxPool without its Indices output');
-      const poolSize = one(attrs, 'kernel_shape', 0, fail) || fail('expected kernel_shape');
-      const strides = one(attrs, 'strides', 1, fail);
-      const pad = padding(attrs, true, fail);
-      const average = node.opType === 'AveragePool';
-      const spec: LayerSpec = average
-        ? { type: 'average-pooling-1d', name, options: { poolSize, strides, padding: pad, countIncludePad: attrs.int('count_include_pad', 0) === 1 } }
-        : { type: 'max-pooling-1d', name, options: { poolSize, strides, padding: pad } };
+      const spec = frontEndSpec(node, inputs.map((v) => (v?.kind === 'const' ? v : undefined)), attrs, fail) as Extract<LayerSpec, { type: 'max-pooling-1d' | 'average-pooling-1d' }>;
+      const { poolSize = 2, strides = poolSize, padding: pad = 'valid' } = spec.options;
       return [withLayer(x, spec, null, timeAfter(x.axes[2]![0]!.size, poolSize, strides, pad))];
     }
     case 'Pad': {
@@ -129,10 +155,8 @@ export function frontEndNode(node: OnnxNode, inputs: (Value | undefined)[], attr
       if (x?.kind !== 'flow' || x.half || roleOf(x.axes[1] ?? []) !== 'F' || x.axes.length < 2 || x.axes.length > 3) {
         return fail(`expected BatchNormalization's input as [batch, channels] or [batch, channels, time], got ${describeValue(x)}`);
       }
-      if (attrs.int('training_mode', 0) !== 0) fail('expected BatchNormalization in inference mode (training_mode 0)');
-      const [gamma, beta, movingMean, movingVariance] = [1, 2, 3, 4].map((k) => floatTensor(constant(inputs[k], `BatchNormalization input ${k}`, fail), `BatchNormalization input ${k}`, fail));
-      const spec: LayerSpec = { type: 'batch-normalization', name, options: { gamma: gamma!, beta: beta!, movingMean: movingMean!, movingVariance: movingVariance!, epsilon: attrs.float('epsilon', 1e-5) } };
-      return [withLayer(x, spec, null, undefined), ...extra];
+      for (const k of [1, 2, 3, 4]) constant(inputs[k], `BatchNormalization input ${k}`, fail);
+      return [withLayer(x, frontEndSpec(node, inputs as (Const | undefined)[], attrs, fail), null, undefined), ...extra];
     }
     case 'LayerNormalization': {
       const x = inputs[0];
@@ -140,10 +164,9 @@ export function frontEndNode(node: OnnxNode, inputs: (Value | undefined)[], attr
       const rank = x.axes.length;
       const axis = attrs.int('axis', -1);
       if ((axis !== -1 && axis !== rank - 1) || roleOf(x.axes[rank - 1]!) !== 'F') fail(`expected LayerNormalization over the features on the last axis (axis -1), got axis ${axis} of ${describeAxes(x.axes)}`);
-      const gamma = floatTensor(constant(inputs[1], 'LayerNormalization\'s Scale', fail), 'Scale', fail);
-      const beta = inputs[2] === undefined ? undefined : floatTensor(constant(inputs[2], 'LayerNormalization\'s B', fail), 'B', fail);
-      const spec: LayerSpec = { type: 'layer-normalization', name, options: { gamma, ...(beta && { beta }), epsilon: attrs.float('epsilon', 1e-5) } };
-      return [withLayer(x, spec, null, undefined), ...extra];
+      constant(inputs[1], 'LayerNormalization\'s Scale', fail);
+      if (inputs[2] !== undefined) constant(inputs[2], 'LayerNormalization\'s B', fail);
+      return [withLayer(x, frontEndSpec(node, inputs as (Const | undefined)[], attrs, fail), null, undefined), ...extra];
     }
   }
   return fail(`not a front-end node: ${node.opType}`);

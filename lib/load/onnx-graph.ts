@@ -9,12 +9,18 @@ import { readExternalData } from './onnx-external.js';
 import { recurrentParts, RECURRENT_OPS, type RecurrentParts } from './onnx-recurrent.js';
 import type { OnnxGraph, OnnxNode, OnnxValueInfo } from './onnx-schema.js';
 import type { ModelFile } from './source.js';
-import { modelError } from './spec.js';
+import { modelError, type LayerSpec } from './spec.js';
+import { frontEndSpec } from './onnx-front.js';
+import { floatTensor, transposeConst } from './onnx-constants.js';
 
 /** Operators run on data, besides those folded when constant (onnx-constants' FOLDABLE, which run on data too). */
 export const COMPUTED = new Set([
-  'LSTM', 'GRU', 'Conv', 'Pad', 'If', 'Relu', 'Sigmoid', 'Tanh', 'Sqrt', 'Exp', 'Abs', 'Neg', 'ReduceMean', 'ReduceSum',
+  'LSTM', 'GRU', 'Conv', 'Pad', 'If', 'Relu', 'Sigmoid', 'Tanh', 'Sqrt', 'Exp', 'Abs', 'Neg', 'ReduceMean', 'ReduceSum', 'Softmax',
+  'MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization', 'Gemm', 'MatMul',
 ]);
+
+/** Nodes that run as one of the library's layers, their weights constants of the model. */
+const LAYER_OPS = new Set(['MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization', 'Gemm', 'MatMul']);
 
 /** A graph input: its name, element type and dimensions (a number, a name, or null when free). */
 export interface GraphInput {
@@ -33,6 +39,8 @@ export interface GraphPlan {
   branches: Map<OnnxNode, { then: GraphPlan; else: GraphPlan }>;
   /** An LSTM/GRU node's weights and options. */
   recurrent: Map<OnnxNode, RecurrentParts>;
+  /** A node that runs as a layer (pooling, normalisation, Gemm/MatMul as Dense): its spec. */
+  layers: Map<OnnxNode, LayerSpec>;
   /** The names of the values the graph returns. */
   outputs: string[];
 }
@@ -93,7 +101,7 @@ function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<str
     if (outerNames.has(name)) modelError(file, `value '${name}' is defined again inside a subgraph, hiding the outer graph's (ONNX names each value once)`);
     names.add(name);
   }
-  const plan: GraphPlan = { nodes: [], constants, branches: new Map(), recurrent: new Map(), outputs: graph.output.map((o) => o.name) };
+  const plan: GraphPlan = { nodes: [], constants, branches: new Map(), recurrent: new Map(), layers: new Map(), outputs: graph.output.map((o) => o.name) };
   for (const node of graph.node) {
     const op = node.opType;
     if (!isDefaultDomain(node) || (!FOLDABLE.has(op) && !COMPUTED.has(op))) {
@@ -122,8 +130,37 @@ function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<str
       plan.recurrent.set(node, recurrentParts(node, { W, R, ...(B && { B }), ...(inputs[7] && { P: inputs[7] }) }, fail(node)));
     }
     if (op === 'Conv' && (!inputs[1] || (node.input[2] && !inputs[2]))) fail(node)('expected the weights W (and bias B) as constants of the model');
+    if (LAYER_OPS.has(op)) plan.layers.set(node, layerSpec(node, inputs, fail(node)));
     plan.nodes.push(node);
   }
   return plan;
 }
 
+
+/** A pooling, normalisation, Gemm or MatMul node as the layer it runs as (Gemm and MatMul: a Dense). */
+function layerSpec(node: OnnxNode, inputs: readonly (Const | undefined)[], fail: Fail): LayerSpec {
+  const attrs = new Attributes(node, fail);
+  const name = node.name || `${node.opType} -> ${node.output[0] ?? '?'}`;
+  switch (node.opType) {
+    case 'MatMul': {
+      const w = inputs[1];
+      if (!w || w.shape.length !== 2) fail(`expected B as a constant matrix [in, out] (a product with weights), got ${w ? `shape [${w.shape.join(', ')}]` : 'data'}`);
+      return { type: 'dense', name, options: { kernel: floatTensor(w!, 'B', fail) } };
+    }
+    case 'Gemm': {
+      if (attrs.int('transA', 0) !== 0) fail('expected transA 0 (the data as rows)');
+      const b = inputs[1];
+      if (!b || b.shape.length !== 2) fail(`expected B as a constant matrix, got ${b ? `shape [${b.shape.join(', ')}]` : 'data'}`);
+      const [alpha, beta] = [attrs.float('alpha', 1), attrs.float('beta', 1)];
+      const kernel = floatTensor(attrs.int('transB', 0) ? transposeConst(b!, [1, 0]) : b!, 'B', fail);
+      kernel.data = kernel.data.map((v) => alpha * v);
+      const out = kernel.shape[1]!;
+      if (node.input[2] && !inputs[2]) fail('expected C as a constant (a bias)');
+      const c = inputs[2];
+      if (c && c.data.length !== out && c.data.length !== 1) fail(`expected C of ${out} values (one per output, or one), got shape [${c.shape.join(', ')}]`);
+      const bias = c && { data: Float32Array.from({ length: out }, (_, k) => beta * c.data[c.data.length === 1 ? 0 : k]!), shape: [out] };
+      return { type: 'dense', name, options: { kernel, ...(bias && { bias }) } };
+    }
+  }
+  return frontEndSpec(node, inputs, attrs, fail);
+}

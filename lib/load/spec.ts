@@ -46,7 +46,8 @@ export function modelError(file: string, what: string, cause?: unknown): never {
 
 // Every layer takes its spec's name (a Bidirectional's directions, when the file names no wrapped
 // layer, 'forward_<name>' and 'backward_<name>').
-function createLayer(spec: Exclude<LayerSpec, { type: 'input' | 'merge' | 'custom' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
+/** @internal A layer from its spec, on the run options' backend (loaders and ONNX graphs). */
+export function createLayer(spec: Exclude<LayerSpec, { type: 'input' | 'merge' | 'custom' }>, run: RecurrentRunOptions): Promise<SequentialLayer> {
   const { name } = spec;
   switch (spec.type) {
     case 'lstm':
