@@ -3,7 +3,7 @@
 // with every index, axis and parameter worked out once.
 import { encodeActivation } from './activations.js';
 import { conv1dOutputSteps, type Conv1dKernel, type Conv1dKernelConfig } from './backend.js';
-import { shapeText, sizeOf, type Tensor } from './tensor.js';
+import { checkAllocation, shapeText, sizeOf, type Tensor } from './tensor.js';
 import { axisOf, foldNode, intsOf, type Const } from './load/onnx-constants.js';
 import { Attributes, DATA_TYPE, type Fail } from './load/onnx-decode.js';
 import type { OnnxNode } from './load/onnx-schema.js';
@@ -179,7 +179,8 @@ export function pad(node: OnnxNode, x: Const, inputs: (Const | undefined)[], ops
     if (mode === 'reflect' && (pads[a]! >= n || pads[a + rank]! >= n) && (pads[a]! > 0 || pads[a + rank]! > 0)) fail(`reflect pads of ${Math.max(pads[a]!, pads[a + rank]!)} on an axis of ${n}: at most ${n - 1}`);
     if (mode === 'edge' && n === 0 && pads[a]! + pads[a + rank]! > 0) fail('edge pads of an empty axis');
   });
-  const out = x.data instanceof Float32Array ? new Float32Array(sizeOf(shape)) : new Float64Array(sizeOf(shape));
+  const count = checkAllocation(`Pad output of shape ${shapeText(shape)}`, sizeOf(shape), x.data instanceof Float32Array ? 4 : 8);
+  const out = x.data instanceof Float32Array ? new Float32Array(count) : new Float64Array(count);
   const strides = x.shape.map((_, a) => sizeOf(x.shape.slice(a + 1)));
   const pos = new Array<number>(rank).fill(0);
   for (let k = 0; k < out.length; k++) {
@@ -288,7 +289,7 @@ export function conv(kernel: Conv1dKernel, a: ConvAttributes, x: Const, buffers:
   const xs = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
   let input = xs;
   if (C > 1) transpose(xs, (input = buffers.input = sized(buffers.input, N * C * L)), N, C, L);
-  const output = (buffers.output = sized(buffers.output, N * Lout * M));
+  const output = (buffers.output = sized(buffers.output, checkAllocation(`Conv output of shape ${shapeText([N, M, Lout])}`, N * Lout * M)));
   kernel.forward(N, L, begin, end, input, output);
   let result = output;
   if (M > 1 && Lout > 1) transpose(output, (result = buffers.result = sized(buffers.result, N * M * Lout)), N, Lout, M);

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, loadModel as loadAny, type OnnxGraph, type Sequential, type Tensor } from '../lib/index.js';
+import { Bidirectional, Dense, Embedding, Gru, Lstm, LstmError, loadModel as loadAny, loadOnnxGraph, type OnnxGraph, type Sequential, type Tensor } from '../lib/index.js';
 import { loadSequential as loadModel } from './helpers.js';
 import { readOnnx, readOnnxRecurrent } from '../lib/load/onnx.js';
 import { PbfWriter } from 'pbf';
@@ -399,6 +399,29 @@ describe('loadModel refuses, with ERR_LSTM_MODEL, ONNX models a Sequential canno
     expectClose(graph.forward(x).outputs.y!.data, doubled, { abs: 1e-6, rel: 1e-6 }, 'y = 2 h');
     graph.dispose();
     plain.dispose();
+  });
+
+  it('a Pad asking for more than a buffer may hold is an LstmError on the graph and the Sequential path alike, never a crash or a long loop', async () => {
+    // Zeros on the time axis are the Sequential path's ZeroPadding1D, which refuses such padding at load.
+    const expected: Record<string, Record<string, string>> = { edge: { loadModel: 'ERR_LSTM_RESOURCES', loadOnnxGraph: 'ERR_LSTM_RESOURCES' }, constant: { loadModel: 'ERR_LSTM_MODEL', loadOnnxGraph: 'ERR_LSTM_RESOURCES' } };
+    const x = { data: new Float32Array(2 * 5 * 3), shape: [2, 5, 3] };
+    for (const mode of ['edge', 'constant']) {
+      const bytes = onnxModel({ initializers: { pads: ints([0, 0, 0, 0, 600_000_000, 0]) }, nodes: [{ op: 'Pad', inputs: ['x', 'pads'], outputs: ['y'], attributes: [{ name: 'mode', s: mode }] }] });
+      for (const load of [loadAny, loadOnnxGraph]) {
+        const error = await Promise.resolve()
+          .then(async () => {
+            const model = await load(bytes);
+            try {
+              model.forward(x as never);
+            } finally {
+              model.dispose();
+            }
+          })
+          .then(() => null, (e: unknown) => e);
+        expect(error, `${mode}, ${load.name}`).toBeInstanceOf(LstmError);
+        expect((error as LstmError).code, `${mode}, ${load.name}: ${(error as Error).message}`).toBe(expected[mode]![load.name]);
+      }
+    }
   });
 
   it('weights kept in an external file not given (from bytes), or not holding what the model says', async () => {
