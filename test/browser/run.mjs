@@ -10,13 +10,13 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { createServer } from 'node:http';
 import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { goldenCases, makeCases, MODELS } from './app/cases.js';
+import { goldenCases, makeCases, MODEL_KINDS, MODELS } from './app/cases.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 const APP = join(HERE, 'app');
 const OUT = join(HERE, 'out');
-const FIXTURES = join(ROOT, 'test/fixtures/models');
+const FIXTURES = join(ROOT, 'test/fixtures');
 const CSP = "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'";
 const TOLERANCE = { abs: 1e-5, rel: 1e-5 };
 const BUDGET_MS = 240_000; // the whole run
@@ -182,7 +182,7 @@ async function reference() {
   const l = lstm.forward(cases.lstm.input);
   const g = gru.forward(cases.gru.input);
   const ref = { native: lstm.backend, lstm: { output: flat(l.output), h: flat(l.h), c: flat(l.c) }, gru: { output: flat(g.output), h: flat(g.h) } };
-  for (const kind of ['onnx', 'keras']) {
+  for (const kind of MODEL_KINDS) {
     const { file, golden } = MODELS[kind];
     const goldens = goldenCases(kind, JSON.parse(readFileSync(join(FIXTURES, golden), 'utf8')));
     try {
@@ -223,7 +223,7 @@ function checkSuite(label, r, ref) {
   }
   check(r.evalBlocked === true, `${label}: CSP enforced (new Function throws)`, r.evalBlocked ? '' : 'eval is allowed: the CSP header did not apply');
   const auto = Array.isArray(r.backends) && r.backends.find((b) => b.name === AUTO_BACKEND);
-  const used = [r.firstForward?.backend, r.lstm?.backend, r.gru?.backend, ...(r.onnx?.backends ?? []), ...(r.keras?.backends ?? [])].filter(Boolean);
+  const used = [r.firstForward?.backend, r.lstm?.backend, r.gru?.backend, ...MODEL_KINDS.flatMap((kind) => r[kind]?.backends ?? [])].filter(Boolean);
   check(
     auto?.available && used.length > 0 && used.every((b) => b === AUTO_BACKEND),
     `${label}: auto backend is ${AUTO_BACKEND}`,
@@ -244,7 +244,7 @@ function checkSuite(label, r, ref) {
     const bad = parts.map((p) => [p, mismatch(got?.[p]?.data, want[p])]).filter(([, m]) => m);
     check(bad.length === 0, `${label}: ${what(kind)} = native`, bad.length ? bad.map(([p, m]) => `${p} ${m}`).join('; ') : `max |diff| ${maxDiff(got.output.data, want.output)}`);
   }
-  for (const kind of ['onnx', 'keras']) {
+  for (const kind of MODEL_KINDS) {
     const got = r[kind];
     const name = MODELS[kind].file.split('/').pop();
     if (got?.error) {

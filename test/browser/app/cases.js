@@ -30,15 +30,24 @@ export function makeCases() {
   };
 }
 
-/** The model fixtures (test/fixtures/models/, served under /fixtures/) and their golden files. */
+/**
+ * The model fixtures (test/fixtures/, served under /fixtures/) and their golden files; `graph` is an
+ * ONNX model loadModel runs whole (two inputs and three outputs, a Conv and an LSTM given its state).
+ */
 export const MODELS = {
-  onnx: { file: 'onnx/lstm_last_softmax.onnx', golden: 'onnx/lstm_last_softmax.json' },
-  keras: { file: 'keras/lstm_gru_dense.keras', golden: 'keras/golden.json', key: 'lstm_gru_dense' },
+  onnx: { file: 'models/onnx/lstm_last_softmax.onnx', golden: 'models/onnx/lstm_last_softmax.json' },
+  keras: { file: 'models/keras/lstm_gru_dense.keras', golden: 'models/keras/golden.json', key: 'lstm_gru_dense' },
+  graph: { file: 'onnx-graph/conv-lstm.onnx', golden: 'onnx-graph/conv-lstm.json', output: 'probability' },
 };
+export const MODEL_KINDS = Object.keys(MODELS);
 
 /** The golden cases of a model as [{ input, output }], from its golden file's JSON. */
 export function goldenCases(kind, json) {
   if (kind === 'onnx') return json.cases;
+  if (kind === 'graph') {
+    // Inputs by name; the golden output is the graph's first.
+    return json.cases.map((c) => ({ input: Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, { data: v.data, shape: v.shape }])), output: c.outputs[MODELS.graph.output].data }));
+  }
   const g = json[MODELS.keras.key];
   return [{ input: g.input, output: g.output }];
 }

@@ -1,5 +1,5 @@
 // What the app runs, in the page and in the worker: every result goes back as plain arrays.
-import { goldenCases, makeCases, MODELS } from './cases.js';
+import { goldenCases, makeCases, MODEL_KINDS, MODELS } from './cases.js';
 
 const plain = (t) => ({ data: Array.from(t.data), shape: t.shape });
 const message = (e) => `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(e)}`.slice(0, 400);
@@ -27,7 +27,7 @@ async function fetchBytes(path) {
  * 100 ms interval timer while the load runs.
  */
 export async function h5Hang(lib) {
-  const bytes = await fetchBytes('keras/options.h5');
+  const bytes = await fetchBytes('models/keras/options.h5');
   if (bytes[5792] !== 34) return { error: `byte 5792 of keras/options.h5 is ${bytes[5792]}, not 34: the fixture changed` };
   bytes[5792] = 222;
   let ticks = 0;
@@ -101,7 +101,7 @@ export async function runSuite(lib, times) {
     return result;
   });
   await step('backends', async () => (await backends()).map(({ name, available, implementation, reason }) => ({ name, available, implementation, reason })));
-  for (const kind of ['onnx', 'keras']) {
+  for (const kind of MODEL_KINDS) {
     await step(kind, async () => {
       const { file, golden } = MODELS[kind];
       const [bytes, goldenBytes] = await Promise.all([fetchBytes(file), fetchBytes(golden)]);
