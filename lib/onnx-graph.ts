@@ -7,10 +7,8 @@ import { Lstm, type LstmTrace } from './lstm.js';
 import { inputsByName, type ModelInputs } from './model.js';
 import { firstNonFinite, readTensor, shapeText, sizeOf, type Tensor, type TensorLike } from './tensor.js';
 import { foldNode, FOLDABLE, intsOf, transposeConst, type Const } from './load/onnx-constants.js';
-import { conv, convAttributes, layerNode, pad, reduce, softmax, specialize, UNARY, type ConvAttributes, type ConvBuffers, type LayerNode, type Step } from './onnx-ops.js';
+import { layerNode, pad, reduce, softmax, specialize, UNARY, type LayerNode, type Step } from './onnx-ops.js';
 import { createLayer } from './load/spec.js';
-import { defaultBackendRequest, resolveBackend } from './registry.js';
-import type { Conv1dKernel } from './backend.js';
 import { Attributes, DATA_TYPE, nodeLabel, type Fail } from './load/onnx-decode.js';
 import type { GraphInput, GraphPlan, OnnxGraphSpec } from './load/onnx-graph.js';
 import type { OnnxNode } from './load/onnx-schema.js';
@@ -82,21 +80,16 @@ export class OnnxGraph {
     private readonly spec: OnnxGraphSpec,
     /** Each recurrent node's layers, one per direction. */
     private readonly recurrentNodes: Map<OnnxNode, AnyRecurrent[]>,
-    /** Each Conv node's kernel on the backend. */
-    private readonly convs: Map<OnnxNode, { kernel: Conv1dKernel; attributes: ConvAttributes; buffers: ConvBuffers }>,
-    /** Each node that runs as a layer (pooling, normalisation, Gemm/MatMul). */
+    /** Each node that runs as a layer (Conv, pooling, normalisation, Gemm/MatMul). */
     private readonly nodeLayers: Map<OnnxNode, LayerNode & { dispose?(): void }>,
   ) {
     this.constants = allConstants(spec.plan);
     for (const c of this.constants.values()) this.fixed.add(c), this.shaped.add(c);
   }
 
-  /** Builds the recurrent layers and convolutions of every branch on the chosen backend. */
+  /** Builds the layers of every branch (recurrent, convolutions and the rest) on the chosen backend. */
   static async create(spec: OnnxGraphSpec, run: RecurrentRunOptions = {}): Promise<OnnxGraph> {
     const layers = new Map<OnnxNode, AnyRecurrent[]>();
-    const convs = new Map<OnnxNode, { kernel: Conv1dKernel; attributes: ConvAttributes; buffers: ConvBuffers }>();
-    const engine = await resolveBackend(run.backend ?? defaultBackendRequest());
-    const constants = allConstants(spec.plan);
     const nodeLayers = new Map<OnnxNode, LayerNode & { dispose?(): void }>();
     const visit = async (plan: GraphPlan) => {
       for (const [node, spec] of plan.layers) {
@@ -106,15 +99,6 @@ export class OnnxGraph {
           if (!(error instanceof LstmError)) throw error;
           throw new LstmError('ERR_LSTM_MODEL', `${spec.name}: ${error.message}`, { cause: error });
         }
-      }
-      for (const node of plan.nodes) {
-        if (node.opType !== 'Conv') continue;
-        const lookup = (name: string) => constants.get(name);
-        const fail: Fail = (what) => {
-          throw new LstmError('ERR_LSTM_MODEL', `${spec.file}: node ${nodeLabel(node)}: ${what}`);
-        };
-        const attributes = convAttributes(node, lookup(node.input[1]!)!, node.input[2] ? lookup(node.input[2]) : undefined, fail);
-        convs.set(node, { kernel: engine.backend.createConv1d(attributes.config, attributes.kernel, attributes.bias, engine.implementation), attributes, buffers: {} });
       }
       for (const [node, parts] of plan.recurrent) {
         const made: AnyRecurrent[] = [];
@@ -134,11 +118,10 @@ export class OnnxGraph {
       await visit(spec.plan);
     } catch (error) {
       for (const made of layers.values()) for (const l of made) l.dispose();
-      for (const c of convs.values()) c.kernel.dispose();
       for (const l of nodeLayers.values()) l.dispose?.();
       throw error;
     }
-    return new OnnxGraph(spec, layers, convs, nodeLayers);
+    return new OnnxGraph(spec, layers, nodeLayers);
   }
 
   get inputNames(): string[] {
@@ -147,7 +130,7 @@ export class OnnxGraph {
   get outputNames(): string[] {
     return [...this.spec.plan.outputs];
   }
-  /** Its recurrent nodes' layers (named after their nodes; a bidirectional node's second direction `name/backward`). Convolutions and the rest run as operators. */
+  /** Its recurrent nodes' layers (named after their nodes; a bidirectional node's second direction `name/backward`). */
   get layers(): readonly (Lstm | Gru)[] {
     return [...this.recurrentNodes.values()].flat() as unknown[] as (Lstm | Gru)[];
   }
@@ -177,7 +160,6 @@ export class OnnxGraph {
     if (this.disposed) return;
     this.disposed = true;
     for (const made of this.recurrentNodes.values()) for (const l of made) l.dispose();
-    for (const c of this.convs.values()) c.kernel.dispose();
     for (const l of this.nodeLayers.values()) l.dispose?.();
   }
 
@@ -186,7 +168,7 @@ export class OnnxGraph {
     for (const d of this.spec.inputs) scope.set(d.name, readInput(d, given.get(d.name)));
   }
 
-  /** Runs a graph's nodes; its outputs' values. `scopes`: its own values first, then the graphs' around it. */
+  /** Runs a graph's nodes (a branch's too, into the same `values`); its outputs' values. */
   private runGraph(plan: GraphPlan, values: Scope, program: Program, trace: Trace | undefined): Const[] {
     // ONNX names each value once in a model, subgraphs included: one map serves every scope.
     const lookup = (name: string): Const | undefined => values.get(name) ?? program.keptValues.get(name) ?? this.constants.get(name);
@@ -250,14 +232,11 @@ export class OnnxGraph {
       case 'LSTM':
       case 'GRU':
         return this.recurrent(node, inputs, plan, trace, fail);
-      case 'Conv': {
-        const c = this.convs.get(node)!;
-        return [conv(c.kernel, c.attributes, x, c.buffers, fail)];
-      }
       case 'Pad':
         return [pad(node, x, inputs, this.spec.opset, fail)];
       case 'Softmax':
         return [softmax(node, x, this.spec.opset, fail)];
+      case 'Conv':
       case 'MaxPool':
       case 'AveragePool':
       case 'BatchNormalization':

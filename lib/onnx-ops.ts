@@ -1,8 +1,6 @@
 // The operators an ONNX graph runs on data (lib/onnx-graph.ts), and each one specialised to the
 // shapes it first ran with: a stream of same-sized chunks then runs plain loops over typed arrays,
 // with every index, axis and parameter worked out once.
-import { encodeActivation } from './activations.js';
-import { conv1dOutputSteps, type Conv1dKernel, type Conv1dKernelConfig } from './backend.js';
 import { checkAllocation, shapeText, sizeOf, type Tensor } from './tensor.js';
 import { axisOf, foldNode, intsOf, type Const } from './load/onnx-constants.js';
 import { Attributes, DATA_TYPE, type Fail } from './load/onnx-decode.js';
@@ -32,7 +30,6 @@ const MAX_MAP = 1 << 22;
 const MOVES = new Set(['Slice', 'Gather', 'Transpose', 'Expand', 'Pad']);
 /** Operators that only relabel the shape: the output shares the input's values. */
 const RESHAPES = new Set(['Identity', 'Unsqueeze', 'Squeeze', 'Reshape', 'Flatten']);
-const ARRAYS_OF = (dtype: number) => (dtype === FLOAT || dtype === DATA_TYPE.FLOAT16 || dtype === DATA_TYPE.BFLOAT16 ? Float32Array : Float64Array);
 
 /**
  * `node` as it ran on `inputs` (giving `outputs`), specialised to their shapes and to its other
@@ -224,78 +221,6 @@ export function reduce(node: OnnxNode, x: Const, axesInput: Const | undefined, o
   return { kind: 'const', dtype: x.dtype, shape, data: x.data instanceof Float32Array ? Float32Array.from(out) : out };
 }
 
-/** A 1-D Conv node's attributes, checked against its weights W [M, C/group, K]. */
-export interface ConvAttributes {
-  config: Conv1dKernelConfig;
-  /** Keras' layout [K, C/group, M], as the core's kernel takes it. */
-  kernel: Float32Array;
-  bias: Float32Array | null;
-  /** Zero steps before and after (auto_pad SAME_* works them out from the input's length). */
-  pads: (steps: number) => [number, number];
-}
-
-export function convAttributes(node: OnnxNode, w: Const, b: Const | undefined, fail: Fail): ConvAttributes {
-  const attrs = new Attributes(node, fail);
-  if (w.shape.length !== 3) fail(`expected a 1-D convolution (W [M, C/group, K]), got W ${shapeText(w.shape)}`);
-  const [M, CG, K] = w.shape as [number, number, number];
-  const group = attrs.int('group', 1);
-  if (group < 1 || M % group !== 0) fail(`expected group to divide the ${M} output channels, got ${group}`);
-  if (b && (b.shape.length !== 1 || b.shape[0] !== M)) fail(`expected B of shape [${M}], got ${shapeText(b.shape)}`);
-  const one = (name: string) => {
-    const v = attrs.ints(name) ?? [1];
-    if (v.length !== 1 || !(v[0]! >= 1)) fail(`expected ${name} of one value >= 1 (a 1-D convolution), got [${v.join(', ')}]`);
-    return v[0]!;
-  };
-  const stride = one('strides');
-  const dilation = one('dilations');
-  const span = (K - 1) * dilation + 1;
-  const autoPad = attrs.string('auto_pad', 'NOTSET');
-  const given = attrs.ints('pads') ?? [0, 0];
-  if (given.length !== 2 || given.some((p) => p < 0)) fail(`expected pads [begin, end] >= 0, got [${given.join(', ')}]`);
-  let pads: (steps: number) => [number, number];
-  if (autoPad === 'NOTSET') pads = () => given as [number, number];
-  else if (autoPad === 'VALID') pads = () => [0, 0];
-  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    pads = (L) => {
-      const total = Math.max(0, (Math.ceil(L / stride) - 1) * stride + span - L);
-      const small = Math.floor(total / 2);
-      return autoPad === 'SAME_UPPER' ? [small, total - small] : [total - small, small];
-    };
-  } else return fail(`expected auto_pad NOTSET, VALID, SAME_UPPER or SAME_LOWER, got '${autoPad}'`);
-  // [M, C/g, K] -> [K, C/g, M]
-  const kernel = new Float32Array(w.data.length);
-  for (let m = 0; m < M; m++) for (let c = 0; c < CG; c++) for (let k = 0; k < K; k++) kernel[(k * CG + c) * M + m] = w.data[(m * CG + c) * K + k]!;
-  const config: Conv1dKernelConfig = { inChannels: CG * group, outChannels: M, kernelSize: K, stride, dilation, groups: group, activation: encodeActivation('linear', 'activation') };
-  return { config, kernel, bias: b ? Float32Array.from(b.data) : null, pads };
-}
-
-/** A Conv node's arrays, kept from call to call (sized by the first call of each length). */
-export interface ConvBuffers {
-  input?: Float32Array;
-  output?: Float32Array;
-  result?: Float32Array;
-}
-
-/** A Conv node on the core's kernel: X [N, C, L] (channels first, as ONNX) -> Y [N, M, L_out]. */
-export function conv(kernel: Conv1dKernel, a: ConvAttributes, x: Const, buffers: ConvBuffers, fail: Fail): Const {
-  const { inChannels: C, outChannels: M } = a.config;
-  if (x.shape.length !== 3 || x.shape[1] !== C) fail(`expected X of shape [N, ${C}, L], got ${shapeText(x.shape)}`);
-  const [N, , L] = x.shape as [number, number, number];
-  const [begin, end] = a.pads(L);
-  const Lout = conv1dOutputSteps(a.config, L, begin, end);
-  if (Lout < 1) fail(`an input of ${L} steps (padded by ${begin} and ${end}) is shorter than the kernel's span of ${(a.config.kernelSize - 1) * a.config.dilation + 1}`);
-  const sized = (b: Float32Array | undefined, n: number) => (b && b.length === n ? b : new Float32Array(n));
-  // The kernel runs channels last: [N, L, C] in, [N, L_out, M] out.
-  const xs = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
-  let input = xs;
-  if (C > 1) transpose(xs, (input = buffers.input = sized(buffers.input, N * C * L)), N, C, L);
-  const output = (buffers.output = sized(buffers.output, checkAllocation(`Conv output of shape ${shapeText([N, M, Lout])}`, N * Lout * M)));
-  kernel.forward(N, L, begin, end, input, output);
-  let result = output;
-  if (M > 1 && Lout > 1) transpose(output, (result = buffers.result = sized(buffers.result, N * M * Lout)), N, Lout, M);
-  return { kind: 'const', dtype: FLOAT, shape: [N, M, Lout], data: result };
-}
-
 /** [N][R][S] -> [N][S][R]. */
 export function transpose(from: Float32Array, to: Float32Array, N: number, R: number, S: number): void {
   for (let n = 0; n < N; n++) {
@@ -304,14 +229,15 @@ export function transpose(from: Float32Array, to: Float32Array, N: number, R: nu
   }
 }
 
-/** What the graph asks of a layer node (pooling, normalisation, Dense). */
+/** What the graph asks of a layer node (Conv1D, pooling, normalisation, Dense). */
 export interface LayerNode {
   forward(input: Tensor): { output: Tensor };
 }
 
 /**
- * A pooling, normalisation, Gemm or MatMul node on its layer. The layers run channels last, ONNX's
- * poolings and BatchNormalization channels first ([N, C, L]): their data is transposed around them.
+ * A Conv, pooling, normalisation, Gemm or MatMul node on its layer. The layers run channels last,
+ * ONNX's Conv, poolings and BatchNormalization channels first ([N, C, L]): their data is
+ * transposed around them (a single channel or step needs no moving).
  */
 export function layerNode(node: OnnxNode, layer: LayerNode, x: Const, fail: Fail): Const {
   const data = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
@@ -319,18 +245,19 @@ export function layerNode(node: OnnxNode, layer: LayerNode, x: Const, fail: Fail
   const out = (t: Tensor, shape = t.shape): Const => ({ kind: 'const', dtype: FLOAT, shape, data: t.data });
   const rank = x.shape.length;
   switch (node.opType) {
+    case 'Conv':
     case 'MaxPool':
     case 'AveragePool':
     case 'BatchNormalization': {
       if (node.opType === 'BatchNormalization' && rank === 2) return out(run(x.shape));
       if (rank !== 3) fail(`expected X of shape [N, C, L] (a 1-D ${node.opType}), got ${shapeText(x.shape)}`);
       const [N, C, L] = x.shape as [number, number, number];
-      const last = new Float32Array(data.length);
-      transpose(data, last, N, C, L);
+      const last = C === 1 || L === 1 ? data : new Float32Array(data.length);
+      if (last !== data) transpose(data, last, N, C, L);
       const y = layer.forward({ data: last, shape: [N, L, C] }).output;
       const [, Lout, M] = y.shape as [number, number, number];
-      const first = new Float32Array(y.data.length);
-      transpose(y.data, first, N, Lout, M);
+      const first = M === 1 || Lout === 1 ? y.data : new Float32Array(y.data.length);
+      if (first !== y.data) transpose(y.data, first, N, Lout, M);
       return { kind: 'const', dtype: FLOAT, shape: [N, M, Lout], data: first };
     }
     case 'LayerNormalization': {

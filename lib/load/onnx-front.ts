@@ -6,6 +6,7 @@
 import { floatTensor, intsOf, transposeConst, type Const } from './onnx-constants.js';
 import type { Attributes, Fail } from './onnx-decode.js';
 import type { OnnxNode } from './onnx-schema.js';
+import type { Tensor } from '../tensor.js';
 import { describeAxes, describeValue, type Axis, type Flow, type Value } from './onnx-values.js';
 import type { LayerSpec } from './spec.js';
 
@@ -67,13 +68,25 @@ const withLayer = (x: Flow, spec: LayerSpec, channels: number | null, time: numb
 });
 
 /**
- * The layer a pooling or normalisation node runs as, from its attributes and its constant inputs
- * (the statistics and scales; the data, input 0, is not read): shared by readOnnx's main path and
- * the graphs loadModel runs whole (lib/onnx-graph.ts), which run it channels last too.
+ * The layer a Conv, pooling or normalisation node runs as, from its attributes and its constant
+ * inputs (weights, statistics, scales; the data, input 0, is not read): shared by readOnnx's main
+ * path and the graphs loadModel runs whole (lib/onnx-graph.ts), which run it channels last too.
  */
 export function frontEndSpec(node: OnnxNode, inputs: readonly (Const | undefined)[], attrs: Attributes, fail: Fail): LayerSpec {
   const name = labelOf(node);
   switch (node.opType) {
+    case 'Conv': {
+      const W = inputs[1] ?? fail("expected Conv's W as a constant");
+      if (W.shape.length !== 3) fail(`expected W [out, in / group, kernel] of a 1-D Conv, got shape [${W.shape.join(', ')}]`);
+      const K = W.shape[2]!;
+      const kernelShape = one(attrs, 'kernel_shape', K, fail);
+      if (kernelShape !== K) fail(`expected kernel_shape [${K}] (W's), got [${kernelShape}]`);
+      // [out, in / group, K] -> the layer's [K, in / group, out]
+      const kernel = floatTensor(transposeConst(W, [2, 1, 0]), 'Conv\'s W', fail);
+      const bias = inputs[2] === undefined ? undefined : floatTensor(inputs[2], 'Conv\'s B', fail);
+      const [strides, dilationRate, groups, pad] = [one(attrs, 'strides', 1, fail), one(attrs, 'dilations', 1, fail), attrs.int('group', 1), padding(attrs, false, fail)];
+      return { type: 'conv1d', name, options: { kernel, ...(bias && { bias }), strides, dilationRate, groups, padding: pad } };
+    }
     case 'MaxPool':
     case 'AveragePool': {
       if (attrs.int('ceil_mode', 0) !== 0) fail('expected ceil_mode 0 (windows that fit), got 1');
@@ -97,7 +110,7 @@ export function frontEndSpec(node: OnnxNode, inputs: readonly (Const | undefined
       return { type: 'layer-normalization', name, options: { gamma, ...(beta && { beta }), epsilon: attrs.float('epsilon', 1e-5) } };
     }
   }
-  return fail(`not a pooling or normalisation node: ${node.opType}`);
+  return fail(`not a Conv, pooling or normalisation node: ${node.opType}`);
 }
 
 /** A front-end node on the data: its layer spec added, its outputs (the statistics outputs blocked). */
@@ -107,22 +120,14 @@ export function frontEndNode(node: OnnxNode, inputs: (Value | undefined)[], attr
   switch (node.opType) {
     case 'Conv': {
       const x = channelsFirst(inputs[0], 'Conv', fail);
-      const W = constant(inputs[1], 'Conv\'s W', fail);
-      if (W.shape.length !== 3) fail(`expected W [out, in / group, kernel] of a 1-D Conv, got shape [${W.shape.join(', ')}]`);
-      const [out, perGroup, K] = W.shape as [number, number, number];
-      const kernelShape = one(attrs, 'kernel_shape', K, fail);
-      if (kernelShape !== K) fail(`expected kernel_shape [${K}] (W's), got [${kernelShape}]`);
-      const groups = attrs.int('group', 1);
+      constant(inputs[1], 'Conv\'s W', fail);
+      if (inputs[2] !== undefined) constant(inputs[2], 'Conv\'s B', fail);
+      const spec = frontEndSpec(node, inputs as (Const | undefined)[], attrs, fail) as Extract<LayerSpec, { type: 'conv1d' }>;
+      const { kernel, groups = 1, strides = 1, dilationRate = 1, padding: pad = 'valid' } = spec.options;
+      const [K, perGroup, out] = (kernel as Tensor).shape as [number, number, number];
       const channels = x.axes[1]![0]!.size;
-      if (channels !== null && channels !== perGroup * groups) fail(`expected W for ${channels} input channels in ${groups} group(s), got shape [${W.shape.join(', ')}]`);
-      const stride = one(attrs, 'strides', 1, fail);
-      const dilation = one(attrs, 'dilations', 1, fail);
-      const pad = padding(attrs, false, fail);
-      // [out, in / group, K] -> the layer's [K, in / group, out]
-      const kernel = floatTensor(transposeConst(W, [2, 1, 0]), 'Conv\'s W', fail);
-      const bias = inputs[2] === undefined ? undefined : floatTensor(constant(inputs[2], 'Conv\'s B', fail), 'Conv\'s B', fail);
-      const spec: LayerSpec = { type: 'conv1d', name, options: { kernel, ...(bias && { bias }), strides: stride, dilationRate: dilation, groups, padding: pad } };
-      return [withLayer(x, spec, out, timeAfter(x.axes[2]![0]!.size, (K - 1) * dilation + 1, stride, pad))];
+      if (channels !== null && channels !== perGroup * groups) fail(`expected W for ${channels} input channels in ${groups} group(s), got shape [${out}, ${perGroup}, ${K}]`);
+      return [withLayer(x, spec, out, timeAfter(x.axes[2]![0]!.size, (K - 1) * dilationRate + 1, strides, pad as Exclude<typeof pad, 'causal'>))];
     }
     case 'MaxPool':
     case 'AveragePool': {

@@ -19,8 +19,8 @@ export const COMPUTED = new Set([
   'MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization', 'Gemm', 'MatMul',
 ]);
 
-/** Nodes that run as one of the library's layers, their weights constants of the model. */
-const LAYER_OPS = new Set(['MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization', 'Gemm', 'MatMul']);
+/** Nodes that run as one of the library's layers, their weights constants of the model (Conv: a Conv1D; Gemm, MatMul: a Dense). */
+const LAYER_OPS = new Set(['Conv', 'MaxPool', 'AveragePool', 'BatchNormalization', 'LayerNormalization', 'Gemm', 'MatMul']);
 
 /** A graph input: its name, element type and dimensions (a number, a name, or null when free). */
 export interface GraphInput {
@@ -39,7 +39,7 @@ export interface GraphPlan {
   branches: Map<OnnxNode, { then: GraphPlan; else: GraphPlan }>;
   /** An LSTM/GRU node's weights and options. */
   recurrent: Map<OnnxNode, RecurrentParts>;
-  /** A node that runs as a layer (pooling, normalisation, Gemm/MatMul as Dense): its spec. */
+  /** A node that runs as a layer (Conv, pooling, normalisation, Gemm/MatMul as Dense): its spec. */
   layers: Map<OnnxNode, LayerSpec>;
   /** The names of the values the graph returns. */
   outputs: string[];
@@ -137,7 +137,7 @@ function planGraph(file: string, graph: OnnxGraph, opset: number, outer: Map<str
 }
 
 
-/** A pooling, normalisation, Gemm or MatMul node as the layer it runs as (Gemm and MatMul: a Dense). */
+/** A Conv, pooling, normalisation, Gemm or MatMul node as the layer it runs as (Gemm and MatMul: a Dense). */
 function layerSpec(node: OnnxNode, inputs: readonly (Const | undefined)[], fail: Fail): LayerSpec {
   const attrs = new Attributes(node, fail);
   const name = node.name || `${node.opType} -> ${node.output[0] ?? '?'}`;
