@@ -4,6 +4,7 @@
 //
 //   npm run build:ts && node bench/conv.mjs [rounds]
 import { backends, Conv1D } from '../dist/index.js';
+import { interleavedMedians } from './interleave.mjs';
 
 // name: [batch, steps, C_in, C_out, kernel, strides, dilation, groups, padding]
 const CONFIGS = {
@@ -19,7 +20,6 @@ const names = runnable.map((b) => b.name);
 
 let seed = 1;
 const uniform = (lo, hi) => lo + (hi - lo) * ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 console.log(`${process.version}, ${rounds} interleaved rounds, backends ${names.join(', ')}`);
 for (const [id, [B, T, I, O, K, strides, dilationRate, groups, padding]] of Object.entries(CONFIGS)) {
@@ -33,17 +33,10 @@ for (const [id, [B, T, I, O, K, strides, dilationRate, groups, padding]] of Obje
     const worst = out.reduce((m, v, j) => Math.max(m, Math.abs(v - reference[j]) - 1e-5 * Math.abs(reference[j])), 0);
     if (worst > 1e-5) throw new Error(`${id}: ${names[k]} differs from js by ${worst}`);
   });
-  for (const layer of layers) for (const start = performance.now(); performance.now() - start < WARMUP_MS; ) layer.forward(input);
-  const times = layers.map(() => []);
-  for (let r = 0; r < rounds; r++)
-    layers.forEach((layer, k) => {
-      const start = performance.now();
-      layer.forward(input);
-      times[k].push(performance.now() - start);
-    });
+  const medians = interleavedMedians(layers.map((layer) => () => layer.forward(input)), { warmupMs: WARMUP_MS, rounds });
   const To = layers[0].outputSteps(T);
   const flops = 2 * B * To * O * K * (I / groups);
-  const cells = layers.map((l, k) => `${l.backend} ${median(times[k]).toFixed(3)} ms (${(flops / median(times[k]) / 1e6).toFixed(1)} GF/s)`);
+  const cells = layers.map((l, k) => `${l.backend} ${medians[k].toFixed(3)} ms (${(flops / medians[k] / 1e6).toFixed(1)} GF/s)`);
   console.log(`${id} (B${B} T${T} ${I}->${O} K${K} s${strides} d${dilationRate} g${groups} ${padding}): ${cells.join('; ')}`);
   for (const layer of layers) layer.dispose();
 }

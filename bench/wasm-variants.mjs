@@ -5,6 +5,7 @@
 //   npm run build:ts && node --experimental-wasm-relaxed-simd bench/wasm-variants.mjs [rounds]
 //   (Node >= 22 runs relaxed SIMD without the flag)
 import { backends, Lstm } from '../dist/index.js';
+import { interleavedMedians } from './interleave.mjs';
 
 const CONFIGS = { S2: [1, 100, 32, 64], S3: [1, 100, 256, 256], S4: [1, 50, 512, 1024], S5: [64, 50, 128, 256] }; // B, T, I, U
 const VARIANTS = ['wasm-relaxed', 'wasm-simd'];
@@ -23,7 +24,6 @@ if (!relaxed?.available) {
 let seed = 1;
 const uniform = (lo, hi) => lo + (hi - lo) * ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 const matrix = (rows, cols, lo, hi) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => uniform(lo, hi)));
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 console.log(`${process.version}, ${rounds} interleaved rounds after ${WARMUP_MS} ms of warm-up calls per build`);
 for (const [id, [B, T, I, U]] of Object.entries(CONFIGS)) {
@@ -33,16 +33,9 @@ for (const [id, [B, T, I, U]] of Object.entries(CONFIGS)) {
   const [a, b] = layers.map((l) => l.forward(input).output.data);
   const worst = a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k]) - 1e-5 * Math.abs(b[k])), 0);
   if (worst > 1e-5) throw new Error(`${id}: the two builds differ by ${worst} beyond 1e-5 relative`);
-  for (const layer of layers) for (const start = performance.now(); performance.now() - start < WARMUP_MS; ) layer.forward(input);
-  const times = layers.map(() => []);
-  for (let r = 0; r < rounds; r++)
-    layers.forEach((layer, k) => {
-      const start = performance.now();
-      layer.forward(input);
-      times[k].push(performance.now() - start);
-    });
+  const medians = interleavedMedians(layers.map((layer) => () => layer.forward(input)), { warmupMs: WARMUP_MS, rounds });
   const flops = 2 * B * T * 4 * U * (I + U);
-  const [relaxedMs, simdMs] = times.map(median);
+  const [relaxedMs, simdMs] = medians;
   const cell = (name, ms) => `${name} ${(ms * 1000).toFixed(0)} µs, ${(flops / ms / 1e6).toFixed(1)} GF/s`;
   console.log(`${id} (B${B} T${T} I${I} U${U}): ${cell('wasm-relaxed', relaxedMs)}; ${cell('wasm-simd', simdMs)}; relaxed ${(simdMs / relaxedMs).toFixed(2)}x`);
   for (const layer of layers) layer.dispose();
